@@ -1,0 +1,178 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ModelError, type ErrorCategory } from '../errors';
+import { batchSchema, recordText, toRecord } from '../dataset/example-schemas';
+import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
+import { toStrictJsonSchema } from '../llm/json-schema';
+import type { ProviderFactory } from '../llm/provider-factory';
+import { renderBatchPrompt } from '../prompts/batch-prompt';
+import { RunStore } from '../storage/run-store';
+import { pathIndexForSlot } from '../topics/sampling';
+import { readTopicPathsFile } from '../topics/topic-paths-file';
+import type { BatchInput, BatchSummary } from './types';
+
+/** Turns a classified model error into the Temporal failure retry policies match on. */
+export function toFailure(err: ModelError): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.category,
+    nonRetryable: !err.retryable,
+    details: [{ provider: err.provider, status: err.status ?? null }],
+    ...(err.retryAfterMs !== undefined ? { nextRetryDelay: Math.max(1, Math.ceil(err.retryAfterMs)) } : {}),
+  });
+}
+
+async function topicPathsFor(input: BatchInput): Promise<string[][]> {
+  if (input.topicPaths) return input.topicPaths;
+  if (!input.topicsRef) throw ApplicationFailure.nonRetryable(`batch ${input.batchIndex} has no topics`, 'bad_request');
+  const all = await readTopicPathsFile(input.topicsRef.file);
+  const plan = { ...input.topicsRef.sampling, count: all.length };
+  return Array.from({ length: input.count }, (_, i) => all[pathIndexForSlot(plan, input.slotStart + i)]!);
+}
+
+function countBy(entries: Record<string, unknown>[], key: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of entries) {
+    const k = String(e[key]);
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/**
+ * Generates one batch: one structured call for `count` examples, each validated and filtered, the
+ * accepted ones written atomically as the batch's shard. A batch whose shard exists returns its
+ * stored summary without calling the model, so retries, replays and restarts never pay twice.
+ */
+export function makeGenerateBatch(providers: ProviderFactory) {
+  return async function generateBatch(input: BatchInput): Promise<BatchSummary> {
+    const ctx = Context.current();
+    const store = new RunStore(input.runDir);
+    if (await store.hasShard(input.batchIndex)) {
+      const meta = await store.readMeta<BatchSummary>(input.batchIndex);
+      return { ...meta, cached: true };
+    }
+
+    const started = Date.now();
+    const previous = await store.readErrors(input.batchIndex);
+    const lastValidation = [...previous].reverse().find((e) => e.category === 'validation_error' || e.category === 'json_parse_error');
+    const g = input.generation;
+    const topicPaths = await topicPathsFor(input);
+    const prompt = renderBatchPrompt(g, topicPaths, lastValidation ? String(lastValidation.message) : undefined);
+    const schema = batchSchema(g.conversationType, input.count);
+
+    // Heartbeats let a dead worker's batch be retried after seconds; they also deliver cancellation.
+    const beat = setInterval(() => ctx.heartbeat({ batch: input.batchIndex }), 1000);
+    ctx.heartbeat({ batch: input.batchIndex });
+
+    const fail = async (err: ModelError): Promise<never> => {
+      await store.appendError(input.batchIndex, {
+        attempt: ctx.info.attempt,
+        category: err.category,
+        message: err.message.slice(0, 500),
+        at: new Date().toISOString(),
+      });
+      throw toFailure(err);
+    };
+
+    let result;
+    try {
+      const provider = providers.get(g.model);
+      result = await provider.generate({
+        system: g.systemPrompt,
+        prompt,
+        jsonSchema: toStrictJsonSchema(schema),
+        schemaName: `${g.conversationType}_batch`,
+        temperature: g.temperature,
+        maxTokens: g.maxTokens,
+        timeoutMs: g.requestTimeoutSeconds * 1000,
+        signal: ctx.cancellationSignal,
+        headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}` },
+      });
+    } catch (err) {
+      clearInterval(beat);
+      // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
+      if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+      if (err instanceof ModelError) return fail(err);
+      throw err;
+    }
+    clearInterval(beat);
+
+    // Validate each example on its own, so one bad example does not cost the whole batch.
+    const obj = result.object as { examples?: unknown };
+    if (!obj || !Array.isArray(obj.examples)) {
+      return fail(
+        new ModelError(`${g.model.provider}/${g.model.model}: the answer has no "examples" array (batch ${input.batchIndex})`, {
+          category: 'validation_error',
+          provider: g.model.provider,
+        }),
+      );
+    }
+    const rejected: Record<string, number> = {};
+    const reject = (reason: string) => (rejected[reason] = (rejected[reason] ?? 0) + 1);
+    const records: unknown[] = [];
+    let firstSchemaError: string | undefined;
+    const examples = obj.examples.slice(0, input.count);
+    if (obj.examples.length < input.count) rejected['missing from answer'] = input.count - obj.examples.length;
+    for (let i = 0; i < examples.length; i++) {
+      let record;
+      try {
+        record = toRecord(g.conversationType, examples[i], { sysMsg: g.sysMsg, systemPrompt: g.systemPrompt });
+      } catch (err) {
+        reject('validation_error');
+        firstSchemaError ??= `example ${i + 1}: ${summarise(err)}`;
+        continue;
+      }
+      const path = topicPaths[i] ?? [];
+      let verdict;
+      try {
+        verdict = await applyContentFilters(g.filters, recordText(record), record as Record<string, unknown>, path.join(' -> '), {
+          batchIndex: input.batchIndex,
+          slot: input.slotStart + i,
+          topicPath: path,
+          conversationType: g.conversationType,
+        });
+      } catch (err) {
+        if (err instanceof MissingFilterError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
+        throw err;
+      }
+      if (verdict.ok) records.push(record);
+      else reject(verdict.reason);
+    }
+    if (records.length === 0 && firstSchemaError) {
+      // Nothing usable: retry with the validation error in the prompt (DeepFabric's feedback loop).
+      return fail(
+        new ModelError(`no example matched the ${g.conversationType} schema (batch ${input.batchIndex}): ${firstSchemaError}`, {
+          category: 'validation_error',
+          provider: g.model.provider,
+        }),
+      );
+    }
+
+    const summary: BatchSummary = {
+      batchIndex: input.batchIndex,
+      requested: input.count,
+      accepted: records.length,
+      rejected,
+      errors: countBy(previous, 'category') as Record<ErrorCategory, number>,
+      attempts: ctx.info.attempt,
+      inputTokens: result.usage.inputTokens,
+      outputTokens: result.usage.outputTokens,
+      latencyMs: Date.now() - started,
+      finishedAtMs: Date.now(),
+      cached: false,
+    };
+    await store.writeShard(input.batchIndex, records, summary);
+    return summary;
+  };
+}
+
+function summarise(err: unknown): string {
+  const issues = (err as { issues?: { path: (string | number)[]; message: string }[] }).issues;
+  if (issues?.length) {
+    return issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+  }
+  return (err as Error).message ?? String(err);
+}

@@ -1,0 +1,51 @@
+import type { GenerationSettings, RunInput } from '../config/run-input';
+
+/** Input of one batch: small, so history stays small. Topics come inline or as slots of a file. */
+export interface BatchInput {
+  runId: string;
+  runDir: string;
+  batchIndex: number;
+  /** First example slot of this batch and how many examples it asks for. */
+  slotStart: number;
+  count: number;
+  /** The batch's topic paths, when the run's topics are inline. */
+  topicPaths?: string[][];
+  /** Where to read topic paths when they are not inline (large topic sets). */
+  topicsRef?: { file: string; sampling: RunInput['sampling']; count: number };
+  generation: GenerationSettings;
+}
+
+/** What a batch reports back to the workflow: counts only, never the examples. */
+export interface BatchSummary {
+  batchIndex: number;
+  requested: number;
+  accepted: number;
+  /** Examples dropped, by reason (schema errors, content filters). */
+  rejected: Record<string, number>;
+  /** Failed attempts of this batch, by error category. */
+  errors: Record<string, number>;
+  /** Attempts this batch took (1 = no retry). */
+  attempts: number;
+  inputTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  /** Worker clock when the batch finished (ms since epoch); data, so replay stays deterministic. */
+  finishedAtMs: number;
+  /** True when the shard already existed and nothing was generated. */
+  cached: boolean;
+}
+
+export interface AssembleInput {
+  runId: string;
+  runDir: string;
+  numSteps: number;
+  /** Stats and run facts written into manifest.json. */
+  manifest: Record<string, unknown>;
+}
+
+export interface AssembleResult {
+  datasetPath: string;
+  manifestPath: string;
+  records: number;
+  partial: boolean;
+}

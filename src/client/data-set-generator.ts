@@ -1,0 +1,301 @@
+import { WorkflowIdConflictPolicy } from '@temporalio/client';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { formatIssues, GeneratorOptionsSchema, type GeneratorOptions, type GeneratorOptionsInput } from '../config/generator-options';
+import { PROVIDERS } from '../config/model-spec';
+import type { ErrorCategory } from '../errors';
+import { ConfigurationError } from '../errors';
+import { registerContentFilter, type ContentFilter } from '../dataset/content-filters';
+import { Dataset } from '../dataset/dataset';
+import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
+import { readTopicPathsFile } from '../topics/topic-paths-file';
+import type { RunResult } from '../workflows/dataset-run';
+import type { GenerationStats } from '../workflows/stats';
+import { buildRunInput, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
+import { RunHandle } from './run-handle';
+import { TemporalContext, type TemporalOptions } from './temporal-context';
+
+/** Constructor options: the seed's, plus how to reach Temporal. */
+export type DataSetGeneratorOptions = GeneratorOptionsInput & { temporal?: TemporalOptions };
+
+let generatorCount = 0;
+
+/**
+ * The seed's `DataSetGenerator`, on Temporal: each `createData` is a durable workflow run that
+ * fans out one activity per batch. Embedded mode (no TEMPORAL_ADDRESS) starts a dev server and an
+ * in-process worker on first use; call `close()` when done.
+ */
+export class DataSetGenerator {
+  private raw: GeneratorOptionsInput;
+  private readonly temporalOptions: TemporalOptions;
+  private ctx: Promise<TemporalContext> | undefined;
+  private readonly state: GeneratorState = {
+    templates: { ...DEFAULT_TEMPLATES },
+    activeTemplate: 'default',
+    customTemplate: undefined,
+    namedFilters: [],
+  };
+  private readonly id = ++generatorCount;
+  private monitoring: { verbose: boolean } | undefined;
+  private lastStats: GenerationStats | undefined;
+
+  constructor(options: DataSetGeneratorOptions = {}) {
+    const { temporal, ...rest } = options;
+    this.temporalOptions = temporal ?? {};
+    this.raw = rest;
+    // Unknown keys and wrong types are programming errors: refuse them now. Range and semantic
+    // problems are reported by validateConfiguration() and refused at run start.
+    const parsed = GeneratorOptionsSchema.safeParse(rest);
+    if (!parsed.success) {
+      const hard = parsed.error.issues.filter((i) => i.code === 'unrecognized_keys' || (i.code === 'invalid_type' && i.input !== undefined));
+      if (hard.length) {
+        const issues = formatIssues({ issues: hard } as never, Object.keys(GeneratorOptionsSchema.shape));
+        throw new ConfigurationError(`DataSetGenerator: ${issues.join('; ')}`, issues);
+      }
+    }
+  }
+
+  /** Parsed options, or a ConfigurationError listing every problem. */
+  private options(): GeneratorOptions {
+    const parsed = GeneratorOptionsSchema.safeParse(this.raw);
+    if (!parsed.success) {
+      const issues = formatIssues(parsed.error, Object.keys(GeneratorOptionsSchema.shape));
+      throw new ConfigurationError(`invalid generator options: ${issues.join('; ')}`, issues);
+    }
+    return parsed.data;
+  }
+
+  private get dataDir(): string {
+    return path.resolve(this.raw.dataDir ?? defaultDataDir());
+  }
+
+  private context(): Promise<TemporalContext> {
+    this.ctx ??= TemporalContext.open(this.temporalOptions, this.dataDir);
+    return this.ctx;
+  }
+
+  // ---- templates -------------------------------------------------------------------------
+
+  /** Replaces a built-in template (`default`, `instruction`, `conversation`, or a new name) and makes it active. */
+  setTemplate(name: string, text: string): this {
+    this.state.templates[name] = text.trim();
+    this.state.activeTemplate = name;
+    return this;
+  }
+
+  /** Uses `text` as the per-example template for every run of this generator. */
+  setCustomTemplate(text: string): this {
+    this.state.customTemplate = text.trim();
+    return this;
+  }
+
+  /** Values for user-declared template variables (`{audience}`, `{complexity}`, your own). */
+  setTemplateVariables(vars: Record<string, string>): this {
+    this.raw = { ...this.raw, templateVars: { ...(this.raw.templateVars ?? {}), ...vars } };
+    return this;
+  }
+
+  // ---- quality control -------------------------------------------------------------------
+
+  /**
+   * Adds `(content, topic, metadata) => [ok, reason]`. It runs in this process's worker (embedded
+   * mode); remote workers cannot run a function, so use `filters` in the options or named filters.
+   */
+  addContentFilter(filter: ContentFilter, name?: string): this {
+    const filterName = name ?? `generator-${this.id}-filter-${this.state.namedFilters.length + 1}`;
+    registerContentFilter(filterName, filter);
+    this.state.namedFilters.push(filterName);
+    return this;
+  }
+
+  /** Maps onto the Temporal retry policy of every batch. */
+  setRetryStrategy(s: { maxRetries?: number; backoffMultiplier?: number; maxBackoffSeconds?: number; initialBackoffSeconds?: number; retryOnErrors?: ErrorCategory[] }): this {
+    const next: GeneratorOptionsInput = { ...this.raw };
+    if (s.maxRetries !== undefined) next.maxRetries = s.maxRetries;
+    if (s.backoffMultiplier !== undefined) next.backoffMultiplier = s.backoffMultiplier;
+    if (s.maxBackoffSeconds !== undefined) next.maxBackoffSeconds = s.maxBackoffSeconds;
+    if (s.initialBackoffSeconds !== undefined) next.initialBackoffSeconds = s.initialBackoffSeconds;
+    if (s.retryOnErrors !== undefined) next.retryOnErrors = s.retryOnErrors;
+    this.raw = next;
+    return this;
+  }
+
+  /** Prints live progress (from the stats query) while `createData` runs. */
+  enableMonitoring(opts: { verbose?: boolean } = {}): this {
+    this.monitoring = { verbose: opts.verbose ?? false };
+    return this;
+  }
+
+  /** The latest stats seen: live while a run goes (when monitoring), final after it ends. */
+  getGenerationStats(): GenerationStats | undefined {
+    return this.lastStats;
+  }
+
+  /** Larger batches, more parallel calls, optionally shorter timeouts. Values are documented in the README. */
+  optimizeForThroughput(o: { largeBatchSizes?: boolean; parallelRequests?: boolean; aggressiveTimeouts?: boolean } = {}): this {
+    const next: GeneratorOptionsInput = { ...this.raw };
+    if (o.largeBatchSizes ?? true) next.defaultBatchSize = 20;
+    if (o.parallelRequests ?? true) next.concurrency = 32;
+    if (o.aggressiveTimeouts) {
+      next.requestTimeout = 30;
+      next.maxRetries = 2;
+      next.maxBackoffSeconds = 10;
+    }
+    this.raw = next;
+    return this;
+  }
+
+  /** Small batches, long timeouts, many retries. Values are documented in the README. */
+  optimizeForReliability(o: { conservativeBatchSizes?: boolean; extendedTimeouts?: boolean; maximumRetries?: boolean } = {}): this {
+    const next: GeneratorOptionsInput = { ...this.raw };
+    if (o.conservativeBatchSizes ?? true) {
+      next.defaultBatchSize = 2;
+      next.concurrency = Math.min(next.concurrency ?? 8, 4);
+    }
+    if (o.extendedTimeouts ?? true) next.requestTimeout = 180;
+    if (o.maximumRetries ?? true) {
+      next.maxRetries = 10;
+      next.maxBackoffSeconds = 120;
+    }
+    this.raw = next;
+    return this;
+  }
+
+  /**
+   * Problems that would hurt or stop a run, one message each ("field: what; what to do"), or an
+   * empty list. Checks the options, the model string, the API key in this process's environment
+   * (the worker's, in embedded mode) and the template's variables.
+   */
+  validateConfiguration(): string[] {
+    const issues: string[] = [];
+    const parsed = GeneratorOptionsSchema.safeParse(this.raw);
+    if (!parsed.success) issues.push(...formatIssues(parsed.error, Object.keys(GeneratorOptionsSchema.shape)));
+    const opts = parsed.success ? parsed.data : undefined;
+    const modelName = this.raw.modelName ?? this.raw.model;
+    if (!modelName) issues.push('modelName: missing; set it to provider/model, e.g. "openai/gpt-4o-mini"');
+    else if (opts) {
+      try {
+        const spec = resolveModel(opts);
+        const def = PROVIDERS[spec.provider];
+        if (def.keyRequired && !process.env[def.keyEnv]) {
+          issues.push(`apiKey: ${def.keyEnv} is not set in this process's environment; ${spec.provider} will refuse every call (set it where the worker runs)`);
+        }
+      } catch (err) {
+        issues.push((err as Error).message);
+      }
+    }
+    if (opts && opts.requestTimeout < 5) {
+      issues.push(`requestTimeout: ${opts.requestTimeout} s is shorter than a plausible model call; use at least 5 (30-120 is typical)`);
+    }
+    if (opts && opts.maxBackoffSeconds < opts.initialBackoffSeconds) {
+      issues.push(`maxBackoffSeconds: ${opts.maxBackoffSeconds} is below initialBackoffSeconds ${opts.initialBackoffSeconds}`);
+    }
+    const template = this.state.customTemplate ?? this.state.templates[this.state.activeTemplate] ?? '';
+    const unknown = unknownVariables(template, this.raw.templateVars ?? {});
+    if (unknown.length) issues.push(`template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with setTemplateVariables() or remove it`);
+    return issues;
+  }
+
+  // ---- runs ------------------------------------------------------------------------------
+
+  /** Starts a run (or attaches to the existing run with the same id) and returns its handle. */
+  async startData(args: CreateDataArgs = {}): Promise<RunHandle> {
+    const opts = this.options();
+    const input = buildRunInput(opts, this.state, args, this.dataDir);
+    if (input.topics.kind === 'file') {
+      const paths = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
+        throw new ConfigurationError(`topicsFile: ${err.message}`);
+      });
+      input.topics.count = paths.length;
+    }
+    const ctx = await this.context();
+    if (this.state.namedFilters.length && !ctx.hasLocalWorker) {
+      throw new ConfigurationError(
+        'addContentFilter: function filters run only in an in-process worker (embedded mode); with a cluster, register them by name in your workers or use declarative filters',
+      );
+    }
+    await fs.mkdir(input.runDir, { recursive: true });
+    await ctx.client.workflow.start('datasetRunWorkflow', {
+      taskQueue: ctx.taskQueue,
+      workflowId: input.runId,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      memo: {
+        name: input.name,
+        model: `${input.generation.model.provider}/${input.generation.model.model}`,
+        target: input.numSteps,
+        progress: { accepted: 0, target: input.numSteps, batchesDone: 0, status: 'running' },
+      },
+      staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
+    });
+    return new RunHandle(ctx.client, input.runId, input.runDir);
+  }
+
+  /** Attaches to an existing run by id (e.g. after the client that started it died). */
+  async getRun(runId: string): Promise<RunHandle> {
+    const ctx = await this.context();
+    return new RunHandle(ctx.client, runId, path.join(this.dataDir, 'runs', runId));
+  }
+
+  /** Runs to the end and returns the dataset (the seed's `create_data_async`). */
+  async createData(args: CreateDataArgs = {}): Promise<Dataset> {
+    const run = await this.startData(args);
+    const result = await this.waitWithMonitoring(run);
+    return Dataset.load(result.datasetPath);
+  }
+
+  /** Alias of `createData`, as in the seed. */
+  createDataAsync(args: CreateDataArgs = {}): Promise<Dataset> {
+    return this.createData(args);
+  }
+
+  /** One batch of `batchSize` examples for the given topics, returned directly (still a durable run). */
+  async createBatch(args: { topics: string[][] | string[]; batchSize?: number; modelName?: string; runId?: string }): Promise<Dataset> {
+    const topics = (args.topics as unknown[]).map((t) => (Array.isArray(t) ? (t as string[]) : [String(t)]));
+    const batchSize = args.batchSize ?? this.options().defaultBatchSize;
+    return this.createData({
+      topics,
+      numSteps: batchSize,
+      batchSize,
+      runName: 'batch',
+      ...(args.modelName ? { modelName: args.modelName } : {}),
+      ...(args.runId ? { runId: args.runId } : {}),
+    });
+  }
+
+  private async waitWithMonitoring(run: RunHandle): Promise<RunResult> {
+    let timer: NodeJS.Timeout | undefined;
+    if (this.monitoring) {
+      const verbose = this.monitoring.verbose;
+      timer = setInterval(() => {
+        run
+          .stats()
+          .then((s) => {
+            this.lastStats = s;
+            const line = `[${run.runId}] ${s.accepted}/${s.target} examples, ${s.batchesDone} batches done, ${s.batchesInFlight} in flight`;
+            process.stderr.write(
+              verbose
+                ? `${line}, success ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}, errors ${JSON.stringify(s.errorCategories)}, ${s.examplesPerSecond.toFixed(1)}/s\n`
+                : `${line}\n`,
+            );
+          })
+          .catch(() => undefined);
+      }, 1000);
+    }
+    try {
+      const result = await run.result();
+      this.lastStats = result.stats;
+      return result;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+  }
+
+  /** Stops what this generator started in embedded mode (worker, dev server, connection). */
+  async close(): Promise<void> {
+    if (!this.ctx) return;
+    const ctx = await this.ctx.catch(() => undefined);
+    this.ctx = undefined;
+    await ctx?.close();
+  }
+}

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { parseModelName, type ModelSpec } from '../config/model-spec';
+import type { GeneratorOptions } from '../config/generator-options';
+import { RunInputSchema, type RunInput, type SamplingStrategy } from '../config/run-input';
+import { ConfigurationError } from '../errors';
+import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
+
+/** Arguments of `createData` / `startData` (the seed's `create_data_async`), camelCase. */
+export interface CreateDataArgs {
+  numSteps?: number;
+  batchSize?: number;
+  /** Topic paths (each from the root down), when no topic model is given. */
+  topics?: string[][];
+  /** A Tree or Graph (anything with `getAllPaths()`). */
+  topicModel?: { getAllPaths(): string[][] };
+  modelName?: string;
+  sysMsg?: boolean;
+  samplingStrategy?: Exclude<SamplingStrategy, 'custom'>;
+  /** Runs on the client before the run starts; its result (paths) is stored with the run. */
+  topicSampler?: (topicModel: { getAllPaths(): string[][] } | string[][], count: number) => string[][];
+  /** Human name of the run; the run id is derived from it and the settings. */
+  runName?: string;
+  /** Explicit run id (workflow id); starting the same id again attaches to the existing run. */
+  runId?: string;
+  concurrency?: number;
+  seed?: number;
+  /** Topic paths stored in a JSONL file readable by the workers (for big topic sets). */
+  topicsFile?: string;
+}
+
+/** Template and state a generator adds on top of its options. */
+export interface GeneratorState {
+  templates: Record<string, string>;
+  activeTemplate: string;
+  customTemplate: string | undefined;
+  namedFilters: string[];
+}
+
+export function defaultDataDir(): string {
+  return path.resolve(process.env.DEEPFABRIC_DATA_DIR ?? 'deepfabric-data');
+}
+
+/** The model spec from per-call override or options; throws ConfigurationError naming the field. */
+export function resolveModel(opts: GeneratorOptions, override?: string): ModelSpec {
+  const name = override ?? opts.modelName ?? opts.model;
+  if (!name) throw new ConfigurationError('modelName: missing; set it to provider/model, e.g. "openai/gpt-4o-mini"');
+  const parsed = parseModelName(name, override ? undefined : opts.provider, opts.baseUrl);
+  if (!parsed.ok) throw new ConfigurationError(`${override ? 'createData.modelName' : 'modelName'}: ${parsed.error}`);
+  return parsed.spec;
+}
+
+export function slug(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'dataset'
+  );
+}
+
+/** Builds and validates the workflow input of a run. Pure apart from reading the clock-free options. */
+export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string): RunInput {
+  const problems: string[] = [];
+  const numSteps = args.numSteps ?? opts.defaultNumExamples;
+  const batchSize = args.batchSize ?? opts.defaultBatchSize;
+  if (!Number.isInteger(numSteps) || numSteps < 1) problems.push(`numSteps: must be a positive integer, got ${numSteps}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) problems.push(`batchSize: must be a positive integer, got ${batchSize}`);
+  const model = resolveModel(opts, args.modelName);
+
+  let paths: string[][] | undefined = args.topics ?? args.topicModel?.getAllPaths();
+  let strategy: SamplingStrategy = args.samplingStrategy ?? 'sequential';
+  if (args.topicSampler) {
+    paths = args.topicSampler(args.topicModel ?? paths ?? [], numSteps);
+    strategy = 'sequential';
+    if (!Array.isArray(paths) || paths.some((p) => !Array.isArray(p))) problems.push('topicSampler: must return an array of topic paths (string arrays)');
+  }
+  if (!args.topicsFile && (!paths || paths.length === 0)) {
+    problems.push('topics: none given; pass topics (a list of topic paths), a topicModel (Tree or Graph), or topicsFile');
+  }
+  const template = state.customTemplate ?? state.templates[state.activeTemplate] ?? DEFAULT_TEMPLATES.default!;
+  const unknown = unknownVariables(template, opts.templateVars);
+  if (unknown.length) {
+    problems.push(`template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with templateVars or remove it`);
+  }
+  if (problems.length) throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
+
+  const planned = Math.ceil(numSteps / batchSize);
+  const base = {
+    numSteps,
+    batchSize,
+    concurrency: args.concurrency ?? opts.concurrency,
+    topics: args.topicsFile
+      ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 }
+      : { kind: 'inline' as const, paths: paths! },
+    sampling: { strategy, seed: args.seed ?? opts.seed },
+    generation: {
+      model,
+      instructions: opts.instructions,
+      systemPrompt: opts.generationSystemPrompt,
+      temperature: opts.temperature,
+      maxTokens: opts.maxTokens,
+      requestTimeoutSeconds: opts.requestTimeout,
+      conversationType: opts.conversationType,
+      sysMsg: args.sysMsg ?? true,
+      template,
+      templateVars: opts.templateVars,
+      fewShot: opts.examples,
+      filters: { ...opts.filters, ...(state.namedFilters.length ? { named: [...(opts.filters.named ?? []), ...state.namedFilters] } : {}) },
+    },
+    retry: {
+      maxRetries: opts.maxRetries,
+      backoffMultiplier: opts.backoffMultiplier,
+      initialBackoffSeconds: opts.initialBackoffSeconds,
+      maxBackoffSeconds: opts.maxBackoffSeconds,
+      retryOnErrors: opts.retryOnErrors,
+    },
+    maxExtraBatches: Math.ceil(planned * opts.maxExtraBatchFraction),
+    heartbeatTimeoutSeconds: opts.heartbeatTimeout,
+    batchesPerRun: opts.batchesPerRun,
+  };
+  const name = args.runName ?? 'dataset';
+  // Same name and settings give the same id, so starting a run twice attaches instead of paying twice.
+  const digest = createHash('sha256').update(JSON.stringify(base)).digest('hex').slice(0, 8);
+  const runId = args.runId ?? `${slug(name)}-${digest}`;
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(runId)) {
+    throw new ConfigurationError(`runId: "${runId}" may only hold letters, digits, '.', '_' and '-'`);
+  }
+  const input = { ...base, runId, name, runDir: path.join(dataDir, 'runs', runId) };
+  const checked = RunInputSchema.safeParse(input);
+  if (!checked.success) {
+    const issues = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigurationError(`invalid run: ${issues.join('; ')}`, issues);
+  }
+  return checked.data;
+}

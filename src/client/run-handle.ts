@@ -1,0 +1,65 @@
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
+import type { RunResult } from '../workflows/dataset-run';
+import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from '../workflows/definitions';
+import type { GenerationStats } from '../workflows/stats';
+
+/**
+ * A live or finished dataset run. Survives the client: `getRun(id)` in a new process attaches to the
+ * same run, and queries follow it across continue-as-new.
+ */
+export class RunHandle {
+  readonly handle: WorkflowHandle;
+  constructor(
+    client: Client,
+    readonly runId: string,
+    readonly runDir: string | undefined,
+  ) {
+    this.handle = client.workflow.getHandle(runId);
+  }
+
+  /** Live statistics from the workflow's query. */
+  stats(): Promise<GenerationStats> {
+    return this.handle.query(statsQuery);
+  }
+  pause(): Promise<void> {
+    return this.handle.signal(pauseSignal);
+  }
+  resume(): Promise<void> {
+    return this.handle.signal(resumeSignal);
+  }
+  /** Graceful stop: in-flight batches finish, the partial dataset is assembled. */
+  stop(): Promise<void> {
+    return this.handle.signal(cancelRunSignal);
+  }
+  /** Cancels the run: in-flight batches are cancelled, the partial dataset is still assembled. */
+  async cancel(): Promise<void> {
+    await this.handle.cancel();
+  }
+  /** Changes how many batches run at once; returns the value now in force. */
+  setConcurrency(n: number): Promise<number> {
+    return this.handle.executeUpdate(setConcurrencyUpdate, { args: [n] });
+  }
+
+  /** Waits for the end of the run; failures become this package's errors. */
+  async result(): Promise<RunResult> {
+    try {
+      return (await this.handle.result()) as RunResult;
+    } catch (err) {
+      throw toRunError(err, this.runId);
+    }
+  }
+}
+
+/** Maps a workflow failure to ModelError (model categories), or RunFailedError. */
+export function toRunError(err: unknown, runId: string): Error {
+  if (!(err instanceof WorkflowFailedError)) return err as Error;
+  const cause = err.cause;
+  if (cause instanceof CancelledFailure) return new RunFailedError(`run ${runId} was cancelled`, runId, 'cancelled', { cause: err });
+  if (cause instanceof ApplicationFailure && cause.type && (ERROR_CATEGORIES as readonly string[]).includes(cause.type)) {
+    const provider = /^run \S+ stopped: (\S+?)[/ ]/.exec(cause.message)?.[1] ?? 'model';
+    return new ModelError(cause.message, { category: cause.type as ErrorCategory, provider, cause: err });
+  }
+  return new RunFailedError(`run ${runId} failed: ${cause?.message ?? err.message}`, runId, 'run_failed', { cause: err });
+}

@@ -1,0 +1,84 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import path from 'node:path';
+import { DevServer, isListening } from '../worker/dev-server';
+import { DEFAULT_TASK_QUEUE } from '../worker/paths';
+
+/** How a client reaches Temporal. Nothing set = embedded mode. */
+export interface TemporalOptions {
+  /** host:port of a cluster; defaults to TEMPORAL_ADDRESS. When set, no server or worker is started. */
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** An existing client (tests, apps with their own connection); no worker is started unless `embeddedWorker`. */
+  client?: Client;
+  /** Run an in-process worker. Default: true in embedded mode, false with an address or client. */
+  embeddedWorker?: boolean;
+  /** Temporal Cloud / TLS. */
+  tls?: boolean;
+  apiKey?: string;
+}
+
+/** An open Temporal connection and, in embedded mode, the dev server and worker this process runs. */
+export class TemporalContext {
+  private constructor(
+    readonly client: Client,
+    readonly namespace: string,
+    readonly taskQueue: string,
+    readonly mode: 'embedded' | 'cluster',
+    readonly address: string,
+    readonly uiUrl: string | undefined,
+    private readonly owned: { connection?: Connection; server?: DevServer; worker?: Worker; workerRun?: Promise<void> },
+  ) {}
+
+  static async open(opts: TemporalOptions, dataDir: string): Promise<TemporalContext> {
+    const namespace = opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+    const taskQueue = opts.taskQueue ?? process.env.DEEPFABRIC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
+    const address = opts.address ?? process.env.TEMPORAL_ADDRESS;
+    const apiKey = opts.apiKey ?? process.env.TEMPORAL_API_KEY;
+    if (opts.client) {
+      const ctx = new TemporalContext(opts.client, namespace, taskQueue, 'cluster', address ?? '(given client)', undefined, {});
+      if (opts.embeddedWorker) await ctx.startWorker(address ?? '127.0.0.1:7233');
+      return ctx;
+    }
+    if (address) {
+      const connection = await Connection.connect({ address, ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) });
+      const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'cluster', address, undefined, { connection });
+      if (opts.embeddedWorker) await ctx.startWorker(address);
+      return ctx;
+    }
+    // Embedded: use a server already on localhost:7233 (e.g. started by an earlier run), else start one.
+    let server: DevServer | undefined;
+    let local = '127.0.0.1:7233';
+    let uiUrl = 'http://localhost:8233';
+    if (!(await isListening('127.0.0.1', 7233))) {
+      server = await DevServer.start({ dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'), port: 7233, uiPort: 8233, namespace });
+      local = server.address;
+      uiUrl = server.uiUrl;
+    }
+    const connection = await Connection.connect({ address: local });
+    const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'embedded', local, uiUrl, { connection, ...(server ? { server } : {}) });
+    if (opts.embeddedWorker ?? true) await ctx.startWorker(local);
+    return ctx;
+  }
+
+  private async startWorker(address: string): Promise<void> {
+    const { createWorker } = await import('../worker/worker');
+    const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue });
+    this.owned.worker = worker;
+    this.owned.workerRun = worker.run();
+  }
+
+  /** True when this process runs a worker (content filter functions then work). */
+  get hasLocalWorker(): boolean {
+    return this.owned.worker !== undefined;
+  }
+
+  /** Stops the worker, then the dev server, then the connection (whatever this context started). */
+  async close(): Promise<void> {
+    if (this.owned.worker && this.owned.worker.getState() === 'RUNNING') this.owned.worker.shutdown();
+    await this.owned.workerRun?.catch(() => undefined);
+    await this.owned.connection?.close();
+    await this.owned.server?.stop();
+  }
+}

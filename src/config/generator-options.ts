@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema } from './run-input';
+
+/**
+ * Options of `new DataSetGenerator(...)`: the seed's parameters in camelCase, plus what a durable
+ * run needs (concurrency, data folder, Temporal connection). Unknown keys are refused by name.
+ */
+export const GeneratorOptionsSchema = z
+  .object({
+    instructions: z.string().default(''),
+    generationSystemPrompt: z.string().default('You are a helpful assistant that writes high-quality training data.'),
+    /** `provider/model`, e.g. `openai/gpt-4o-mini`. `model` is the seed's alias. */
+    modelName: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    provider: z.string().min(1).optional(),
+    baseUrl: z.string().url().optional(),
+    temperature: z.number().min(0).max(2).default(0.7),
+    maxRetries: z.number().int().min(0).max(100).default(3),
+    /** Seconds to wait for one model answer. */
+    requestTimeout: z.number().positive().default(60),
+    /** Examples per model call when `createData` gets no `batchSize`. */
+    defaultBatchSize: z.number().int().min(1).max(1000).default(5),
+    /** Examples when `createData` gets no `numSteps`. */
+    defaultNumExamples: z.number().int().min(1).default(3),
+    maxTokens: z.number().int().positive().default(4096),
+    conversationType: ConversationTypeSchema.default('basic'),
+    /** Batches in flight at once. */
+    concurrency: z.number().int().min(1).max(10000).default(8),
+    backoffMultiplier: z.number().min(1).max(10).default(2),
+    initialBackoffSeconds: z.number().positive().default(1),
+    maxBackoffSeconds: z.number().positive().default(60),
+    retryOnErrors: z.array(ErrorCategorySchema).default(['rate_limit', 'timeout', 'server_error', 'json_parse_error', 'validation_error']),
+    /** Extra batches allowed to make up for rejected examples, as a fraction of the planned batches. */
+    maxExtraBatchFraction: z.number().min(0).max(10).default(0.5),
+    filters: DeclarativeFiltersSchema.default({}),
+    /** Example records shown to the model as `{examples}` / style guide. */
+    examples: z.array(z.string()).default([]),
+    templateVars: z.record(z.string(), z.string()).default({}),
+    /** Where runs are stored (shards, dataset, manifest). */
+    dataDir: z.string().optional(),
+    /** Seconds without a heartbeat before a batch on a dead worker is retried. */
+    heartbeatTimeout: z.number().positive().default(10),
+    /** Batches per workflow run before continue-as-new. */
+    batchesPerRun: z.number().int().positive().default(500),
+    seed: z.number().int().default(42),
+  })
+  .strict();
+
+export type GeneratorOptionsInput = z.input<typeof GeneratorOptionsSchema>;
+export type GeneratorOptions = z.output<typeof GeneratorOptionsSchema>;
+
+/** Turns zod issues into "field: problem" lines, naming the closest known key for unknown ones. */
+export function formatIssues(error: z.ZodError, knownKeys: readonly string[] = [], prefix = ''): string[] {
+  return error.issues.flatMap((issue) => {
+    const where = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => {
+        const near = closest(k, knownKeys);
+        return `${[where === '(root)' ? '' : where, k].filter(Boolean).join('.')}: unknown option${near ? `; did you mean "${near}"?` : ''}`;
+      });
+    }
+    return [`${where}: ${issue.message}`];
+  });
+}
+
+/** The known key closest to `word` by edit distance, if it is close enough to be a likely typo. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

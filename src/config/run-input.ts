@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { ModelSpecSchema } from './model-spec';
+import { ERROR_CATEGORIES } from '../errors';
+
+/** Output record kinds (DeepFabric's conversation types). */
+export const CONVERSATION_TYPES = ['basic', 'structured', 'cot_freetext', 'cot_structured', 'tool_calling'] as const;
+export const ConversationTypeSchema = z.enum(CONVERSATION_TYPES);
+export type ConversationType = z.infer<typeof ConversationTypeSchema>;
+
+/** How topic paths are assigned to example slots. */
+export const SAMPLING_STRATEGIES = ['sequential', 'random', 'balanced', 'custom'] as const;
+export const SamplingStrategySchema = z.enum(SAMPLING_STRATEGIES);
+export type SamplingStrategy = z.infer<typeof SamplingStrategySchema>;
+
+export const ErrorCategorySchema = z.enum(ERROR_CATEGORIES);
+
+/** Temporal retry policy, in the seed's words. */
+export const RetryStrategySchema = z.object({
+  maxRetries: z.number().int().min(0).max(100),
+  backoffMultiplier: z.number().min(1).max(10),
+  initialBackoffSeconds: z.number().positive().max(3600),
+  maxBackoffSeconds: z.number().positive().max(86400),
+  retryOnErrors: z.array(ErrorCategorySchema),
+});
+export type RetryStrategy = z.infer<typeof RetryStrategySchema>;
+
+/** Declarative content filters: they travel with the run, so remote workers apply them too. */
+export const DeclarativeFiltersSchema = z.object({
+  minLength: z.number().int().min(0).optional(),
+  maxLength: z.number().int().positive().optional(),
+  bannedPhrases: z.array(z.string().min(1)).optional(),
+  mustMatch: z.string().optional(),
+  mustNotMatch: z.string().optional(),
+  requiredFields: z.array(z.string().min(1)).optional(),
+  /** Filters registered by name on the worker (`registerContentFilter`), applied in this order. */
+  named: z.array(z.string().min(1)).optional(),
+});
+export type DeclarativeFilters = z.infer<typeof DeclarativeFiltersSchema>;
+
+/** What one batch's prompt is built from. Contains no secret: it is stored in workflow history. */
+export const GenerationSettingsSchema = z.object({
+  model: ModelSpecSchema,
+  instructions: z.string(),
+  systemPrompt: z.string(),
+  temperature: z.number().min(0).max(2),
+  maxTokens: z.number().int().positive(),
+  requestTimeoutSeconds: z.number().positive(),
+  conversationType: ConversationTypeSchema,
+  sysMsg: z.boolean(),
+  /** Per-example template; variables in braces (see `src/prompts/template.ts`). */
+  template: z.string(),
+  templateVars: z.record(z.string(), z.string()),
+  /** A few example records shown to the model as `{examples}`. */
+  fewShot: z.array(z.string()),
+  filters: DeclarativeFiltersSchema,
+});
+export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
+
+/** Where a run's topics live: inline for small sets, or a JSONL file (one path per line) for big ones. */
+export const TopicSourceSchema = z.union([
+  z.object({ kind: z.literal('inline'), paths: z.array(z.array(z.string()).min(1)).min(1) }),
+  z.object({ kind: z.literal('file'), file: z.string().min(1), count: z.number().int().positive() }),
+]);
+export type TopicSource = z.infer<typeof TopicSourceSchema>;
+
+/** Input of the dataset-run workflow. Everything here is visible in the Temporal UI. */
+export const RunInputSchema = z.object({
+  runId: z.string().min(1),
+  name: z.string().min(1),
+  /** Absolute path of the run folder, as seen by workers. */
+  runDir: z.string().min(1),
+  numSteps: z.number().int().positive(),
+  batchSize: z.number().int().positive().max(1000),
+  concurrency: z.number().int().positive().max(10000),
+  topics: TopicSourceSchema,
+  sampling: z.object({
+    strategy: SamplingStrategySchema,
+    seed: z.number().int(),
+    /** Precomputed slot -> path index list (custom samplers run on the client). */
+    order: z.array(z.number().int().min(0)).optional(),
+  }),
+  generation: GenerationSettingsSchema,
+  retry: RetryStrategySchema,
+  /** Extra batches allowed beyond the plan to make up for rejected or missing examples. */
+  maxExtraBatches: z.number().int().min(0),
+  /** Seconds without a heartbeat after which a batch on a dead worker is retried elsewhere. */
+  heartbeatTimeoutSeconds: z.number().positive(),
+  /** Continue-as-new after this many batches in one workflow run (keeps histories small). */
+  batchesPerRun: z.number().int().positive(),
+});
+export type RunInput = z.infer<typeof RunInputSchema>;

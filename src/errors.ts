@@ -1,0 +1,90 @@
+/**
+ * The error family of the generator. Every error has a stable `code` that scripts can branch on;
+ * model errors also say whether a retry can help. Temporal failures carry the same code as their
+ * `type` (see `src/activities/to-failure.ts`), so retry policies and stats name them the same way.
+ */
+
+/** Error categories of one LLM call; they are Temporal failure types and the keys of `errorCategories`. */
+export const ERROR_CATEGORIES = [
+  'rate_limit',
+  'timeout',
+  'server_error',
+  'auth_error',
+  'bad_request',
+  'json_parse_error',
+  'validation_error',
+  'content_filtered',
+] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+/** Categories a retry cannot fix: the run stops at the first one instead of paying for more calls. */
+export const FATAL_CATEGORIES: readonly ErrorCategory[] = ['auth_error', 'bad_request'];
+
+/** Root of every error this package throws on purpose. */
+export class DataSetGeneratorError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'generator_error', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DataSetGeneratorError';
+    this.code = code;
+  }
+}
+
+/** Bad options, config files or CLI flags, found before anything starts. */
+export class ConfigurationError extends DataSetGeneratorError {
+  /** Each problem as "field: what is wrong; what to do". */
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = [message]) {
+    super(message, 'configuration_error');
+    this.name = 'ConfigurationError';
+    this.issues = issues;
+  }
+}
+
+/** A model API call failed (HTTP error, timeout, refused key, unusable answer). */
+export class ModelError extends DataSetGeneratorError {
+  readonly category: ErrorCategory;
+  readonly retryable: boolean;
+  readonly provider: string;
+  readonly status: number | undefined;
+  /** Provider's `retry-after`, in milliseconds, when it sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    opts: {
+      category: ErrorCategory;
+      provider: string;
+      status?: number | undefined;
+      retryAfterMs?: number | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, opts.category, { cause: opts.cause });
+    this.name = 'ModelError';
+    this.category = opts.category;
+    this.provider = opts.provider;
+    this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
+    this.retryable = !FATAL_CATEGORIES.includes(opts.category);
+  }
+}
+
+/** Generated content failed its schema or a content filter. */
+export class ValidationError extends DataSetGeneratorError {
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = [message]) {
+    super(message, 'validation_error');
+    this.name = 'ValidationError';
+    this.issues = issues;
+  }
+}
+
+/** A run ended without reaching its target, or failed; carries the run id so it can be inspected. */
+export class RunFailedError extends DataSetGeneratorError {
+  readonly runId: string;
+  constructor(message: string, runId: string, code = 'run_failed', options?: { cause?: unknown }) {
+    super(message, code, options);
+    this.name = 'RunFailedError';
+    this.runId = runId;
+  }
+}

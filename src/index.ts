@@ -1,0 +1,22 @@
+/** Public API. */
+export { DataSetGenerator, type DataSetGeneratorOptions } from './client/data-set-generator';
+export { RunHandle } from './client/run-handle';
+export type { CreateDataArgs } from './client/run-builder';
+export type { TemporalOptions } from './client/temporal-context';
+export { Dataset } from './dataset/dataset';
+export { FORMATTERS, applyFormatter, type Formatter } from './dataset/formatters';
+export { registerContentFilter, type ContentFilter } from './dataset/content-filters';
+export { RecordSchemas, type DatasetRecord } from './dataset/example-schemas';
+export type { GenerationStats } from './workflows/stats';
+export type { RunResult } from './workflows/dataset-run';
+export { createWorker } from './worker/worker';
+export { DevServer, ensureTemporalCli } from './worker/dev-server';
+export {
+  DataSetGeneratorError,
+  ConfigurationError,
+  ModelError,
+  ValidationError,
+  RunFailedError,
+  ERROR_CATEGORIES,
+  type ErrorCategory,
+} from './errors';

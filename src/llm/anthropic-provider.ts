@@ -1,0 +1,66 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { ModelError } from '../errors';
+import { classifyError } from './classify-error';
+import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
+
+/**
+ * Anthropic Messages API; structured output by forcing one tool whose input schema is the answer
+ * schema. SDK retries are off: Temporal owns retries.
+ */
+export class AnthropicProvider implements LlmProvider {
+  readonly name = 'anthropic';
+  private readonly client: Anthropic;
+  constructor(
+    readonly model: string,
+    opts: { apiKey: string; baseURL?: string | undefined },
+  ) {
+    this.client = new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    let message: Anthropic.Messages.Message;
+    try {
+      // This SDK's types no longer list `temperature`, but the Messages API still takes it for the
+      // models that honour it (range 0..1), and the seed's temperature is a core knob.
+      const params = {
+          model: this.model,
+          max_tokens: req.maxTokens,
+          temperature: Math.min(1, req.temperature),
+          ...(req.system ? { system: req.system } : {}),
+          messages: [{ role: 'user' as const, content: req.prompt }],
+          tools: [
+            {
+              name: req.schemaName,
+              description: 'Return the generated examples in this exact structure.',
+              input_schema: req.jsonSchema as Anthropic.Messages.Tool.InputSchema,
+            },
+          ],
+          tool_choice: { type: 'tool' as const, name: req.schemaName },
+      };
+      message = await this.client.messages.create(
+        params as Anthropic.Messages.MessageCreateParamsNonStreaming,
+        { timeout: req.timeoutMs, maxRetries: 0, signal: req.signal ?? null, headers: req.headers ?? {} },
+      );
+    } catch (err) {
+      throw classifyError(err, this.name, this.model);
+    }
+    const usage = { inputTokens: message.usage?.input_tokens ?? 0, outputTokens: message.usage?.output_tokens ?? 0 };
+    const block = message.content.find((b) => b.type === 'tool_use');
+    if (!block || block.type !== 'tool_use') {
+      const hint = message.stop_reason === 'max_tokens' ? ' (cut off at max tokens; raise maxTokens or lower batchSize)' : '';
+      throw new ModelError(`anthropic/${this.model}: the answer has no tool_use block${hint}`, {
+        category: message.stop_reason === 'refusal' ? 'content_filtered' : 'json_parse_error',
+        provider: this.name,
+      });
+    }
+    let object: unknown = block.input;
+    if (typeof object === 'string') {
+      try {
+        object = JSON.parse(object);
+      } catch {
+        throw new ModelError(`anthropic/${this.model}: the tool input is not valid JSON`, { category: 'json_parse_error', provider: this.name });
+      }
+    }
+    return { object, usage, finishReason: message.stop_reason ?? 'end_turn' };
+  }
+}

@@ -1,0 +1,65 @@
+import { ModelError, type ErrorCategory } from '../errors';
+
+/** Reads `retry-after-ms` / `retry-after` (seconds or an HTTP date) into milliseconds. */
+export function retryAfterMs(headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const ms = headers.get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
+
+function categoryForStatus(status: number): ErrorCategory {
+  if (status === 401 || status === 403) return 'auth_error';
+  if (status === 429) return 'rate_limit';
+  if (status === 408 || status === 504) return 'timeout';
+  if (status >= 500) return 'server_error';
+  return 'bad_request';
+}
+
+/**
+ * Classifies anything an SDK call threw into a `ModelError` with a stable category. Both SDKs
+ * (openai, @anthropic-ai/sdk) share the shape used here: `APIError` with `status` and `headers`,
+ * `APIConnectionTimeoutError`, `APIConnectionError`, `APIUserAbortError`.
+ */
+export function classifyError(err: unknown, provider: string, model: string): ModelError {
+  if (err instanceof ModelError) return err;
+  const e = err as { name?: string; constructor?: { name?: string }; status?: number; headers?: { get(n: string): string | null }; message?: string };
+  const kind = e?.constructor?.name ?? e?.name ?? 'Error';
+  const detail = e?.message ?? String(err);
+  if (kind === 'APIConnectionTimeoutError' || kind === 'APIUserAbortError' || e?.name === 'AbortError' || e?.name === 'TimeoutError') {
+    return new ModelError(`${provider}/${model}: the request timed out (${detail})`, { category: 'timeout', provider, cause: err });
+  }
+  if (typeof e?.status === 'number') {
+    const status = e.status;
+    const category = categoryForStatus(status);
+    const after = retryAfterMs(e.headers);
+    let message: string;
+    switch (category) {
+      case 'auth_error':
+        message = `${provider} refused the API key (HTTP ${status}) for ${provider}/${model}: check ${providerKeyHint(provider)} in the worker's environment`;
+        break;
+      case 'rate_limit':
+        message = `${provider}/${model}: rate limited (HTTP 429${after !== undefined ? `, retry after ${Math.round(after)} ms` : ''})`;
+        break;
+      case 'bad_request':
+        message = `${provider}/${model}: the request was rejected (HTTP ${status}): ${detail}`;
+        break;
+      default:
+        message = `${provider}/${model}: HTTP ${status}: ${detail}`;
+    }
+    return new ModelError(message, { category, provider, status, retryAfterMs: after, cause: err });
+  }
+  if (kind === 'APIConnectionError') {
+    return new ModelError(`${provider}/${model}: could not connect (${detail})`, { category: 'server_error', provider, cause: err });
+  }
+  return new ModelError(`${provider}/${model}: ${detail}`, { category: 'server_error', provider, cause: err });
+}
+
+function providerKeyHint(provider: string): string {
+  return `${provider.toUpperCase().replace(/-/g, '_')}_API_KEY`;
+}

@@ -1,0 +1,67 @@
+import OpenAI from 'openai';
+import { ModelError } from '../errors';
+import { classifyError } from './classify-error';
+import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
+
+/**
+ * OpenAI chat completions with a strict JSON-schema `response_format`. Serves OpenAI and every
+ * OpenAI-compatible endpoint (Ollama, vLLM, OpenRouter). The SDK's own retries are off: Temporal
+ * owns retries, so each attempt is visible in the run's history and stats.
+ */
+export class OpenAIProvider implements LlmProvider {
+  private readonly client: OpenAI;
+  constructor(
+    readonly name: string,
+    readonly model: string,
+    opts: { apiKey: string; baseURL?: string | undefined },
+  ) {
+    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      completion = await this.client.chat.completions.create(
+        {
+          model: this.model,
+          temperature: req.temperature,
+          max_completion_tokens: req.maxTokens,
+          messages: [
+            ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
+            { role: 'user' as const, content: req.prompt },
+          ],
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },
+          },
+        },
+        { timeout: req.timeoutMs, maxRetries: 0, signal: req.signal ?? null, headers: req.headers ?? {} },
+      );
+    } catch (err) {
+      throw classifyError(err, this.name, this.model);
+    }
+    const choice = completion.choices[0];
+    const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
+    if (!choice) {
+      throw new ModelError(`${this.name}/${this.model}: the answer had no choices`, { category: 'json_parse_error', provider: this.name });
+    }
+    if (choice.finish_reason === 'content_filter' || choice.message.refusal) {
+      throw new ModelError(`${this.name}/${this.model}: the model refused or was filtered: ${choice.message.refusal ?? 'content_filter'}`, {
+        category: 'content_filtered',
+        provider: this.name,
+      });
+    }
+    const text = choice.message.content ?? '';
+    let object: unknown;
+    try {
+      object = JSON.parse(text);
+    } catch {
+      const hint = choice.finish_reason === 'length' ? ' (the answer was cut off at max tokens; raise maxTokens or lower batchSize)' : '';
+      throw new ModelError(`${this.name}/${this.model}: the answer is not valid JSON${hint}: ${text.slice(0, 120)}`, {
+        category: 'json_parse_error',
+        provider: this.name,
+      });
+    }
+    return { object, usage, finishReason: choice.finish_reason ?? 'stop' };
+  }
+}

@@ -1,0 +1,43 @@
+import { PROVIDERS, type ModelSpec } from '../config/model-spec';
+import { ModelError } from '../errors';
+import { AnthropicProvider } from './anthropic-provider';
+import { OpenAIProvider } from './openai-provider';
+import type { LlmProvider } from './provider';
+
+/** Environment variables an adapter reads; the worker's environment is the only place keys live. */
+export type Env = Record<string, string | undefined>;
+
+/** The API key env var a provider reads, and whether a missing key is an error. */
+export function apiKeyEnv(provider: ModelSpec['provider']): { name: string; required: boolean } {
+  return { name: PROVIDERS[provider].keyEnv, required: PROVIDERS[provider].keyRequired };
+}
+
+/**
+ * Builds adapters from specs, caching one per endpoint so HTTP connections are reused across
+ * batches. Keys come from `env`, never from the spec (which is stored in workflow history).
+ */
+export class ProviderFactory {
+  private readonly cache = new Map<string, LlmProvider>();
+  constructor(private readonly env: Env = process.env) {}
+
+  get(spec: ModelSpec): LlmProvider {
+    const def = PROVIDERS[spec.provider];
+    const baseURL = spec.baseUrl ?? this.env[def.baseUrlEnv] ?? def.defaultBaseUrl;
+    const key = `${spec.provider}|${spec.model}|${baseURL ?? ''}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const apiKey = this.env[def.keyEnv] ?? (def.keyRequired ? undefined : 'not-needed');
+    if (!apiKey) {
+      throw new ModelError(
+        `${spec.provider}: no API key; set ${def.keyEnv} in the worker's environment (keys are never sent through Temporal)`,
+        { category: 'auth_error', provider: spec.provider },
+      );
+    }
+    const provider: LlmProvider =
+      def.protocol === 'anthropic'
+        ? new AnthropicProvider(spec.model, { apiKey, baseURL })
+        : new OpenAIProvider(spec.provider, spec.model, { apiKey, baseURL });
+    this.cache.set(key, provider);
+    return provider;
+  }
+}

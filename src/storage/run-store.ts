@@ -1,0 +1,119 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The run folder on disk, shared by all workers of a run:
+ *   shards/batch-000007.jsonl        the batch's accepted records (its existence is the checkpoint)
+ *   shards/batch-000007.meta.json    the batch's summary, written just before the shard
+ *   shards/batch-000007.errors.jsonl failed attempts of the batch (category, message), for stats and retry prompts
+ *   dataset.jsonl, manifest.json     the assembled result
+ */
+export class RunStore {
+  constructor(readonly dir: string) {}
+
+  get shardsDir(): string {
+    return path.join(this.dir, 'shards');
+  }
+  shardPath(batch: number): string {
+    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.jsonl`);
+  }
+  metaPath(batch: number): string {
+    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.meta.json`);
+  }
+  errorsPath(batch: number): string {
+    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.errors.jsonl`);
+  }
+  get datasetPath(): string {
+    return path.join(this.dir, 'dataset.jsonl');
+  }
+  get manifestPath(): string {
+    return path.join(this.dir, 'manifest.json');
+  }
+
+  async hasShard(batch: number): Promise<boolean> {
+    return exists(this.shardPath(batch));
+  }
+
+  /** Writes meta then shard, each atomically; a shard on disk always has its meta. */
+  async writeShard(batch: number, records: unknown[], meta: unknown): Promise<void> {
+    await fs.mkdir(this.shardsDir, { recursive: true });
+    await writeFileAtomic(this.metaPath(batch), JSON.stringify(meta, null, 2));
+    await writeFileAtomic(this.shardPath(batch), records.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
+
+  async readMeta<T>(batch: number): Promise<T> {
+    return JSON.parse(await fs.readFile(this.metaPath(batch), 'utf8')) as T;
+  }
+
+  async readShard(batch: number): Promise<unknown[]> {
+    return parseJsonl(await fs.readFile(this.shardPath(batch), 'utf8'));
+  }
+
+  /** Appends one failed attempt; small appends of one line are atomic enough for a log. */
+  async appendError(batch: number, entry: Record<string, unknown>): Promise<void> {
+    await fs.mkdir(this.shardsDir, { recursive: true });
+    await fs.appendFile(this.errorsPath(batch), JSON.stringify(entry) + '\n');
+  }
+
+  async readErrors(batch: number): Promise<Record<string, unknown>[]> {
+    try {
+      return parseJsonl(await fs.readFile(this.errorsPath(batch), 'utf8')) as Record<string, unknown>[];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Indices of the batches whose shard exists, ascending. */
+  async shardIndices(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.shardsDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return names
+      .map((n) => /^batch-(\d+)\.jsonl$/.exec(n)?.[1])
+      .filter((x): x is string => x !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+}
+
+/** Writes through a temp file in the same folder and renames, so readers never see half a file. */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await fs.open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses JSONL; a bad line throws with its line number. */
+export function parseJsonl(text: string, source = 'JSONL'): unknown[] {
+  const out: unknown[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(JSON.parse(line));
+    } catch (err) {
+      throw new Error(`${source}: line ${i + 1} is not valid JSON (${(err as Error).message})`);
+    }
+  });
+  return out;
+}

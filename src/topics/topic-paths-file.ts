@@ -1,0 +1,32 @@
+import { promises as fs } from 'node:fs';
+
+const cache = new Map<string, { mtimeMs: number; paths: string[][] }>();
+
+/**
+ * Reads a topic-paths file: JSONL with one `{"path": [...]}` per line (DeepFabric's tree format) or
+ * a bare JSON array per line. Cached per file while it is unchanged, since every batch of a big run
+ * reads the same file.
+ */
+export async function readTopicPathsFile(file: string): Promise<string[][]> {
+  const stat = await fs.stat(file);
+  const hit = cache.get(file);
+  if (hit && hit.mtimeMs === stat.mtimeMs) return hit.paths;
+  const text = await fs.readFile(file, 'utf8');
+  const paths: string[][] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}: line ${i + 1} is not valid JSON`);
+    }
+    const p = Array.isArray(value) ? value : (value as { path?: unknown })?.path;
+    if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string')) {
+      throw new Error(`${file}: line ${i + 1} is not {"path": [strings]}`);
+    }
+    paths.push(p as string[]);
+  });
+  cache.set(file, { mtimeMs: stat.mtimeMs, paths });
+  return paths;
+}

@@ -1,0 +1,16 @@
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+
+/** The package root (where package.json is), from source or from dist/. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`package.json not found above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** Default task queue of dataset runs. */
+export const DEFAULT_TASK_QUEUE = 'deepfabric';

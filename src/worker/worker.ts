@@ -1,0 +1,55 @@
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Env } from '../llm/provider-factory';
+import { DEFAULT_TASK_QUEUE } from './paths';
+
+let bundlePromise: Promise<WorkflowBundle> | undefined;
+
+/** The workflow bundle, built once per process (bundling takes seconds). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  return bundlePromise;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
+
+export interface WorkerOptions {
+  address: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** Where API keys are read from; defaults to this process's environment. */
+  env?: Env;
+  /** Batch activities this worker runs at once (each is one model call, mostly waiting on HTTP). */
+  maxConcurrentActivities?: number;
+  connection?: NativeConnection;
+  tls?: boolean;
+  apiKey?: string;
+}
+
+/** A worker for dataset runs: workflows plus the batch and assembly activities. */
+export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection =
+    opts.connection ??
+    (await NativeConnection.connect({
+      address: opts.address,
+      ...(opts.tls || opts.apiKey ? { tls: true } : {}),
+      ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
+    }));
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({ env: opts.env ?? process.env }),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 200,
+    maxConcurrentWorkflowTaskExecutions: 40,
+  });
+  return { worker, connection };
+}

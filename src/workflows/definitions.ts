@@ -1,0 +1,14 @@
+/** Messages a dataset run answers; shared by the workflow and its clients. */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { GenerationStats } from './stats';
+
+/** Live statistics of the run. */
+export const statsQuery = defineQuery<GenerationStats>('getStats');
+/** Start no new batches; batches in flight finish. */
+export const pauseSignal = defineSignal('pause');
+/** Start batches again after a pause. */
+export const resumeSignal = defineSignal('resume');
+/** Stop gracefully: no new batches, in-flight ones finish, the partial dataset is assembled. */
+export const cancelRunSignal = defineSignal('stop');
+/** Change how many batches may run at once; returns the new value. */
+export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');

@@ -1,0 +1,3 @@
+/** Workflow entry points (bundled for the worker; deterministic code only). */
+export { datasetRunWorkflow } from './dataset-run';
+export type { RunCursor, RunResult } from './dataset-run';

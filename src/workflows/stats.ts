@@ -1,0 +1,121 @@
+/**
+ * Run statistics: a small state the workflow keeps (and carries across continue-as-new) and the
+ * `GenerationStats` snapshot the stats query returns. Pure and deterministic.
+ */
+import type { BatchSummary } from '../activities/types';
+
+export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'failed' | 'cancelled';
+
+export interface StatsState {
+  target: number;
+  accepted: number;
+  requested: number;
+  batchesPlanned: number;
+  batchesDone: number;
+  batchesFailed: number;
+  batchesCached: number;
+  /** Model calls made (attempts of finished batches, cached ones excluded). */
+  calls: number;
+  /** Calls that returned a usable answer. */
+  callsOk: number;
+  retries: number;
+  errorCategories: Record<string, number>;
+  rejected: Record<string, number>;
+  inputTokens: number;
+  outputTokens: number;
+  startedAtMs: number;
+  lastUpdateMs: number;
+  /** Workflow runs this dataset run has spanned (1 + continue-as-new count). */
+  segments: number;
+}
+
+/** Live statistics of a run, as the stats query and `getGenerationStats()` return them. */
+export interface GenerationStats extends StatsState {
+  runId: string;
+  status: RunStatus;
+  batchesInFlight: number;
+  concurrency: number;
+  paused: boolean;
+  /** Fraction of model calls that returned a usable answer. */
+  successRate: number;
+  /** Average retries per finished batch. */
+  avgRetries: number;
+  /** Accepted examples per second since the run started. */
+  examplesPerSecond: number;
+  /** Seconds to the target at the current rate, or null when unknown. */
+  etaSeconds: number | null;
+}
+
+export function newStats(target: number, batchesPlanned: number, startedAtMs: number): StatsState {
+  return {
+    target,
+    accepted: 0,
+    requested: 0,
+    batchesPlanned,
+    batchesDone: 0,
+    batchesFailed: 0,
+    batchesCached: 0,
+    calls: 0,
+    callsOk: 0,
+    retries: 0,
+    errorCategories: {},
+    rejected: {},
+    inputTokens: 0,
+    outputTokens: 0,
+    startedAtMs,
+    lastUpdateMs: startedAtMs,
+    segments: 1,
+  };
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** Folds one finished batch into the stats. */
+export function recordBatch(s: StatsState, b: BatchSummary): void {
+  s.batchesDone++;
+  s.accepted += b.accepted;
+  s.requested += b.requested;
+  addCounts(s.rejected, b.rejected);
+  if (b.cached) {
+    s.batchesCached++;
+  } else {
+    s.calls += b.attempts;
+    s.callsOk += 1;
+    s.retries += b.attempts - 1;
+    addCounts(s.errorCategories, b.errors);
+    s.inputTokens += b.inputTokens;
+    s.outputTokens += b.outputTokens;
+  }
+  s.lastUpdateMs = Math.max(s.lastUpdateMs, b.finishedAtMs);
+}
+
+/** Folds one batch that failed for good (after its retries) into the stats. */
+export function recordBatchFailure(s: StatsState, category: string, attempts: number, requested: number): void {
+  s.batchesFailed++;
+  s.requested += requested;
+  s.calls += attempts;
+  s.retries += Math.max(0, attempts - 1);
+  s.errorCategories[category] = (s.errorCategories[category] ?? 0) + 1;
+}
+
+export function snapshot(
+  s: StatsState,
+  extra: { runId: string; status: RunStatus; batchesInFlight: number; concurrency: number; paused: boolean },
+): GenerationStats {
+  const finished = s.batchesDone - s.batchesCached + s.batchesFailed;
+  const elapsedSec = Math.max(0, (s.lastUpdateMs - s.startedAtMs) / 1000);
+  const rate = elapsedSec > 0 ? s.accepted / elapsedSec : 0;
+  const remaining = Math.max(0, s.target - s.accepted);
+  return {
+    ...s,
+    errorCategories: { ...s.errorCategories },
+    rejected: { ...s.rejected },
+    ...extra,
+    successRate: s.calls > 0 ? s.callsOk / s.calls : 1,
+    avgRetries: finished > 0 ? s.retries / finished : 0,
+    examplesPerSecond: rate,
+    etaSeconds: remaining === 0 ? 0 : rate > 0 ? remaining / rate : null,
+  };
+}

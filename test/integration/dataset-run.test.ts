@@ -1,0 +1,168 @@
+import { Worker } from '@temporalio/worker';
+import type { Client, Connection } from '@temporalio/client';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DataSetGenerator } from '../../src/client/data-set-generator';
+import { RecordSchemas } from '../../src/dataset/example-schemas';
+import { ModelError } from '../../src/errors';
+import { workflowBundle } from '../../src/worker/worker';
+import { LlmTestServer } from '../support/llm-server';
+import { SECRET_KEY, topicPaths, workerEnv } from '../support/fixtures';
+import { startWorker, tempDataDir, testClient, uniqueTaskQueue, waitFor, type RunningWorker } from '../support/temporal';
+
+let llm: LlmTestServer;
+let client: Client;
+let connection: Connection;
+
+beforeAll(async () => {
+  llm = await new LlmTestServer().start();
+  ({ client, connection } = await testClient());
+});
+afterAll(async () => {
+  await llm.stop();
+  await connection.close();
+});
+beforeEach(() => llm.reset());
+
+async function readJsonl(file: string): Promise<Record<string, unknown>[]> {
+  return (await fs.readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+async function withWorker<T>(fn: (taskQueue: string, w: RunningWorker) => Promise<T>, env = workerEnv(llm)): Promise<T> {
+  const taskQueue = uniqueTaskQueue('run');
+  const w = await startWorker(taskQueue, env);
+  try {
+    return await fn(taskQueue, w);
+  } finally {
+    await w.stop();
+  }
+}
+
+function generator(taskQueue: string, model: string, extra: Record<string, unknown> = {}): DataSetGenerator {
+  return new DataSetGenerator({
+    instructions: 'Write short Q&A pairs.',
+    generationSystemPrompt: 'You are a careful teacher.',
+    modelName: model,
+    dataDir: tempDataDir(),
+    concurrency: 8,
+    initialBackoffSeconds: 0.2,
+    maxBackoffSeconds: 2,
+    ...extra,
+    temporal: { client, taskQueue },
+  });
+}
+
+describe.each([
+  ['OpenAI', 'openai/gpt-4o-mini'],
+  ['Anthropic', 'anthropic/claude-3-5-haiku-latest'],
+])('a 100-example run through the %s wire protocol', (_label, model) => {
+  it('writes exactly 100 schema-valid records and answers the stats query mid-run', async () => {
+    llm.configure({ latencyMs: 150 });
+    await withWorker(async (taskQueue) => {
+      const gen = generator(taskQueue, model);
+      const run = await gen.startData({ numSteps: 100, batchSize: 5, topics: topicPaths(), runName: 'basic' });
+      const mid = await waitFor(async () => {
+        const s = await run.stats();
+        return s.accepted > 0 && s.accepted < 100 ? s : undefined;
+      });
+      const result = await run.result();
+      const records = await readJsonl(result.datasetPath);
+      expect(records).toHaveLength(100);
+      for (const r of records) expect(RecordSchemas.basic.safeParse(r).success).toBe(true);
+      expect(records[0]!.messages).toEqual(expect.arrayContaining([{ role: 'system', content: 'You are a careful teacher.' }]));
+      expect(mid.accepted).toBeGreaterThan(0);
+      expect(mid.accepted).toBeLessThan(100);
+      expect(mid.target).toBe(100);
+      expect(result.stats.accepted).toBe(100);
+      expect(result.stats.batchesDone).toBe(20);
+      expect(llm.count('ok')).toBe(20);
+      expect(llm.calls.every((c) => c.protocol === (model.startsWith('openai') ? 'openai' : 'anthropic'))).toBe(true);
+      expect(llm.maxConcurrent).toBeLessThanOrEqual(8);
+      const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8'));
+      expect(manifest).toMatchObject({ records: 100, partial: false, status: 'completed' });
+      expect(manifest.stats.outputTokens).toBeGreaterThan(0);
+    });
+  });
+});
+
+it('survives 20% of calls failing with 429 (retry-after) or 500, and reports them', async () => {
+  llm.configure({ failureRates: { '429': 0.1, '500': 0.1 }, retryAfterSeconds: 1, seed: 7 });
+  await withWorker(async (taskQueue) => {
+    const gen = generator(taskQueue, 'openai/gpt-4o-mini', { maxRetries: 6 });
+    const run = await gen.startData({ numSteps: 100, batchSize: 5, topics: topicPaths(), runName: 'flaky' });
+    const result = await run.result();
+    const records = await readJsonl(result.datasetPath);
+    expect(records).toHaveLength(100);
+    expect(llm.count('429') + llm.count('500')).toBeGreaterThan(0);
+    expect(result.stats.errorCategories.rate_limit ?? 0).toBe(llm.count('429'));
+    expect(result.stats.errorCategories.server_error ?? 0).toBe(llm.count('500'));
+    expect(result.stats.avgRetries).toBeGreaterThan(0);
+    expect(result.stats.successRate).toBeLessThan(1);
+    // A 429 waits for retry-after (1 s) before the next attempt of that batch.
+    const first429 = llm.calls.find((c) => c.outcome === '429')!;
+    const retry = llm.calls.find((c) => c.no > first429.no && c.batch === first429.batch)!;
+    expect(retry.startedAt - first429.startedAt).toBeGreaterThanOrEqual(900);
+  });
+});
+
+it('fails fast on 401, naming the provider and the refused key, without retrying', async () => {
+  llm.configure({ acceptKey: 'some-other-key' });
+  await withWorker(async (taskQueue) => {
+    const gen = generator(taskQueue, 'openai/gpt-4o-mini', { maxRetries: 5, initialBackoffSeconds: 2 });
+    const started = Date.now();
+    const run = await gen.startData({ numSteps: 100, batchSize: 5, topics: topicPaths(), runName: 'auth' });
+    const err = await run.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const elapsed = Date.now() - started;
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).category).toBe('auth_error');
+    expect((err as Error).message).toMatch(/openai refused the API key/);
+    expect((err as Error).message).toMatch(/OPENAI_API_KEY/);
+    // Each batch tried once: no retry of a refused key (at most the first wave of 8 was in flight).
+    expect(llm.count('401')).toBeLessThanOrEqual(8);
+    expect(elapsed).toBeLessThan(15_000);
+  });
+});
+
+it('keeps the API key out of workflow history, and the history replays deterministically', async () => {
+  await withWorker(async (taskQueue) => {
+    const gen = generator(taskQueue, 'openai/gpt-4o-mini');
+    const run = await gen.startData({ numSteps: 20, batchSize: 5, topics: topicPaths(20), runName: 'secrets' });
+    await run.result();
+    const history = await client.workflow.getHandle(run.runId).fetchHistory();
+    const text = JSON.stringify(history);
+    expect(text.length).toBeGreaterThan(1000);
+    expect(text).not.toContain(SECRET_KEY);
+    expect(Buffer.from(text).toString('base64')).not.toContain(Buffer.from(SECRET_KEY).toString('base64'));
+    // Payloads are base64-encoded JSON in the history; decode them and search again.
+    const decoded = [...text.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
+    expect(decoded).toContain('gpt-4o-mini');
+    expect(decoded).not.toContain(SECRET_KEY);
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, run.runId),
+    ).resolves.toBeUndefined();
+  });
+});
+
+it('attaches to the existing run when the same run is started twice, paying once', async () => {
+  await withWorker(async (taskQueue) => {
+    const gen = generator(taskQueue, 'openai/gpt-4o-mini');
+    const args = { numSteps: 20, batchSize: 5, topics: topicPaths(20), runName: 'twice' };
+    const first = await gen.startData(args);
+    const second = await gen.startData(args);
+    expect(second.runId).toBe(first.runId);
+    const [a, b] = await Promise.all([first.result(), second.result()]);
+    expect(a.records).toBe(20);
+    expect(b.datasetPath).toBe(a.datasetPath);
+    expect(llm.count()).toBe(4);
+    // A different setting is a different run.
+    const third = await gen.startData({ ...args, numSteps: 10 });
+    expect(third.runId).not.toBe(first.runId);
+    expect(third.runId).toMatch(/^twice-[0-9a-f]{8}$/);
+  });
+});

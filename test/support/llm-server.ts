@@ -1,0 +1,306 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local stand-in for OpenAI's `/v1/chat/completions` and Anthropic's `/v1/messages`, spoken over
+ * real HTTP so production code uses the real SDK clients. Answers are synthesised from the JSON
+ * schema in the request (`response_format.json_schema.schema` or the forced tool's `input_schema`),
+ * so every conversation type works. Per test it can be told to be slow or to fail in every way a
+ * provider fails, and it counts what it answered.
+ */
+
+export type Outcome = 'ok' | '429' | '500' | '401' | 'hang' | 'bad_json' | 'bad_schema';
+
+export interface Behaviour {
+  /** Delay before each answer, in ms. */
+  latencyMs: number;
+  /** Probability of each failure kind per call (the rest answer ok). */
+  failureRates: Partial<Record<Exclude<Outcome, 'ok'>, number>>;
+  /** Outcomes for the next calls, consumed in order before rates apply. */
+  script: Outcome[];
+  /** Seconds sent in `retry-after` with a 429. */
+  retryAfterSeconds: number;
+  /** When set, any other API key gets a 401. */
+  acceptKey: string | undefined;
+  /** Minimum length of generated string fields (pads text, for content-filter tests). */
+  minTextLength: number;
+  /** Per-call override of text length: called with the call number, returns a length. */
+  textLength: ((callNo: number, itemIndex: number) => number) | undefined;
+  /** Seed of the failure dice, so a test's failures are repeatable. */
+  seed: number;
+}
+
+export interface CallRecord {
+  no: number;
+  protocol: 'openai' | 'anthropic';
+  outcome: Outcome;
+  batch: string | undefined;
+  model: string;
+  startedAt: number;
+  endedAt: number | undefined;
+  prompt: string;
+}
+
+const DEFAULTS: Behaviour = {
+  latencyMs: 0,
+  failureRates: {},
+  script: [],
+  retryAfterSeconds: 1,
+  acceptKey: undefined,
+  minTextLength: 0,
+  textLength: undefined,
+  seed: 42,
+};
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  enum?: unknown[];
+  const?: unknown;
+  minItems?: number;
+  maxItems?: number;
+  anyOf?: JsonSchema[];
+};
+
+export class LlmTestServer {
+  private server: http.Server | undefined;
+  private behaviour: Behaviour = { ...DEFAULTS };
+  private random = mulberry32(DEFAULTS.seed);
+  private readonly hanging = new Set<http.ServerResponse>();
+  private inFlight = 0;
+  /** Every call, in arrival order. */
+  readonly calls: CallRecord[] = [];
+  /** Most calls in flight at once since the last `reset()`. */
+  maxConcurrent = 0;
+  url = '';
+
+  /** Starts listening on 127.0.0.1 (port 0 = any free port). */
+  async start(port = 0): Promise<this> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    const addr = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${addr.port}`;
+    return this;
+  }
+
+  /** Base URL for the openai SDK (`baseURL`) and for OPENAI_BASE_URL. */
+  get openaiBaseUrl(): string {
+    return `${this.url}/v1`;
+  }
+  /** Base URL for the Anthropic SDK (`baseURL`) and for ANTHROPIC_BASE_URL. */
+  get anthropicBaseUrl(): string {
+    return this.url;
+  }
+
+  /** Changes behaviour for the calls that follow; unspecified fields keep their value. */
+  configure(b: Partial<Behaviour>): void {
+    this.behaviour = { ...this.behaviour, ...b, script: [...(b.script ?? this.behaviour.script)] };
+    if (b.seed !== undefined) this.random = mulberry32(b.seed);
+  }
+
+  /** Back to defaults, counters cleared. */
+  reset(): void {
+    this.behaviour = { ...DEFAULTS, script: [] };
+    this.random = mulberry32(DEFAULTS.seed);
+    this.calls.length = 0;
+    this.maxConcurrent = 0;
+    this.releaseHanging();
+  }
+
+  /** Calls by outcome. */
+  count(outcome?: Outcome): number {
+    return outcome ? this.calls.filter((c) => c.outcome === outcome).length : this.calls.length;
+  }
+
+  async stop(): Promise<void> {
+    this.releaseHanging();
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private releaseHanging(): void {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+  }
+
+  private pickOutcome(): Outcome {
+    const scripted = this.behaviour.script.shift();
+    if (scripted) return scripted;
+    const roll = this.random();
+    let acc = 0;
+    for (const [kind, rate] of Object.entries(this.behaviour.failureRates)) {
+      acc += rate ?? 0;
+      if (roll < acc) return kind as Outcome;
+    }
+    return 'ok';
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    } catch {
+      return this.send(res, 400, { error: { message: 'request body is not JSON' } });
+    }
+    const protocol = req.url?.startsWith('/v1/messages') ? 'anthropic' : req.url?.startsWith('/v1/chat/completions') ? 'openai' : undefined;
+    if (!protocol || req.method !== 'POST') return this.send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
+
+    const key =
+      protocol === 'anthropic'
+        ? String(req.headers['x-api-key'] ?? '')
+        : String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    let outcome = this.pickOutcome();
+    if (this.behaviour.acceptKey !== undefined && key !== this.behaviour.acceptKey) outcome = '401';
+
+    const prompt = promptOf(protocol, body);
+    const record: CallRecord = {
+      no: this.calls.length + 1,
+      protocol,
+      outcome,
+      batch: req.headers['x-deepfabric-batch'] as string | undefined,
+      model: String(body.model ?? ''),
+      startedAt: Date.now(),
+      endedAt: undefined,
+      prompt,
+    };
+    this.calls.push(record);
+    this.inFlight++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.inFlight);
+    res.on('close', () => {
+      this.inFlight--;
+      record.endedAt = Date.now();
+    });
+
+    if (this.behaviour.latencyMs > 0) await new Promise((r) => setTimeout(r, this.behaviour.latencyMs));
+    if (outcome === 'hang') {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    if (outcome === '401') return this.sendError(res, protocol, 401, 'authentication_error', 'Incorrect API key provided');
+    if (outcome === '429') {
+      return this.sendError(res, protocol, 429, 'rate_limit_error', 'Rate limit reached', {
+        'retry-after': String(this.behaviour.retryAfterSeconds),
+      });
+    }
+    if (outcome === '500') return this.sendError(res, protocol, 500, 'api_error', 'Internal server error');
+
+    const schema = schemaOf(protocol, body);
+    let answer: unknown = schema ? this.instance(schema, record.no, 'root', 0) : { text: 'hello' };
+    if (outcome === 'bad_schema') answer = { examples: [{ unexpected: true }] };
+    const text = outcome === 'bad_json' ? '{"examples": [ {"messages": oops' : JSON.stringify(answer);
+    const inputTokens = Math.ceil(prompt.length / 4);
+    const outputTokens = Math.ceil(text.length / 4);
+    if (protocol === 'openai') {
+      return this.send(res, 200, {
+        id: `chatcmpl-${record.no}`,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: record.model,
+        choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: text, refusal: null } }],
+        usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+      });
+    }
+    const toolName = ((body.tools as { name: string }[] | undefined)?.[0]?.name) ?? 'answer';
+    return this.send(res, 200, {
+      id: `msg_${record.no}`,
+      type: 'message',
+      role: 'assistant',
+      model: record.model,
+      stop_reason: 'tool_use',
+      stop_sequence: null,
+      content:
+        outcome === 'bad_json'
+          ? [{ type: 'text', text }]
+          : [{ type: 'tool_use', id: `toolu_${record.no}`, name: toolName, input: answer }],
+      usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+    });
+  }
+
+  /** Builds a value that satisfies `schema`; strings are unique per call and position. */
+  private instance(schema: JsonSchema, callNo: number, name: string, index: number): unknown {
+    if (schema.anyOf?.[0]) return this.instance(schema.anyOf[0], callNo, name, index);
+    if (schema.const !== undefined) return schema.const;
+    if (schema.enum) {
+      if (name === 'role' && schema.enum.includes('user') && schema.enum.includes('assistant')) {
+        return index % 2 === 0 ? 'user' : 'assistant';
+      }
+      return schema.enum[0];
+    }
+    const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+    switch (type) {
+      case 'object': {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(schema.properties ?? {})) out[k] = this.instance(v, callNo, k, index);
+        return out;
+      }
+      case 'array': {
+        const n = name === 'tool_calls' ? 0 : Math.max(schema.minItems ?? 2, 1);
+        return Array.from({ length: n }, (_, i) => this.instance(schema.items ?? { type: 'string' }, callNo, name, name === 'examples' ? i : i));
+      }
+      case 'integer':
+        return index + 1;
+      case 'number':
+        return 0.5;
+      case 'boolean':
+        return true;
+      default: {
+        if (name.endsWith('_json')) return name === 'parameters_json' ? '{"type":"object","properties":{}}' : '{}';
+        const base = `${name} of item ${index} in call ${callNo}`;
+        const want = this.behaviour.textLength?.(callNo, index) ?? this.behaviour.minTextLength;
+        return base.length >= want ? base : base + ' ' + 'lorem ipsum '.repeat(Math.ceil((want - base.length) / 12)).slice(0, want - base.length - 1);
+      }
+    }
+  }
+
+  private sendError(
+    res: http.ServerResponse,
+    protocol: 'openai' | 'anthropic',
+    status: number,
+    type: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
+    const body = protocol === 'openai' ? { error: { message, type, code: null, param: null } } : { type: 'error', error: { type, message } };
+    this.send(res, status, body, headers);
+  }
+
+  private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.destroyed) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+}
+
+function promptOf(protocol: 'openai' | 'anthropic', body: Record<string, unknown>): string {
+  const messages = (body.messages as { role: string; content: unknown }[] | undefined) ?? [];
+  const text = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n');
+  return protocol === 'anthropic' && typeof body.system === 'string' ? `${body.system}\n${text}` : text;
+}
+
+function schemaOf(protocol: 'openai' | 'anthropic', body: Record<string, unknown>): JsonSchema | undefined {
+  if (protocol === 'openai') {
+    const rf = body.response_format as { json_schema?: { schema?: JsonSchema } } | undefined;
+    return rf?.json_schema?.schema;
+  }
+  const tools = body.tools as { input_schema?: JsonSchema }[] | undefined;
+  return tools?.[0]?.input_schema;
+}
