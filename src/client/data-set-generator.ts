@@ -231,6 +231,12 @@ export class DataSetGenerator {
     return new RunHandle(ctx.client, input.runId, input.runDir);
   }
 
+  /** Where runs go: embedded or cluster mode, the server address, the UI's URL when known. */
+  async temporalInfo(): Promise<{ mode: string; address: string; namespace: string; uiUrl: string | undefined }> {
+    const ctx = await this.context();
+    return { mode: ctx.mode, address: ctx.address, namespace: ctx.namespace, uiUrl: ctx.uiUrl };
+  }
+
   /** Attaches to an existing run by id (e.g. after the client that started it died). */
   async getRun(runId: string): Promise<RunHandle> {
     const ctx = await this.context();

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { DevServer, isListening } from '../worker/dev-server';
+import { createWorker } from '../worker/worker';
 import { DEFAULT_TASK_QUEUE } from '../worker/paths';
 
 /** How a client reaches Temporal. Nothing set = embedded mode. */
@@ -58,12 +59,16 @@ export class TemporalContext {
     }
     const connection = await Connection.connect({ address: local });
     const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'embedded', local, uiUrl, { connection, ...(server ? { server } : {}) });
-    if (opts.embeddedWorker ?? true) await ctx.startWorker(local);
+    try {
+      if (opts.embeddedWorker ?? true) await ctx.startWorker(local);
+    } catch (err) {
+      await ctx.close();
+      throw err;
+    }
     return ctx;
   }
 
   private async startWorker(address: string): Promise<void> {
-    const { createWorker } = await import('../worker/worker');
     const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue });
     this.owned.worker = worker;
     this.owned.workerRun = worker.run();

@@ -80,6 +80,7 @@ export class LlmTestServer {
   private random = mulberry32(DEFAULTS.seed);
   private readonly hanging = new Set<http.ServerResponse>();
   private inFlight = 0;
+  private strings = 0;
   /** Every call, in arrival order. */
   readonly calls: CallRecord[] = [];
   /** Most calls in flight at once since the last `reset()`. */
@@ -253,7 +254,7 @@ export class LlmTestServer {
       }
       case 'array': {
         const n = name === 'tool_calls' ? 0 : Math.max(schema.minItems ?? 2, 1);
-        return Array.from({ length: n }, (_, i) => this.instance(schema.items ?? { type: 'string' }, callNo, name, name === 'examples' ? i : i));
+        return Array.from({ length: n }, (_, i) => this.instance(schema.items ?? { type: 'string' }, callNo, name, i));
       }
       case 'integer':
         return index + 1;
@@ -263,7 +264,7 @@ export class LlmTestServer {
         return true;
       default: {
         if (name.endsWith('_json')) return name === 'parameters_json' ? '{"type":"object","properties":{}}' : '{}';
-        const base = `${name} of item ${index} in call ${callNo}`;
+        const base = `${name} #${++this.strings} of call ${callNo}`;
         const want = this.behaviour.textLength?.(callNo, index) ?? this.behaviour.minTextLength;
         return base.length >= want ? base : base + ' ' + 'lorem ipsum '.repeat(Math.ceil((want - base.length) / 12)).slice(0, want - base.length - 1);
       }

@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import path from 'node:path';
+import { loadYamlConfig, type YamlConfig } from '../config/yaml-config';
+import { Dataset } from '../dataset/dataset';
+import { ConfigurationError, DataSetGeneratorError } from '../errors';
+import { isListening } from '../worker/dev-server';
+import { createWorker } from '../worker/worker';
+import { loadTopicModel } from '../topics/topic-model-file';
+import { DEFAULT_TASK_QUEUE } from '../worker/paths';
+import type { GenerationStats } from '../workflows/stats';
+import { DataSetGenerator } from './data-set-generator';
+import { defaultDataDir } from './run-builder';
+import { RunHandle } from './run-handle';
+
+// The worker's INFO lines would drown the progress bar; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger(process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+
+/** `deepfabric`: the name DeepFabric users already type; the commands mirror its `generate`. */
+const program = new Command('deepfabric').description('Durable synthetic-dataset generation on Temporal').showHelpAfterError();
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigurationError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (!(err instanceof DataSetGeneratorError) && err instanceof Error && process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
+
+async function topicsFromConfig(cfg: YamlConfig): Promise<{ topics?: string[][]; topicsFile?: string }> {
+  if (cfg.topics.paths) return { topics: cfg.topics.paths };
+  if (cfg.topics.load_from) {
+    const file = path.resolve(cfg.topics.load_from);
+    const model = await loadTopicModel(file).catch((err: Error) => {
+      throw new ConfigurationError(`topics.load_from: ${err.message}`);
+    });
+    return { topics: model.getAllPaths() };
+  }
+  throw new ConfigurationError(
+    'topics.prompt: building a topic tree or graph from a prompt is not available in this version; give topics.paths or topics.load_from (a DeepFabric tree JSONL or graph JSON)',
+  );
+}
+
+function progressLine(s: GenerationStats): string {
+  const errors = Object.entries(s.errorCategories)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return `${s.accepted}/${s.target} examples | batches ${s.batchesDone} done, ${s.batchesInFlight} in flight, ${s.batchesFailed} failed | ${s.examplesPerSecond.toFixed(1)}/s${s.etaSeconds !== null ? ` | ETA ${Math.ceil(s.etaSeconds)}s` : ''}${errors ? ` | errors ${errors}` : ''}`;
+}
+
+/** Polls the stats query and shows a bar on a terminal, a line every few seconds elsewhere. */
+function watch(run: RunHandle, target: number): () => void {
+  const tty = process.stderr.isTTY;
+  const bar = tty ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true, stream: process.stderr }) : undefined;
+  bar?.start(target, 0, { line: 'starting' });
+  let last = 0;
+  const timer = setInterval(() => {
+    run
+      .stats()
+      .then((s) => {
+        if (bar) bar.update(Math.min(s.accepted, target), { line: progressLine(s) });
+        else if (Date.now() - last > 5000) {
+          last = Date.now();
+          process.stderr.write(`${progressLine(s)}\n`);
+        }
+      })
+      .catch(() => undefined);
+  }, tty ? 500 : 1000);
+  return () => {
+    clearInterval(timer);
+    bar?.stop();
+  };
+}
+
+program
+  .command('generate')
+  .argument('<config>', 'YAML config (sections llm, topics, generation, output)')
+  .option('--data-dir <dir>', 'run storage folder', undefined)
+  .option('--run-id <id>', 'explicit run id (re-attaches to an existing run)')
+  .description('generate a dataset (starts a dev server and worker when TEMPORAL_ADDRESS is not set)')
+  .action(async (configFile: string, o: { dataDir?: string; runId?: string }) => {
+    let gen: DataSetGenerator | undefined;
+    try {
+      const cfg = await loadYamlConfig(configFile);
+      const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+      const g = cfg.generation;
+      gen = new DataSetGenerator({
+        instructions: g.instructions,
+        generationSystemPrompt: g.system_prompt,
+        modelName: cfg.llm.model,
+        ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
+        ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
+        ...(cfg.llm.max_tokens ? { maxTokens: cfg.llm.max_tokens } : {}),
+        temperature: cfg.llm.temperature,
+        conversationType: g.conversation.type,
+        ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
+        ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
+        ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
+        ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
+        ...(g.filters ? { filters: g.filters } : {}),
+        ...(g.examples ? { examples: g.examples } : {}),
+        ...(g.template_vars ? { templateVars: g.template_vars } : {}),
+        ...(g.seed !== undefined ? { seed: g.seed } : {}),
+        dataDir,
+      });
+      if (g.template) gen.setCustomTemplate(g.template);
+      const problems = gen.validateConfiguration().filter((p) => !p.startsWith('apiKey:'));
+      if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
+      const topicArgs = await topicsFromConfig(cfg);
+      const run = await gen.startData({
+        numSteps: cfg.output.num_samples,
+        batchSize: cfg.output.batch_size,
+        sysMsg: g.sys_msg,
+        samplingStrategy: g.sampling,
+        ...topicArgs,
+        ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
+        ...(o.runId ?? cfg.run.id ? { runId: (o.runId ?? cfg.run.id)! } : {}),
+      });
+      const info = await gen.temporalInfo();
+      process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address})\n`);
+      if (info.uiUrl) process.stderr.write(`watch it in the Temporal UI: ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`);
+      process.stderr.write(`run folder: ${run.runDir}\n`);
+      const stop = watch(run, cfg.output.num_samples);
+      let result;
+      try {
+        result = await run.result();
+      } finally {
+        stop();
+      }
+      let out = result.datasetPath;
+      if (cfg.output.save_as) {
+        out = path.resolve(cfg.output.save_as);
+        const ds = await Dataset.load(result.datasetPath);
+        await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+      }
+      const s = result.stats;
+      process.stdout.write(
+        `${result.status}: ${result.records} records in ${out}\n` +
+          (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from checkpoints (not paid again)\n` : '') +
+          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}, tokens in/out ${s.inputTokens}/${s.outputTokens}\n` +
+          (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
+          (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
+          `  manifest: ${result.manifestPath}\n`,
+      );
+      await gen.close();
+      process.exit(result.status === 'completed' ? 0 : 1);
+    } catch (err) {
+      await gen?.close().catch(() => undefined);
+      fail(err);
+    }
+  });
+
+program
+  .command('worker')
+  .description('run a worker for dataset runs (connects to TEMPORAL_ADDRESS, default 127.0.0.1:7233)')
+  .option('--task-queue <name>', 'task queue', process.env.DEEPFABRIC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE)
+  .option('--max-concurrent <n>', 'batch activities at once', (v) => parseInt(v, 10), 200)
+  .action(async (o: { taskQueue: string; maxConcurrent: number }) => {
+    try {
+      const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+      const { worker } = await createWorker({
+        address,
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+        taskQueue: o.taskQueue,
+        maxConcurrentActivities: o.maxConcurrent,
+        ...(process.env.TEMPORAL_API_KEY ? { apiKey: process.env.TEMPORAL_API_KEY } : {}),
+        ...(process.env.TEMPORAL_TLS === 'true' ? { tls: true } : {}),
+      });
+      process.stderr.write(`worker polling ${o.taskQueue} at ${address}\n`);
+      await worker.run();
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+/** A client for commands that only inspect or steer runs: never starts a server. */
+async function controlClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  if (!process.env.TEMPORAL_ADDRESS && !(await isListening('127.0.0.1', 7233))) {
+    throw new DataSetGeneratorError(
+      'no Temporal server on 127.0.0.1:7233 and TEMPORAL_ADDRESS is not set; run `deepfabric generate <config>` again to restart the embedded server and resume the run',
+      'no_server',
+    );
+  }
+  const apiKey = process.env.TEMPORAL_API_KEY;
+  const connection = await Connection.connect({ address, ...(apiKey ? { tls: true, apiKey } : {}) });
+  return { client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }), close: () => connection.close() };
+}
+
+function control(name: string, description: string, act: (run: RunHandle) => Promise<unknown>): void {
+  program
+    .command(name)
+    .argument('<run-id>')
+    .description(description)
+    .action(async (runId: string) => {
+      try {
+        const { client, close } = await controlClient();
+        const run = new RunHandle(client, runId, undefined);
+        const out = await act(run);
+        process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
+        await close();
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+control('status', 'live stats of a run', (run) => run.stats());
+control('pause', 'start no new batches (in-flight ones finish)', async (run) => (await run.pause(), `paused ${run.runId}`));
+control('resume', 'resume a paused run', async (run) => (await run.resume(), `resumed ${run.runId}`));
+control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}`));
+control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}`));
+
+program
+  .command('runs')
+  .argument('[action]', 'list', 'list')
+  .description('list dataset runs with their progress')
+  .action(async () => {
+    try {
+      const { client, close } = await controlClient();
+      for await (const wf of client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
+        const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number } };
+        process.stdout.write(
+          `${wf.workflowId}\t${wf.status.name}\t${memo.model ?? ''}\t${memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : ''}\t${wf.startTime.toISOString()}\n`,
+        );
+      }
+      await close();
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.parseAsync(process.argv).catch(fail);

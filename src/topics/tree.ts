@@ -1,0 +1,61 @@
+import { promises as fs } from 'node:fs';
+import { writeFileAtomic } from '../storage/run-store';
+import { hash32 } from './sampling';
+
+/**
+ * A topic tree as its leaf paths (root prompt first), the form DeepFabric saves: JSONL with one
+ * `{"path": [...]}` per line.
+ */
+export class Tree {
+  constructor(readonly paths: string[][] = []) {}
+
+  /** Every leaf path, root first. */
+  getAllPaths(): string[][] {
+    return this.paths.map((p) => [...p]);
+  }
+
+  /** Distinct topics at depth `n` (0 = the root prompt), in first-seen order. */
+  getTopicsAtDepth(n: number): string[][] {
+    const seen = new Map<string, string[]>();
+    for (const p of this.paths) {
+      if (p.length > n) {
+        const prefix = p.slice(0, n + 1);
+        seen.set(JSON.stringify(prefix), prefix);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  /** `k` paths drawn without replacement (with replacement past the count), seeded. */
+  sampleTopics(k: number, seed = 42): string[][] {
+    const order = this.paths.map((_, i) => i).sort((a, b) => hash32(seed, a) - hash32(seed, b));
+    return Array.from({ length: k }, (_, i) => [...this.paths[order[i % order.length]!]!]);
+  }
+
+  /** Writes DeepFabric's tree JSONL. */
+  async save(file: string): Promise<void> {
+    await writeFileAtomic(file, this.paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+  }
+
+  /** Reads DeepFabric's tree JSONL; a bad line is named by number. */
+  static async load(file: string): Promise<Tree> {
+    const text = await fs.readFile(file, 'utf8');
+    const paths: string[][] = [];
+    text.split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        throw new Error(`${file}: line ${i + 1} is not valid JSON`);
+      }
+      const p = (value as { path?: unknown })?.path;
+      if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string')) {
+        throw new Error(`${file}: line ${i + 1} has no "path" list of strings`);
+      }
+      paths.push(p as string[]);
+    });
+    if (!paths.length) throw new Error(`${file}: no topic paths`);
+    return new Tree(paths);
+  }
+}
