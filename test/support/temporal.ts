@@ -69,3 +69,17 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 60_000, i
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Starts test/support/worker-main.ts as a child process and resolves once it polls. */
+export async function spawnWorkerProcess(taskQueue: string, env: Record<string, string>): Promise<import('node:child_process').ChildProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'worker-main.ts')], {
+    env: { ...process.env, ...env, TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker process exited with ${code} before it was ready`)));
+  });
+  return child;
+}

@@ -1,0 +1,21 @@
+/**
+ * A worker in its own process, so a test can SIGKILL it. Reads TEMPORAL_ADDRESS and
+ * DEEPFABRIC_TASK_QUEUE; API keys and base URLs come from its environment like a real worker's.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createWorker } from '../../src/worker/worker';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const { worker } = await createWorker({
+    address: process.env.TEMPORAL_ADDRESS!,
+    taskQueue: process.env.DEEPFABRIC_TASK_QUEUE!,
+  });
+  process.stdout.write('worker ready\n');
+  await worker.run();
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err}\n`);
+  process.exit(1);
+});
