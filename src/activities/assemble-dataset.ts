@@ -16,9 +16,9 @@ export async function assembleDataset(input: AssembleInput): Promise<AssembleRes
   try {
     for (const batch of indices) {
       if (records >= input.numSteps) break;
-      const lines = (await fs.readFile(store.shardPath(batch), 'utf8')).split('\n').filter((l) => l.trim());
-      const take = lines.slice(0, input.numSteps - records);
-      if (take.length) await out.write(take.join('\n') + '\n');
+      const { records: rows } = await store.readShard(batch);
+      const take = rows.slice(0, input.numSteps - records);
+      if (take.length) await out.write(take.map((r) => JSON.stringify(r)).join('\n') + '\n');
       records += take.length;
       Context.current().heartbeat(batch);
     }

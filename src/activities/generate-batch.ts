@@ -8,6 +8,7 @@ import { renderBatchPrompt } from '../prompts/batch-prompt';
 import { RunStore } from '../storage/run-store';
 import { pathIndexForSlot } from '../topics/sampling';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
+import type { ConversationType } from '../config/run-input';
 import type { BatchInput, BatchSummary } from './types';
 
 /** Turns a classified model error into the Temporal failure retry policies match on. */
@@ -29,6 +30,20 @@ async function topicPathsFor(input: BatchInput): Promise<string[][]> {
   return Array.from({ length: input.count }, (_, i) => all[pathIndexForSlot(plan, input.slotStart + i)]!);
 }
 
+const schemaCache = new Map<string, { schema: ReturnType<typeof batchSchema>; jsonSchema: Record<string, unknown> }>();
+
+/** The batch's zod schema and its JSON form, built once per (type, count) per process. */
+function schemasFor(type: ConversationType, count: number) {
+  const key = `${type}:${count}`;
+  let hit = schemaCache.get(key);
+  if (!hit) {
+    const schema = batchSchema(type, count);
+    hit = { schema, jsonSchema: toStrictJsonSchema(schema) };
+    schemaCache.set(key, hit);
+  }
+  return hit;
+}
+
 function countBy(entries: Record<string, unknown>[], key: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of entries) {
@@ -48,21 +63,22 @@ export function makeGenerateBatch(providers: ProviderFactory) {
     const ctx = Context.current();
     const store = new RunStore(input.runDir);
     if (await store.hasShard(input.batchIndex)) {
-      const meta = await store.readMeta<BatchSummary>(input.batchIndex);
-      return { ...meta, cached: true };
+      const { summary } = await store.readShard<BatchSummary>(input.batchIndex);
+      return { ...summary, cached: true };
     }
 
     const started = Date.now();
-    const previous = await store.readErrors(input.batchIndex);
+    // Only a retry can have failed attempts on record.
+    const previous = ctx.info.attempt > 1 ? await store.readErrors(input.batchIndex) : [];
     const lastValidation = [...previous].reverse().find((e) => e.category === 'validation_error' || e.category === 'json_parse_error');
     const g = input.generation;
     const topicPaths = await topicPathsFor(input);
     const prompt = renderBatchPrompt(g, topicPaths, lastValidation ? String(lastValidation.message) : undefined);
-    const schema = batchSchema(g.conversationType, input.count);
+    const { jsonSchema } = schemasFor(g.conversationType, input.count);
 
-    // Heartbeats let a dead worker's batch be retried after seconds; they also deliver cancellation.
+    // Heartbeats let a dead worker's batch be retried after seconds, and deliver cancellation. The
+    // first one goes out after a second, so fast calls cost the server no heartbeat at all.
     const beat = setInterval(() => ctx.heartbeat({ batch: input.batchIndex }), 1000);
-    ctx.heartbeat({ batch: input.batchIndex });
 
     const fail = async (err: ModelError): Promise<never> => {
       await store.appendError(input.batchIndex, {
@@ -80,7 +96,7 @@ export function makeGenerateBatch(providers: ProviderFactory) {
       result = await provider.generate({
         system: g.systemPrompt,
         prompt,
-        jsonSchema: toStrictJsonSchema(schema),
+        jsonSchema,
         schemaName: `${g.conversationType}_batch`,
         temperature: g.temperature,
         maxTokens: g.maxTokens,
@@ -161,7 +177,7 @@ export function makeGenerateBatch(providers: ProviderFactory) {
       finishedAtMs: Date.now(),
       cached: false,
     };
-    await store.writeShard(input.batchIndex, records, summary);
+    await store.writeShard(input.batchIndex, { summary, records });
     return summary;
   };
 }

@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * The run folder on disk, shared by all workers of a run:
- *   shards/batch-000007.jsonl        the batch's accepted records (its existence is the checkpoint)
- *   shards/batch-000007.meta.json    the batch's summary, written just before the shard
+ *   shards/batch-000007.json         {"summary", "records"}: one file, one atomic rename (the checkpoint)
  *   shards/batch-000007.errors.jsonl failed attempts of the batch (category, message), for stats and retry prompts
  *   dataset.jsonl, manifest.json     the assembled result
  */
@@ -16,10 +15,7 @@ export class RunStore {
     return path.join(this.dir, 'shards');
   }
   shardPath(batch: number): string {
-    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.jsonl`);
-  }
-  metaPath(batch: number): string {
-    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.meta.json`);
+    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.json`);
   }
   errorsPath(batch: number): string {
     return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.errors.jsonl`);
@@ -35,24 +31,25 @@ export class RunStore {
     return exists(this.shardPath(batch));
   }
 
-  /** Writes meta then shard, each atomically; a shard on disk always has its meta. */
-  async writeShard(batch: number, records: unknown[], meta: unknown): Promise<void> {
+  /** Writes the batch's summary and records as one file, atomically. */
+  async writeShard<S>(batch: number, shard: Shard<S>): Promise<void> {
+    await this.ensureShardsDir();
+    await writeFileAtomic(this.shardPath(batch), JSON.stringify(shard));
+  }
+
+  async readShard<S>(batch: number): Promise<Shard<S>> {
+    return JSON.parse(await fs.readFile(this.shardPath(batch), 'utf8')) as Shard<S>;
+  }
+
+  private async ensureShardsDir(): Promise<void> {
+    if (madeDirs.has(this.shardsDir)) return;
     await fs.mkdir(this.shardsDir, { recursive: true });
-    await writeFileAtomic(this.metaPath(batch), JSON.stringify(meta, null, 2));
-    await writeFileAtomic(this.shardPath(batch), records.map((r) => JSON.stringify(r) + '\n').join(''));
-  }
-
-  async readMeta<T>(batch: number): Promise<T> {
-    return JSON.parse(await fs.readFile(this.metaPath(batch), 'utf8')) as T;
-  }
-
-  async readShard(batch: number): Promise<unknown[]> {
-    return parseJsonl(await fs.readFile(this.shardPath(batch), 'utf8'));
+    madeDirs.add(this.shardsDir);
   }
 
   /** Appends one failed attempt; small appends of one line are atomic enough for a log. */
   async appendError(batch: number, entry: Record<string, unknown>): Promise<void> {
-    await fs.mkdir(this.shardsDir, { recursive: true });
+    await this.ensureShardsDir();
     await fs.appendFile(this.errorsPath(batch), JSON.stringify(entry) + '\n');
   }
 
@@ -75,12 +72,21 @@ export class RunStore {
       throw err;
     }
     return names
-      .map((n) => /^batch-(\d+)\.jsonl$/.exec(n)?.[1])
+      .map((n) => /^batch-(\d+)\.json$/.exec(n)?.[1])
       .filter((x): x is string => x !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
   }
 }
+
+/** One batch's checkpoint: its summary and its accepted records. */
+export interface Shard<S> {
+  summary: S;
+  records: unknown[];
+}
+
+/** Folders already created by this process (saves a syscall per batch). */
+const madeDirs = new Set<string>();
 
 /** Writes through a temp file in the same folder and renames, so readers never see half a file. */
 export async function writeFileAtomic(file: string, data: string): Promise<void> {

@@ -50,6 +50,9 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     activities: createActivities({ env: opts.env ?? process.env }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 200,
     maxConcurrentWorkflowTaskExecutions: 40,
+    // Enough pollers that a finished batch's successor is picked up at once.
+    maxConcurrentActivityTaskPolls: 16,
+    maxConcurrentWorkflowTaskPolls: 8,
   });
   return { worker, connection };
 }

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: 2,000 batches (5 examples each) against the local LLM server at 200 ms latency,
+ * concurrency 32, on a fresh embedded dev server, with the worker in its own process.
+ * Measures wall time, examples/s, ratio to the ideal ceil(batches/32) x 0.2 s, history events per
+ * batch (over the whole continue-as-new chain) and the worker's peak RSS. Writes bench/results/latest.json.
+ *   BENCH_BATCHES, BENCH_CONCURRENCY, BENCH_LATENCY_MS override the defaults.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DataSetGenerator } from '../src/client/data-set-generator';
+import { DevServer } from '../src/worker/dev-server';
+import { LlmTestServer } from '../test/support/llm-server';
+
+const batches = Number(process.env.BENCH_BATCHES ?? 2000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
+const batchSize = 5;
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'df-bench-'));
+  const server = await DevServer.start(process.env.BENCH_MEMORY_DB ? {} : { dbFile: path.join(dir, 'temporal.sqlite') });
+  const llm = await new LlmTestServer().start();
+  llm.configure({ latencyMs });
+  const taskQueue = 'bench';
+  const worker = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'support', 'worker-main.ts')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      DEEPFABRIC_TASK_QUEUE: taskQueue,
+      OPENAI_API_KEY: 'bench-key',
+      OPENAI_BASE_URL: llm.openaiBaseUrl,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => worker.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
+  let peak = peakRssMb(worker.pid!);
+  const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(worker.pid!))), 500);
+
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const gen = new DataSetGenerator({
+    modelName: 'openai/gpt-4o-mini',
+    dataDir: path.join(dir, 'data'),
+    concurrency,
+    ...(process.env.BENCH_BATCHES_PER_RUN ? { batchesPerRun: Number(process.env.BENCH_BATCHES_PER_RUN) } : {}),
+    temporal: { client, taskQueue },
+  });
+  const topics = Array.from({ length: 500 }, (_, i) => ['Bench', `Branch ${i % 10}`, `Topic ${i}`]);
+  const started = Date.now();
+  const run = await gen.startData({ numSteps: batches * batchSize, batchSize, topics, runName: 'bench' });
+  const result = await run.result();
+  const wallSec = (Date.now() - started) / 1000;
+  clearInterval(sampler);
+
+  let events = 0;
+  let runs = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${run.runId}'` })) {
+    const history = await client.workflow.getHandle(run.runId, wf.runId).fetchHistory();
+    events += history.events?.length ?? 0;
+    runs++;
+  }
+  const ideal = Math.ceil(batches / concurrency) * (latencyMs / 1000);
+  const out = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    batches,
+    batchSize,
+    concurrency,
+    latencyMs,
+    records: result.records,
+    wallSeconds: Number(wallSec.toFixed(2)),
+    examplesPerSecond: Number((result.records / wallSec).toFixed(1)),
+    idealSeconds: ideal,
+    ratioToIdeal: Number((ideal / wallSec).toFixed(3)),
+    historyEvents: events,
+    workflowRuns: runs,
+    historyEventsPerBatch: Number((events / batches).toFixed(2)),
+    workerPeakRssMb: Number(peak.toFixed(1)),
+    llmCalls: llm.calls.length,
+    // Time-weighted mean of calls in flight at the LLM server (32 would be ideal).
+    meanCallsInFlight: Number(
+      (llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / (Date.now() - started)).toFixed(1),
+    ),
+    meanCallMs: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / llm.calls.length).toFixed(1)),
+    maxConcurrentCalls: llm.maxConcurrent,
+  };
+  await fs.writeFile(path.join(__dirname, 'results', 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  worker.kill('SIGINT');
+  await new Promise((r) => worker.once('exit', r));
+  await connection.close();
+  await llm.stop();
+  await server.stop();
+  await fs.rm(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
