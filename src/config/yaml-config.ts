@@ -54,7 +54,7 @@ export const YamlConfigSchema = z
         examples: z.array(z.string()).optional(),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     output: z
       .object({
         num_samples: z.number().int().positive(),
