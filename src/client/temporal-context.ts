@@ -15,6 +15,8 @@ export interface TemporalOptions {
   client?: Client;
   /** Run an in-process worker. Default: true in embedded mode, false with an address or client. */
   embeddedWorker?: boolean;
+  /** A worker for `taskQueue` already runs in this process (so function content filters work). */
+  workerInProcess?: boolean;
   /** Temporal Cloud / TLS. */
   tls?: boolean;
   apiKey?: string;
@@ -30,6 +32,7 @@ export class TemporalContext {
     readonly address: string,
     readonly uiUrl: string | undefined,
     private readonly owned: { connection?: Connection; server?: DevServer; worker?: Worker; workerRun?: Promise<void> },
+    private readonly workerInProcess = false,
   ) {}
 
   static async open(opts: TemporalOptions, dataDir: string): Promise<TemporalContext> {
@@ -38,7 +41,7 @@ export class TemporalContext {
     const address = opts.address ?? process.env.TEMPORAL_ADDRESS;
     const apiKey = opts.apiKey ?? process.env.TEMPORAL_API_KEY;
     if (opts.client) {
-      const ctx = new TemporalContext(opts.client, namespace, taskQueue, 'cluster', address ?? '(given client)', undefined, {});
+      const ctx = new TemporalContext(opts.client, namespace, taskQueue, 'cluster', address ?? '(given client)', undefined, {}, opts.workerInProcess);
       if (opts.embeddedWorker) await ctx.startWorker(address ?? '127.0.0.1:7233');
       return ctx;
     }
@@ -76,7 +79,7 @@ export class TemporalContext {
 
   /** True when this process runs a worker (content filter functions then work). */
   get hasLocalWorker(): boolean {
-    return this.owned.worker !== undefined;
+    return this.owned.worker !== undefined || this.workerInProcess;
   }
 
   /** Stops the worker, then the dev server, then the connection (whatever this context started). */

@@ -22,11 +22,13 @@ export class ProviderFactory {
 
   get(spec: ModelSpec): LlmProvider {
     const def = PROVIDERS[spec.provider];
-    const baseURL = spec.baseUrl ?? this.env[def.baseUrlEnv] ?? def.defaultBaseUrl;
+    // Empty variables (as docker-compose passes unset ones) count as unset.
+    const fromEnv = (name: string) => this.env[name] || undefined;
+    const baseURL = spec.baseUrl ?? fromEnv(def.baseUrlEnv) ?? def.defaultBaseUrl;
     const key = `${spec.provider}|${spec.model}|${baseURL ?? ''}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const apiKey = this.env[def.keyEnv] ?? (def.keyRequired ? undefined : 'not-needed');
+    const apiKey = fromEnv(def.keyEnv) ?? (def.keyRequired ? undefined : 'not-needed');
     if (!apiKey) {
       throw new ModelError(
         `${spec.provider}: no API key; set ${def.keyEnv} in the worker's environment (keys are never sent through Temporal)`,

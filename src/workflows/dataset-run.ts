@@ -176,7 +176,9 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     }
     const missing = input.numSteps - stats.accepted - requestedInFlight();
     if (missing > 0 && extraBatchesUsed < input.maxExtraBatches) {
-      return { batchIndex: nextBatch, slotStart: nextSlot, count: Math.min(input.batchSize, missing) };
+      // Ask for more than is missing when filters reject a share of examples; the dataset is cut at the target.
+      const acceptance = stats.requested > 0 ? Math.max(0.1, stats.accepted / stats.requested) : 1;
+      return { batchIndex: nextBatch, slotStart: nextSlot, count: Math.min(input.batchSize, Math.ceil(missing / acceptance)) };
     }
     return undefined;
   };

@@ -24,7 +24,7 @@ export interface Behaviour {
   acceptKey: string | undefined;
   /** Minimum length of generated string fields (pads text, for content-filter tests). */
   minTextLength: number;
-  /** Per-call override of text length: called with the call number, returns a length. */
+  /** Per-example text length: called with the call number and the example's index in the batch. */
   textLength: ((callNo: number, itemIndex: number) => number) | undefined;
   /** Seed of the failure dice, so a test's failures are repeatable. */
   seed: number;
@@ -81,6 +81,7 @@ export class LlmTestServer {
   private readonly hanging = new Set<http.ServerResponse>();
   private inFlight = 0;
   private strings = 0;
+  private exampleIndex = 0;
   /** Every call, in arrival order. */
   readonly calls: CallRecord[] = [];
   /** Most calls in flight at once since the last `reset()`. */
@@ -254,7 +255,10 @@ export class LlmTestServer {
       }
       case 'array': {
         const n = name === 'tool_calls' ? 0 : Math.max(schema.minItems ?? 2, 1);
-        return Array.from({ length: n }, (_, i) => this.instance(schema.items ?? { type: 'string' }, callNo, name, i));
+        return Array.from({ length: n }, (_, i) => {
+          if (name === 'examples') this.exampleIndex = i;
+          return this.instance(schema.items ?? { type: 'string' }, callNo, name, i);
+        });
       }
       case 'integer':
         return index + 1;
@@ -265,7 +269,7 @@ export class LlmTestServer {
       default: {
         if (name.endsWith('_json')) return name === 'parameters_json' ? '{"type":"object","properties":{}}' : '{}';
         const base = `${name} #${++this.strings} of call ${callNo}`;
-        const want = this.behaviour.textLength?.(callNo, index) ?? this.behaviour.minTextLength;
+        const want = this.behaviour.textLength?.(callNo, this.exampleIndex) ?? this.behaviour.minTextLength;
         return base.length >= want ? base : base + ' ' + 'lorem ipsum '.repeat(Math.ceil((want - base.length) / 12)).slice(0, want - base.length - 1);
       }
     }
