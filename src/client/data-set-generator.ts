@@ -13,6 +13,7 @@ import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
 import { buildRunInput, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
 import { RunHandle } from './run-handle';
+import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { TemporalContext, type TemporalOptions } from './temporal-context';
 
 /** Constructor options: the seed's, plus how to reach Temporal. */
@@ -214,8 +215,20 @@ export class DataSetGenerator {
         'addContentFilter: function filters run only in an in-process worker (embedded mode); with a cluster, register them by name in your workers or use declarative filters',
       );
     }
+    input.searchAttributes =
+      this.temporalOptions.searchAttributes ?? (ctx.mode === 'embedded' || process.env.DEEPFABRIC_SEARCH_ATTRIBUTES === 'true');
     await fs.mkdir(input.runDir, { recursive: true });
     await ctx.client.workflow.start('datasetRunWorkflow', {
+      ...(input.searchAttributes
+        ? {
+            typedSearchAttributes: [
+              { key: DatasetName, value: input.name },
+              { key: DatasetModel, value: `${input.generation.model.provider}/${input.generation.model.model}` },
+              { key: DatasetTarget, value: input.numSteps },
+              { key: DatasetAccepted, value: 0 },
+            ],
+          }
+        : {}),
       taskQueue: ctx.taskQueue,
       workflowId: input.runId,
       args: [input],

@@ -1,6 +1,6 @@
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
+import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { RunResult } from '../workflows/dataset-run';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from '../workflows/definitions';
 import type { GenerationStats } from '../workflows/stats';
@@ -38,8 +38,14 @@ export class RunHandle {
     await this.handle.cancel();
   }
   /** Changes how many batches run at once; returns the value now in force. */
-  setConcurrency(n: number): Promise<number> {
-    return this.handle.executeUpdate(setConcurrencyUpdate, { args: [n] });
+  async setConcurrency(n: number): Promise<number> {
+    try {
+      return await this.handle.executeUpdate(setConcurrencyUpdate, { args: [n] });
+    } catch (err) {
+      // The validator's message is the useful part; the SDK wraps it in "Workflow Update failed".
+      if (err instanceof WorkflowUpdateFailedError) throw new ConfigurationError(`setConcurrency: ${err.cause?.message ?? err.message}`);
+      throw err;
+    }
   }
 
   /** Waits for the end of the run; failures become this package's errors. */

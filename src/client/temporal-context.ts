@@ -17,6 +17,8 @@ export interface TemporalOptions {
   embeddedWorker?: boolean;
   /** A worker for `taskQueue` already runs in this process (so function content filters work). */
   workerInProcess?: boolean;
+  /** The namespace has the Dataset* search attributes. Default: true in embedded mode, else DEEPFABRIC_SEARCH_ATTRIBUTES=true. */
+  searchAttributes?: boolean;
   /** Temporal Cloud / TLS. */
   tls?: boolean;
   apiKey?: string;

@@ -87,5 +87,7 @@ export const RunInputSchema = z.object({
   heartbeatTimeoutSeconds: z.number().positive(),
   /** Continue-as-new after this many batches in one workflow run (keeps histories small). */
   batchesPerRun: z.number().int().positive(),
+  /** True when the namespace has the Dataset* search attributes (progress in the UI's list). */
+  searchAttributes: z.boolean().default(false),
 });
 export type RunInput = z.infer<typeof RunInputSchema>;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from './paths';
+import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,7 +55,7 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own log goes (default: next to the db file). */
   logFile?: string;
-  /** Custom search attributes to register, e.g. { DatasetModel: 'Keyword' }. */
+  /** Custom search attributes to register (default: the Dataset* attributes runs use). */
   searchAttributes?: Record<string, string>;
 }
 
@@ -100,7 +101,7 @@ export class DevServer {
       '--dynamic-config-value',
       'system.enableActivityEagerExecution=true',
     ];
-    for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
+    for (const [name, type] of Object.entries(opts.searchAttributes ?? DATASET_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
     const child = spawn(cli, args, { stdio: ['ignore', log, log] });
     const server = new DevServer(child, `127.0.0.1:${port}`, `http://127.0.0.1:${uiPort}`, opts);
     const deadline = Date.now() + 60_000;

@@ -15,6 +15,7 @@ import {
   setHandler,
   TimeoutFailure,
   upsertMemo,
+  upsertSearchAttributes,
   type ActivityOptions,
   workflowInfo,
   allHandlersFinished,
@@ -24,6 +25,7 @@ import type { RunInput } from '../config/run-input';
 import { ERROR_CATEGORIES, FATAL_CATEGORIES } from '../errors';
 import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampling';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from './definitions';
+import { DatasetAccepted } from './search-attributes';
 import { newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
 
 /** What a run carries across continue-as-new. */
@@ -133,6 +135,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     if (!force && stats.batchesDone - lastMemo.done < step) return;
     lastMemo.done = stats.batchesDone;
     upsertMemo({ progress: { accepted: stats.accepted, target: stats.target, batchesDone: stats.batchesDone, status } });
+    if (input.searchAttributes) upsertSearchAttributes([{ key: DatasetAccepted, value: stats.accepted }]);
   };
 
   const runBatch = async (batchIndex: number, slotStart: number, count: number): Promise<void> => {
