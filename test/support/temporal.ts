@@ -71,10 +71,14 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 60_000, i
 }
 
 /** Starts test/support/worker-main.ts as a child process and resolves once it polls. */
-export async function spawnWorkerProcess(taskQueue: string, env: Record<string, string>): Promise<import('node:child_process').ChildProcess> {
+export async function spawnWorkerProcess(
+  taskQueue: string,
+  env: Record<string, string>,
+  address = temporalAddress(),
+): Promise<import('node:child_process').ChildProcess> {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'worker-main.ts')], {
-    env: { ...process.env, ...env, TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue },
+    env: { ...process.env, ...env, TEMPORAL_ADDRESS: address, DEEPFABRIC_TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
