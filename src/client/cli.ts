@@ -6,6 +6,7 @@ import { SingleBar } from 'cli-progress';
 import path from 'node:path';
 import { loadYamlConfig, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
+import { FORMATTERS } from '../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
 import { isListening } from '../worker/dev-server';
 import { createWorker } from '../worker/worker';
@@ -36,14 +37,21 @@ async function topicsFromConfig(cfg: YamlConfig): Promise<{ topics?: string[][];
   if (cfg.topics.paths) return { topics: cfg.topics.paths };
   if (cfg.topics.load_from) {
     const file = path.resolve(cfg.topics.load_from);
-    const model = await loadTopicModel(file).catch((err: Error) => {
-      throw new ConfigurationError(`topics.load_from: ${err.message}`);
+    const model = await loadTopicModel(file).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigurationError(
+        err.code === 'ENOENT' ? `topics.load_from: ${cfg.topics.load_from} does not exist (resolved to ${file})` : `topics.load_from: ${err.message}`,
+      );
     });
     return { topics: model.getAllPaths() };
   }
   throw new ConfigurationError(
     'topics.prompt: building a topic tree or graph from a prompt is not available in this version; give topics.paths or topics.load_from (a DeepFabric tree JSONL or graph JSON)',
   );
+}
+
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(path.resolve(dir), file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 function progressLine(s: GenerationStats): string {
@@ -109,8 +117,26 @@ program
         dataDir,
       });
       if (g.template) gen.setCustomTemplate(g.template);
-      const problems = gen.validateConfiguration().filter((p) => !p.startsWith('apiKey:'));
+      // Key checks belong to workers (they hold the keys); field names are the YAML's.
+      const yamlNames: Record<string, string> = { 'modelName:': 'llm.model:', 'requestTimeout:': 'generation.request_timeout:', 'template:': 'generation.template:' };
+      const problems = gen
+        .validateConfiguration()
+        .filter((p) => !p.startsWith('apiKey:'))
+        .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
       if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
+      if (cfg.output.save_as) {
+        const out = path.resolve(cfg.output.save_as);
+        if (!isInside(out, process.cwd()) && !isInside(out, dataDir)) {
+          throw new ConfigurationError(
+            `output.save_as: "${cfg.output.save_as}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`,
+          );
+        }
+      }
+      if (cfg.output.format) {
+        if (!FORMATTERS[cfg.output.format]) {
+          throw new ConfigurationError(`output.format: unknown format "${cfg.output.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
+        }
+      }
       const topicArgs = await topicsFromConfig(cfg);
       const run = await gen.startData({
         numSteps: cfg.output.num_samples,

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { LlmTestServer } from '../support/llm-server';
+import { temporalAddress, uniqueTaskQueue } from '../support/temporal';
+
+const root = path.join(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'deepfabric.js');
+
+function runCli(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, TEMPORAL_ADDRESS: '', DEEPFABRIC_DATA_DIR: path.join(opts.cwd, 'data'), ...opts.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const good = {
+  llm: { model: 'openai/gpt-4o-mini' },
+  topics: { paths: [['Python', 'Lists'], ['Python', 'Sets']] },
+  generation: { instructions: 'Q&A', conversation: { type: 'basic' } },
+  output: { num_samples: 6, batch_size: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
+};
+
+describe('deepfabric generate refuses bad input before anything starts', () => {
+  const cases: [string, string, RegExp][] = [
+    ['malformed YAML', 'llm: [model: x\n  : :', /not valid YAML/],
+    ['an unknown key, suggesting the closest', JSON.stringify({ ...good, output: { ...good.output, num_sample: 3 } }), /output\.num_sample: unknown option; did you mean "num_samples"/],
+    ['a wrong type', JSON.stringify({ ...good, llm: { model: 'openai/gpt-4o-mini', temperature: 'hot' } }), /llm\.temperature: .*number/],
+    ['a model without provider', JSON.stringify({ ...good, llm: { model: 'gpt4' } }), /llm\.model: model "gpt4" names no provider; write it as provider\/model/],
+    ['an unknown provider', JSON.stringify({ ...good, llm: { model: 'acme/big' } }), /llm\.model: unknown provider "acme"/],
+    ['a zero count', JSON.stringify({ ...good, output: { ...good.output, num_samples: 0 } }), /output\.num_samples: .*(>0|greater than 0|too small)/i],
+    ['a negative batch size', JSON.stringify({ ...good, output: { ...good.output, batch_size: -2 } }), /output\.batch_size/],
+    ['an output path escaping the data folder', JSON.stringify({ ...good, output: { ...good.output, save_as: '../../etc/evil.jsonl' } }), /output\.save_as: .*outside the current folder and the data folder/],
+    ['a topic file that does not exist', JSON.stringify({ ...good, topics: { load_from: 'missing-topics.jsonl' } }), /topics\.load_from: missing-topics\.jsonl does not exist/],
+    ['an unknown output format', JSON.stringify({ ...good, output: { ...good.output, format: 'parquet' } }), /output\.format: unknown format "parquet"; known formats: chatml/],
+    ['a run id with path characters', JSON.stringify({ ...good, run: { id: '../escape' } }), /runId: "\.\.\/escape" may only hold/],
+  ];
+  it.each(cases)('%s', async (_name, text, message) => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-bad-'));
+    writeFileSync(path.join(cwd, 'config.yaml'), text);
+    const { code, stderr, stdout } = await runCli(['generate', 'config.yaml'], { cwd, env: { OPENAI_API_KEY: 'sk-SECRET-cli' } });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr + stdout).not.toContain('sk-SECRET-cli');
+    expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+    expect(existsSync(path.join(cwd, 'out'))).toBe(false);
+  });
+  it('a config file that does not exist', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-bad-'));
+    const { code, stderr } = await runCli(['generate', 'nope.yaml'], { cwd });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/config file nope\.yaml does not exist/);
+  });
+});
+
+describe('cluster mode with the compose file\'s worker settings', () => {
+  let llm: LlmTestServer;
+  let worker: ChildProcess | undefined;
+  beforeAll(async () => {
+    llm = await new LlmTestServer().start();
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await llm.stop();
+  });
+
+  it('docker-compose.yml names the images, ports, env and shared volume', () => {
+    const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
+    expect(compose.services.postgresql.image).toMatch(/^postgres:/);
+    expect(compose.services.temporal.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(compose.services.temporal.ports).toContain('7233:7233');
+    expect(compose.services.temporal.environment.DB).toBe('postgres12');
+    expect(compose.services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
+    expect(compose.services['temporal-ui'].ports).toContain('8080:8080');
+    expect(compose.services.worker.build).toBe('.');
+    expect(compose.services.worker.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', DEEPFABRIC_DATA_DIR: '/data' });
+    expect(compose.services.worker.volumes).toContain('./deepfabric-data:/data');
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/CMD \["node", "bin\/deepfabric.js", "worker"\]/);
+  });
+
+  it('a `deepfabric worker` with that env serves a `deepfabric generate` started with TEMPORAL_ADDRESS', async () => {
+    const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-cluster-'));
+    const taskQueue = uniqueTaskQueue('cli');
+    const env: Record<string, string> = {
+      ...compose.services.worker.environment,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      DEEPFABRIC_TASK_QUEUE: taskQueue,
+      DEEPFABRIC_DATA_DIR: path.join(cwd, 'data'),
+      OPENAI_API_KEY: 'sk-worker-only',
+      OPENAI_BASE_URL: llm.openaiBaseUrl,
+    };
+    worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env } });
+    await new Promise<void>((resolve, reject) => {
+      worker!.stderr!.on('data', (d: Buffer) => d.toString().includes(`worker polling ${taskQueue}`) && resolve());
+      worker!.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
+    });
+    writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(good));
+    // The client has no model key: keys live only with workers.
+    const { code, stdout, stderr } = await runCli(['generate', 'config.yaml'], {
+      cwd,
+      env: { TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue, OPENAI_API_KEY: '' },
+    });
+    expect(stderr).toMatch(/cluster Temporal at/);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/completed: 6 records/);
+    const out = readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(out).toHaveLength(6);
+    expect(out[0].conversations[0].from).toBe('system');
+    expect(llm.calls).toHaveLength(2);
+  });
+});
