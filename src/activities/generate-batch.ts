@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { toFailure } from './to-failure';
 import { ModelError, type ErrorCategory } from '../errors';
 import { batchSchema, recordText, toRecord } from '../dataset/example-schemas';
 import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
@@ -6,27 +7,30 @@ import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { renderBatchPrompt } from '../prompts/batch-prompt';
 import { RunStore } from '../storage/run-store';
-import { pathIndexForSlot } from '../topics/sampling';
+import { branchesOf, pathIndexForSlot } from '../topics/sampling';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { ConversationType } from '../config/run-input';
 import type { BatchInput, BatchSummary } from './types';
 
-/** Turns a classified model error into the Temporal failure retry policies match on. */
-export function toFailure(err: ModelError): ApplicationFailure {
-  return ApplicationFailure.create({
-    message: err.message,
-    type: err.category,
-    nonRetryable: !err.retryable,
-    details: [{ provider: err.provider, status: err.status ?? null }],
-    ...(err.retryAfterMs !== undefined ? { nextRetryDelay: Math.max(1, Math.ceil(err.retryAfterMs)) } : {}),
-  });
+const branchCache = new WeakMap<string[][], number[][]>();
+function cachedBranches(paths: string[][]): number[][] {
+  let b = branchCache.get(paths);
+  if (!b) {
+    b = branchesOf(paths);
+    branchCache.set(paths, b);
+  }
+  return b;
 }
 
 async function topicPathsFor(input: BatchInput): Promise<string[][]> {
   if (input.topicPaths) return input.topicPaths;
   if (!input.topicsRef) throw ApplicationFailure.nonRetryable(`batch ${input.batchIndex} has no topics`, 'bad_request');
   const all = await readTopicPathsFile(input.topicsRef.file);
-  const plan = { ...input.topicsRef.sampling, count: all.length };
+  const plan = {
+    ...input.topicsRef.sampling,
+    count: all.length,
+    branches: input.topicsRef.sampling.strategy === 'balanced' ? cachedBranches(all) : undefined,
+  };
   return Array.from({ length: input.count }, (_, i) => all[pathIndexForSlot(plan, input.slotStart + i)]!);
 }
 

@@ -1,8 +1,10 @@
 import { ProviderFactory, type Env } from '../llm/provider-factory';
 import { assembleDataset } from './assemble-dataset';
 import { makeGenerateBatch } from './generate-batch';
+import { makeExpandTopic, saveTopicGraph, saveTopicTree } from './expand-topic';
 
 export type { BatchInput, BatchSummary, AssembleInput, AssembleResult } from './types';
+export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
 
 /**
  * The worker's activities. API keys come from `env` (the worker's environment) and nowhere else.
@@ -12,6 +14,9 @@ export function createActivities(opts: { env?: Env } = {}) {
   return {
     generateBatch: makeGenerateBatch(providers),
     assembleDataset,
+    expandTopic: makeExpandTopic(providers),
+    saveTopicTree,
+    saveTopicGraph,
   };
 }
 

@@ -9,6 +9,7 @@ import { registerContentFilter, type ContentFilter } from '../dataset/content-fi
 import { Dataset } from '../dataset/dataset';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
+import { writeFileAtomic } from '../storage/run-store';
 import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
 import { buildRunInput, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
@@ -20,6 +21,9 @@ import { TemporalContext, type TemporalOptions } from './temporal-context';
 export type DataSetGeneratorOptions = GeneratorOptionsInput & { temporal?: TemporalOptions };
 
 let generatorCount = 0;
+
+/** Above this many topic paths, a run's topics go to a file in the run folder instead of its history. */
+const INLINE_TOPICS_LIMIT = 1000;
 
 /**
  * The seed's `DataSetGenerator`, on Temporal: each `createData` is a durable workflow run that
@@ -218,6 +222,12 @@ export class DataSetGenerator {
     input.searchAttributes =
       this.temporalOptions.searchAttributes ?? (ctx.mode === 'embedded' || process.env.DEEPFABRIC_SEARCH_ATTRIBUTES === 'true');
     await fs.mkdir(input.runDir, { recursive: true });
+    if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) {
+      // Big topic sets travel by reference: one file in the run folder, read by the workers.
+      const file = path.join(input.runDir, 'topics.jsonl');
+      await writeFileAtomic(file, input.topics.paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+      input.topics = { kind: 'file', file, count: input.topics.paths.length };
+    }
     await ctx.client.workflow.start('datasetRunWorkflow', {
       ...(input.searchAttributes
         ? {

@@ -28,6 +28,8 @@ export interface Behaviour {
   textLength: ((callNo: number, itemIndex: number) => number) | undefined;
   /** Seed of the failure dice, so a test's failures are repeatable. */
   seed: number;
+  /** Custom answer for a call (return undefined for the schema-made default). */
+  respond: ((call: { prompt: string; callNo: number; schema: unknown }) => unknown) | undefined;
 }
 
 export interface CallRecord {
@@ -50,6 +52,7 @@ const DEFAULTS: Behaviour = {
   minTextLength: 0,
   textLength: undefined,
   seed: 42,
+  respond: undefined,
 };
 
 function mulberry32(seed: number): () => number {
@@ -205,7 +208,8 @@ export class LlmTestServer {
     if (outcome === '500') return this.sendError(res, protocol, 500, 'api_error', 'Internal server error');
 
     const schema = schemaOf(protocol, body);
-    let answer: unknown = schema ? this.instance(schema, record.no, 'root', 0) : { text: 'hello' };
+    let answer: unknown =
+      this.behaviour.respond?.({ prompt, callNo: record.no, schema }) ?? (schema ? this.instance(schema, record.no, 'root', 0) : { text: 'hello' });
     if (outcome === 'bad_schema') answer = { examples: [{ unexpected: true }] };
     const text = outcome === 'bad_json' ? '{"examples": [ {"messages": oops' : JSON.stringify(answer);
     const inputTokens = Math.ceil(prompt.length / 4);
