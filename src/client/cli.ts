@@ -16,6 +16,8 @@ import type { GenerationStats } from '../workflows/stats';
 import { DataSetGenerator } from './data-set-generator';
 import { defaultDataDir } from './run-builder';
 import { RunHandle } from './run-handle';
+import { buildTopics } from './topic-builder';
+import { writeFileAtomic } from '../storage/run-store';
 
 // The worker's INFO lines would drown the progress bar; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger(process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
@@ -33,7 +35,19 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-async function topicsFromConfig(cfg: YamlConfig): Promise<{ topics?: string[][]; topicsFile?: string }> {
+/** Topic build options from the YAML's `topics` and `llm` sections. */
+function topicOptions(cfg: YamlConfig) {
+  return {
+    rootPrompt: cfg.topics.prompt!,
+    mode: cfg.topics.mode,
+    depth: cfg.topics.depth,
+    degree: cfg.topics.degree,
+    ...(cfg.topics.concurrency ? { concurrency: cfg.topics.concurrency } : {}),
+    ...(cfg.topics.save_as ? { saveAs: cfg.topics.save_as } : {}),
+  };
+}
+
+async function topicsFromConfig(cfg: YamlConfig, gen: DataSetGenerator): Promise<{ topics?: string[][]; topicsFile?: string }> {
   if (cfg.topics.paths) return { topics: cfg.topics.paths };
   if (cfg.topics.load_from) {
     const file = path.resolve(cfg.topics.load_from);
@@ -44,9 +58,10 @@ async function topicsFromConfig(cfg: YamlConfig): Promise<{ topics?: string[][];
     });
     return { topics: model.getAllPaths() };
   }
-  throw new ConfigurationError(
-    'topics.prompt: building a topic tree or graph from a prompt is not available in this version; give topics.paths or topics.load_from (a DeepFabric tree JSONL or graph JSON)',
-  );
+  process.stderr.write(`building a topic ${cfg.topics.mode} from "${cfg.topics.prompt}" (depth ${cfg.topics.depth}, degree ${cfg.topics.degree}) ...\n`);
+  const model = await gen.buildTopics(topicOptions(cfg));
+  process.stderr.write(`topic ${cfg.topics.mode}: ${model.getAllPaths().length} paths\n`);
+  return { topics: model.getAllPaths() };
 }
 
 function isInside(file: string, dir: string): boolean {
@@ -137,7 +152,7 @@ program
           throw new ConfigurationError(`output.format: unknown format "${cfg.output.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
         }
       }
-      const topicArgs = await topicsFromConfig(cfg);
+      const topicArgs = await topicsFromConfig(cfg, gen);
       const run = await gen.startData({
         numSteps: cfg.output.num_samples,
         batchSize: cfg.output.batch_size,
@@ -177,6 +192,54 @@ program
       process.exit(result.status === 'completed' ? 0 : 1);
     } catch (err) {
       await gen?.close().catch(() => undefined);
+      fail(err);
+    }
+  });
+
+program
+  .command('topics')
+  .argument('<config>', 'YAML config with topics.prompt (and mode, depth, degree, save_as) and llm')
+  .option('--data-dir <dir>', 'storage folder')
+  .description('build a topic tree or graph with the LLM (a durable workflow) and save it')
+  .action(async (configFile: string, o: { dataDir?: string }) => {
+    try {
+      const cfg = await loadYamlConfig(configFile);
+      if (!cfg.topics.prompt) throw new ConfigurationError('topics.prompt: missing; the topics command builds topics from a root prompt');
+      const { model, result } = await buildTopics({
+        ...topicOptions(cfg),
+        modelName: cfg.llm.model,
+        ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
+        ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
+        temperature: cfg.llm.temperature,
+        dataDir: path.resolve(o.dataDir ?? defaultDataDir()),
+      });
+      process.stdout.write(
+        `${result.mode}: ${model.getAllPaths().length} paths, ${result.nodes} nodes, ${result.failed} failed expansions` +
+          (result.mode === 'graph' ? `, ${result.crossLinks} cross-links` : '') +
+          `\n  ${cfg.topics.save_as ? path.resolve(cfg.topics.save_as) : result.file}\n`,
+      );
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('visualize')
+  .argument('<topic-file>', 'tree JSONL or graph JSON')
+  .option('--out <file>', 'write the Mermaid diagram here (default: print it)')
+  .description('draw a topic tree or graph as a Mermaid diagram')
+  .action(async (file: string, o: { out?: string }) => {
+    try {
+      const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
+        throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
+      });
+      const mermaid = model.toMermaid();
+      if (o.out) {
+        await writeFileAtomic(path.resolve(o.out), mermaid);
+        process.stdout.write(`wrote ${path.resolve(o.out)}\n`);
+      } else process.stdout.write(mermaid);
+    } catch (err) {
       fail(err);
     }
   });

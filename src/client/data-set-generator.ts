@@ -14,6 +14,9 @@ import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
 import { buildRunInput, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
 import { RunHandle } from './run-handle';
+import { buildTopicInput, runTopicBuild, type BuildTopicsOptions } from './topic-builder';
+import type { Graph } from '../topics/graph';
+import type { Tree } from '../topics/tree';
 import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { TemporalContext, type TemporalOptions } from './temporal-context';
 
@@ -258,6 +261,26 @@ export class DataSetGenerator {
   async temporalInfo(): Promise<{ mode: string; address: string; namespace: string; uiUrl: string | undefined }> {
     const ctx = await this.context();
     return { mode: ctx.mode, address: ctx.address, namespace: ctx.namespace, uiUrl: ctx.uiUrl };
+  }
+
+  /**
+   * Builds a topic tree or graph with this generator's model and Temporal connection (a durable
+   * workflow, one activity per node expansion) and returns it, ready for `createData({ topicModel })`.
+   */
+  async buildTopics(options: Omit<BuildTopicsOptions, 'temporal' | 'modelName'> & { modelName?: string }): Promise<Tree | Graph> {
+    const opts = this.options();
+    const input = buildTopicInput({
+      dataDir: this.dataDir,
+      temperature: opts.temperature,
+      maxRetries: opts.maxRetries,
+      requestTimeout: opts.requestTimeout,
+      ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+      ...(opts.provider && !options.modelName ? { provider: opts.provider } : {}),
+      ...options,
+      modelName: options.modelName ?? opts.modelName ?? opts.model ?? '',
+    });
+    const { model } = await runTopicBuild(await this.context(), input, options.saveAs);
+    return model;
   }
 
   /** Attaches to an existing run by id (e.g. after the client that started it died). */

@@ -94,26 +94,31 @@ export async function buildTopics(options: BuildTopicsOptions): Promise<{ model:
   const input = buildTopicInput(rest);
   const ctx = await TemporalContext.open(temporal ?? {}, path.dirname(path.dirname(input.buildDir)));
   try {
-    await fs.mkdir(input.buildDir, { recursive: true });
-    const handle = await ctx.client.workflow.start(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
-      taskQueue: ctx.taskQueue,
-      workflowId: input.buildId,
-      args: [input],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      staticSummary: `${input.mode} of "${input.rootPrompt}", depth ${input.depth}, degree ${input.degree}, ${input.model.provider}/${input.model.model}`,
-    });
-    let result: TopicBuildResult;
-    try {
-      result = (await handle.result()) as TopicBuildResult;
-    } catch (err) {
-      throw toRunError(err, input.buildId);
-    }
-    const model = result.mode === 'graph' ? await Graph.load(result.file) : await Tree.load(result.file);
-    if (rest.saveAs) await model.save(path.resolve(rest.saveAs));
-    return { model, result };
+    return await runTopicBuild(ctx, input, rest.saveAs);
   } finally {
     await ctx.close();
   }
+}
+
+/** Runs a validated build on an open Temporal context (shared with a generator's runs). */
+export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput, saveAs?: string): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
+  await fs.mkdir(input.buildDir, { recursive: true });
+  const handle = await ctx.client.workflow.start(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
+    taskQueue: ctx.taskQueue,
+    workflowId: input.buildId,
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    staticSummary: `${input.mode} of "${input.rootPrompt}", depth ${input.depth}, degree ${input.degree}, ${input.model.provider}/${input.model.model}`,
+  });
+  let result: TopicBuildResult;
+  try {
+    result = (await handle.result()) as TopicBuildResult;
+  } catch (err) {
+    throw toRunError(err, input.buildId);
+  }
+  const model = result.mode === 'graph' ? await Graph.load(result.file) : await Tree.load(result.file);
+  if (saveAs) await model.save(path.resolve(saveAs));
+  return { model, result };
 }
 
 export { topicBuildProgressQuery };

@@ -32,6 +32,23 @@ export class Tree {
     return Array.from({ length: k }, (_, i) => [...this.paths[order[i % order.length]!]!]);
   }
 
+  /** A Mermaid flowchart of the tree (shared prefixes merged). */
+  toMermaid(): string {
+    const ids = new Map<string, number>();
+    const lines = ['graph TD'];
+    const esc = (t: string) => t.replace(/"/g, "'");
+    for (const p of this.paths) {
+      p.forEach((topic, i) => {
+        const key = JSON.stringify(p.slice(0, i + 1));
+        if (ids.has(key)) return;
+        ids.set(key, ids.size);
+        lines.push(`  n${ids.get(key)}["${esc(topic)}"]`);
+        if (i > 0) lines.push(`  n${ids.get(JSON.stringify(p.slice(0, i)))} --> n${ids.get(key)}`);
+      });
+    }
+    return lines.join('\n') + '\n';
+  }
+
   /** Writes DeepFabric's tree JSONL. */
   async save(file: string): Promise<void> {
     await writeFileAtomic(file, this.paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));

@@ -119,3 +119,49 @@ describe('cluster mode with the compose file\'s worker settings', () => {
     expect(llm.calls).toHaveLength(2);
   });
 });
+
+describe('topics from a prompt', () => {
+  let llm: LlmTestServer;
+  let worker: ChildProcess | undefined;
+  beforeAll(async () => {
+    llm = await new LlmTestServer().start();
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await llm.stop();
+  });
+
+  it('`topics` builds and saves a tree, `visualize` draws it, `generate` builds topics first when given a prompt', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-topics-'));
+    const taskQueue = uniqueTaskQueue('cli-topics');
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: llm.openaiBaseUrl };
+    worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env, DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    await new Promise<void>((resolve) => worker!.stderr!.on('data', (d: Buffer) => d.toString().includes('worker polling') && resolve()));
+    const cfg = {
+      llm: { model: 'openai/gpt-4o-mini' },
+      topics: { prompt: 'Databases', mode: 'tree', depth: 2, degree: 2, save_as: 'topics.jsonl' },
+      output: { num_samples: 4, batch_size: 2 },
+    };
+    writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(cfg));
+    const built = await runCli(['topics', 'config.yaml'], { cwd, env });
+    expect(built.stderr).toBe('');
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/tree: 4 paths, 7 nodes, 0 failed expansions/);
+    const lines = readFileSync(path.join(cwd, 'topics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(4);
+    expect(lines.every((l) => l.path.length === 3 && l.path[0] === 'Databases')).toBe(true);
+
+    const drawn = await runCli(['visualize', 'topics.jsonl', '--out', 'topics.mmd'], { cwd, env });
+    expect(drawn.code).toBe(0);
+    const mermaid = readFileSync(path.join(cwd, 'topics.mmd'), 'utf8');
+    expect(mermaid.startsWith('graph TD')).toBe(true);
+    expect(mermaid.match(/-->/g)).toHaveLength(6);
+
+    const callsBefore = llm.calls.length;
+    const gen = await runCli(['generate', 'config.yaml'], { cwd, env });
+    expect(gen.code).toBe(0);
+    expect(gen.stdout).toMatch(/completed: 4 records/);
+    // The same topics build is attached to, not paid again: only the 2 batches call the model.
+    expect(llm.calls.length - callsBefore).toBe(2);
+  });
+});

@@ -1,0 +1,48 @@
+import { GeneratorOptionsSchema } from '../../src/config/generator-options';
+import { buildRunInput, type GeneratorState } from '../../src/client/run-builder';
+import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
+import { Tree } from '../../src/topics/tree';
+import { ConfigurationError } from '../../src/errors';
+
+const state: GeneratorState = { templates: { ...DEFAULT_TEMPLATES }, activeTemplate: 'default', customTemplate: undefined, namedFilters: [] };
+const opts = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', defaultBatchSize: 4, defaultNumExamples: 7 });
+const tree = new Tree([
+  ['R', 'A', 'a1'],
+  ['R', 'A', 'a2'],
+  ['R', 'B', 'b1'],
+]);
+
+describe('buildRunInput', () => {
+  it('uses defaultNumExamples and defaultBatchSize when createData gives none', () => {
+    const input = buildRunInput(opts, state, { topicModel: tree }, '/data');
+    expect(input.numSteps).toBe(7);
+    expect(input.batchSize).toBe(4);
+    expect(input.runDir).toBe(`/data/runs/${input.runId}`);
+  });
+  it('evaluates a custom topicSampler on the client and stores its result with the run', () => {
+    const sampler = jest.fn((model: unknown, count: number) => Array.from({ length: count }, () => ['R', 'B', 'b1']));
+    const input = buildRunInput(opts, state, { topicModel: tree, numSteps: 5, topicSampler: sampler as never }, '/data');
+    expect(sampler).toHaveBeenCalledWith(tree, 5);
+    expect(input.topics).toEqual({ kind: 'inline', paths: Array.from({ length: 5 }, () => ['R', 'B', 'b1']) });
+    expect(input.sampling.strategy).toBe('sequential');
+  });
+  it('keeps the API key out of the run input even when the environment has one', () => {
+    process.env.OPENAI_API_KEY = 'sk-must-not-travel';
+    const input = buildRunInput(opts, state, { topicModel: tree }, '/data');
+    expect(JSON.stringify(input)).not.toContain('sk-must-not-travel');
+    delete process.env.OPENAI_API_KEY;
+  });
+  it('lists every problem of a run at once', () => {
+    try {
+      buildRunInput(opts, state, { numSteps: 0, batchSize: -1 }, '/data');
+      throw new Error('expected a ConfigurationError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigurationError);
+      expect((err as ConfigurationError).issues).toEqual([
+        'numSteps: must be a positive integer, got 0',
+        'batchSize: must be a positive integer, got -1',
+        'topics: none given; pass topics (a list of topic paths), a topicModel (Tree or Graph), or topicsFile',
+      ]);
+    }
+  });
+});
