@@ -7,4 +7,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 180000,
   maxWorkers: 1,
+  // Tests pass or fail on their own; this only stops a stray SDK handle from keeping CI alive after the last one.
+  forceExit: true,
 };

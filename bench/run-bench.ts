@@ -3,7 +3,8 @@
  * concurrency 32, on a fresh embedded dev server, with the worker in its own process.
  * Measures wall time, examples/s, ratio to the ideal ceil(batches/32) x 0.2 s, history events per
  * batch (over the whole continue-as-new chain) and the worker's peak RSS. Writes bench/results/latest.json.
- *   BENCH_BATCHES, BENCH_CONCURRENCY, BENCH_LATENCY_MS override the defaults.
+ *   BENCH_BATCHES, BENCH_CONCURRENCY, BENCH_LATENCY_MS, BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_OUT
+ *   override the defaults; `npm run bench:long` is the 100,000-example run (history bound check).
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
@@ -63,9 +64,11 @@ async function main(): Promise<void> {
 
   let events = 0;
   let runs = 0;
+  let maxEventsPerRun = 0;
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${run.runId}'` })) {
     const history = await client.workflow.getHandle(run.runId, wf.runId).fetchHistory();
     events += history.events?.length ?? 0;
+    maxEventsPerRun = Math.max(maxEventsPerRun, history.events?.length ?? 0);
     runs++;
   }
   const ideal = Math.ceil(batches / concurrency) * (latencyMs / 1000);
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     ratioToIdeal: Number((ideal / wallSec).toFixed(3)),
     historyEvents: events,
     workflowRuns: runs,
+    maxEventsPerRun,
     historyEventsPerBatch: Number((events / batches).toFixed(2)),
     workerPeakRssMb: Number(peak.toFixed(1)),
     llmCalls: llm.calls.length,
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
     meanCallMs: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / llm.calls.length).toFixed(1)),
     maxConcurrentCalls: llm.maxConcurrent,
   };
-  await fs.writeFile(path.join(__dirname, 'results', 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+  await fs.writeFile(path.join(__dirname, 'results', process.env.BENCH_OUT ?? 'latest.json'), JSON.stringify(out, null, 2) + '\n');
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   worker.kill('SIGINT');
   await new Promise((r) => worker.once('exit', r));
