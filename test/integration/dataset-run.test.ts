@@ -133,7 +133,10 @@ it('keeps the API key out of workflow history, and the history replays determini
   await withWorker(async (taskQueue) => {
     const gen = generator(taskQueue, 'openai/gpt-4o-mini');
     const run = await gen.startData({ numSteps: 20, batchSize: 5, topics: topicPaths(20), runName: 'secrets' });
-    await run.result();
+    const result = await run.result();
+    expect(await fs.readFile(result.manifestPath, 'utf8')).not.toContain(SECRET_KEY);
+    const described = await client.workflow.getHandle(run.runId).describe();
+    expect(JSON.stringify({ memo: described.memo, sa: described.searchAttributes })).not.toContain(SECRET_KEY);
     const history = await client.workflow.getHandle(run.runId).fetchHistory();
     const text = JSON.stringify(history);
     expect(text.length).toBeGreaterThan(1000);
