@@ -306,6 +306,30 @@ control('stop', 'stop gracefully: finish in-flight batches, assemble the partial
 control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}`));
 
 program
+  .command('export')
+  .argument('<run-id>')
+  .requiredOption('--out <file>', 'where to write the dataset')
+  .option('--format <name>', `output format: ${Object.keys(FORMATTERS).join(', ')}`)
+  .option('--data-dir <dir>', 'storage folder')
+  .description("write a run's dataset (complete or partial) in a chosen format")
+  .action(async (runId: string, o: { out: string; format?: string; dataDir?: string }) => {
+    try {
+      if (o.format && !FORMATTERS[o.format]) throw new ConfigurationError(`--format: unknown format "${o.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
+      const file = path.join(path.resolve(o.dataDir ?? defaultDataDir()), 'runs', runId, 'dataset.jsonl');
+      const ds = await Dataset.load(file).catch((err: NodeJS.ErrnoException) => {
+        throw new DataSetGeneratorError(
+          err.code === 'ENOENT' ? `run ${runId} has no dataset at ${file} yet (it is assembled when the run ends, stops or is cancelled)` : err.message,
+          'no_dataset',
+        );
+      });
+      await ds.save(path.resolve(o.out), o.format ? { format: o.format } : {});
+      process.stdout.write(`${ds.length} records written to ${path.resolve(o.out)}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
   .command('runs')
   .argument('[action]', 'list', 'list')
   .description('list dataset runs with their progress')

@@ -117,6 +117,16 @@ describe('cluster mode with the compose file\'s worker settings', () => {
     expect(out).toHaveLength(6);
     expect(out[0].conversations[0].from).toBe('system');
     expect(llm.calls).toHaveLength(2);
+
+    const runId = /run (\S+) \(cluster/.exec(stderr)![1]!;
+    const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], { cwd, env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    expect(exported.code).toBe(0);
+    const rows = readFileSync(path.join(cwd, 'alpaca.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(6);
+    expect(Object.keys(rows[0]).sort()).toEqual(['input', 'instruction', 'output']);
+    const missing = await runCli(['export', 'no-such-run', '--out', 'x.jsonl'], { cwd, env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/run no-such-run has no dataset/);
   });
 });
 

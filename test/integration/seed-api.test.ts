@@ -2,7 +2,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { Dataset } from '../../src/dataset/dataset';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
-import { ConfigurationError } from '../../src/errors';
+import { ConfigurationError, ValidationError } from '../../src/errors';
 import { CONVERSATION_TYPES } from '../../src/config/run-input';
 import { LlmTestServer } from '../support/llm-server';
 import { topicPaths, workerEnv } from '../support/fixtures';
@@ -62,6 +62,18 @@ it('a content filter removes short examples, counts them by reason, and the run 
   expect(stats.rejected['Content too short']).toBeGreaterThan(0);
   expect(stats.accepted).toBe(20);
   expect(stats.batchesDone).toBeGreaterThan(5); // planned 5 + top-ups
+});
+
+it('raises ValidationError, naming the reasons, when rejected content leaves the run short', async () => {
+  const generator = make({ maxExtraBatchFraction: 0.5 });
+  generator.addContentFilter(() => [false, 'Inappropriate content detected']);
+  const err = await generator.createData({ numSteps: 4, batchSize: 2, topics: topicPaths(4), runName: 'all-rejected' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ValidationError);
+  expect((err as ValidationError).message).toMatch(/ended with 0 of 4 examples .*Inappropriate content detected/);
+  expect(llm.calls).toHaveLength(2 + 1); // 2 planned batches + ceil(2 x 0.5) extra
 });
 
 it('setRetryStrategy with retryOnErrors [timeout] does not retry a 500', async () => {
