@@ -1,7 +1,6 @@
 import { Worker } from '@temporalio/worker';
 import type { Client, Connection } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ModelError } from '../../src/errors';

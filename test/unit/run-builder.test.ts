@@ -20,7 +20,7 @@ describe('buildRunInput', () => {
     expect(input.runDir).toBe(`/data/runs/${input.runId}`);
   });
   it('evaluates a custom topicSampler on the client and stores its result with the run', () => {
-    const sampler = jest.fn((model: unknown, count: number) => Array.from({ length: count }, () => ['R', 'B', 'b1']));
+    const sampler = jest.fn((_model: unknown, count: number) => Array.from({ length: count }, () => ['R', 'B', 'b1']));
     const input = buildRunInput(opts, state, { topicModel: tree, numSteps: 5, topicSampler: sampler as never }, '/data');
     expect(sampler).toHaveBeenCalledWith(tree, 5);
     expect(input.topics).toEqual({ kind: 'inline', paths: Array.from({ length: 5 }, () => ['R', 'B', 'b1']) });
