@@ -1,0 +1,32 @@
+// typescript-eslint's recommended rules; workflow code additionally may not reach for IO or clocks.
+const js = require('@eslint/js');
+const tseslint = require('typescript-eslint');
+
+module.exports = tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.tools/', 'deepfabric-data/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['fs', 'node:fs', 'openai', '@anthropic-ai/sdk', 'node:child_process', 'node:crypto'] }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'Workflow code must be deterministic.' },
+        { object: 'Date', property: 'now', message: 'Workflow code must be deterministic.' },
+        { object: 'process', property: 'env', message: 'Workflows get no environment: secrets stay in workers.' },
+      ],
+    },
+  },
+);
