@@ -222,8 +222,7 @@ export class DataSetGenerator {
         'addContentFilter: function filters run only in an in-process worker (embedded mode); with a cluster, register them by name in your workers or use declarative filters',
       );
     }
-    input.searchAttributes =
-      this.temporalOptions.searchAttributes ?? (ctx.mode === 'embedded' || process.env.DEEPFABRIC_SEARCH_ATTRIBUTES === 'true');
+    input.searchAttributes = this.temporalOptions.searchAttributes ?? (await ctx.hasDatasetSearchAttributes());
     await fs.mkdir(input.runDir, { recursive: true });
     if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) {
       // Big topic sets travel by reference: one file in the run folder, read by the workers.

@@ -3,6 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { DevServer, isListening } from '../worker/dev-server';
 import { createWorker } from '../worker/worker';
+import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { DEFAULT_TASK_QUEUE } from '../worker/paths';
 
 /** How a client reaches Temporal. Nothing set = embedded mode. */
@@ -17,7 +18,7 @@ export interface TemporalOptions {
   embeddedWorker?: boolean;
   /** A worker for `taskQueue` already runs in this process (so function content filters work). */
   workerInProcess?: boolean;
-  /** The namespace has the Dataset* search attributes. Default: true in embedded mode, else DEEPFABRIC_SEARCH_ATTRIBUTES=true. */
+  /** Use the Dataset* search attributes. Default: when the namespace has them registered. */
   searchAttributes?: boolean;
   /** Temporal Cloud / TLS. */
   tls?: boolean;
@@ -78,6 +79,16 @@ export class TemporalContext {
     this.owned.worker = worker;
     this.owned.workerRun = worker.run();
   }
+
+  /** Whether the namespace has the Dataset* search attributes (asked once; false when it cannot tell). */
+  async hasDatasetSearchAttributes(): Promise<boolean> {
+    this.searchAttributesKnown ??= this.client.connection.operatorService
+      .listSearchAttributes({ namespace: this.namespace })
+      .then((r) => Object.keys(DATASET_SEARCH_ATTRIBUTES).every((k) => k in (r.customAttributes ?? {})))
+      .catch(() => false);
+    return this.searchAttributesKnown;
+  }
+  private searchAttributesKnown: Promise<boolean> | undefined;
 
   /** True when this process runs a worker (content filter functions then work). */
   get hasLocalWorker(): boolean {

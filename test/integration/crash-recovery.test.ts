@@ -24,7 +24,8 @@ it('a dev server stopped mid-run and restarted on the same SQLite file, with a n
   const dir = tempDataDir('restart-');
   const port = await freePort();
   const dbFile = path.join(dir, 'temporal.sqlite');
-  let server = await DevServer.start({ dbFile, port });
+  // This server has none of the Dataset* search attributes: runs must notice and go without them.
+  let server = await DevServer.start({ dbFile, port, searchAttributes: {} });
   const taskQueue = uniqueTaskQueue('restart');
   let worker = await spawnWorkerProcess(taskQueue, workerEnv(llm), server.address);
   let connection = await Connection.connect({ address: server.address });
@@ -40,7 +41,7 @@ it('a dev server stopped mid-run and restarted on the same SQLite file, with a n
     expect(shardsAtStop).toBeLessThan(30);
     await connection.close();
 
-    server = await DevServer.start({ dbFile, port });
+    server = await DevServer.start({ dbFile, port, searchAttributes: {} });
     worker = await spawnWorkerProcess(taskQueue, workerEnv(llm), server.address);
     connection = await Connection.connect({ address: server.address });
     const again = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: dir, temporal: { client: new Client({ connection }), taskQueue } });

@@ -127,7 +127,9 @@ it('crosses a small continue-as-new threshold several times with exact counts an
 
 it('is found by a search on its attributes, and its memo shows progress', async () => {
   const name = `searchable-${Date.now()}`;
-  const run = await make().startData({ numSteps: 10, batchSize: 5, topics: topicPaths(10), runName: name });
+  // No searchAttributes option: the client finds them registered on the namespace and uses them.
+  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client, taskQueue } });
+  const run = await gen.startData({ numSteps: 10, batchSize: 5, topics: topicPaths(10), runName: name });
   await run.result();
   const found = await waitFor(async () => {
     const out = [];
