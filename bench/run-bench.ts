@@ -65,12 +65,48 @@ async function main(): Promise<void> {
   let events = 0;
   let runs = 0;
   let maxEventsPerRun = 0;
+  // Where a batch cycle's time goes, from the history's event times.
+  const dispatch: number[] = [];
+  const completions: number[] = [];
+  const allSchedules: number[] = [];
+  const exec: number[] = [];
+  const gap: number[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${run.runId}'` })) {
     const history = await client.workflow.getHandle(run.runId, wf.runId).fetchHistory();
     events += history.events?.length ?? 0;
+    const ms = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
+      Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+    const scheduled = new Map<number, number>();
+    const started = new Map<number, number>();
+    const scheduleTimes: number[] = [];
+    for (const e of history.events ?? []) {
+      const id = Number(e.eventId);
+      if (e.activityTaskScheduledEventAttributes) {
+        scheduled.set(id, ms(e));
+        scheduleTimes.push(ms(e));
+      } else if (e.activityTaskStartedEventAttributes) {
+        const s = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
+        started.set(s, ms(e));
+        dispatch.push(ms(e) - scheduled.get(s)!);
+      } else if (e.activityTaskCompletedEventAttributes) {
+        const s = Number(e.activityTaskCompletedEventAttributes.scheduledEventId);
+        const st = started.get(s);
+        if (st !== undefined) exec.push(ms(e) - st);
+        completions.push(ms(e));
+      }
+    }
+    allSchedules.push(...scheduleTimes);
     maxEventsPerRun = Math.max(maxEventsPerRun, history.events?.length ?? 0);
     runs++;
   }
+  // For each completion, the first activity scheduled after it: the workflow-task round trip.
+  allSchedules.sort((a, b) => a - b);
+  let j = 0;
+  for (const c of completions.sort((a, b) => a - b)) {
+    while (j < allSchedules.length && allSchedules[j]! < c) j++;
+    if (j < allSchedules.length) gap.push(allSchedules[j]! - c);
+  }
+  const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1));
   const ideal = Math.ceil(batches / concurrency) * (latencyMs / 1000);
   const out = {
     date: new Date().toISOString(),
@@ -89,6 +125,9 @@ async function main(): Promise<void> {
     maxEventsPerRun,
     historyEventsPerBatch: Number((events / batches).toFixed(2)),
     workerPeakRssMb: Number(peak.toFixed(1)),
+    meanScheduleToStartMs: mean(dispatch),
+    meanStartToCloseMs: mean(exec),
+    meanCompletionToNextScheduleMs: mean(gap),
     llmCalls: llm.calls.length,
     // Time-weighted mean of calls in flight at the LLM server (32 would be ideal).
     meanCallsInFlight: Number(
