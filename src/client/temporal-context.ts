@@ -51,7 +51,7 @@ export class TemporalContext {
     if (address) {
       const connection = await Connection.connect({ address, ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) });
       const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'cluster', address, undefined, { connection });
-      if (opts.embeddedWorker) await ctx.startWorker(address);
+      if (opts.embeddedWorker) await ctx.startWorker(address, { tls: opts.tls || apiKey !== undefined, ...(apiKey ? { apiKey } : {}) });
       return ctx;
     }
     // Embedded: use a server already on localhost:7233 (e.g. started by an earlier run), else start one.
@@ -74,8 +74,8 @@ export class TemporalContext {
     return ctx;
   }
 
-  private async startWorker(address: string): Promise<void> {
-    const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue });
+  private async startWorker(address: string, security: { tls?: boolean; apiKey?: string } = {}): Promise<void> {
+    const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue, ...security });
     this.owned.worker = worker;
     this.owned.workerRun = worker.run();
   }
