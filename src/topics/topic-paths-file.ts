@@ -11,7 +11,16 @@ export async function readTopicPathsFile(file: string): Promise<string[][]> {
   const stat = await fs.stat(file);
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs) return hit.paths;
-  const text = await fs.readFile(file, 'utf8');
+  const paths = parseTopicPaths(await fs.readFile(file, 'utf8'), file);
+  cache.set(file, { mtimeMs: stat.mtimeMs, paths });
+  return paths;
+}
+
+/**
+ * Parses topic paths from JSONL: `{"path": [...]}` per line (DeepFabric's tree format) or a bare
+ * JSON array per line. A bad line is named by number.
+ */
+export function parseTopicPaths(text: string, source: string): string[][] {
   const paths: string[][] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
@@ -19,14 +28,13 @@ export async function readTopicPathsFile(file: string): Promise<string[][]> {
     try {
       value = JSON.parse(line);
     } catch {
-      throw new Error(`${file}: line ${i + 1} is not valid JSON`);
+      throw new Error(`${source}: line ${i + 1} is not valid JSON`);
     }
     const p = Array.isArray(value) ? value : (value as { path?: unknown })?.path;
     if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string')) {
-      throw new Error(`${file}: line ${i + 1} is not {"path": [strings]}`);
+      throw new Error(`${source}: line ${i + 1} has no "path" list of strings`);
     }
     paths.push(p as string[]);
   });
-  cache.set(file, { mtimeMs: stat.mtimeMs, paths });
   return paths;
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from '../storage/run-store';
 import { hash32 } from './sampling';
+import { parseTopicPaths } from './topic-paths-file';
 
 /**
  * A topic tree as its leaf paths (root prompt first), the form DeepFabric saves: JSONL with one
@@ -56,22 +57,7 @@ export class Tree {
 
   /** Reads DeepFabric's tree JSONL; a bad line is named by number. */
   static async load(file: string): Promise<Tree> {
-    const text = await fs.readFile(file, 'utf8');
-    const paths: string[][] = [];
-    text.split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        throw new Error(`${file}: line ${i + 1} is not valid JSON`);
-      }
-      const p = (value as { path?: unknown })?.path;
-      if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string')) {
-        throw new Error(`${file}: line ${i + 1} has no "path" list of strings`);
-      }
-      paths.push(p as string[]);
-    });
+    const paths = parseTopicPaths(await fs.readFile(file, 'utf8'), file);
     if (!paths.length) throw new Error(`${file}: no topic paths`);
     return new Tree(paths);
   }

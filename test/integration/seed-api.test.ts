@@ -1,34 +1,17 @@
-import type { Client, Connection } from '@temporalio/client';
+import { useIntegrationEnv } from '../support/integration-env';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { Dataset } from '../../src/dataset/dataset';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ConfigurationError, ValidationError } from '../../src/errors';
 import { CONVERSATION_TYPES } from '../../src/config/run-input';
-import { LlmTestServer } from '../support/llm-server';
-import { topicPaths, workerEnv } from '../support/fixtures';
-import { startWorker, tempDataDir, testClient, uniqueTaskQueue, waitFor, type RunningWorker } from '../support/temporal';
+import { topicPaths } from '../support/fixtures';
+import { tempDataDir, waitFor } from '../support/temporal';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-let llm: LlmTestServer;
-let client: Client;
-let connection: Connection;
-let worker: RunningWorker;
-let taskQueue: string;
+const env = useIntegrationEnv('seed');
 
-beforeAll(async () => {
-  llm = await new LlmTestServer().start();
-  ({ client, connection } = await testClient());
-  taskQueue = uniqueTaskQueue('seed');
-  worker = await startWorker(taskQueue, workerEnv(llm));
-});
-afterAll(async () => {
-  await worker.stop();
-  await llm.stop();
-  await connection.close();
-});
-beforeEach(() => llm.reset());
 
 const make = (extra: Record<string, unknown> = {}) =>
   new DataSetGenerator({
@@ -40,12 +23,12 @@ const make = (extra: Record<string, unknown> = {}) =>
     initialBackoffSeconds: 0.1,
     maxBackoffSeconds: 1,
     ...extra,
-    temporal: { client, taskQueue, workerInProcess: true },
+    temporal: { client: env.client, taskQueue: env.taskQueue, workerInProcess: true },
   });
 
 it('a content filter removes short examples, counts them by reason, and the run still reaches its target', async () => {
   // Every other example is short.
-  llm.configure({ textLength: (_call, index) => (index % 2 === 0 ? 10 : 150) });
+  env.llm.configure({ textLength: (_call, index) => (index % 2 === 0 ? 10 : 150) });
   const generator = make({ maxExtraBatchFraction: 2 });
   generator.addContentFilter((content) => {
     if (content.length < 100) return [false, 'Content too short'];
@@ -73,16 +56,16 @@ it('raises ValidationError, naming the reasons, when rejected content leaves the
   );
   expect(err).toBeInstanceOf(ValidationError);
   expect((err as ValidationError).message).toMatch(/ended with 0 of 4 examples .*Inappropriate content detected/);
-  expect(llm.calls).toHaveLength(2 + 1); // 2 planned batches + ceil(2 x 0.5) extra
+  expect(env.llm.calls).toHaveLength(2 + 1); // 2 planned batches + ceil(2 x 0.5) extra
 });
 
 it('setRetryStrategy with retryOnErrors [timeout] does not retry a 500', async () => {
-  llm.configure({ script: ['500'] });
+  env.llm.configure({ script: ['500'] });
   const generator = make({ concurrency: 1 });
   generator.setRetryStrategy({ maxRetries: 5, backoffMultiplier: 2.0, maxBackoffSeconds: 60, retryOnErrors: ['timeout'] });
   const run = await generator.startData({ numSteps: 10, batchSize: 5, topics: topicPaths(10), runName: 'no-retry-500' });
   const result = await run.result();
-  const firstBatch = llm.calls.filter((c) => c.batch === `${run.runId}/0`);
+  const firstBatch = env.llm.calls.filter((c) => c.batch === `${run.runId}/0`);
   expect(firstBatch.map((c) => c.outcome)).toEqual(['500']);
   expect(result.stats.batchesFailed).toBe(1);
   expect(result.stats.errorCategories.server_error).toBe(1);
@@ -91,19 +74,19 @@ it('setRetryStrategy with retryOnErrors [timeout] does not retry a 500', async (
 });
 
 it('a schema failure is retried with the validation error in the prompt', async () => {
-  llm.configure({ script: ['bad_schema'] });
+  env.llm.configure({ script: ['bad_schema'] });
   const generator = make({ concurrency: 1 });
   const run = await generator.startData({ numSteps: 5, batchSize: 5, topics: topicPaths(5), runName: 'schema-retry' });
   const result = await run.result();
-  expect(llm.calls.map((c) => c.outcome)).toEqual(['bad_schema', 'ok']);
-  expect(llm.calls[0]!.prompt).not.toContain('previous answer was rejected');
-  expect(llm.calls[1]!.prompt).toMatch(/previous answer was rejected: .*schema/);
+  expect(env.llm.calls.map((c) => c.outcome)).toEqual(['bad_schema', 'ok']);
+  expect(env.llm.calls[0]!.prompt).not.toContain('previous answer was rejected');
+  expect(env.llm.calls[1]!.prompt).toMatch(/previous answer was rejected: .*schema/);
   expect(result.stats.errorCategories.validation_error).toBe(1);
   expect(result.records).toBe(5);
 });
 
 it('enableMonitoring prints progress and getGenerationStats shows it mid-run', async () => {
-  llm.configure({ latencyMs: 200 });
+  env.llm.configure({ latencyMs: 200 });
   const generator = make({ concurrency: 2 });
   generator.enableMonitoring({ verbose: true });
   const writes: string[] = [];
@@ -129,7 +112,7 @@ it('createBatch returns batchSize examples, and incremental generation checkpoin
   const generator = make();
   const batch = await generator.createBatch({ topics: [['Python', 'Lists'], ['Python', 'Sets'], ['Python', 'Dicts']], batchSize: 3, modelName: 'openai/gpt-3.5-turbo' });
   expect(batch.length).toBe(3);
-  expect(llm.calls.at(-1)!.model).toBe('gpt-3.5-turbo');
+  expect(env.llm.calls.at(-1)!.model).toBe('gpt-3.5-turbo');
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'incr-'));
   const dataset = new Dataset();
@@ -152,11 +135,11 @@ it('multi-provider: two generators with different providers in one process, and 
     simple.createData({ topics: topicPaths(4), numSteps: 4, batchSize: 2, runName: 'simple' }),
   ]);
   expect(a.length + b.length).toBe(8);
-  expect(llm.calls.filter((c) => c.protocol === 'anthropic').map((c) => c.model)).toEqual(['claude-3-opus', 'claude-3-opus']);
-  expect(llm.calls.filter((c) => c.protocol === 'openai').map((c) => c.model)).toEqual(['gpt-3.5-turbo', 'gpt-3.5-turbo']);
-  llm.reset();
+  expect(env.llm.calls.filter((c) => c.protocol === 'anthropic').map((c) => c.model)).toEqual(['claude-3-opus', 'claude-3-opus']);
+  expect(env.llm.calls.filter((c) => c.protocol === 'openai').map((c) => c.model)).toEqual(['gpt-3.5-turbo', 'gpt-3.5-turbo']);
+  env.llm.reset();
   await simple.createData({ topics: topicPaths(2), numSteps: 2, batchSize: 2, modelName: 'anthropic/claude-3-haiku', runName: 'override' });
-  expect(llm.calls.map((c) => `${c.protocol}:${c.model}`)).toEqual(['anthropic:claude-3-haiku']);
+  expect(env.llm.calls.map((c) => `${c.protocol}:${c.model}`)).toEqual(['anthropic:claude-3-haiku']);
 });
 
 it('templates: setTemplate and variables reach the prompt; an unknown variable is refused at run start, by name', async () => {
@@ -164,17 +147,17 @@ it('templates: setTemplate and variables reach the prompt; an unknown variable i
   generator.setTemplate('instruction', 'Create a clear explanation of {topic} suitable for {audience_level}, tone {tone}.');
   generator.setTemplateVariables({ tone: 'friendly', audience_level: 'beginners' });
   await generator.createData({ topics: [['Python', 'Generators']], numSteps: 1, batchSize: 1, runName: 'tpl' });
-  expect(llm.calls[0]!.prompt).toContain('Create a clear explanation of Generators suitable for beginners, tone friendly.');
+  expect(env.llm.calls[0]!.prompt).toContain('Create a clear explanation of Generators suitable for beginners, tone friendly.');
 
   const custom = make();
   custom.setCustomTemplate('Create a {content_type} about {topic}. Target audience: {audience}. Complexity: {complexity}. Region: {region}');
   expect(custom.validateConfiguration().filter((i) => i.startsWith('template:'))).toEqual([
     'template: unknown variable {region}; set a value with setTemplateVariables() or remove it',
   ]);
-  const calls = llm.calls.length;
+  const calls = env.llm.calls.length;
   await expect(custom.startData({ topics: [['x']], numSteps: 1 })).rejects.toThrow(ConfigurationError);
   await expect(custom.startData({ topics: [['x']], numSteps: 1 })).rejects.toThrow(/\{region\}/);
-  expect(llm.calls.length).toBe(calls);
+  expect(env.llm.calls.length).toBe(calls);
 });
 
 describe.each(CONVERSATION_TYPES.map((t) => [t]))('conversation type %s', (type) => {

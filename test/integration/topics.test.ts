@@ -1,40 +1,23 @@
-import type { Client, Connection } from '@temporalio/client';
+import { useIntegrationEnv } from '../support/integration-env';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildTopics } from '../../src/client/topic-builder';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { Graph } from '../../src/topics/graph';
 import { Tree } from '../../src/topics/tree';
-import { LlmTestServer } from '../support/llm-server';
 import { workerEnv } from '../support/fixtures';
-import { spawnWorkerProcess, startWorker, tempDataDir, testClient, uniqueTaskQueue, waitFor, type RunningWorker } from '../support/temporal';
+import { spawnWorkerProcess, tempDataDir, uniqueTaskQueue, waitFor } from '../support/temporal';
 
-let llm: LlmTestServer;
-let client: Client;
-let connection: Connection;
-let worker: RunningWorker;
-let taskQueue: string;
+const env = useIntegrationEnv('topics');
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
-beforeAll(async () => {
-  llm = await new LlmTestServer().start();
-  ({ client, connection } = await testClient());
-  taskQueue = uniqueTaskQueue('topics');
-  worker = await startWorker(taskQueue, workerEnv(llm));
-});
-afterAll(async () => {
-  await worker.stop();
-  await llm.stop();
-  await connection.close();
-});
-beforeEach(() => llm.reset());
 
 const opts = (extra: Record<string, unknown> = {}) => ({
   rootPrompt: 'Machine learning',
   modelName: 'openai/gpt-4o-mini',
   dataDir: tempDataDir('topics-'),
   initialBackoffSeconds: 0.1,
-  temporal: { client, taskQueue },
+  temporal: { client: env.client, taskQueue: env.taskQueue },
   ...extra,
 });
 
@@ -58,21 +41,21 @@ it('builds a tree of degree 3 and depth 3: 27 leaf paths of length 4, saved and 
   expect(paths.every((p) => p.length === 4 && p[0] === 'Machine learning')).toBe(true);
   expect(new Set(paths.map((p) => JSON.stringify(p))).size).toBe(27);
   expect(result.failed).toBe(0);
-  expect(llm.calls).toHaveLength(13);
+  expect(env.llm.calls).toHaveLength(13);
   const file = path.join(tempDataDir(), 'tree.jsonl');
   await (model as Tree).save(file);
   expect((await Tree.load(file)).getAllPaths()).toEqual(paths);
 });
 
 it('holds one global bound on expansions in flight', async () => {
-  llm.configure({ latencyMs: 200 });
+  env.llm.configure({ latencyMs: 200 });
   await buildTopics(opts({ degree: 4, depth: 3, concurrency: 4, rootPrompt: 'Bound test' }));
-  expect(llm.calls).toHaveLength(1 + 4 + 16);
-  expect(llm.maxConcurrent).toBe(4);
+  expect(env.llm.calls).toHaveLength(1 + 4 + 16);
+  expect(env.llm.maxConcurrent).toBe(4);
 });
 
 it('records failed expansions instead of padding them, in DeepFabric\'s side file', async () => {
-  llm.configure({ script: ['ok', '500', '500'] });
+  env.llm.configure({ script: ['ok', '500', '500'] });
   const { model, result } = await buildTopics(opts({ degree: 2, depth: 2, maxRetries: 1, concurrency: 1, rootPrompt: 'Failing' }));
   expect(result.failed).toBe(1);
   const paths = model.getAllPaths();
@@ -87,7 +70,7 @@ it('records failed expansions instead of padding them, in DeepFabric\'s side fil
 
 it('builds a graph of more than 40 nodes with cross-links, never a cycle, even when the model proposes cycle-closing links', async () => {
   let contextSizes: number[] = [];
-  llm.configure({
+  env.llm.configure({
     respond: ({ prompt }) => {
       const ids = [...prompt.matchAll(/^\[(\d+)\] /gm)].map((m) => Number(m[1]));
       contextSizes.push(ids.length);
@@ -117,35 +100,35 @@ it('builds a graph of more than 40 nodes with cross-links, never a cycle, even w
 it('generates from a DeepFabric tree JSONL and graph JSON', async () => {
   const tree = await Tree.load(path.join(fixtures, 'deepfabric-tree.jsonl'));
   const graph = await Graph.load(path.join(fixtures, 'deepfabric-graph.json'));
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client, taskQueue } });
+  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client: env.client, taskQueue: env.taskQueue } });
   const a = await gen.createData({ topicModel: tree, numSteps: 4, batchSize: 2, runName: 'df-tree' });
   const b = await gen.createData({ topicModel: graph, numSteps: 2, batchSize: 2, runName: 'df-graph' });
   expect(a.length).toBe(4);
   expect(b.length).toBe(2);
-  expect(llm.calls[0]!.prompt).toContain('Machine learning -> Supervised learning -> Linear regression');
-  expect(llm.calls.at(-1)!.prompt).toContain('Cooking -> Baking -> Maillard reaction');
+  expect(env.llm.calls[0]!.prompt).toContain('Machine learning -> Supervised learning -> Linear regression');
+  expect(env.llm.calls.at(-1)!.prompt).toContain('Cooking -> Baking -> Maillard reaction');
 });
 
 it('sends a large topic set by reference: the run\'s history stays small', async () => {
   const paths = Array.from({ length: 3000 }, (_, i) => ['Big', `Branch ${i % 7}`, `Topic number ${i} with a fairly long name to weigh something`]);
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client, taskQueue } });
+  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client: env.client, taskQueue: env.taskQueue } });
   const run = await gen.startData({ topics: paths, numSteps: 14, batchSize: 2, samplingStrategy: 'balanced', runName: 'big-topics' });
   const result = await run.result();
   expect(result.records).toBe(14);
   const history = JSON.stringify(await run.handle.fetchHistory());
   expect(history.length).toBeLessThan(100_000);
   // balanced: the first 7 slots hit 7 different branches
-  const branches = llm.calls.flatMap((c) => [...c.prompt.matchAll(/Big -> (Branch \d)/g)].map((m) => m[1]));
+  const branches = env.llm.calls.flatMap((c) => [...c.prompt.matchAll(/Big -> (Branch \d)/g)].map((m) => m[1]));
   expect(new Set(branches).size).toBe(7);
 });
 
 it('a worker killed mid-build resumes without expanding a recorded node twice', async () => {
-  llm.configure({ latencyMs: 300 });
+  env.llm.configure({ latencyMs: 300 });
   const tq = uniqueTaskQueue('tree-crash');
-  let proc = await spawnWorkerProcess(tq, workerEnv(llm));
+  let proc = await spawnWorkerProcess(tq, workerEnv(env.llm));
   try {
     const dataDir = tempDataDir('tree-crash-');
-    const building = buildTopics(opts({ degree: 3, depth: 3, concurrency: 2, heartbeatTimeout: 2, dataDir, rootPrompt: 'Crashy', temporal: { client, taskQueue: tq } }));
+    const building = buildTopics(opts({ degree: 3, depth: 3, concurrency: 2, heartbeatTimeout: 2, dataDir, rootPrompt: 'Crashy', temporal: { client: env.client, taskQueue: tq } }));
     const nodesDir = () =>
       fs
         .readdir(path.join(dataDir, 'topics'))
@@ -156,16 +139,16 @@ it('a worker killed mid-build resumes without expanding a recorded node twice', 
     await new Promise((r) => proc.once('exit', r));
     const recordedFiles = new Set(await nodesDir());
     const recorded = recordedFiles.size;
-    const callsAtKill = llm.calls.length;
-    proc = await spawnWorkerProcess(tq, workerEnv(llm));
+    const callsAtKill = env.llm.calls.length;
+    proc = await spawnWorkerProcess(tq, workerEnv(env.llm));
     const { model } = await building;
     expect(model.getAllPaths()).toHaveLength(27);
     // No call after the restart for a node whose answer was recorded (its checkpoint file existed).
     const fileOf = (batch: string | undefined) => `${batch!.slice(batch!.indexOf('/') + 1)}.json`;
-    const after = llm.calls.slice(callsAtKill).map((c) => fileOf(c.batch));
+    const after = env.llm.calls.slice(callsAtKill).map((c) => fileOf(c.batch));
     expect(after.length).toBeGreaterThan(0);
     expect(after.filter((f) => recordedFiles.has(f))).toEqual([]);
-    expect(llm.calls.length).toBeLessThanOrEqual(13 + 2); // at most the 2 in flight at the kill are paid twice
+    expect(env.llm.calls.length).toBeLessThanOrEqual(13 + 2); // at most the 2 in flight at the kill are paid twice
     expect(recorded).toBeGreaterThanOrEqual(3);
   } finally {
     proc.kill('SIGKILL');
