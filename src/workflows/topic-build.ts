@@ -48,7 +48,7 @@ function activitiesFor(input: TopicBuildInput) {
 }
 
 /** Runs `work` for queued items with at most `limit` in flight; items may enqueue more. */
-async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promise<void>, state: { inFlight: number; fatal?: unknown }): Promise<void> {
+async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promise<void>, state: BuildState): Promise<void> {
   for (;;) {
     await condition(() => state.fatal !== undefined || (queue.length > 0 && state.inFlight < limit) || (queue.length === 0 && state.inFlight === 0));
     if (state.fatal !== undefined) {
@@ -62,19 +62,36 @@ async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promi
   }
 }
 
-function failureOf(err: unknown): { message: string; fatal: boolean } {
+/** What a build keeps about failed expansions; shared by the tree and graph builds. */
+interface BuildState {
+  inFlight: number;
+  fatal?: unknown;
+  failures: FailedExpansion[];
+  progress: { failed: number };
+}
+
+/**
+ * Records a node whose expansion failed after its retries. A refused key or a bad request stops the
+ * whole build (every other node would fail the same way); anything else leaves the node a leaf.
+ */
+function recordFailure(state: BuildState, what: string, path: string[], err: unknown): void {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-  return { message: cause instanceof Error ? cause.message : String(cause), fatal: type === 'auth_error' || type === 'bad_request' };
+  const message = cause instanceof Error ? cause.message : String(cause);
+  state.progress.failed++;
+  state.failures.push({ node_path: path, error: message });
+  if ((type === 'auth_error' || type === 'bad_request') && state.fatal === undefined) {
+    state.fatal = ApplicationFailure.nonRetryable(`${what} stopped: ${message}`, type);
+  }
 }
 
 export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBuildResult> {
   const { expandTopic, saveTopicTree } = activitiesFor(input);
   const { rootPrompt, ...build } = input;
   const queue: string[][] = [[rootPrompt]];
-  const failures: FailedExpansion[] = [];
-  const state: { inFlight: number; fatal?: unknown } = { inFlight: 0 };
   const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0 };
+  const failures: FailedExpansion[] = [];
+  const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
 
   await drainQueue(queue, input.concurrency, async (path) => {
@@ -86,10 +103,7 @@ export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBu
       progress.nodes += r.subtopics.length;
       if (path.length < input.depth) for (const s of r.subtopics) queue.push([...path, s.topic]);
     } catch (err) {
-      const f = failureOf(err);
-      progress.failed++;
-      failures.push({ node_path: path, error: f.message });
-      if (f.fatal && state.fatal === undefined) state.fatal = ApplicationFailure.nonRetryable(`topic tree ${input.buildId} stopped: ${f.message}`, 'auth_error');
+      recordFailure(state, `topic tree ${input.buildId}`, path, err);
     }
   }, state);
 
@@ -105,9 +119,9 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
   const depthOf = new Map<number, number>([[root.id, 0]]);
   const branchOf = new Map<number, number | undefined>([[root.id, undefined]]);
   const queue: number[] = [root.id];
-  const failures: FailedExpansion[] = [];
-  const state: { inFlight: number; fatal?: unknown } = { inFlight: 0 };
   const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0 };
+  const failures: FailedExpansion[] = [];
+  const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
 
   const ancestors = (id: number): Set<number> => {
@@ -142,10 +156,7 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
         if (depth < input.depth) queue.push(child.id);
       }
     } catch (err) {
-      const f = failureOf(err);
-      progress.failed++;
-      failures.push({ node_path: path, error: f.message });
-      if (f.fatal && state.fatal === undefined) state.fatal = ApplicationFailure.nonRetryable(`topic graph ${input.buildId} stopped: ${f.message}`, 'auth_error');
+      recordFailure(state, `topic graph ${input.buildId}`, path, err);
     }
   }, state);
 

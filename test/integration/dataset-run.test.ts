@@ -1,27 +1,15 @@
+import { useIntegrationEnv } from '../support/integration-env';
 import { Worker } from '@temporalio/worker';
-import type { Client, Connection } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ModelError } from '../../src/errors';
 import { workflowBundle } from '../../src/worker/worker';
-import { LlmTestServer } from '../support/llm-server';
 import { SECRET_KEY, topicPaths, workerEnv } from '../support/fixtures';
-import { startWorker, tempDataDir, testClient, uniqueTaskQueue, waitFor, type RunningWorker } from '../support/temporal';
+import { startWorker, tempDataDir, uniqueTaskQueue, waitFor, type RunningWorker } from '../support/temporal';
 
-let llm: LlmTestServer;
-let client: Client;
-let connection: Connection;
+const env = useIntegrationEnv('run', { worker: false });
 
-beforeAll(async () => {
-  llm = await new LlmTestServer().start();
-  ({ client, connection } = await testClient());
-});
-afterAll(async () => {
-  await llm.stop();
-  await connection.close();
-});
-beforeEach(() => llm.reset());
 
 async function readJsonl(file: string): Promise<Record<string, unknown>[]> {
   return (await fs.readFile(file, 'utf8'))
@@ -30,9 +18,9 @@ async function readJsonl(file: string): Promise<Record<string, unknown>[]> {
     .map((l) => JSON.parse(l));
 }
 
-async function withWorker<T>(fn: (taskQueue: string, w: RunningWorker) => Promise<T>, env = workerEnv(llm)): Promise<T> {
+async function withWorker<T>(fn: (taskQueue: string, w: RunningWorker) => Promise<T>, vars = workerEnv(env.llm)): Promise<T> {
   const taskQueue = uniqueTaskQueue('run');
-  const w = await startWorker(taskQueue, env);
+  const w = await startWorker(taskQueue, vars);
   try {
     return await fn(taskQueue, w);
   } finally {
@@ -50,7 +38,7 @@ function generator(taskQueue: string, model: string, extra: Record<string, unkno
     initialBackoffSeconds: 0.2,
     maxBackoffSeconds: 2,
     ...extra,
-    temporal: { client, taskQueue },
+    temporal: { client: env.client, taskQueue },
   });
 }
 
@@ -59,7 +47,7 @@ describe.each([
   ['Anthropic', 'anthropic/claude-3-5-haiku-latest'],
 ])('a 100-example run through the %s wire protocol', (_label, model) => {
   it('writes exactly 100 schema-valid records and answers the stats query mid-run', async () => {
-    llm.configure({ latencyMs: 150 });
+    env.llm.configure({ latencyMs: 150 });
     await withWorker(async (taskQueue) => {
       const gen = generator(taskQueue, model);
       const run = await gen.startData({ numSteps: 100, batchSize: 5, topics: topicPaths(), runName: 'basic' });
@@ -77,9 +65,9 @@ describe.each([
       expect(mid.target).toBe(100);
       expect(result.stats.accepted).toBe(100);
       expect(result.stats.batchesDone).toBe(20);
-      expect(llm.count('ok')).toBe(20);
-      expect(llm.calls.every((c) => c.protocol === (model.startsWith('openai') ? 'openai' : 'anthropic'))).toBe(true);
-      expect(llm.maxConcurrent).toBeLessThanOrEqual(8);
+      expect(env.llm.count('ok')).toBe(20);
+      expect(env.llm.calls.every((c) => c.protocol === (model.startsWith('openai') ? 'openai' : 'anthropic'))).toBe(true);
+      expect(env.llm.maxConcurrent).toBeLessThanOrEqual(8);
       const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8'));
       expect(manifest).toMatchObject({ records: 100, partial: false, status: 'completed' });
       expect(manifest.stats.outputTokens).toBeGreaterThan(0);
@@ -88,27 +76,27 @@ describe.each([
 });
 
 it('survives 20% of calls failing with 429 (retry-after) or 500, and reports them', async () => {
-  llm.configure({ failureRates: { '429': 0.1, '500': 0.1 }, retryAfterSeconds: 1, seed: 7 });
+  env.llm.configure({ failureRates: { '429': 0.1, '500': 0.1 }, retryAfterSeconds: 1, seed: 7 });
   await withWorker(async (taskQueue) => {
     const gen = generator(taskQueue, 'openai/gpt-4o-mini', { maxRetries: 6 });
     const run = await gen.startData({ numSteps: 100, batchSize: 5, topics: topicPaths(), runName: 'flaky' });
     const result = await run.result();
     const records = await readJsonl(result.datasetPath);
     expect(records).toHaveLength(100);
-    expect(llm.count('429') + llm.count('500')).toBeGreaterThan(0);
-    expect(result.stats.errorCategories.rate_limit ?? 0).toBe(llm.count('429'));
-    expect(result.stats.errorCategories.server_error ?? 0).toBe(llm.count('500'));
+    expect(env.llm.count('429') + env.llm.count('500')).toBeGreaterThan(0);
+    expect(result.stats.errorCategories.rate_limit ?? 0).toBe(env.llm.count('429'));
+    expect(result.stats.errorCategories.server_error ?? 0).toBe(env.llm.count('500'));
     expect(result.stats.avgRetries).toBeGreaterThan(0);
     expect(result.stats.successRate).toBeLessThan(1);
     // A 429 waits for retry-after (1 s) before the next attempt of that batch.
-    const first429 = llm.calls.find((c) => c.outcome === '429')!;
-    const retry = llm.calls.find((c) => c.no > first429.no && c.batch === first429.batch)!;
+    const first429 = env.llm.calls.find((c) => c.outcome === '429')!;
+    const retry = env.llm.calls.find((c) => c.no > first429.no && c.batch === first429.batch)!;
     expect(retry.startedAt - first429.startedAt).toBeGreaterThanOrEqual(900);
   });
 });
 
 it('fails fast on 401, naming the provider and the refused key, without retrying', async () => {
-  llm.configure({ acceptKey: 'some-other-key' });
+  env.llm.configure({ acceptKey: 'some-other-key' });
   await withWorker(async (taskQueue) => {
     const gen = generator(taskQueue, 'openai/gpt-4o-mini', { maxRetries: 5, initialBackoffSeconds: 2 });
     const started = Date.now();
@@ -123,7 +111,7 @@ it('fails fast on 401, naming the provider and the refused key, without retrying
     expect((err as Error).message).toMatch(/openai refused the API key/);
     expect((err as Error).message).toMatch(/OPENAI_API_KEY/);
     // Each batch tried once: no retry of a refused key (at most the first wave of 8 was in flight).
-    expect(llm.count('401')).toBeLessThanOrEqual(8);
+    expect(env.llm.count('401')).toBeLessThanOrEqual(8);
     expect(elapsed).toBeLessThan(15_000);
   });
 });
@@ -134,9 +122,9 @@ it('keeps the API key out of workflow history, and the history replays determini
     const run = await gen.startData({ numSteps: 20, batchSize: 5, topics: topicPaths(20), runName: 'secrets' });
     const result = await run.result();
     expect(await fs.readFile(result.manifestPath, 'utf8')).not.toContain(SECRET_KEY);
-    const described = await client.workflow.getHandle(run.runId).describe();
+    const described = await env.client.workflow.getHandle(run.runId).describe();
     expect(JSON.stringify({ memo: described.memo, sa: described.searchAttributes })).not.toContain(SECRET_KEY);
-    const history = await client.workflow.getHandle(run.runId).fetchHistory();
+    const history = await env.client.workflow.getHandle(run.runId).fetchHistory();
     const text = JSON.stringify(history);
     expect(text.length).toBeGreaterThan(1000);
     expect(text).not.toContain(SECRET_KEY);
@@ -161,7 +149,7 @@ it('attaches to the existing run when the same run is started twice, paying once
     const [a, b] = await Promise.all([first.result(), second.result()]);
     expect(a.records).toBe(20);
     expect(b.datasetPath).toBe(a.datasetPath);
-    expect(llm.count()).toBe(4);
+    expect(env.llm.count()).toBe(4);
     // A different setting is a different run.
     const third = await gen.startData({ ...args, numSteps: 10 });
     expect(third.runId).not.toBe(first.runId);
