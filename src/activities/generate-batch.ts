@@ -34,16 +34,15 @@ async function topicPathsFor(input: BatchInput): Promise<string[][]> {
   return Array.from({ length: input.count }, (_, i) => all[pathIndexForSlot(plan, input.slotStart + i)]!);
 }
 
-const schemaCache = new Map<string, { schema: ReturnType<typeof batchSchema>; jsonSchema: Record<string, unknown> }>();
+const jsonSchemaCache = new Map<string, Record<string, unknown>>();
 
-/** The batch's zod schema and its JSON form, built once per (type, count) per process. */
-function schemasFor(type: ConversationType, count: number) {
+/** The batch answer's strict JSON schema, built once per (type, count) per process. */
+function jsonSchemaFor(type: ConversationType, count: number): Record<string, unknown> {
   const key = `${type}:${count}`;
-  let hit = schemaCache.get(key);
+  let hit = jsonSchemaCache.get(key);
   if (!hit) {
-    const schema = batchSchema(type, count);
-    hit = { schema, jsonSchema: toStrictJsonSchema(schema) };
-    schemaCache.set(key, hit);
+    hit = toStrictJsonSchema(batchSchema(type, count));
+    jsonSchemaCache.set(key, hit);
   }
   return hit;
 }
@@ -78,7 +77,7 @@ export function makeGenerateBatch(providers: ProviderFactory) {
     const g = input.generation;
     const topicPaths = await topicPathsFor(input);
     const prompt = renderBatchPrompt(g, topicPaths, lastValidation ? String(lastValidation.message) : undefined);
-    const { jsonSchema } = schemasFor(g.conversationType, input.count);
+    const jsonSchema = jsonSchemaFor(g.conversationType, input.count);
 
     // Heartbeats let a dead worker's batch be retried after seconds, and deliver cancellation. The
     // first one goes out after a second, so fast calls cost the server no heartbeat at all.

@@ -23,6 +23,29 @@ function runCli(args: string[], opts: { cwd: string; env?: Record<string, string
   });
 }
 
+/** One local LLM server for a describe block; read `.server` inside tests. */
+function useLlmServer(): { server: LlmTestServer } {
+  const holder = {} as { server: LlmTestServer };
+  beforeAll(async () => {
+    holder.server = await new LlmTestServer().start();
+  });
+  afterAll(() => holder.server.stop());
+  return holder;
+}
+
+const cliWorkers: ChildProcess[] = [];
+afterAll(() => cliWorkers.forEach((w) => w.kill('SIGKILL')));
+
+/** Starts `deepfabric worker` with `env` and resolves once it polls its task queue. */
+async function startCliWorker(cwd: string, env: Record<string, string>): Promise<void> {
+  const worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env } });
+  cliWorkers.push(worker);
+  await new Promise<void>((resolve, reject) => {
+    worker.stderr.on('data', (d: Buffer) => d.toString().includes(`worker polling ${env.DEEPFABRIC_TASK_QUEUE}`) && resolve());
+    worker.once('exit', (c) => reject(new Error(`deepfabric worker exited with ${c}`)));
+  });
+}
+
 const good = {
   llm: { model: 'openai/gpt-4o-mini' },
   topics: { paths: [['Python', 'Lists'], ['Python', 'Sets']] },
@@ -63,15 +86,7 @@ describe('deepfabric generate refuses bad input before anything starts', () => {
 });
 
 describe('cluster mode with the compose file\'s worker settings', () => {
-  let llm: LlmTestServer;
-  let worker: ChildProcess | undefined;
-  beforeAll(async () => {
-    llm = await new LlmTestServer().start();
-  });
-  afterAll(async () => {
-    worker?.kill('SIGKILL');
-    await llm.stop();
-  });
+  const llm = useLlmServer();
 
   it('docker-compose.yml names the images, ports, env and shared volume', () => {
     const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
@@ -97,13 +112,9 @@ describe('cluster mode with the compose file\'s worker settings', () => {
       DEEPFABRIC_TASK_QUEUE: taskQueue,
       DEEPFABRIC_DATA_DIR: path.join(cwd, 'data'),
       OPENAI_API_KEY: 'sk-worker-only',
-      OPENAI_BASE_URL: llm.openaiBaseUrl,
+      OPENAI_BASE_URL: llm.server.openaiBaseUrl,
     };
-    worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env } });
-    await new Promise<void>((resolve, reject) => {
-      worker!.stderr!.on('data', (d: Buffer) => d.toString().includes(`worker polling ${taskQueue}`) && resolve());
-      worker!.once('exit', (c) => reject(new Error(`worker exited ${c}`)));
-    });
+    await startCliWorker(cwd, env);
     writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(good));
     // The client has no model key: keys live only with workers.
     const { code, stdout, stderr } = await runCli(['generate', 'config.yaml'], {
@@ -116,7 +127,7 @@ describe('cluster mode with the compose file\'s worker settings', () => {
     const out = readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(out).toHaveLength(6);
     expect(out[0].conversations[0].from).toBe('system');
-    expect(llm.calls).toHaveLength(2);
+    expect(llm.server.calls).toHaveLength(2);
 
     const runId = /run (\S+) \(cluster/.exec(stderr)![1]!;
     const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], { cwd, env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
@@ -131,22 +142,13 @@ describe('cluster mode with the compose file\'s worker settings', () => {
 });
 
 describe('topics from a prompt', () => {
-  let llm: LlmTestServer;
-  let worker: ChildProcess | undefined;
-  beforeAll(async () => {
-    llm = await new LlmTestServer().start();
-  });
-  afterAll(async () => {
-    worker?.kill('SIGKILL');
-    await llm.stop();
-  });
+  const llm = useLlmServer();
 
   it('`topics` builds and saves a tree, `visualize` draws it, `generate` builds topics first when given a prompt', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-topics-'));
     const taskQueue = uniqueTaskQueue('cli-topics');
-    const env = { TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: llm.openaiBaseUrl };
-    worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env, DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
-    await new Promise<void>((resolve) => worker!.stderr!.on('data', (d: Buffer) => d.toString().includes('worker polling') && resolve()));
+    const env = { TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: llm.server.openaiBaseUrl };
+    await startCliWorker(cwd, { ...env, DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') });
     const cfg = {
       llm: { model: 'openai/gpt-4o-mini' },
       topics: { prompt: 'Databases', mode: 'tree', depth: 2, degree: 2, save_as: 'topics.jsonl' },
@@ -167,11 +169,11 @@ describe('topics from a prompt', () => {
     expect(mermaid.startsWith('graph TD')).toBe(true);
     expect(mermaid.match(/-->/g)).toHaveLength(6);
 
-    const callsBefore = llm.calls.length;
+    const callsBefore = llm.server.calls.length;
     const gen = await runCli(['generate', 'config.yaml'], { cwd, env });
     expect(gen.code).toBe(0);
     expect(gen.stdout).toMatch(/completed: 4 records/);
     // The same topics build is attached to, not paid again: only the 2 batches call the model.
-    expect(llm.calls.length - callsBefore).toBe(2);
+    expect(llm.server.calls.length - callsBefore).toBe(2);
   });
 });
