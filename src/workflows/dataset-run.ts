@@ -2,33 +2,54 @@
  * The dataset run: plans batches over the topic slots, keeps at most `concurrency` batch activities
  * in flight, folds their small summaries into stats, tops up rejected examples, and assembles the
  * dataset at the end. Deterministic: no IO, no clocks but Temporal's, no secrets.
+ *
+ * THE DETERMINISM RULE OF THIS FILE. A workflow task's commands must depend only on its history
+ * events, never on how the SDK grouped those events into activations. Temporal does not promise
+ * one activation per workflow task: a worker that answered a query on a run it did not have cached
+ * has already applied the completions it saw then, and applies the rest in a second activation of
+ * the same task (the chaos run in test/fixtures/histories: "2 memo upserts, 6 schedules, 1 memo
+ * upsert, 6 schedules" live, "3 memo upserts, 12 schedules" on replay). Version 1 broke the rule:
+ * it upserted the memo in each batch's `finally` and scheduled from a loop woken by `condition()`,
+ * which the SDK runs only after all of an activation's callbacks.
+ *
+ * So here every command is emitted by a handler of exactly one event, synchronously, in event
+ * order: a batch's completion (`settle`, one microtask after the SDK resolves the activity, the
+ * same for success and failure) folds the result, publishes progress and starts the next batches;
+ * a signal or update only changes state and defers its own scheduling by one microtask
+ * (`afterThisEvent`), which puts it at its place in the event order too. Nothing is scheduled from
+ * a `condition()`. The commands of events E1..En are then the concatenation of each event's
+ * commands, however the events were split into activations.
  */
 import {
-  ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
-  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
-  type ActivityOptions,
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
 import type { Activities, AssembleResult, BatchInput, BatchSummary } from '../activities';
 import type { RunInput } from '../config/run-input';
-import { ERROR_CATEGORIES, FATAL_CATEGORIES } from '../errors';
 import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampling';
+import { modelCallActivityOptions } from './activity-options';
+import { advance, newPlanCursor, nextWork, plannedBatches, type BatchWork, type PlanLimits } from './batch-plan';
+import { datasetRunWorkflowV1 } from './dataset-run-v1';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from './definitions';
+import { describeBatchFailure, RUN_FATAL_TYPES, runFatalFailure } from './failures';
 import { DatasetAccepted } from './search-attributes';
 import { newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
 
-/** What a run carries across continue-as-new. */
+/** Patch marker of the completion-driven scheduler; histories without it replay on version 1. */
+export const COMPLETION_DRIVEN_SCHEDULING = 'completion-driven-scheduling';
+
+/** What a run carries across continue-as-new (version 1 wrote the same shape). */
 export interface RunCursor {
   nextBatch: number;
   nextSlot: number;
@@ -41,76 +62,47 @@ export interface RunCursor {
 /** The workflow's result: where the dataset is and how the run went. */
 export interface RunResult {
   runId: string;
-  status: 'completed' | 'incomplete' | 'cancelled';
+  status: 'completed' | 'incomplete' | 'cancelled' | 'stopped';
   datasetPath: string;
   manifestPath: string;
   records: number;
   stats: ReturnType<typeof snapshot>;
 }
 
-/** Failure types that end the whole run: retrying another batch cannot fix them. */
-const RUN_FATAL = [...FATAL_CATEGORIES, 'configuration_error'];
+/** Concurrency bounds of the setConcurrency update. */
+const MAX_CONCURRENCY = 10000;
 
 export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): Promise<RunResult> {
+  // Runs started before this scheduler existed keep replaying (and finishing) the code they began with.
+  if (!patched(COMPLETION_DRIVEN_SCHEDULING)) return datasetRunWorkflowV1(input, cursor);
+
   const info = workflowInfo();
-  const plannedBatches = Math.ceil(input.numSteps / input.batchSize);
-  const stats = cursor?.stats ?? newStats(input.numSteps, plannedBatches, info.startTime.getTime());
+  const limits: PlanLimits = { numSteps: input.numSteps, batchSize: input.batchSize, maxExtraBatches: input.maxExtraBatches };
+  const stats = cursor?.stats ?? newStats(input.numSteps, plannedBatches(limits), info.startTime.getTime());
   if (cursor) stats.segments++;
-  let nextBatch = cursor?.nextBatch ?? 0;
-  let nextSlot = cursor?.nextSlot ?? input.numSteps;
-  let extraBatchesUsed = cursor?.extraBatchesUsed ?? 0;
+  const plan = cursor ? { nextBatch: cursor.nextBatch, nextSlot: cursor.nextSlot, extraBatchesUsed: cursor.extraBatchesUsed } : newPlanCursor(limits);
   let concurrency = cursor?.concurrency ?? input.concurrency;
   let paused = cursor?.paused ?? false;
   let stopRequested = false;
+  let cancelRequested = false;
+  let segmentFull = false;
   let status: RunStatus = 'running';
   let fatal: ApplicationFailure | undefined;
   const inFlight = new Map<number, number>(); // batch index -> examples requested
   let scheduledThisSegment = 0;
+  let ended = false;
+  let endScheduling!: () => void;
+  const schedulingEnded = new Promise<void>((resolve) => (endScheduling = resolve));
 
-  const requestedInFlight = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
   const currentStats = () =>
     snapshot(stats, { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused });
 
-  setHandler(statsQuery, currentStats);
-  setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => void (paused = false));
-  setHandler(cancelRunSignal, () => void (stopRequested = true));
-  setHandler(
-    setConcurrencyUpdate,
-    (n: number) => {
-      concurrency = n;
-      return concurrency;
-    },
-    {
-      validator: (n: number) => {
-        if (!Number.isInteger(n) || n < 1 || n > 10000) throw new Error(`concurrency must be an integer from 1 to 10000, got ${n}`);
-      },
-    },
-  );
-
-  const retryable = new Set(input.retry.retryOnErrors);
-  const batchOptions: ActivityOptions = {
-    // The model call has its own timeout (requestTimeout); this one is the backstop for a stuck attempt.
-    startToCloseTimeout: `${Math.ceil(input.generation.requestTimeoutSeconds * 2 + 30)}s`,
-    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      maximumAttempts: input.retry.maxRetries + 1,
-      initialInterval: `${input.retry.initialBackoffSeconds}s`,
-      backoffCoefficient: input.retry.backoffMultiplier,
-      maximumInterval: `${input.retry.maxBackoffSeconds}s`,
-      nonRetryableErrorTypes: [...ERROR_CATEGORIES.filter((c) => !retryable.has(c)), ...RUN_FATAL],
-    },
-  };
+  const batchOptions = modelCallActivityOptions(input.retry, input.generation.requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
   const { generateBatch } = proxyActivities<Activities>(batchOptions);
-  const { assembleDataset } = proxyActivities<Activities>({
-    startToCloseTimeout: '30m',
-    heartbeatTimeout: '2m',
-    retry: { maximumAttempts: 5 },
-  });
+  const { assembleDataset } = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
 
   const inline = input.topics.kind === 'inline' ? input.topics.paths : undefined;
-  const plan: SamplingPlan = {
+  const sampling: SamplingPlan = {
     strategy: input.sampling.strategy,
     seed: input.sampling.seed,
     count: inline?.length ?? (input.topics.kind === 'file' ? input.topics.count : 1),
@@ -118,133 +110,122 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     order: input.sampling.order,
   };
 
-  const batchInput = (batchIndex: number, slotStart: number, count: number): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, batchIndex, slotStart, count, generation: input.generation };
+  const batchInput = (work: BatchWork): BatchInput => {
+    const base = { runId: input.runId, runDir: input.runDir, ...work, generation: input.generation };
     if (inline) {
-      const topicPaths = Array.from({ length: count }, (_, i) => inline[pathIndexForSlot(plan, slotStart + i)]!);
+      const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };
     }
     const file = input.topics.kind === 'file' ? input.topics.file : '';
-    return { ...base, topicsRef: { file, sampling: input.sampling, count: plan.count } };
+    return { ...base, topicsRef: { file, sampling: input.sampling, count: sampling.count } };
   };
 
-  const lastMemo = { done: -1 };
-  const publishProgress = (force = false) => {
-    // One memo update per ~2% of batches keeps history small while the UI list stays current.
-    const step = Math.max(1, Math.floor(plannedBatches / 50));
-    if (!force && stats.batchesDone - lastMemo.done < step) return;
-    lastMemo.done = stats.batchesDone;
+  // Progress in the memo (and the DatasetAccepted search attribute) once per ~2% of batches: the
+  // decision depends only on how many batches have finished, i.e. on the completion events so far.
+  const progressStep = Math.max(1, Math.floor(stats.batchesPlanned / 50));
+  const publishProgress = () => {
     upsertMemo({ progress: { accepted: stats.accepted, target: stats.target, batchesDone: stats.batchesDone, status } });
     if (input.searchAttributes) upsertSearchAttributes([{ key: DatasetAccepted, value: stats.accepted }]);
   };
 
-  const runBatch = async (batchIndex: number, slotStart: number, count: number): Promise<void> => {
-    inFlight.set(batchIndex, count);
-    const bi = batchInput(batchIndex, slotStart, count);
+  const requestedInFlight = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
+  const pendingWork = () => nextWork(plan, limits, { accepted: stats.accepted, requested: stats.requested, requestedInFlight: requestedInFlight() });
+
+  /** Ends scheduling once nothing is in flight and nothing more will start. */
+  const maybeEnd = () => {
+    if (ended || inFlight.size > 0) return;
+    const halted = fatal !== undefined || stopRequested || cancelRequested || segmentFull;
+    if (halted || (!paused && pendingWork() === undefined)) {
+      ended = true;
+      endScheduling();
+    }
+  };
+
+  /** Starts batches while slots are free; called only from an event's handler (see the file comment). */
+  const fill = () => {
+    while (!ended && !fatal && !stopRequested && !cancelRequested && !paused && inFlight.size < concurrency) {
+      if (scheduledThisSegment >= input.batchesPerRun) {
+        segmentFull = true;
+        break;
+      }
+      const work = pendingWork();
+      if (!work) break;
+      advance(plan, limits, work);
+      scheduledThisSegment++;
+      start(work);
+    }
+    maybeEnd();
+  };
+
+  const start = (work: BatchWork) => {
+    inFlight.set(work.batchIndex, work.count);
+    const bi = batchInput(work);
     const topic = bi.topicPaths?.[0]?.join(' -> ');
-    try {
-      const summary: BatchSummary = await generateBatch.executeWithOptions(
-        {
-          ...batchOptions,
-          summary: `batch ${batchIndex}: ${count} examples${topic ? `, first topic ${topic.slice(0, 80)}` : ''}`,
-        },
-        [bi],
-      );
-      recordBatch(stats, summary);
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      const cause = err instanceof ActivityFailure ? err.cause : err;
-      const category =
-        cause instanceof ApplicationFailure && cause.type ? cause.type : cause instanceof TimeoutFailure ? 'timeout' : 'server_error';
-      const attempts = cause instanceof ApplicationFailure && cause.nonRetryable ? 1 : input.retry.maxRetries + 1;
-      recordBatchFailure(stats, category, attempts, count);
-      if (RUN_FATAL.includes(category) && !fatal) {
-        fatal = ApplicationFailure.create({
-          message: `run ${input.runId} stopped: ${cause instanceof Error ? cause.message : String(cause)}`,
-          type: category,
-          nonRetryable: true,
-        });
-      }
-    } finally {
-      inFlight.delete(batchIndex);
-      publishProgress();
-    }
+    const summary = `batch ${work.batchIndex}: ${work.count} examples${topic ? `, first topic ${topic.slice(0, 80)}` : ''}`;
+    // Success and failure both settle one microtask after the SDK resolves the activity.
+    generateBatch.executeWithOptions({ ...batchOptions, summary }, [bi]).then(
+      (result) => settle(work, result, undefined),
+      (err: unknown) => settle(work, undefined, err),
+    );
   };
 
-  /** Next batch to start: a planned one, or a top-up when accepted + in flight falls short. */
-  const nextWork = (): { batchIndex: number; slotStart: number; count: number } | undefined => {
-    if (nextBatch < plannedBatches) {
-      const slotStart = nextBatch * input.batchSize;
-      return { batchIndex: nextBatch, slotStart, count: Math.min(input.batchSize, input.numSteps - slotStart) };
+  const settle = (work: BatchWork, summary: BatchSummary | undefined, err: unknown) => {
+    inFlight.delete(work.batchIndex);
+    if (summary) recordBatch(stats, summary);
+    else if (isCancellation(err)) cancelRequested = true;
+    else {
+      const failure = describeBatchFailure(err);
+      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : input.retry.maxRetries + 1, work.count);
+      if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
     }
-    const missing = input.numSteps - stats.accepted - requestedInFlight();
-    if (missing > 0 && extraBatchesUsed < input.maxExtraBatches) {
-      // Ask for more than is missing when filters reject a share of examples; the dataset is cut at the target.
-      const acceptance = stats.requested > 0 ? Math.max(0.1, stats.accepted / stats.requested) : 1;
-      return { batchIndex: nextBatch, slotStart: nextSlot, count: Math.min(input.batchSize, Math.ceil(missing / acceptance)) };
-    }
-    return undefined;
+    if ((stats.batchesDone + stats.batchesFailed) % progressStep === 0) publishProgress();
+    fill();
   };
 
-  let cancellation: unknown;
-  const scope = new CancellationScope();
-  const running = new Set<Promise<void>>();
-  let segmentFull = false;
-  try {
-    await scope.run(async () => {
-      for (;;) {
-        await condition(
-          () =>
-            fatal !== undefined ||
-            stopRequested ||
-            (!paused && inFlight.size < concurrency) ||
-            (inFlight.size === 0 && nextWork() === undefined),
-        );
-        if (fatal || stopRequested) break;
-        segmentFull = scheduledThisSegment >= input.batchesPerRun || workflowInfo().continueAsNewSuggested;
-        if (segmentFull) break;
-        const work = paused ? undefined : nextWork();
-        if (!work) {
-          if (inFlight.size === 0) break;
-          // Wait for a batch to finish: it may leave a shortfall to top up.
-          const before = stats.batchesDone + stats.batchesFailed;
-          await condition(() => stats.batchesDone + stats.batchesFailed !== before || fatal !== undefined || stopRequested || paused);
-          continue;
-        }
-        if (work.batchIndex >= plannedBatches) {
-          extraBatchesUsed++;
-          nextSlot += work.count;
-        }
-        nextBatch++;
-        scheduledThisSegment++;
-        const p = runBatch(work.batchIndex, work.slotStart, work.count);
-        running.add(p);
-        void p.finally(() => running.delete(p)).catch(() => undefined);
-      }
-      // A stop request lets batches in flight finish (they are paid for); a cancellation cancels them.
-      await Promise.allSettled([...running]);
-    });
-  } catch (err) {
-    if (!isCancellation(err)) throw err;
-    cancellation = err;
-    await CancellationScope.nonCancellable(() => Promise.allSettled([...running]));
-  }
-  const cancelled = cancellation !== undefined || stopRequested;
+  /** Runs `fn` one microtask later: at this event's place among the activation's event handlers. */
+  const afterThisEvent = (fn: () => void) => void Promise.resolve().then(fn);
 
-  if (segmentFull && !cancelled && !fatal) {
+  setHandler(statsQuery, currentStats);
+  setHandler(pauseSignal, () => void (paused = true));
+  setHandler(resumeSignal, () => {
+    paused = false;
+    afterThisEvent(fill);
+  });
+  setHandler(cancelRunSignal, () => {
+    stopRequested = true;
+    afterThisEvent(maybeEnd);
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    (n: number) => {
+      concurrency = n;
+      afterThisEvent(fill);
+      return concurrency;
+    },
+    {
+      validator: (n: number) => {
+        if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new Error(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`);
+      },
+    },
+  );
+  // Cancelling the workflow cancels the batches in flight (their settle sees it); with none in
+  // flight (a paused run) this ends scheduling.
+  CancellationScope.current().cancelRequested.catch(() => {
+    cancelRequested = true;
+    maybeEnd();
+  });
+
+  fill(); // the first wave, in the first workflow task
+  await schedulingEnded;
+
+  if (segmentFull && !cancelRequested && !fatal && !stopRequested) {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof datasetRunWorkflow>(input, {
-      nextBatch,
-      nextSlot,
-      extraBatchesUsed,
-      concurrency,
-      paused,
-      stats,
-    });
+    return continueAsNew<typeof datasetRunWorkflow>(input, { ...plan, concurrency, paused, stats });
   }
 
-  status = cancelled ? 'cancelled' : fatal ? 'failed' : 'completing';
-  // Assemble even when cancelled or failed: nothing generated is lost, and the manifest says partial.
+  const outcome = cancelRequested ? 'cancelled' : fatal ? 'failed' : stopRequested ? 'stopped' : 'completed';
+  status = 'completing';
+  // Assemble even when stopped, cancelled or failed: nothing generated is lost, and the manifest says partial.
   const assembled: AssembleResult = await CancellationScope.nonCancellable(() =>
     assembleDataset({
       runId: input.runId,
@@ -255,26 +236,21 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
         model: `${input.generation.model.provider}/${input.generation.model.model}`,
         conversationType: input.generation.conversationType,
         batchSize: input.batchSize,
-        status: cancelled ? 'cancelled' : fatal ? 'failed' : 'completed',
+        status: outcome,
         stats: currentStats(),
       },
     }),
   );
-  if (fatal) {
-    status = 'failed';
-    publishProgress(true);
-    throw fatal;
-  }
-  status = cancelled ? 'cancelled' : 'completed';
-  publishProgress(true);
-  if (cancellation) throw cancellation;
-  const result: RunResult = {
+  status = outcome === 'stopped' ? 'stopped' : outcome;
+  publishProgress();
+  if (fatal) throw fatal;
+  if (cancelRequested) throw new CancelledFailure(`run ${input.runId} was cancelled; its partial dataset is at ${assembled.datasetPath}`);
+  return {
     runId: input.runId,
-    status: cancelled ? 'cancelled' : assembled.partial ? 'incomplete' : 'completed',
+    status: outcome === 'stopped' ? 'stopped' : assembled.partial ? 'incomplete' : 'completed',
     datasetPath: assembled.datasetPath,
     manifestPath: assembled.manifestPath,
     records: assembled.records,
     stats: currentStats(),
   };
-  return result;
 }

@@ -4,7 +4,7 @@
  */
 import type { BatchSummary } from '../activities/types';
 
-export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'stopped' | 'failed' | 'cancelled';
 
 export interface StatsState {
   target: number;

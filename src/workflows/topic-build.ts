@@ -6,7 +6,8 @@
 import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, defineQuery } from '@temporalio/workflow';
 import type { Activities, ExpandResult, FailedExpansion } from '../activities';
 import type { TopicBuildInput } from '../config/topic-build-input';
-import { ERROR_CATEGORIES } from '../errors';
+import { modelCallActivityOptions } from './activity-options';
+import { RUN_FATAL_TYPES } from './failures';
 import { GraphCore } from '../topics/graph-core';
 import { relevantNodes } from '../topics/relevance';
 
@@ -33,18 +34,7 @@ export interface TopicBuildResult {
 export const topicBuildProgressQuery = defineQuery<TopicBuildProgress>('getProgress');
 
 function activitiesFor(input: TopicBuildInput) {
-  const retryable = new Set(input.retry.retryOnErrors);
-  return proxyActivities<Activities>({
-    startToCloseTimeout: `${Math.ceil(input.requestTimeoutSeconds * 2 + 30)}s`,
-    heartbeatTimeout: `${input.heartbeatTimeoutSeconds}s`,
-    retry: {
-      maximumAttempts: input.retry.maxRetries + 1,
-      initialInterval: `${input.retry.initialBackoffSeconds}s`,
-      backoffCoefficient: input.retry.backoffMultiplier,
-      maximumInterval: `${input.retry.maxBackoffSeconds}s`,
-      nonRetryableErrorTypes: [...ERROR_CATEGORIES.filter((c) => !retryable.has(c)), 'auth_error', 'bad_request'],
-    },
-  });
+  return proxyActivities<Activities>(modelCallActivityOptions(input.retry, input.requestTimeoutSeconds, input.heartbeatTimeoutSeconds));
 }
 
 /** Runs `work` for queued items with at most `limit` in flight; items may enqueue more. */
@@ -80,7 +70,7 @@ function recordFailure(state: BuildState, what: string, path: string[], err: unk
   const message = cause instanceof Error ? cause.message : String(cause);
   state.progress.failed++;
   state.failures.push({ node_path: path, error: message });
-  if ((type === 'auth_error' || type === 'bad_request') && state.fatal === undefined) {
+  if (type && RUN_FATAL_TYPES.includes(type) && state.fatal === undefined) {
     state.fatal = ApplicationFailure.nonRetryable(`${what} stopped: ${message}`, type);
   }
 }

@@ -74,7 +74,13 @@ it('stop lets in-flight batches finish and completes with a partial dataset', as
   await waitFor(async () => (await run.stats()).accepted >= 6, 30_000, 50);
   await run.stop();
   const result = await run.result();
-  expect(result.status).toBe('cancelled');
+  // A stop is not a cancellation: Temporal says COMPLETED, and the result, manifest and memo say stopped.
+  expect(result.status).toBe('stopped');
+  const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8'));
+  expect(manifest.status).toBe('stopped');
+  const described = await run.handle.describe();
+  expect(described.status.name).toBe('COMPLETED');
+  expect((described.memo as { progress: { status: string } }).progress.status).toBe('stopped');
   expect(env.llm.calls.every((c) => c.endedAt !== undefined && c.outcome === 'ok')).toBe(true);
   expect(result.records).toBe(env.llm.calls.length * 2);
   expect((await lines(result.datasetPath)).length).toBe(result.records);
