@@ -15,10 +15,12 @@
  * So here every command is emitted by a handler of exactly one event, synchronously, in event
  * order: a batch's completion (`settle`, one microtask after the SDK resolves the activity, the
  * same for success and failure) folds the result, publishes progress and starts the next batches;
- * a signal or update only changes state and defers its own scheduling by one microtask
- * (`afterThisEvent`), which puts it at its place in the event order too. Nothing is scheduled from
- * a `condition()`. The commands of events E1..En are then the concatenation of each event's
- * commands, however the events were split into activations.
+ * a signal or update handler defers its whole effect by one microtask (`afterThisEvent`): the SDK
+ * runs handlers synchronously while walking the jobs but activity callbacks a microtask later, so
+ * the deferral puts each signal back at its place in the event order. Nothing is scheduled from a
+ * `condition()`. The commands of events E1..En are then the concatenation of each event's commands,
+ * however the events were split into activations (test/workflow/activation-grouping.test.ts feeds
+ * the same events whole and split).
  */
 import {
   ApplicationFailure,
@@ -182,25 +184,36 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     fill();
   };
 
-  /** Runs `fn` one microtask later: at this event's place among the activation's event handlers. */
+  /**
+   * Runs `fn` one microtask later. The SDK runs a signal or update handler synchronously while it
+   * walks the activation's jobs, but an activity's `.then` one microtask after its job: deferring
+   * every handler's effect by one microtask puts it back at its event's place in that queue, so
+   * the workflow sees signals, updates and completions in history order, not "signals first".
+   */
   const afterThisEvent = (fn: () => void) => void Promise.resolve().then(fn);
 
   setHandler(statsQuery, currentStats);
-  setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => {
-    paused = false;
-    afterThisEvent(fill);
-  });
-  setHandler(cancelRunSignal, () => {
-    stopRequested = true;
-    afterThisEvent(maybeEnd);
-  });
+  setHandler(pauseSignal, () => afterThisEvent(() => void (paused = true)));
+  setHandler(resumeSignal, () =>
+    afterThisEvent(() => {
+      paused = false;
+      fill();
+    }),
+  );
+  setHandler(cancelRunSignal, () =>
+    afterThisEvent(() => {
+      stopRequested = true;
+      maybeEnd();
+    }),
+  );
   setHandler(
     setConcurrencyUpdate,
     (n: number) => {
-      concurrency = n;
-      afterThisEvent(fill);
-      return concurrency;
+      afterThisEvent(() => {
+        concurrency = n;
+        fill();
+      });
+      return n;
     },
     {
       validator: (n: number) => {

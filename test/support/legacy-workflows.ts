@@ -1,5 +1,6 @@
 /**
- * Version 1 of the dataset run under its own workflow type, for tests that show what the current
- * scheduler fixes (the same scenario must break a v1 history on replay and not a current one).
+ * The current dataset run next to version 1 under its own workflow type, for tests that show what
+ * the current scheduler fixes (the same scenario breaks version 1 and not the current code).
  */
+export { datasetRunWorkflow } from '../../src/workflows/dataset-run';
 export { datasetRunWorkflowV1 as legacyDatasetRunWorkflow } from '../../src/workflows/dataset-run-v1';

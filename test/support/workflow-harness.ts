@@ -8,6 +8,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
 import { coresdk } from '@temporalio/proto';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { parseWorkflowCode } from '@temporalio/worker/lib/worker';
 import { VMWorkflowCreator } from '@temporalio/worker/lib/workflow/vm';
 import type { Workflow } from '@temporalio/worker/lib/workflow/interface';
 import Long from 'long';
@@ -22,8 +23,9 @@ let creators = new Map<string, Promise<VMWorkflowCreator>>();
 function creator(workflowsPath: string): Promise<VMWorkflowCreator> {
   let c = creators.get(workflowsPath);
   if (!c) {
+    // The same bundle and the same parse the worker uses (source map split off the code).
     c = bundleWorkflowCode({ workflowsPath, logger: quiet as never }).then((bundle) =>
-      VMWorkflowCreator.create({ code: bundle.code, sourceMap: bundle.sourceMap as never, filename: 'workflow-bundle.js' }, 5000, new Set(['generateBatch', 'assembleDataset'])),
+      VMWorkflowCreator.create(parseWorkflowCode(bundle.code), 5000, new Set(['generateBatch', 'assembleDataset'])),
     );
     creators.set(workflowsPath, c);
   }
@@ -105,11 +107,12 @@ export function activityCompleted(seq: number, result: unknown): Job {
 }
 
 /** A resolveActivity job: the activity `seq` failed (after its retries) with an application failure. */
-export function activityFailed(seq: number, type: string, message = 'failed'): Job {
+export function activityFailed(seq: number, type: string, message = 'failed', activityType = 'generateBatch'): Job {
+  const activityFailureInfo = { activityType: { name: activityType }, activityId: String(seq), retryState: 'RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED' as never };
   return {
     resolveActivity: {
       seq,
-      result: { failed: { failure: { message: 'Activity task failed', cause: { message, applicationFailureInfo: { type, nonRetryable: false } }, activityFailureInfo: {} } } },
+      result: { failed: { failure: { message: 'Activity task failed', cause: { message, applicationFailureInfo: { type, nonRetryable: false } }, activityFailureInfo } } },
     },
   };
 }
@@ -118,11 +121,16 @@ export function signal(signalName: string, ...input: unknown[]): Job {
   return { signalWorkflow: { signalName, input: input.map(payload) } };
 }
 
+export function update(name: string, id: string, ...input: unknown[]): Job {
+  return { doUpdate: { id, protocolInstanceId: id, name, input: input.map(payload), runValidator: true } };
+}
+
 /** A command as a short, comparable string: "schedule generateBatch #3", "memo", "search-attributes", ... */
 export function describeCommand(c: Command): string {
   if (c.scheduleActivity) return `schedule ${c.scheduleActivity.activityType} #${c.scheduleActivity.seq}`;
   if (c.modifyWorkflowProperties) return 'memo';
   if (c.upsertWorkflowSearchAttributes) return 'search-attributes';
+  if (c.updateResponse) return `update ${c.updateResponse.protocolInstanceId} ${c.updateResponse.accepted ? 'accepted' : c.updateResponse.completed ? 'completed' : 'rejected'}`;
   if (c.setPatchMarker) return `patch ${c.setPatchMarker.patchId}`;
   return Object.keys(c).filter((k) => (c as Record<string, unknown>)[k] != null).join(',');
 }

@@ -1,0 +1,112 @@
+/**
+ * The chaos run's nondeterminism (issue 8): the commands of one workflow task must not depend on
+ * how its events were grouped into activations. The same completion events are handed to the
+ * workflow once in one activation and once split in two (what a worker that answered a query
+ * before its first task does); the commands, concatenated, must be the same. Version 1 of the
+ * dataset run is driven the same way and must differ: that is the bug, reproduced without a server.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { GeneratorOptionsSchema } from '../../src/config/generator-options';
+import { buildRunInput, type GeneratorState } from '../../src/client/run-builder';
+import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
+import type { BatchSummary } from '../../src/activities/types';
+import { topicPaths } from '../support/fixtures';
+import { activityCompleted, activityFailed, describeCommand, disposeHarness, HandDrivenWorkflow, signal, update } from '../support/workflow-harness';
+
+const workflowsPath = require.resolve('../support/legacy-workflows');
+const state: GeneratorState = { templates: { ...DEFAULT_TEMPLATES }, activeTemplate: 'default', customTemplate: undefined, namedFilters: [] };
+
+function runInput(numSteps: number, concurrency: number) {
+  const opts = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency });
+  return buildRunInput(opts, state, { numSteps, batchSize: 1, topics: topicPaths(numSteps) } as never, path.join(os.tmpdir(), 'grouping'));
+}
+
+const summary = (batchIndex: number): BatchSummary => ({
+  batchIndex,
+  requested: 1,
+  accepted: 1,
+  rejected: {},
+  errors: {},
+  attempts: 1,
+  inputTokens: 10,
+  outputTokens: 20,
+  latencyMs: 5,
+  finishedAtMs: 1_000 + batchIndex,
+  cached: false,
+});
+
+type Job = Parameters<HandDrivenWorkflow['activate']>[0][number];
+
+/** Starts the workflow, then feeds `groups` (each one activation) and returns every command after the start. */
+async function drive(workflowType: string, groups: Job[][], numSteps = 24, concurrency = 6): Promise<{ first: string[]; rest: string[] }> {
+  const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, workflowType, [runInput(numSteps, concurrency)]);
+  const rest: string[] = [];
+  for (const jobs of groups) rest.push(...(await wf.activate(jobs)).map(describeCommand));
+  await wf.dispose();
+  return { first: commands.map(describeCommand), rest };
+}
+
+const completions = (seqs: number[]) => seqs.map((s) => activityCompleted(s, summary(s - 1)));
+
+afterAll(() => disposeHarness());
+
+describe('commands do not depend on how events are grouped into activations', () => {
+  it('the first task schedules one wave of `concurrency` batches (and marks the patch)', async () => {
+    const { first } = await drive('datasetRunWorkflow', []);
+    expect(first).toEqual(['patch completion-driven-scheduling', ...[1, 2, 3, 4, 5, 6].map((s) => `schedule generateBatch #${s}`)]);
+  });
+
+  it('six completions in one activation or split 3 + 3 give the same commands', async () => {
+    const whole = await drive('datasetRunWorkflow', [completions([1, 2, 3, 4, 5, 6])]);
+    const split = await drive('datasetRunWorkflow', [completions([1, 2, 3]), completions([4, 5, 6])]);
+    expect(split.rest).toEqual(whole.rest);
+    // Each completion publishes progress and starts the next batch, in event order.
+    expect(whole.rest.slice(0, 4)).toEqual(['memo', 'schedule generateBatch #7', 'memo', 'schedule generateBatch #8']);
+    expect(whole.rest.filter((c) => c.startsWith('schedule'))).toEqual([7, 8, 9, 10, 11, 12].map((s) => `schedule generateBatch #${s}`));
+  });
+
+  it('a failure, a pause and a resume among the completions: same commands in any split', async () => {
+    const events: Job[] = [
+      ...completions([1, 2]),
+      activityFailed(3, 'server_error'),
+      signal('pause'),
+      ...completions([4, 5]),
+      signal('resume'),
+      ...completions([6]),
+    ];
+    const whole = await drive('datasetRunWorkflow', [events]);
+    for (const cut of [1, 3, 4, 5, 6]) {
+      const split = await drive('datasetRunWorkflow', [events.slice(0, cut), events.slice(cut)]);
+      expect({ cut, rest: split.rest }).toEqual({ cut, rest: whole.rest });
+    }
+    // While paused nothing is scheduled; the resume refills all free slots at its place in the order.
+    const schedules = whole.rest.filter((c) => c.startsWith('schedule'));
+    expect(schedules).toHaveLength(6);
+  });
+
+  it('a concurrency update between completions takes effect at its place in the order, in any split', async () => {
+    const events: Job[] = [...completions([1, 2]), update('setConcurrency', 'u1', 8), ...completions([3])];
+    const whole = await drive('datasetRunWorkflow', [events]);
+    for (const cut of [1, 2, 3]) {
+      const split = await drive('datasetRunWorkflow', [events.slice(0, cut), events.slice(cut)]);
+      // The SDK places the update's own accept/complete responses; the workflow's commands are compared.
+      const own = (cmds: string[]) => cmds.filter((c) => !c.startsWith('update'));
+      expect({ cut, rest: own(split.rest) }).toEqual({ cut, rest: own(whole.rest) });
+    }
+    // Two completions refill their slots, the update opens two more, the third completion refills its own.
+    expect(whole.rest.filter((c) => !c.startsWith('update'))).toEqual(['memo', 'schedule generateBatch #7', 'memo', 'schedule generateBatch #8', 'schedule generateBatch #9', 'schedule generateBatch #10', 'memo', 'schedule generateBatch #11']);
+    expect(whole.rest).toEqual(expect.arrayContaining(['update u1 accepted', 'update u1 completed']));
+  });
+
+  it('version 1 gives different commands for the same events split differently (the chaos bug)', async () => {
+    const whole = await drive('legacyDatasetRunWorkflow', [completions([1, 2, 3, 4, 5, 6])]);
+    const split = await drive('legacyDatasetRunWorkflow', [completions([1, 2, 3]), completions([4, 5, 6])]);
+    expect(split.rest).not.toEqual(whole.rest);
+    // The shape the chaos history recorded: upserts batched ahead of the schedules of each activation.
+    const memos = (n: number) => Array.from({ length: n }, () => 'memo');
+    const schedules = (from: number, n: number) => Array.from({ length: n }, (_, i) => `schedule generateBatch #${from + i}`);
+    expect(whole.rest).toEqual([...memos(6), ...schedules(7, 6)]);
+    expect(split.rest).toEqual([...memos(3), ...schedules(7, 3), ...memos(3), ...schedules(10, 3)]);
+  });
+});
