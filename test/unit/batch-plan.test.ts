@@ -1,0 +1,44 @@
+import { advance, newPlanCursor, nextWork, plannedBatches, type PlanLimits } from '../../src/workflows/batch-plan';
+
+const limits: PlanLimits = { numSteps: 10, batchSize: 4, maxExtraBatches: 2 };
+const none = { accepted: 0, requested: 0, requestedInFlight: 0 };
+
+describe('batch plan', () => {
+  it('plans ceil(numSteps / batchSize) batches over consecutive slots, the last one short', () => {
+    const cursor = newPlanCursor(limits);
+    const works = [];
+    for (let i = 0; i < plannedBatches(limits); i++) {
+      const w = nextWork(cursor, limits, none)!;
+      works.push(w);
+      advance(cursor, limits, w);
+    }
+    expect(works).toEqual([
+      { batchIndex: 0, slotStart: 0, count: 4 },
+      { batchIndex: 1, slotStart: 4, count: 4 },
+      { batchIndex: 2, slotStart: 8, count: 2 },
+    ]);
+    expect(cursor).toEqual({ nextBatch: 3, nextSlot: 10, extraBatchesUsed: 0 });
+  });
+
+  it('after the plan, asks nothing while accepted plus in-flight examples reach the target', () => {
+    const cursor = { nextBatch: 3, nextSlot: 10, extraBatchesUsed: 0 };
+    expect(nextWork(cursor, limits, { accepted: 10, requested: 10, requestedInFlight: 0 })).toBeUndefined();
+    expect(nextWork(cursor, limits, { accepted: 7, requested: 8, requestedInFlight: 3 })).toBeUndefined();
+  });
+
+  it('tops up what is missing, scaled by the acceptance rate so far, from fresh slots', () => {
+    const cursor = { nextBatch: 3, nextSlot: 10, extraBatchesUsed: 0 };
+    // 8 of 10 accepted: 2 missing at 80% acceptance -> ask for 3.
+    const w = nextWork(cursor, limits, { accepted: 8, requested: 10, requestedInFlight: 0 })!;
+    expect(w).toEqual({ batchIndex: 3, slotStart: 10, count: 3 });
+    advance(cursor, limits, w);
+    expect(cursor).toEqual({ nextBatch: 4, nextSlot: 13, extraBatchesUsed: 1 });
+    // Never more than batchSize in one top-up, even at a very low acceptance rate (floored at 10%).
+    expect(nextWork(cursor, limits, { accepted: 1, requested: 10, requestedInFlight: 0 })!.count).toBe(4);
+  });
+
+  it('stops topping up after maxExtraBatches', () => {
+    const cursor = { nextBatch: 5, nextSlot: 18, extraBatchesUsed: 2 };
+    expect(nextWork(cursor, limits, { accepted: 5, requested: 18, requestedInFlight: 0 })).toBeUndefined();
+  });
+});
