@@ -31,6 +31,8 @@ export interface WorkerOptions {
   connection?: NativeConnection;
   tls?: boolean;
   apiKey?: string;
+  /** A prebuilt workflow bundle (e.g. `{ codePath }`); built in-process when absent. */
+  workflowBundle?: WorkflowBundle | { codePath: string };
 }
 
 /** A worker for dataset runs: workflows plus the batch and assembly activities. */
@@ -46,7 +48,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
     activities: createActivities({ env: opts.env ?? process.env }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 200,
     maxConcurrentWorkflowTaskExecutions: 40,

@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   const { worker } = await createWorker({
     address: process.env.TEMPORAL_ADDRESS!,
     taskQueue: process.env.DEEPFABRIC_TASK_QUEUE!,
+    // Tests that restart workers often bundle the workflow code once and pass its path.
+    ...(process.env.DF_TEST_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.DF_TEST_WORKFLOW_BUNDLE } } : {}),
   });
   process.stdout.write('worker ready\n');
   await worker.run();

@@ -1,0 +1,134 @@
+/**
+ * Chaos (issue 8): three worker processes on one task queue, one of them SIGKILLed every 2-4 s and
+ * started again, a client querying the run's stats every second, pause/resume and a concurrency
+ * update mid-run, 10% server errors, continue-as-new every 100 batches. Every run must end with
+ * exactly its target, no duplicate, no workflow task failed for nondeterminism, and every history
+ * of its chain must replay on today's code.
+ *
+ * CHAOS_RUNS (default 3) runs one after the other; CHAOS_SEED makes the kill schedule repeatable.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { DataSetGenerator } from '../../src/client/data-set-generator';
+import { topicPaths, workerEnv } from '../support/fixtures';
+import { useIntegrationEnv } from '../support/integration-env';
+import { spawnWorkerProcess, tempDataDir, uniqueTaskQueue, waitFor } from '../support/temporal';
+
+Runtime.install({ logger: new DefaultLogger('WARN') }); // the replays below log every worker state change at INFO
+const env = useIntegrationEnv('chaos', { worker: false });
+const RUNS = Number(process.env.CHAOS_RUNS ?? 3);
+const BATCHES = 240;
+let seed = Number(process.env.CHAOS_SEED ?? 20261127);
+const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+let bundlePath: string;
+beforeAll(async () => {
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quiet as never });
+  bundlePath = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'chaos-bundle-')), 'workflows.js');
+  await fs.writeFile(bundlePath, bundle.code);
+});
+
+/** Keeps three workers alive and kills a random one every 2-4 s until `stop()`. */
+function chaosMonkey(taskQueue: string) {
+  const workers: ChildProcess[] = [];
+  let kills = 0;
+  let stopped = false;
+  const spawn = () => spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DF_TEST_WORKFLOW_BUNDLE: bundlePath });
+  const loop = (async () => {
+    for (let i = 0; i < 3; i++) workers.push(await spawn());
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, 2000 + rand() * 2000));
+      if (stopped) break;
+      const victim = workers.splice(Math.floor(rand() * workers.length), 1)[0]!;
+      victim.kill('SIGKILL');
+      await new Promise((r) => victim.once('exit', r));
+      kills++;
+      workers.push(await spawn());
+    }
+  })();
+  return {
+    get kills() {
+      return kills;
+    },
+    ready: () => waitFor(() => workers.length === 3),
+    async stop() {
+      stopped = true;
+      await loop;
+      for (const w of workers) w.kill('SIGKILL');
+    },
+  };
+}
+
+it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers are killed at random`, async () => {
+  env.llm.configure({ latencyMs: 250, failureRates: { '500': 0.1 } });
+  const bundle = { codePath: bundlePath };
+  for (let r = 0; r < RUNS; r++) {
+    const taskQueue = uniqueTaskQueue(`chaos-${r}`);
+    const monkey = chaosMonkey(taskQueue);
+    try {
+      await monkey.ready();
+      const gen = new DataSetGenerator({
+        modelName: 'openai/gpt-4o-mini',
+        dataDir: tempDataDir(),
+        concurrency: 8,
+        heartbeatTimeout: 2,
+        batchesPerRun: 100,
+        temporal: { client: env.client, taskQueue },
+      });
+      const run = await gen.startData({ numSteps: BATCHES, batchSize: 1, topics: topicPaths(BATCHES), runName: `chaos-${r}` });
+
+      // The CLI's view: a stats query every second, whatever the workers are doing.
+      let queries = 0;
+      const queryErrors: string[] = [];
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          await run.stats().then(
+            () => queries++,
+            (e: Error) => queryErrors.push(e.message),
+          );
+          await new Promise((res) => setTimeout(res, 1000));
+        }
+      })();
+      const operator = (async () => {
+        await waitFor(async () => (await run.stats().catch(() => undefined))?.batchesDone! >= BATCHES * 0.2, 300_000, 250);
+        await run.pause();
+        await new Promise((res) => setTimeout(res, 1500));
+        await run.resume();
+        await waitFor(async () => (await run.stats().catch(() => undefined))?.batchesDone! >= BATCHES * 0.5, 300_000, 250);
+        await run.setConcurrency(12);
+      })();
+
+      const result = await run.result();
+      await operator;
+      polling = false;
+      await poller;
+
+      const lines = (await fs.readFile(result.datasetPath, 'utf8')).split('\n').filter(Boolean);
+      expect({ run: r, records: lines.length, distinct: new Set(lines).size }).toEqual({ run: r, records: BATCHES, distinct: BATCHES });
+      expect(queryErrors.filter((m) => /nondeterminism|TMPRL1100/i.test(m))).toEqual([]);
+
+      // Every history of the chain: no workflow task failed for nondeterminism, and it replays.
+      const chain = [];
+      for await (const ex of env.client.workflow.list({ query: `WorkflowId = "${run.runId}"` })) chain.push(ex.runId);
+      expect(chain.length).toBeGreaterThanOrEqual(3); // 240 batches at 100 per run: continue-as-new twice
+      for (const runId of chain) {
+        const history = await env.client.workflow.getHandle(run.runId, runId).fetchHistory();
+        const ndeFailures = (history.events ?? []).filter(
+          (e) => e.workflowTaskFailedEventAttributes?.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+        );
+        expect({ runId, ndeFailures: ndeFailures.length }).toEqual({ runId, ndeFailures: 0 });
+        await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, runId)).resolves.toBeUndefined();
+      }
+      console.log(`chaos run ${r}: ${monkey.kills} kills, ${queries} stats queries answered, ${queryErrors.length} failed (timeouts while no worker had the run), ${chain.length} segments`);
+      expect(monkey.kills).toBeGreaterThanOrEqual(2);
+    } finally {
+      await monkey.stop();
+    }
+  }
+});
