@@ -8,7 +8,7 @@ import { loadYamlConfig, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
 import { FORMATTERS } from '../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
-import { isListening } from '../worker/dev-server';
+import { SharedServerLease } from '../worker/shared-server';
 import { createWorker } from '../worker/worker';
 import { loadTopicModel } from '../topics/topic-model-file';
 import { DEFAULT_TASK_QUEUE } from '../worker/paths';
@@ -166,6 +166,13 @@ program
       process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address})\n`);
       if (info.uiUrl) process.stderr.write(`watch it in the Temporal UI: ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`);
       process.stderr.write(`run folder: ${run.runDir}\n`);
+      // Ctrl-C: one line, and the lease on the embedded server is released (the run itself is kept).
+      const interrupted = () => {
+        process.stderr.write(`\ninterrupted: run ${run.runId} keeps its progress; run the same command again to resume it\n`);
+        void gen!.close().finally(() => process.exit(130));
+      };
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
       const stop = watch(run, cfg.output.num_samples);
       let result;
       try {
@@ -267,28 +274,42 @@ program
     }
   });
 
-/** A client for commands that only inspect or steer runs: never starts a server. */
-async function controlClient(): Promise<{ client: Client; close(): Promise<void> }> {
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  if (!process.env.TEMPORAL_ADDRESS && !(await isListening('127.0.0.1', 7233))) {
-    throw new DataSetGeneratorError(
-      'no Temporal server on 127.0.0.1:7233 and TEMPORAL_ADDRESS is not set; run `deepfabric generate <config>` again to restart the embedded server and resume the run',
-      'no_server',
-    );
+/**
+ * A client for commands that inspect or steer runs. Embedded mode: a lease on the data folder's
+ * dev server, started on its SQLite state when none runs (no worker: nothing resumes spending).
+ */
+async function controlClient(dataDir?: string): Promise<{ client: Client; close(): Promise<void> }> {
+  let address = process.env.TEMPORAL_ADDRESS;
+  let lease: SharedServerLease | undefined;
+  if (!address) {
+    lease = await SharedServerLease.acquire(path.join(path.resolve(dataDir ?? defaultDataDir()), 'temporal'));
+    address = lease.address;
   }
   const apiKey = process.env.TEMPORAL_API_KEY;
-  const connection = await Connection.connect({ address, ...(apiKey ? { tls: true, apiKey } : {}) });
-  return { client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }), close: () => connection.close() };
+  try {
+    const connection = await Connection.connect({ address, ...(apiKey ? { tls: true, apiKey } : {}) });
+    return {
+      client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
+      close: async () => {
+        await connection.close();
+        await lease?.release();
+      },
+    };
+  } catch (err) {
+    await lease?.release();
+    throw err;
+  }
 }
 
 function control(name: string, description: string, act: (run: RunHandle) => Promise<unknown>): void {
   program
     .command(name)
     .argument('<run-id>')
+    .option('--data-dir <dir>', 'storage folder (embedded mode)')
     .description(description)
-    .action(async (runId: string) => {
+    .action(async (runId: string, o: { dataDir?: string }) => {
       try {
-        const { client, close } = await controlClient();
+        const { client, close } = await controlClient(o.dataDir);
         const run = new RunHandle(client, runId, undefined);
         const out = await act(run);
         process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
@@ -299,7 +320,12 @@ function control(name: string, description: string, act: (run: RunHandle) => Pro
     });
 }
 
-control('status', 'live stats of a run', (run) => run.stats());
+control('status', 'live stats of a run (the last recorded progress when it has ended)', async (run) => {
+  const described = await run.handle.describe();
+  // A query runs workflow code on a worker; an ended run needs none: its memo holds the progress.
+  if (described.status.name === 'RUNNING') return run.stats();
+  return { runId: run.runId, temporalStatus: described.status.name, closedAt: described.closeTime?.toISOString(), ...(described.memo ?? {}) };
+});
 control('pause', 'start no new batches (in-flight ones finish)', async (run) => (await run.pause(), `paused ${run.runId}`));
 control('resume', 'resume a paused run', async (run) => (await run.resume(), `resumed ${run.runId}`));
 control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}`));
@@ -332,10 +358,11 @@ program
 program
   .command('runs')
   .argument('[action]', 'list', 'list')
+  .option('--data-dir <dir>', 'storage folder (embedded mode)')
   .description('list dataset runs with their progress')
-  .action(async () => {
+  .action(async (_action: string, o: { dataDir?: string }) => {
     try {
-      const { client, close } = await controlClient();
+      const { client, close } = await controlClient(o.dataDir);
       for await (const wf of client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
         const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number } };
         process.stdout.write(
@@ -343,6 +370,24 @@ program
         );
       }
       await close();
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('server')
+  .option('--data-dir <dir>', 'storage folder')
+  .description("keep the data folder's embedded Temporal server and UI up until Ctrl-C (runs stay visible)")
+  .action(async (o: { dataDir?: string }) => {
+    try {
+      const lease = await SharedServerLease.acquire(path.join(path.resolve(o.dataDir ?? defaultDataDir()), 'temporal'));
+      process.stdout.write(`Temporal at ${lease.address}, UI at ${lease.uiUrl}; Ctrl-C to let it stop (it stays up while a generate uses it)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await lease.release();
     } catch (err) {
       fail(err);
     }

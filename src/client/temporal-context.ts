@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import path from 'node:path';
-import { DevServer, isListening } from '../worker/dev-server';
+import { SharedServerLease } from '../worker/shared-server';
 import { createWorker } from '../worker/worker';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { DEFAULT_TASK_QUEUE } from '../worker/paths';
@@ -34,7 +34,7 @@ export class TemporalContext {
     readonly mode: 'embedded' | 'cluster',
     readonly address: string,
     readonly uiUrl: string | undefined,
-    private readonly owned: { connection?: Connection; server?: DevServer; worker?: Worker; workerRun?: Promise<void> },
+    private readonly owned: { connection?: Connection; lease?: SharedServerLease; worker?: Worker; workerRun?: Promise<void> },
     private readonly workerInProcess = false,
   ) {}
 
@@ -54,21 +54,17 @@ export class TemporalContext {
       if (opts.embeddedWorker) await ctx.startWorker(address, { tls: opts.tls || apiKey !== undefined, ...(apiKey ? { apiKey } : {}) });
       return ctx;
     }
-    // Embedded: use a server already on localhost:7233 (e.g. started by an earlier run), else start one.
-    let server: DevServer | undefined;
-    let local = '127.0.0.1:7233';
-    let uiUrl = 'http://localhost:8233';
-    if (!(await isListening('127.0.0.1', 7233))) {
-      server = await DevServer.start({ dbFile: path.join(dataDir, 'temporal', 'temporal.sqlite'), port: 7233, uiPort: 8233, namespace });
-      local = server.address;
-      uiUrl = server.uiUrl;
-    }
-    const connection = await Connection.connect({ address: local });
-    const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'embedded', local, uiUrl, { connection, ...(server ? { server } : {}) });
+    // Embedded: the data folder's shared dev server (started on its SQLite state if none runs; see
+    // src/worker/shared-server.ts for who stops it).
+    const lease = await SharedServerLease.acquire(path.join(dataDir, 'temporal'), { namespace });
+    let ctx: TemporalContext | undefined;
     try {
-      if (opts.embeddedWorker ?? true) await ctx.startWorker(local);
+      const connection = await Connection.connect({ address: lease.address });
+      ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'embedded', lease.address, lease.uiUrl, { connection, lease });
+      if (opts.embeddedWorker ?? true) await ctx.startWorker(lease.address);
     } catch (err) {
-      await ctx.close();
+      if (ctx) await ctx.close();
+      else await lease.release();
       throw err;
     }
     return ctx;
@@ -95,11 +91,11 @@ export class TemporalContext {
     return this.owned.worker !== undefined || this.workerInProcess;
   }
 
-  /** Stops the worker, then the dev server, then the connection (whatever this context started). */
+  /** Stops the worker, closes the connection, and drops the lease on the embedded server (the last one stops it). */
   async close(): Promise<void> {
     if (this.owned.worker && this.owned.worker.getState() === 'RUNNING') this.owned.worker.shutdown();
     await this.owned.workerRun?.catch(() => undefined);
     await this.owned.connection?.close();
-    await this.owned.server?.stop();
+    await this.owned.lease?.release();
   }
 }

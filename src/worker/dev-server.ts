@@ -57,6 +57,8 @@ export interface DevServerOptions {
   logFile?: string;
   /** Custom search attributes to register (default: the Dataset* attributes runs use). */
   searchAttributes?: Record<string, string>;
+  /** Start the server in its own process group, not tied to this process (the shared embedded server). */
+  detached?: boolean;
 }
 
 /** A `temporal server start-dev` process this package started. */
@@ -102,7 +104,8 @@ export class DevServer {
       'system.enableActivityEagerExecution=true',
     ];
     for (const [name, type] of Object.entries(opts.searchAttributes ?? DATASET_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-    const child = spawn(cli, args, { stdio: ['ignore', log, log] });
+    const child = spawn(cli, args, { stdio: ['ignore', log, log], detached: opts.detached === true });
+    if (opts.detached) child.unref();
     const server = new DevServer(child, `127.0.0.1:${port}`, `http://127.0.0.1:${uiPort}`, opts);
     const deadline = Date.now() + 60_000;
     while (!(await isListening('127.0.0.1', port))) {

@@ -177,3 +177,34 @@ describe('topics from a prompt', () => {
     expect(llm.server.calls.length - callsBefore).toBe(2);
   });
 });
+
+describe('one embedded server shared by every command of a data folder', () => {
+  const llm = useLlmServer();
+
+  it('two `generate` started together both finish exact, though the first ends early; then `runs list` and `status` answer', async () => {
+    llm.server.configure({ latencyMs: 150 });
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-shared-'));
+    const cfg = (n: number, saveAs: string) => JSON.stringify({ ...good, output: { num_samples: n, batch_size: 2, save_as: saveAs }, generation: { ...good.generation, concurrency: 2 } });
+    writeFileSync(path.join(cwd, 'a.yaml'), cfg(4, 'out/a.jsonl'));
+    writeFileSync(path.join(cwd, 'b.yaml'), cfg(40, 'out/b.jsonl'));
+    const env = { OPENAI_API_KEY: 'sk-embedded', OPENAI_BASE_URL: llm.server.openaiBaseUrl };
+    const [a, b] = await Promise.all([runCli(['generate', 'a.yaml'], { cwd, env }), runCli(['generate', 'b.yaml'], { cwd, env })]);
+    expect({ code: a.code, stderr: a.stderr.slice(-500) }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect({ code: b.code, stderr: b.stderr.slice(-500) }).toEqual({ code: 0, stderr: expect.any(String) });
+    const lines = (f: string) => readFileSync(path.join(cwd, 'out', f), 'utf8').split('\n').filter(Boolean);
+    expect(lines('a.jsonl')).toHaveLength(4);
+    expect(new Set(lines('b.jsonl')).size).toBe(40);
+
+    // The last one out stopped the server; the state is kept and a later command starts it again.
+    const tempDir = path.join(cwd, 'data', 'temporal');
+    expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
+    const list = await runCli(['runs', 'list'], { cwd });
+    expect(list.code).toBe(0);
+    const runIdB = /run (\S+) \(embedded/.exec(b.stderr)![1]!;
+    expect(list.stdout).toContain(runIdB);
+    const status = await runCli(['status', runIdB], { cwd });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ runId: runIdB, temporalStatus: 'COMPLETED', progress: { accepted: 40, target: 40 } });
+    expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
+  });
+});
