@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { WorkflowIdConflictPolicy } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -314,7 +315,11 @@ export class DataSetGenerator {
     return this.createData(args);
   }
 
-  /** One batch of `batchSize` examples for the given topics, returned directly (still a durable run). */
+  /**
+   * One batch of `batchSize` examples for the given topics, returned directly (still a durable run).
+   * Each call is a new run (the seed's loops call it repeatedly for more data); pass `runId` to
+   * attach to an earlier call's run instead.
+   */
   async createBatch(args: { topics: string[][] | string[]; batchSize?: number; modelName?: string; runId?: string }): Promise<Dataset> {
     const topics = (args.topics as unknown[]).map((t) => (Array.isArray(t) ? (t as string[]) : [String(t)]));
     const batchSize = args.batchSize ?? this.options().defaultBatchSize;
@@ -323,8 +328,8 @@ export class DataSetGenerator {
       numSteps: batchSize,
       batchSize,
       runName: 'batch',
+      runId: args.runId ?? `batch-${randomUUID()}`,
       ...(args.modelName ? { modelName: args.modelName } : {}),
-      ...(args.runId ? { runId: args.runId } : {}),
     });
   }
 

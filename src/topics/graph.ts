@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../storage/run-store';
+import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { GraphCore, type GraphNode } from './graph-core';
 
@@ -26,7 +27,11 @@ const GraphFileSchema = z.object({
 });
 
 export class Graph extends GraphCore {
-  sampleTopics(k: number, seed = 42): string[][] {
+  /**
+   * `k` topic paths, each path once before any repeats. Without `seed` every call draws a fresh
+   * sample (the seed's incremental loop then covers new topics); with one it is repeatable.
+   */
+  sampleTopics(k: number, seed: number = randomSeed()): string[][] {
     const paths = this.getAllPaths();
     const order = paths.map((_, i) => i).sort((a, b) => hash32(seed, a) - hash32(seed, b));
     return Array.from({ length: k }, (_, i) => [...paths[order[i % order.length]!]!]);

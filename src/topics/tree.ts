@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic } from '../storage/run-store';
+import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { parseTopicPaths } from './topic-paths-file';
 
@@ -28,7 +29,11 @@ export class Tree {
   }
 
   /** `k` paths drawn without replacement (with replacement past the count), seeded. */
-  sampleTopics(k: number, seed = 42): string[][] {
+  /**
+   * `k` topic paths, each path once before any repeats. Without `seed` every call draws a fresh
+   * sample (the seed's incremental loop then covers new topics); with one it is repeatable.
+   */
+  sampleTopics(k: number, seed: number = randomSeed()): string[][] {
     const order = this.paths.map((_, i) => i).sort((a, b) => hash32(seed, a) - hash32(seed, b));
     return Array.from({ length: k }, (_, i) => [...this.paths[order[i % order.length]!]!]);
   }

@@ -1,3 +1,4 @@
+import { Tree } from '../../src/topics/tree';
 import { useIntegrationEnv } from '../support/integration-env';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { Dataset } from '../../src/dataset/dataset';
@@ -125,6 +126,17 @@ it('createBatch returns batchSize examples, and incremental generation checkpoin
   expect(dataset.length).toBe(6);
   expect((await Dataset.load(path.join(dir, 'checkpoint_3.jsonl'))).length).toBe(6);
   expect((await Dataset.load(path.join(dir, 'checkpoint_0.jsonl'))).length).toBe(3);
+});
+
+it("the seed's incremental loop: five createBatch calls on fresh tree samples give 50 distinct records from 5 model calls", async () => {
+  const generator = make();
+  const tree = new Tree(topicPaths(100));
+  const dataset = new Dataset();
+  const callsBefore = env.llm.calls.length;
+  for (let i = 0; i < 50; i += 10) dataset.extend(await generator.createBatch({ topics: tree.sampleTopics(10), batchSize: 10 }));
+  expect(dataset.length).toBe(50);
+  expect(new Set(dataset.samples.map((r) => JSON.stringify(r))).size).toBe(50);
+  expect(env.llm.calls.length - callsBefore).toBe(5);
 });
 
 it('multi-provider: two generators with different providers in one process, and a per-call override', async () => {

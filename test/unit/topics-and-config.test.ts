@@ -22,6 +22,9 @@ describe('topic files', () => {
     expect((await Tree.load(file)).getAllPaths()).toEqual(tree.getAllPaths());
     expect(tree.sampleTopics(6, 3)).toHaveLength(6);
     expect(tree.sampleTopics(4, 3)).toEqual(tree.sampleTopics(4, 3));
+    // Without a seed each call draws afresh (the seed's incremental loop relies on it).
+    const draws = new Set(Array.from({ length: 5 }, () => JSON.stringify(tree.sampleTopics(2))));
+    expect(draws.size).toBeGreaterThan(1);
   });
   it('names the bad line of a malformed tree file', async () => {
     const file = path.join(tmp(), 'bad.jsonl');
