@@ -49,6 +49,11 @@ export class ModelError extends DataSetGeneratorError {
   readonly status: number | undefined;
   /** Provider's `retry-after`, in milliseconds, when it sent one. */
   readonly retryAfterMs: number | undefined;
+  /** The endpoint called (credentials stripped), when known. */
+  readonly baseUrl: string | undefined;
+  /** The run that ended on this error, and where its partial dataset is (set when a run failed). */
+  readonly runId: string | undefined;
+  readonly datasetPath: string | undefined;
   constructor(
     message: string,
     opts: {
@@ -56,6 +61,9 @@ export class ModelError extends DataSetGeneratorError {
       provider: string;
       status?: number | undefined;
       retryAfterMs?: number | undefined;
+      baseUrl?: string | undefined;
+      runId?: string | undefined;
+      datasetPath?: string | undefined;
       cause?: unknown;
     },
   ) {
@@ -65,6 +73,9 @@ export class ModelError extends DataSetGeneratorError {
     this.provider = opts.provider;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
+    this.baseUrl = opts.baseUrl;
+    this.runId = opts.runId;
+    this.datasetPath = opts.datasetPath;
     this.retryable = !FATAL_CATEGORIES.includes(opts.category);
   }
 }
@@ -72,10 +83,15 @@ export class ModelError extends DataSetGeneratorError {
 /** Generated content failed its schema or a content filter. */
 export class ValidationError extends DataSetGeneratorError {
   readonly issues: string[];
-  constructor(message: string, issues: string[] = [message]) {
+  /** The run that ended short on this, and where its partial dataset is (set when a run ended). */
+  readonly runId: string | undefined;
+  readonly datasetPath: string | undefined;
+  constructor(message: string, issues: string[] = [message], run?: { runId: string; datasetPath?: string | undefined }) {
     super(message, 'validation_error');
     this.name = 'ValidationError';
     this.issues = issues;
+    this.runId = run?.runId;
+    this.datasetPath = run?.datasetPath;
   }
 }
 

@@ -7,7 +7,7 @@ export function toFailure(err: ModelError): ApplicationFailure {
     message: err.message,
     type: err.category,
     nonRetryable: !err.retryable,
-    details: [{ provider: err.provider, status: err.status ?? null }],
+    details: [{ provider: err.provider, status: err.status ?? null, ...(err.baseUrl ? { baseUrl: err.baseUrl } : {}) }],
     ...(err.retryAfterMs !== undefined ? { nextRetryDelay: Math.max(1, Math.ceil(err.retryAfterMs)) } : {}),
   });
 }

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { loadYamlConfig, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
@@ -16,11 +17,45 @@ import type { GenerationStats } from '../workflows/stats';
 import { DataSetGenerator } from './data-set-generator';
 import { defaultDataDir } from './run-builder';
 import { RunHandle } from './run-handle';
+import { incompleteRunError } from './run-outcome';
 import { buildTopics } from './topic-builder';
 import { writeFileAtomic } from '../storage/run-store';
 
-// The worker's INFO lines would drown the progress bar; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger(process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+/**
+ * Where the SDK's and the embedded worker's logs go. Commands that run a worker beside a progress
+ * bar (`generate`, `topics`) send them to `<dataDir>/logs/worker.log` (path printed once): a retried
+ * 429 or a refused connection is a line in that file, not a stack trace in the terminal. `worker`
+ * and the others keep them on stderr.
+ */
+const logSink: { path?: string; file?: WriteStream } = {};
+function logToFile(dataDir: string): void {
+  logSink.path = path.join(dataDir, 'logs', 'worker.log');
+}
+/** Opens the log file at its first line (a refused config must not leave a data folder behind). */
+function logFile(): WriteStream | undefined {
+  if (!logSink.file && logSink.path) {
+    mkdirSync(path.dirname(logSink.path), { recursive: true });
+    logSink.file = createWriteStream(logSink.path, { flags: 'a' });
+  }
+  return logSink.file;
+}
+Runtime.install({
+  logger: new DefaultLogger(process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN', (entry) => {
+    const meta = entry.meta && Object.keys(entry.meta).length ? ` ${safeJson(entry.meta)}` : '';
+    const line = `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`;
+    const file = logFile();
+    if (file) file.write(line);
+    else process.stderr.write(line);
+  }),
+});
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (x instanceof Error ? { name: x.name, message: x.message, stack: x.stack } : typeof x === 'bigint' ? String(x) : x));
+  } catch {
+    return String(v);
+  }
+}
 
 /** `deepfabric`: the name DeepFabric users already type; the commands mirror its `generate`. */
 const program = new Command('deepfabric').description('Durable synthetic-dataset generation on Temporal').showHelpAfterError();
@@ -33,6 +68,27 @@ function fail(err: unknown): never {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   if (!(err instanceof DataSetGeneratorError) && err instanceof Error && process.env.DEBUG) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
+}
+
+/** Every file a config writes stays under the current folder or the data folder (no `../../etc`). */
+function confineOutputs(cfg: YamlConfig, dataDir: string): void {
+  const outputs: [string, string | undefined][] = [
+    ['output.save_as', cfg.output.save_as],
+    ['topics.save_as', cfg.topics.save_as],
+  ];
+  for (const [field, value] of outputs) {
+    if (!value) continue;
+    const out = path.resolve(value);
+    if (!isInside(out, process.cwd()) && !isInside(out, dataDir)) {
+      throw new ConfigurationError(`${field}: "${value}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`);
+    }
+  }
+}
+
+/** `out/data.jsonl` -> `out/data.partial.jsonl`: where a run that did not complete leaves its records. */
+function partialPath(file: string): string {
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}.partial${ext || '.jsonl'}`;
 }
 
 /** Topic build options from the YAML's `topics` and `llm` sections. */
@@ -139,19 +195,13 @@ program
         .filter((p) => !p.startsWith('apiKey:'))
         .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
       if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
-      if (cfg.output.save_as) {
-        const out = path.resolve(cfg.output.save_as);
-        if (!isInside(out, process.cwd()) && !isInside(out, dataDir)) {
-          throw new ConfigurationError(
-            `output.save_as: "${cfg.output.save_as}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`,
-          );
-        }
-      }
+      confineOutputs(cfg, dataDir);
       if (cfg.output.format) {
         if (!FORMATTERS[cfg.output.format]) {
           throw new ConfigurationError(`output.format: unknown format "${cfg.output.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
         }
       }
+      if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const topicArgs = await topicsFromConfig(cfg, gen);
       const run = await gen.startData({
         numSteps: cfg.output.num_samples,
@@ -166,6 +216,7 @@ program
       process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address})\n`);
       if (info.uiUrl) process.stderr.write(`watch it in the Temporal UI: ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`);
       process.stderr.write(`run folder: ${run.runDir}\n`);
+      if (logSink.path) process.stderr.write(`worker log (retries, warnings): ${logSink.path}\n`);
       // Ctrl-C: one line, and the lease on the embedded server is released (the run itself is kept).
       const interrupted = () => {
         process.stderr.write(`\ninterrupted: run ${run.runId} keeps its progress; run the same command again to resume it\n`);
@@ -180,9 +231,12 @@ program
       } finally {
         stop();
       }
+      // save_as is written (atomically) only by a run that completed: a short run never replaces a
+      // good dataset; its records go to <name>.partial.jsonl beside it.
       let out = result.datasetPath;
       if (cfg.output.save_as) {
-        out = path.resolve(cfg.output.save_as);
+        const target = path.resolve(cfg.output.save_as);
+        out = result.status === 'completed' ? target : partialPath(target);
         const ds = await Dataset.load(result.datasetPath);
         await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
       }
@@ -195,6 +249,10 @@ program
           (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
           `  manifest: ${result.manifestPath}\n`,
       );
+      if (result.status !== 'completed') {
+        if (result.status === 'incomplete') process.stderr.write(`error: ${incompleteRunError(result).message}\n`);
+        if (cfg.output.save_as) process.stderr.write(`${cfg.output.save_as} was left as it was; the run's records are in ${out}\n`);
+      }
       await gen.close();
       process.exit(result.status === 'completed' ? 0 : 1);
     } catch (err) {
@@ -212,13 +270,16 @@ program
     try {
       const cfg = await loadYamlConfig(configFile);
       if (!cfg.topics.prompt) throw new ConfigurationError('topics.prompt: missing; the topics command builds topics from a root prompt');
+      const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+      confineOutputs(cfg, dataDir);
+      if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const { model, result } = await buildTopics({
         ...topicOptions(cfg),
         modelName: cfg.llm.model,
         ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
         ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
         temperature: cfg.llm.temperature,
-        dataDir: path.resolve(o.dataDir ?? defaultDataDir()),
+        dataDir,
       });
       process.stdout.write(
         `${result.mode}: ${model.getAllPaths().length} paths, ${result.nodes} nodes, ${result.failed} failed expansions` +

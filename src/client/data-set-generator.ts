@@ -5,7 +5,8 @@ import path from 'node:path';
 import { formatIssues, GeneratorOptionsSchema, type GeneratorOptions, type GeneratorOptionsInput } from '../config/generator-options';
 import { PROVIDERS } from '../config/model-spec';
 import type { ErrorCategory } from '../errors';
-import { ConfigurationError, RunFailedError, ValidationError } from '../errors';
+import { ConfigurationError } from '../errors';
+import { incompleteRunError } from './run-outcome';
 import { registerContentFilter, type ContentFilter } from '../dataset/content-filters';
 import { Dataset } from '../dataset/dataset';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
@@ -291,22 +292,14 @@ export class DataSetGenerator {
 
   /**
    * Runs to the end and returns the dataset (the seed's `create_data_async`). A run that ends short
-   * of its target throws: `ValidationError` when rejected content (schema or filters) used up the
-   * extra batches, `RunFailedError` otherwise; both carry the partial dataset's path.
+   * of its target throws as the seed says: `ValidationError` when rejected content or answers that
+   * kept breaking the schema left it short, `ModelError` when the provider kept failing; both carry
+   * the run id and the partial dataset's path.
    */
   async createData(args: CreateDataArgs = {}): Promise<Dataset> {
     const run = await this.startData(args);
     const result = await this.waitWithMonitoring(run);
-    if (result.status === 'incomplete') {
-      const s = result.stats;
-      const rejected = Object.entries(s.rejected);
-      const summary = `run ${result.runId} ended with ${result.records} of ${s.target} examples (partial dataset: ${result.datasetPath})`;
-      if (rejected.length && s.batchesFailed === 0) {
-        const reasons = rejected.map(([reason, n]) => `${n} x ${reason}`);
-        throw new ValidationError(`${summary}; generated content was rejected: ${reasons.join(', ')}. Relax the filters or raise maxExtraBatchFraction`, reasons);
-      }
-      throw new RunFailedError(`${summary}; ${s.batchesFailed} batches failed after their retries: ${JSON.stringify(s.errorCategories)}`, result.runId, 'incomplete');
-    }
+    if (result.status === 'incomplete') throw incompleteRunError(result);
     return Dataset.load(result.datasetPath);
   }
 

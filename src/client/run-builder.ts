@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseModelName, type ModelSpec } from '../config/model-spec';
 import type { GeneratorOptions } from '../config/generator-options';
-import { RunInputSchema, type RunInput, type SamplingStrategy } from '../config/run-input';
+import { MAX_EXAMPLES_PER_RUN, RunInputSchema, tooManyExamples, type RunInput, type SamplingStrategy } from '../config/run-input';
 import { ConfigurationError } from '../errors';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 
@@ -66,6 +66,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   const numSteps = args.numSteps ?? opts.defaultNumExamples;
   const batchSize = args.batchSize ?? opts.defaultBatchSize;
   if (!Number.isInteger(numSteps) || numSteps < 1) problems.push(`numSteps: must be a positive integer, got ${numSteps}`);
+  else if (numSteps > MAX_EXAMPLES_PER_RUN) problems.push(tooManyExamples('numSteps', numSteps));
   if (!Number.isInteger(batchSize) || batchSize < 1) problems.push(`batchSize: must be a positive integer, got ${batchSize}`);
   const model = resolveModel(opts, args.modelName);
 

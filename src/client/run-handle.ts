@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { RunResult } from '../workflows/dataset-run';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from '../workflows/definitions';
-import type { GenerationStats } from '../workflows/stats';
+import type { FailureNote, GenerationStats } from '../workflows/stats';
+import { adviceFor } from './run-outcome';
 
 /**
  * A live or finished dataset run. Survives the client: `getRun(id)` in a new process attaches to the
@@ -53,19 +55,33 @@ export class RunHandle {
     try {
       return (await this.handle.result()) as RunResult;
     } catch (err) {
-      throw toRunError(err, this.runId);
+      throw toRunError(err, this.runId, this.runDir);
     }
   }
 }
 
-/** Maps a workflow failure to ModelError (model categories), or RunFailedError. */
-export function toRunError(err: unknown, runId: string): Error {
+/**
+ * Maps a workflow failure to this package's errors: a fatal batch failure (its category and details
+ * travel in the failure) becomes a `ModelError`, a cancellation or anything else a `RunFailedError`.
+ */
+export function toRunError(err: unknown, runId: string, runDir?: string): Error {
   if (!(err instanceof WorkflowFailedError)) return err as Error;
   const cause = err.cause;
-  if (cause instanceof CancelledFailure) return new RunFailedError(`run ${runId} was cancelled`, runId, 'cancelled', { cause: err });
+  const datasetPath = runDir ? path.join(runDir, 'dataset.jsonl') : undefined;
+  const partial = datasetPath ? ` (partial dataset: ${datasetPath})` : '';
+  if (cause instanceof CancelledFailure) return new RunFailedError(`run ${runId} was cancelled${partial}`, runId, 'cancelled', { cause: err });
   if (cause instanceof ApplicationFailure && cause.type && (ERROR_CATEGORIES as readonly string[]).includes(cause.type)) {
-    const provider = /^run \S+ stopped: (\S+?)[/ ]/.exec(cause.message)?.[1] ?? 'model';
-    return new ModelError(cause.message, { category: cause.type as ErrorCategory, provider, cause: err });
+    const d = (cause.details?.[0] ?? {}) as FailureNote;
+    const note: FailureNote = { message: cause.message, provider: d.provider, baseUrl: d.baseUrl, status: d.status };
+    return new ModelError(`${cause.message}${partial}. ${adviceFor(cause.type, note)}`, {
+      category: cause.type as ErrorCategory,
+      provider: d.provider ?? 'model',
+      status: d.status ?? undefined,
+      baseUrl: d.baseUrl,
+      runId,
+      datasetPath,
+      cause: err,
+    });
   }
-  return new RunFailedError(`run ${runId} failed: ${cause?.message ?? err.message}`, runId, 'run_failed', { cause: err });
+  return new RunFailedError(`run ${runId} failed: ${cause?.message ?? err.message}${partial}`, runId, 'run_failed', { cause: err });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema } from './run-input';
+import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN } from './run-input';
 
 /**
  * Options of `new DataSetGenerator(...)`: the seed's parameters in camelCase, plus what a durable
@@ -21,7 +21,7 @@ export const GeneratorOptionsSchema = z
     /** Examples per model call when `createData` gets no `batchSize`. */
     defaultBatchSize: z.number().int().min(1).max(1000).default(5),
     /** Examples when `createData` gets no `numSteps`. */
-    defaultNumExamples: z.number().int().min(1).default(3),
+    defaultNumExamples: z.number().int().min(1).max(MAX_EXAMPLES_PER_RUN).default(3),
     maxTokens: z.number().int().positive().default(4096),
     conversationType: ConversationTypeSchema.default('basic'),
     /** Batches in flight at once. */

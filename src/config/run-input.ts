@@ -63,13 +63,23 @@ export const TopicSourceSchema = z.union([
 ]);
 export type TopicSource = z.infer<typeof TopicSourceSchema>;
 
+/**
+ * The most examples one run may ask for. This project is built for thousands to hundreds of
+ * thousands of examples; a million leaves ten times that headroom. Beyond it a value is almost
+ * always a typo (`1e12` would start a run with an ETA of centuries and a plan no history could
+ * hold); a larger dataset is several runs.
+ */
+export const MAX_EXAMPLES_PER_RUN = 1_000_000;
+export const tooManyExamples = (field: string, value: number) =>
+  `${field}: at most ${MAX_EXAMPLES_PER_RUN.toLocaleString('en-US')} examples per run, got ${value}; split a larger dataset into several runs`;
+
 /** Input of the dataset-run workflow. Everything here is visible in the Temporal UI. */
 export const RunInputSchema = z.object({
   runId: z.string().min(1),
   name: z.string().min(1),
   /** Absolute path of the run folder, as seen by workers. */
   runDir: z.string().min(1),
-  numSteps: z.number().int().positive(),
+  numSteps: z.number().int().positive().max(MAX_EXAMPLES_PER_RUN),
   batchSize: z.number().int().positive().max(1000),
   concurrency: z.number().int().positive().max(10000),
   topics: TopicSourceSchema,

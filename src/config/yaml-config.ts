@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors';
 import { formatIssues } from './generator-options';
-import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema } from './run-input';
+import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN, tooManyExamples } from './run-input';
 
 /**
  * The YAML config of `deepfabric generate` (DeepFabric 4.x sections, snake_case keys). Every
@@ -57,7 +57,7 @@ export const YamlConfigSchema = z
       .prefault({}),
     output: z
       .object({
-        num_samples: z.number().int().positive(),
+        num_samples: z.number().int().positive().max(MAX_EXAMPLES_PER_RUN, { error: (i) => tooManyExamples('num_samples', i.input as number).slice('num_samples: '.length) }),
         batch_size: z.number().int().positive().max(1000).default(5),
         save_as: z.string().min(1).optional(),
         format: z.string().min(1).optional(),

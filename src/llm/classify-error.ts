@@ -26,13 +26,14 @@ function categoryForStatus(status: number): ErrorCategory {
  * (openai, @anthropic-ai/sdk) share the shape used here: `APIError` with `status` and `headers`,
  * `APIConnectionTimeoutError`, `APIConnectionError`, `APIUserAbortError`.
  */
-export function classifyError(err: unknown, provider: string, model: string): ModelError {
+export function classifyError(err: unknown, provider: string, model: string, baseUrl?: string): ModelError {
   if (err instanceof ModelError) return err;
+  const endpoint = baseUrl ? safeUrl(baseUrl) : undefined;
   const e = err as { name?: string; constructor?: { name?: string }; status?: number; headers?: { get(n: string): string | null }; message?: string };
   const kind = e?.constructor?.name ?? e?.name ?? 'Error';
   const detail = e?.message ?? String(err);
   if (kind === 'APIConnectionTimeoutError' || kind === 'APIUserAbortError' || e?.name === 'AbortError' || e?.name === 'TimeoutError') {
-    return new ModelError(`${provider}/${model}: the request timed out (${detail})`, { category: 'timeout', provider, cause: err });
+    return new ModelError(`${provider}/${model}: the request timed out (${detail})`, { category: 'timeout', provider, baseUrl: endpoint, cause: err });
   }
   if (typeof e?.status === 'number') {
     const status = e.status;
@@ -52,12 +53,23 @@ export function classifyError(err: unknown, provider: string, model: string): Mo
       default:
         message = `${provider}/${model}: HTTP ${status}: ${detail}`;
     }
-    return new ModelError(message, { category, provider, status, retryAfterMs: after, cause: err });
+    return new ModelError(message, { category, provider, status, retryAfterMs: after, baseUrl: endpoint, cause: err });
   }
   if (kind === 'APIConnectionError') {
-    return new ModelError(`${provider}/${model}: could not connect (${detail})`, { category: 'server_error', provider, cause: err });
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, { category: 'server_error', provider, baseUrl: endpoint, cause: err });
   }
-  return new ModelError(`${provider}/${model}: ${detail}`, { category: 'server_error', provider, cause: err });
+  return new ModelError(`${provider}/${model}: ${detail}`, { category: 'server_error', provider, baseUrl: endpoint, cause: err });
+}
+
+/** A URL without user info, query or fragment (they can hold credentials); the input when it does not parse. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`.replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
 }
 
 function providerKeyHint(provider: string): string {

@@ -177,7 +177,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     else if (isCancellation(err)) cancelRequested = true;
     else {
       const failure = describeBatchFailure(err);
-      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : input.retry.maxRetries + 1, work.count);
+      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : input.retry.maxRetries + 1, work.count, { message: failure.message, ...failure.details });
       if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
     }
     if ((stats.batchesDone + stats.batchesFailed) % progressStep === 0) publishProgress();

@@ -27,6 +27,16 @@ export interface StatsState {
   lastUpdateMs: number;
   /** Workflow runs this dataset run has spanned (1 + continue-as-new count). */
   segments: number;
+  /** The last failure of a batch that failed for good, per category: what the final message names. */
+  lastFailures?: Record<string, FailureNote>;
+}
+
+/** Enough of a batch failure to tell the user what went wrong and where (never a secret). */
+export interface FailureNote {
+  message: string;
+  provider?: string | undefined;
+  baseUrl?: string | undefined;
+  status?: number | null | undefined;
 }
 
 /** Live statistics of a run, as the stats query and `getGenerationStats()` return them. */
@@ -92,8 +102,9 @@ export function recordBatch(s: StatsState, b: BatchSummary): void {
 }
 
 /** Folds one batch that failed for good (after its retries) into the stats. */
-export function recordBatchFailure(s: StatsState, category: string, attempts: number, requested: number): void {
+export function recordBatchFailure(s: StatsState, category: string, attempts: number, requested: number, note?: FailureNote): void {
   s.batchesFailed++;
+  if (note) s.lastFailures = { ...s.lastFailures, [category]: { ...note, message: note.message.slice(0, 500) } };
   s.requested += requested;
   s.calls += attempts;
   s.retries += Math.max(0, attempts - 1);
@@ -112,6 +123,7 @@ export function snapshot(
     ...s,
     errorCategories: { ...s.errorCategories },
     rejected: { ...s.rejected },
+    ...(s.lastFailures ? { lastFailures: { ...s.lastFailures } } : {}),
     ...extra,
     successRate: s.calls > 0 ? s.callsOk / s.calls : 1,
     avgRetries: finished > 0 ? s.retries / finished : 0,

@@ -63,6 +63,8 @@ describe('deepfabric generate refuses bad input before anything starts', () => {
     ['a zero count', JSON.stringify({ ...good, output: { ...good.output, num_samples: 0 } }), /output\.num_samples: .*(>0|greater than 0|too small)/i],
     ['a negative batch size', JSON.stringify({ ...good, output: { ...good.output, batch_size: -2 } }), /output\.batch_size/],
     ['an output path escaping the data folder', JSON.stringify({ ...good, output: { ...good.output, save_as: '../../etc/evil.jsonl' } }), /output\.save_as: .*outside the current folder and the data folder/],
+    ['a topics.save_as escaping the data folder', JSON.stringify({ ...good, topics: { prompt: 'Python', save_as: '../../etc/topics.jsonl' } }), /topics\.save_as: .*outside the current folder and the data folder/],
+    ['a num_samples past the per-run bound', 'llm: {model: openai/gpt-4o-mini}\ntopics: {paths: [[a, b]]}\ngeneration: {instructions: x}\noutput: {num_samples: 1e12}\n', /output\.num_samples: at most 1,000,000 examples per run, got 1000000000000; split/],
     ['a topic file that does not exist', JSON.stringify({ ...good, topics: { load_from: 'missing-topics.jsonl' } }), /topics\.load_from: missing-topics\.jsonl does not exist/],
     ['an unknown output format', JSON.stringify({ ...good, output: { ...good.output, format: 'parquet' } }), /output\.format: unknown format "parquet"; known formats: chatml/],
     ['a run id with path characters', JSON.stringify({ ...good, run: { id: '../escape' } }), /runId: "\.\.\/escape" may only hold/],

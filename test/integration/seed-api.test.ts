@@ -3,7 +3,7 @@ import { useIntegrationEnv } from '../support/integration-env';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { Dataset } from '../../src/dataset/dataset';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
-import { ConfigurationError, ValidationError } from '../../src/errors';
+import { ConfigurationError, ModelError, ValidationError } from '../../src/errors';
 import { CONVERSATION_TYPES } from '../../src/config/run-input';
 import { topicPaths } from '../support/fixtures';
 import { tempDataDir, waitFor } from '../support/temporal';
@@ -72,6 +72,32 @@ it('setRetryStrategy with retryOnErrors [timeout] does not retry a 500', async (
   expect(result.stats.errorCategories.server_error).toBe(1);
   // The failed batch's examples were made up by a top-up batch.
   expect(result.records).toBe(10);
+});
+
+describe('runs that end short raise what the seed says, with the run id and the partial dataset', () => {
+  it('answers that always break the schema: ValidationError', async () => {
+    env.llm.configure({ failureRates: { bad_schema: 1 } });
+    const generator = make({ concurrency: 2, maxRetries: 1, maxExtraBatchFraction: 0 });
+    const err = await generator.createData({ numSteps: 4, batchSize: 2, topics: topicPaths(4), runName: 'always-bad-schema' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    const v = err as ValidationError;
+    expect(v.runId).toMatch(/^always-bad-schema-/);
+    expect(v.datasetPath!.endsWith(path.join('runs', v.runId!, 'dataset.jsonl'))).toBe(true);
+    expect((await Dataset.load(v.datasetPath!)).length).toBe(0);
+    expect(v.message).toMatch(/validation_error: 2.*record schema/);
+  });
+
+  it('a 500 on every call: ModelError naming the provider and the endpoint', async () => {
+    env.llm.configure({ failureRates: { '500': 1 } });
+    const generator = make({ concurrency: 2, maxRetries: 1, maxExtraBatchFraction: 0 });
+    const err = await generator.createData({ numSteps: 4, batchSize: 2, topics: topicPaths(4), runName: 'always-500' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    const m = err as ModelError;
+    expect({ category: m.category, provider: m.provider, baseUrl: m.baseUrl }).toEqual({ category: 'server_error', provider: 'openai', baseUrl: env.llm.openaiBaseUrl.replace(/\/$/, '') });
+    expect(m.runId).toMatch(/^always-500-/);
+    expect(m.datasetPath!.endsWith(path.join('runs', m.runId!, 'dataset.jsonl'))).toBe(true);
+    expect(env.llm.calls).toHaveLength(4); // 2 batches x (1 try + 1 retry)
+  });
 });
 
 it('a schema failure is retried with the validation error in the prompt', async () => {
