@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { loadYamlConfig, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
@@ -251,7 +251,10 @@ program
       );
       if (result.status !== 'completed') {
         if (result.status === 'incomplete') process.stderr.write(`error: ${incompleteRunError(result).message}\n`);
-        if (cfg.output.save_as) process.stderr.write(`${cfg.output.save_as} was left as it was; the run's records are in ${out}\n`);
+        if (cfg.output.save_as) {
+          const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
+          process.stderr.write(`${cfg.output.save_as} ${kept}; the run's records are in ${out}\n`);
+        }
       }
       await gen.close();
       process.exit(result.status === 'completed' ? 0 : 1);

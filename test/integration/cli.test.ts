@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { LlmTestServer } from '../support/llm-server';
+import { freePort } from '../../src/worker/dev-server';
 import { temporalAddress, uniqueTaskQueue } from '../support/temporal';
 
 const root = path.join(__dirname, '..', '..');
@@ -208,5 +209,27 @@ describe('one embedded server shared by every command of a data folder', () => {
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ runId: runIdB, temporalStatus: 'COMPLETED', progress: { accepted: 40, target: 40 } });
     expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
+  });
+});
+
+describe('a run against an endpoint that is down', () => {
+  it('keeps save_as byte-identical, writes the partial file, names the URL and the setting, shows no stack trace', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-down-'));
+    const port = await freePort(); // nothing listens there
+    const cfg = { ...good, llm: { model: 'openai/gpt-4o-mini', base_url: `http://127.0.0.1:${port}/v1` }, generation: { ...good.generation, max_retries: 1 } };
+    writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(cfg));
+    mkdirSync(path.join(cwd, 'out'));
+    const before = '{"kept":"from an earlier run"}\n';
+    writeFileSync(path.join(cwd, 'out', 'dataset.jsonl'), before);
+    const { code, stdout, stderr } = await runCli(['generate', 'config.yaml'], { cwd, env: { OPENAI_API_KEY: 'sk-down' } });
+    expect(code).toBe(1);
+    expect(readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8')).toBe(before);
+    expect(readFileSync(path.join(cwd, 'out', 'dataset.partial.jsonl'), 'utf8')).toBe('');
+    expect(stderr).toContain(`nothing answered at http://127.0.0.1:${port}/v1: check llm.base_url`);
+    expect(stderr).toContain('out/dataset.jsonl was left as it was');
+    expect(stdout + stderr).not.toMatch(/^\s+at /m);
+    expect((stdout + stderr).trim().split('\n').length).toBeLessThanOrEqual(15);
+    // The retries and warnings went to the log file instead.
+    expect(readFileSync(path.join(cwd, 'data', 'logs', 'worker.log'), 'utf8')).toMatch(/ECONNREFUSED|could not connect/);
   });
 });
