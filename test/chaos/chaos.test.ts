@@ -96,11 +96,11 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
         }
       })();
       const operator = (async () => {
-        await waitFor(async () => (await run.stats().catch(() => undefined))?.batchesDone! >= BATCHES * 0.2, 300_000, 250);
+        await waitFor(async () => ((await run.stats().catch(() => undefined))?.batchesDone ?? 0) >= BATCHES * 0.2, 300_000, 250);
         await run.pause();
         await new Promise((res) => setTimeout(res, 1500));
         await run.resume();
-        await waitFor(async () => (await run.stats().catch(() => undefined))?.batchesDone! >= BATCHES * 0.5, 300_000, 250);
+        await waitFor(async () => ((await run.stats().catch(() => undefined))?.batchesDone ?? 0) >= BATCHES * 0.5, 300_000, 250);
         await run.setConcurrency(12);
       })();
 
