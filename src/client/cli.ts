@@ -161,8 +161,9 @@ program
   .argument('<config>', 'YAML config (sections llm, topics, generation, output)')
   .option('--data-dir <dir>', 'run storage folder', undefined)
   .option('--run-id <id>', 'explicit run id (re-attaches to an existing run)')
+  .option('--replace', 'stop a running run of the same name with other dataset settings (its partial data is kept) and start this one')
   .description('generate a dataset (starts a dev server and worker when TEMPORAL_ADDRESS is not set)')
-  .action(async (configFile: string, o: { dataDir?: string; runId?: string }) => {
+  .action(async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean }) => {
     let gen: DataSetGenerator | undefined;
     try {
       const cfg = await loadYamlConfig(configFile);
@@ -211,6 +212,7 @@ program
         ...topicArgs,
         ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
         ...(o.runId ?? cfg.run.id ? { runId: (o.runId ?? cfg.run.id)! } : {}),
+        ...(o.replace ? { replace: true } : {}),
       });
       const info = await gen.temporalInfo();
       process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address})\n`);

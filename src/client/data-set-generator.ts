@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { WorkflowIdConflictPolicy } from '@temporalio/client';
+import { createHash, randomUUID } from 'node:crypto';
+import type { RunInput } from '../config/run-input';
+import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { formatIssues, GeneratorOptionsSchema, type GeneratorOptions, type GeneratorOptionsInput } from '../config/generator-options';
@@ -208,10 +209,28 @@ export class DataSetGenerator {
 
   // ---- runs ------------------------------------------------------------------------------
 
-  /** Starts a run (or attaches to the existing run with the same id) and returns its handle. */
+  /**
+   * Starts a run, or attaches to the run of the same dataset (same name and dataset settings, see
+   * `datasetDigest`) and returns its handle:
+   * - running: attached; changed concurrency, retries and request timeout are applied to it (an update);
+   * - finished complete with the same target: attached (its result is there, nothing is paid);
+   * - finished short, failed, stopped or cancelled, or asked for a different number of examples:
+   *   started again under the same id; batches already on disk are reused, only missing ones are paid.
+   * Another running run of the same name with different settings makes this refuse (naming it) unless
+   * `replace` is set, which stops that run (its partial data is kept) first.
+   */
   async startData(args: CreateDataArgs = {}): Promise<RunHandle> {
     const opts = this.options();
-    const input = buildRunInput(opts, this.state, args, this.dataDir);
+    const topicsFileDigest = args.topicsFile
+      ? createHash('sha256')
+          .update(
+            await fs.readFile(path.resolve(args.topicsFile)).catch((err: Error) => {
+              throw new ConfigurationError(`topicsFile: ${err.message}`);
+            }),
+          )
+          .digest('hex')
+      : undefined;
+    const input = buildRunInput(opts, this.state, args, this.dataDir, topicsFileDigest);
     if (input.topics.kind === 'file') {
       const paths = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
         throw new ConfigurationError(`topicsFile: ${err.message}`);
@@ -232,6 +251,9 @@ export class DataSetGenerator {
       await writeFileAtomic(file, input.topics.paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
       input.topics = { kind: 'file', file, count: input.topics.paths.length };
     }
+    const attached = await this.attachToSameDataset(ctx, input);
+    if (attached) return attached;
+    await this.settleNameConflicts(ctx, input, args.replace === true);
     await ctx.client.workflow.start('datasetRunWorkflow', {
       ...(input.searchAttributes
         ? {
@@ -256,6 +278,64 @@ export class DataSetGenerator {
       staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
     });
     return new RunHandle(ctx.client, input.runId, input.runDir);
+  }
+
+  /** The existing run of this dataset when it can be attached to (see `startData`); undefined to start one. */
+  private async attachToSameDataset(ctx: TemporalContext, input: RunInput): Promise<RunHandle | undefined> {
+    const run = new RunHandle(ctx.client, input.runId, input.runDir);
+    let described;
+    try {
+      described = await run.handle.describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+    const memo = (described.memo ?? {}) as { target?: number; progress?: { target?: number } };
+    const target = memo.progress?.target ?? memo.target;
+    if (described.status.name === 'RUNNING') {
+      if (target !== undefined && target !== input.numSteps) {
+        throw new ConfigurationError(
+          `numSteps: run ${input.runId} of this dataset is still running with a target of ${target} examples, not ${input.numSteps}; ` +
+            `let it finish (or stop it: deepfabric stop ${input.runId}) and start again to ${input.numSteps > target ? 'extend it (finished batches are reused)' : 'take the first ' + input.numSteps}`,
+        );
+      }
+      await run
+        .updateSettings({ concurrency: input.concurrency, retry: input.retry, requestTimeoutSeconds: input.generation.requestTimeoutSeconds })
+        .catch(async (err: unknown) => {
+          // Runs started by version 1 of the workflow know only setConcurrency.
+          if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message)) await run.setConcurrency(input.concurrency);
+          else throw err;
+        });
+      return run;
+    }
+    if (described.status.name === 'COMPLETED' && target === input.numSteps) {
+      const result = await run.result().catch(() => undefined);
+      if (result?.status === 'completed') return run;
+    }
+    return undefined;
+  }
+
+  /** Refuses (or, with `replace`, stops) other running runs of the same name with different dataset settings. */
+  private async settleNameConflicts(ctx: TemporalContext, input: RunInput, replace: boolean): Promise<void> {
+    const prefix = input.runId.slice(0, input.runId.lastIndexOf('-') + 1);
+    if (!prefix) return;
+    const others: string[] = [];
+    const query = `WorkflowType = 'datasetRunWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '${prefix.replace(/'/g, '')}'`;
+    try {
+      for await (const wf of ctx.client.workflow.list({ query })) {
+        if (wf.workflowId !== input.runId && (wf.memo as { name?: string } | undefined)?.name === input.name) others.push(wf.workflowId);
+      }
+    } catch {
+      return; // a visibility store without STARTS_WITH: no check rather than no run
+    }
+    if (!others.length) return;
+    if (!replace) {
+      throw new ConfigurationError(
+        `runName: run${others.length > 1 ? 's' : ''} ${others.join(', ')} of "${input.name}" ${others.length > 1 ? 'are' : 'is'} still running with other dataset settings (both would spend). ` +
+          `Replace it (generate --replace, or replace: true: it stops and keeps its partial data), attach to it (--run-id ${others[0]}), or give this dataset another name`,
+      );
+    }
+    for (const id of others) await new RunHandle(ctx.client, id, undefined).stop();
   }
 
   /** Where runs go: embedded or cluster mode, the server address, the UI's URL when known. */

@@ -27,6 +27,11 @@ export interface CreateDataArgs {
   seed?: number;
   /** Topic paths stored in a JSONL file readable by the workers (for big topic sets). */
   topicsFile?: string;
+  /**
+   * When another run of the same name but different dataset settings is still running: stop it
+   * (its partial data is kept) and start this one. Without it, starting refuses and names that run.
+   */
+  replace?: boolean;
 }
 
 /** Template and state a generator adds on top of its options. */
@@ -60,8 +65,34 @@ export function slug(text: string): string {
   );
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The settings that define a dataset's examples, hashed into its run id (the name comes first):
+ * the model, the prompts and instructions, template and variables, few-shot examples, filters,
+ * conversation type and system-message choice, temperature and max tokens, examples per call, the
+ * sampling (strategy, seed, custom order), and the topics by content (a topics file by the digest of
+ * its bytes, `topicsFileDigest`, so the same file in another folder is the same dataset).
+ *
+ * Not in it: how many examples (`num_samples`: a larger one extends the run, a smaller one takes the
+ * first N), concurrency, retries, timeouts, the extra-batch budget, continue-as-new size, and where
+ * the model is served (`base_url`: a proxy or a mirror of the same model is the same dataset).
+ * Changing those and starting again attaches to the same run; nothing is paid twice.
+ */
+export function datasetDigest(input: Pick<RunInput, 'generation' | 'batchSize' | 'sampling' | 'topics'>, topicsFileDigest?: string): string {
+  const { model, ...generation } = input.generation;
+  const identity = {
+    model: `${model.provider}/${model.model}`,
+    generation: { ...generation, requestTimeoutSeconds: undefined },
+    batchSize: input.batchSize,
+    sampling: input.sampling,
+    topics: input.topics.kind === 'inline' ? sha256(JSON.stringify(input.topics.paths)) : (topicsFileDigest ?? input.topics.file),
+  };
+  return sha256(JSON.stringify(identity)).slice(0, 8);
+}
+
 /** Builds and validates the workflow input of a run. Pure apart from reading the clock-free options. */
-export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string): RunInput {
+export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string, topicsFileDigest?: string): RunInput {
   const problems: string[] = [];
   const numSteps = args.numSteps ?? opts.defaultNumExamples;
   const batchSize = args.batchSize ?? opts.defaultBatchSize;
@@ -122,9 +153,8 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     batchesPerRun: opts.batchesPerRun,
   };
   const name = args.runName ?? 'dataset';
-  // Same name and settings give the same id, so starting a run twice attaches instead of paying twice.
-  const digest = createHash('sha256').update(JSON.stringify(base)).digest('hex').slice(0, 8);
-  const runId = args.runId ?? `${slug(name)}-${digest}`;
+  // Same name and dataset settings give the same id, so starting a run again attaches instead of paying twice.
+  const runId = args.runId ?? `${slug(name)}-${datasetDigest(base, topicsFileDigest)}`;
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(runId)) {
     throw new ConfigurationError(`runId: "${runId}" may only hold letters, digits, '.', '_' and '-'`);
   }

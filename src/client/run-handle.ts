@@ -3,7 +3,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type Workf
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { RunResult } from '../workflows/dataset-run';
-import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from '../workflows/definitions';
+import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
 
@@ -46,6 +46,19 @@ export class RunHandle {
     } catch (err) {
       // The validator's message is the useful part; the SDK wraps it in "Workflow Update failed".
       if (err instanceof WorkflowUpdateFailedError) throw new ConfigurationError(`setConcurrency: ${err.cause?.message ?? err.message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Applies operational settings (concurrency, retries, request timeout) to batches the run starts
+   * from now on: what a restarted `generate` with an edited config does instead of starting over.
+   */
+  async updateSettings(patch: RunSettingsPatch): Promise<Required<RunSettingsPatch>> {
+    try {
+      return await this.handle.executeUpdate(updateSettingsUpdate, { args: [patch] });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new ConfigurationError(`updateSettings: ${err.cause?.message ?? err.message}`);
       throw err;
     }
   }

@@ -43,7 +43,7 @@ import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampl
 import { modelCallActivityOptions } from './activity-options';
 import { advance, newPlanCursor, nextWork, plannedBatches, type BatchWork, type PlanLimits } from './batch-plan';
 import { datasetRunWorkflowV1 } from './dataset-run-v1';
-import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from './definitions';
+import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from './definitions';
 import { describeBatchFailure, RUN_FATAL_TYPES, runFatalFailure } from './failures';
 import { DatasetAccepted } from './search-attributes';
 import { newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
@@ -99,7 +99,10 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const currentStats = () =>
     snapshot(stats, { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused });
 
-  const batchOptions = modelCallActivityOptions(input.retry, input.generation.requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
+  // Operational settings a restarted `generate` may change (updateSettings); they apply to batches started afterwards.
+  let retry = input.retry;
+  let requestTimeoutSeconds = input.generation.requestTimeoutSeconds;
+  let batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
   const { generateBatch } = proxyActivities<Activities>(batchOptions);
   const { assembleDataset } = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
 
@@ -113,7 +116,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...work, generation: input.generation };
+    const base = { runId: input.runId, runDir: input.runDir, ...work, generation: { ...input.generation, requestTimeoutSeconds } };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };
@@ -177,7 +180,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     else if (isCancellation(err)) cancelRequested = true;
     else {
       const failure = describeBatchFailure(err);
-      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : input.retry.maxRetries + 1, work.count, { message: failure.message, ...failure.details });
+      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : retry.maxRetries + 1, work.count, { message: failure.message, ...failure.details });
       if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
     }
     if ((stats.batchesDone + stats.batchesFailed) % progressStep === 0) publishProgress();
@@ -221,6 +224,27 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       },
     },
   );
+  setHandler(
+    updateSettingsUpdate,
+    (patch: RunSettingsPatch) => {
+      const next = { concurrency: patch.concurrency ?? concurrency, retry: patch.retry ?? retry, requestTimeoutSeconds: patch.requestTimeoutSeconds ?? requestTimeoutSeconds };
+      afterThisEvent(() => {
+        ({ concurrency, retry, requestTimeoutSeconds } = next);
+        batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
+        fill();
+      });
+      return next;
+    },
+    {
+      validator: (patch: RunSettingsPatch) => {
+        const n = patch.concurrency;
+        if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)) throw new Error(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`);
+        const t = patch.requestTimeoutSeconds;
+        if (t !== undefined && !(t > 0)) throw new Error(`requestTimeoutSeconds must be positive, got ${t}`);
+        if (patch.retry && !(Number.isInteger(patch.retry.maxRetries) && patch.retry.maxRetries >= 0)) throw new Error(`retry.maxRetries must be a non-negative integer`);
+      },
+    },
+  );
   // Cancelling the workflow cancels the batches in flight (their settle sees it); with none in
   // flight (a paused run) this ends scheduling.
   CancellationScope.current().cancelRequested.catch(() => {
@@ -233,7 +257,8 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
 
   if (segmentFull && !cancelRequested && !fatal && !stopRequested) {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof datasetRunWorkflow>(input, { ...plan, concurrency, paused, stats });
+    const carried: RunInput = { ...input, retry, generation: { ...input.generation, requestTimeoutSeconds } };
+    return continueAsNew<typeof datasetRunWorkflow>(carried, { ...plan, concurrency, paused, stats });
   }
 
   const outcome = cancelRequested ? 'cancelled' : fatal ? 'failed' : stopRequested ? 'stopped' : 'completed';

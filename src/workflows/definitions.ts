@@ -1,5 +1,6 @@
 /** Messages a dataset run answers; shared by the workflow and its clients. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RetryStrategy } from '../config/run-input';
 import type { GenerationStats } from './stats';
 
 /** Live statistics of the run. */
@@ -12,3 +13,12 @@ export const resumeSignal = defineSignal('resume');
 export const cancelRunSignal = defineSignal('stop');
 /** Change how many batches may run at once; returns the new value. */
 export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');
+
+/** Operational settings a running run takes from a restarted `generate` (they do not change the dataset). */
+export interface RunSettingsPatch {
+  concurrency?: number;
+  retry?: RetryStrategy;
+  requestTimeoutSeconds?: number;
+}
+/** Applies operational settings to batches started from now on; returns the settings in force. */
+export const updateSettingsUpdate = defineUpdate<Required<RunSettingsPatch>, [RunSettingsPatch]>('updateSettings');

@@ -99,6 +99,20 @@ describe('commands do not depend on how events are grouped into activations', ()
     expect(whole.rest).toEqual(expect.arrayContaining(['update u1 accepted', 'update u1 completed']));
   });
 
+  it('updateSettings: later batches get the new retry policy and request timeout; earlier ones keep theirs', async () => {
+    const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, 'datasetRunWorkflow', [runInput(24, 2)]);
+    const attempts = (cmds: typeof commands) => cmds.filter((c) => c.scheduleActivity).map((c) => c.scheduleActivity!.retryPolicy!.maximumAttempts);
+    expect(attempts(commands)).toEqual([4, 4]); // maxRetries 3 by default
+    const retry = { maxRetries: 7, backoffMultiplier: 2, initialBackoffSeconds: 1, maxBackoffSeconds: 10, retryOnErrors: ['server_error'] };
+    const after = await wf.activate([update('updateSettings', 'u2', { concurrency: 3, retry, requestTimeoutSeconds: 90 }), ...completions([1])]);
+    await wf.dispose();
+    // The update opens a third slot, the completion refills its own: both under the new policy.
+    expect(attempts(after)).toEqual([8, 8]);
+    const scheduled = after.filter((c) => c.scheduleActivity);
+    const input = JSON.parse(Buffer.from(scheduled[0]!.scheduleActivity!.arguments![0]!.data!).toString('utf8'));
+    expect(input.generation.requestTimeoutSeconds).toBe(90);
+  });
+
   it('version 1 gives different commands for the same events split differently (the chaos bug)', async () => {
     const whole = await drive('legacyDatasetRunWorkflow', [completions([1, 2, 3, 4, 5, 6])]);
     const split = await drive('legacyDatasetRunWorkflow', [completions([1, 2, 3]), completions([4, 5, 6])]);
