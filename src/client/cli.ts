@@ -18,6 +18,7 @@ import { DataSetGenerator } from './data-set-generator';
 import { defaultDataDir } from './run-builder';
 import { RunHandle } from './run-handle';
 import { incompleteRunError } from './run-outcome';
+import { formatEnded, formatRunsTable, formatStatus, type RunRow } from './status-format';
 import { buildTopics } from './topic-builder';
 import { writeFileAtomic } from '../storage/run-store';
 
@@ -367,17 +368,18 @@ async function controlClient(dataDir?: string): Promise<{ client: Client; close(
   }
 }
 
-function control(name: string, description: string, act: (run: RunHandle) => Promise<unknown>): void {
+function control(name: string, description: string, act: (run: RunHandle, json: boolean) => Promise<unknown>): void {
   program
     .command(name)
     .argument('<run-id>')
     .option('--data-dir <dir>', 'storage folder (embedded mode)')
+    .option('--json', 'machine-readable output')
     .description(description)
-    .action(async (runId: string, o: { dataDir?: string }) => {
+    .action(async (runId: string, o: { dataDir?: string; json?: boolean }) => {
       try {
         const { client, close } = await controlClient(o.dataDir);
         const run = new RunHandle(client, runId, undefined);
-        const out = await act(run);
+        const out = await act(run, o.json === true);
         process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
         await close();
       } catch (err) {
@@ -386,16 +388,21 @@ function control(name: string, description: string, act: (run: RunHandle) => Pro
     });
 }
 
-control('status', 'live stats of a run (the last recorded progress when it has ended)', async (run) => {
+control('status', 'progress, rate, ETA, tokens and errors of a run (--json for scripts)', async (run, json) => {
   const described = await run.handle.describe();
   // A query runs workflow code on a worker; an ended run needs none: its memo holds the progress.
-  if (described.status.name === 'RUNNING') return run.stats();
-  return { runId: run.runId, temporalStatus: described.status.name, closedAt: described.closeTime?.toISOString(), ...(described.memo ?? {}) };
+  if (described.status.name === 'RUNNING') {
+    const stats = await run.stats();
+    return json ? stats : formatStatus(stats);
+  }
+  const ended = { runId: run.runId, temporalStatus: described.status.name, closedAt: described.closeTime?.toISOString(), ...((described.memo ?? {}) as { progress?: { accepted?: number; target?: number; status?: string }; model?: string }) };
+  return json ? ended : formatEnded(ended);
 });
 control('pause', 'start no new batches (in-flight ones finish)', async (run) => (await run.pause(), `paused ${run.runId}`));
 control('resume', 'resume a paused run', async (run) => (await run.resume(), `resumed ${run.runId}`));
-control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}`));
-control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}`));
+const partialNote = (runId: string) => `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
+control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}: ${partialNote(run.runId)}`));
+control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}: ${partialNote(run.runId)}`));
 
 program
   .command('export')
@@ -429,12 +436,19 @@ program
   .action(async (_action: string, o: { dataDir?: string }) => {
     try {
       const { client, close } = await controlClient(o.dataDir);
+      const rows: RunRow[] = [];
       for await (const wf of client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
-        const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number } };
-        process.stdout.write(
-          `${wf.workflowId}\t${wf.status.name}\t${memo.model ?? ''}\t${memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : ''}\t${wf.startTime.toISOString()}\n`,
-        );
+        const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number; status?: string } };
+        const status = wf.status.name === 'RUNNING' ? 'running' : memo.progress?.status && memo.progress.status !== 'running' ? memo.progress.status : wf.status.name.toLowerCase();
+        rows.push({
+          runId: wf.workflowId,
+          status,
+          model: memo.model ?? '',
+          progress: memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : '',
+          started: wf.startTime.toISOString().replace('T', ' ').slice(0, 19),
+        });
       }
+      process.stdout.write(rows.length ? `${formatRunsTable(rows)}\n` : 'no dataset runs yet\n');
       await close();
     } catch (err) {
       fail(err);

@@ -204,10 +204,13 @@ describe('one embedded server shared by every command of a data folder', () => {
     const list = await runCli(['runs', 'list'], { cwd });
     expect(list.code).toBe(0);
     const runIdB = /run (\S+) \(embedded/.exec(b.stderr)![1]!;
-    expect(list.stdout).toContain(runIdB);
-    const status = await runCli(['status', runIdB], { cwd });
+    expect(list.stdout.split('\n')[0]).toMatch(/^RUN ID\s+STATUS\s+MODEL\s+PROGRESS\s+STARTED$/);
+    expect(list.stdout).toMatch(new RegExp(`^${runIdB}\\s+completed\\s+openai/gpt-4o-mini\\s+40/40\\s`, 'm'));
+    const status = await runCli(['status', runIdB, '--json'], { cwd });
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ runId: runIdB, temporalStatus: 'COMPLETED', progress: { accepted: 40, target: 40 } });
+    const human = await runCli(['status', runIdB], { cwd });
+    expect(human.stdout).toMatch(/^progress\s+40 of 40 examples \(100%\)$/m);
     expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
   });
 });
