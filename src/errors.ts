@@ -14,11 +14,13 @@ export const ERROR_CATEGORIES = [
   'json_parse_error',
   'validation_error',
   'content_filtered',
+  /** Nothing answered at the endpoint (connection refused, unknown host) before any batch of the run succeeded. */
+  'unreachable',
 ] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 
 /** Categories a retry cannot fix: the run stops at the first one instead of paying for more calls. */
-export const FATAL_CATEGORIES: readonly ErrorCategory[] = ['auth_error', 'bad_request'];
+export const FATAL_CATEGORIES: readonly ErrorCategory[] = ['auth_error', 'bad_request', 'unreachable'];
 
 /** Root of every error this package throws on purpose. */
 export class DataSetGeneratorError extends Error {
@@ -54,9 +56,12 @@ export class ModelError extends DataSetGeneratorError {
   /** The run that ended on this error, and where its partial dataset is (set when a run failed). */
   readonly runId: string | undefined;
   readonly datasetPath: string | undefined;
+  /** The connection was refused or the host unknown: nothing is listening at `baseUrl`. */
+  readonly unreachable: boolean;
   constructor(
     message: string,
     opts: {
+      unreachable?: boolean;
       category: ErrorCategory;
       provider: string;
       status?: number | undefined;
@@ -76,6 +81,7 @@ export class ModelError extends DataSetGeneratorError {
     this.baseUrl = opts.baseUrl;
     this.runId = opts.runId;
     this.datasetPath = opts.datasetPath;
+    this.unreachable = opts.unreachable === true;
     this.retryable = !FATAL_CATEGORIES.includes(opts.category);
   }
 }

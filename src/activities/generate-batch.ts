@@ -111,6 +111,9 @@ export function makeGenerateBatch(providers: ProviderFactory) {
       clearInterval(beat);
       // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
       if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+      if (err instanceof ModelError && err.unreachable && input.firstWave) {
+        return fail(new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err }));
+      }
       if (err instanceof ModelError) return fail(err);
       throw err;
     }

@@ -13,6 +13,12 @@ export interface BatchInput {
   /** Where to read topic paths when they are not inline (large topic sets). */
   topicsRef?: { file: string; sampling: RunInput['sampling']; count: number };
   generation: GenerationSettings;
+  /**
+   * True while no batch of the run has succeeded. A refused connection or unknown host then stops
+   * the run at once (`unreachable`) instead of retrying every batch against nothing; later on it is
+   * an ordinary, retried server error (an endpoint that answered before is probably restarting).
+   */
+  firstWave?: boolean;
 }
 
 /** What a batch reports back to the workflow: counts only, never the examples. */

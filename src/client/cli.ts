@@ -92,6 +92,16 @@ function partialPath(file: string): string {
   return `${file.slice(0, file.length - ext.length)}.partial${ext || '.jsonl'}`;
 }
 
+/** Copies a run's partial dataset to `<save_as>.partial.jsonl` (when there is one) and says so. */
+async function keepPartial(cfg: YamlConfig, datasetPath: string): Promise<void> {
+  if (!cfg.output.save_as || !existsSync(datasetPath)) return;
+  const out = partialPath(path.resolve(cfg.output.save_as));
+  const ds = await Dataset.load(datasetPath);
+  await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+  const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
+  process.stderr.write(`${cfg.output.save_as} ${kept}; the run's ${ds.length} records are in ${out}\n`);
+}
+
 /** Topic build options from the YAML's `topics` and `llm` sections. */
 function topicOptions(cfg: YamlConfig) {
   return {
@@ -151,7 +161,10 @@ function watch(run: RunHandle, target: number): () => void {
       })
       .catch(() => undefined);
   }, tty ? 500 : 1000);
+  let stopped = false;
   return () => {
+    if (stopped) return;
+    stopped = true;
     clearInterval(timer);
     bar?.stop();
   };
@@ -231,6 +244,11 @@ program
       let result;
       try {
         result = await run.result();
+      } catch (err) {
+        // A failed or cancelled run still assembled what it had: keep it beside save_as, never over it.
+        stop();
+        await keepPartial(cfg, (err as { datasetPath?: string }).datasetPath ?? path.join(run.runDir!, 'dataset.jsonl'));
+        throw err;
       } finally {
         stop();
       }

@@ -25,6 +25,8 @@ export function adviceFor(category: string, note: FailureNote | undefined): stri
     case 'validation_error':
     case 'json_parse_error':
       return `the model's answers kept failing the record schema: try a stronger model, a simpler conversation type or clearer instructions`;
+    case 'unreachable':
+      return `nothing answered at ${note?.baseUrl ?? 'the endpoint'}: check llm.base_url (or the provider's *_BASE_URL in the worker's environment) and that the server is up`;
     default:
       if (note && /could not connect/.test(note.message)) {
         return `nothing answered at ${note.baseUrl ?? 'the endpoint'}: check llm.base_url (or the provider's *_BASE_URL in the worker's environment) and that the server is up`;

@@ -56,10 +56,19 @@ export function classifyError(err: unknown, provider: string, model: string, bas
     return new ModelError(message, { category, provider, status, retryAfterMs: after, baseUrl: endpoint, cause: err });
   }
   if (kind === 'APIConnectionError') {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
-    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, { category: 'server_error', provider, baseUrl: endpoint, cause: err });
+    const cause = errorCode(err);
+    const unreachable = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
+    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, { category: 'server_error', provider, baseUrl: endpoint, unreachable, cause: err });
   }
   return new ModelError(`${provider}/${model}: ${detail}`, { category: 'server_error', provider, baseUrl: endpoint, cause: err });
+}
+
+/** The first system error code (ECONNREFUSED, ENOTFOUND, ...) down an error's cause chain. */
+function errorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return e.code;
+  }
+  return undefined;
 }
 
 /** A URL without user info, query or fragment (they can hold credentials); the input when it does not parse. */

@@ -26,15 +26,16 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, AssembleResult, BatchInput, BatchSummary } from '../activities';
 import type { RunInput } from '../config/run-input';
-import { ERROR_CATEGORIES, FATAL_CATEGORIES } from '../errors';
 import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampling';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery } from './definitions';
 import { DatasetAccepted } from './search-attributes';
 import { newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus } from './stats';
 import type { RunCursor, RunResult } from './dataset-run';
 
+// Frozen as version 1 knew them (later versions add categories): the retry policies it schedules stay the same.
+const ERROR_CATEGORIES = ['rate_limit', 'timeout', 'server_error', 'auth_error', 'bad_request', 'json_parse_error', 'validation_error', 'content_filtered'] as const;
 /** Failure types that end the whole run: retrying another batch cannot fix them. */
-const RUN_FATAL = [...FATAL_CATEGORIES, 'configuration_error'];
+const RUN_FATAL: string[] = ['auth_error', 'bad_request', 'configuration_error'];
 
 export async function datasetRunWorkflowV1(input: RunInput, cursor?: RunCursor): Promise<RunResult> {
   const info = workflowInfo();

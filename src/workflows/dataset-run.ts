@@ -116,7 +116,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...work, generation: { ...input.generation, requestTimeoutSeconds } };
+    const base = { runId: input.runId, runDir: input.runDir, ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0 };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };

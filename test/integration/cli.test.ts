@@ -224,8 +224,13 @@ describe('a run against an endpoint that is down', () => {
     mkdirSync(path.join(cwd, 'out'));
     const before = '{"kept":"from an earlier run"}\n';
     writeFileSync(path.join(cwd, 'out', 'dataset.jsonl'), before);
+    const started = Date.now();
     const { code, stdout, stderr } = await runCli(['generate', 'config.yaml'], { cwd, env: { OPENAI_API_KEY: 'sk-down' } });
+    const seconds = (Date.now() - started) / 1000;
     expect(code).toBe(1);
+    // Nothing ever answered: the first failed connection stops the run instead of retrying every batch.
+    expect(stderr).toMatch(/error: run \S+ stopped: openai\/gpt-4o-mini: could not connect to http:\/\/127\.0\.0\.1:\d+\/v1 \(ECONNREFUSED\)/);
+    console.log(`endpoint down: generate exited after ${seconds.toFixed(1)} s`);
     expect(readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8')).toBe(before);
     expect(readFileSync(path.join(cwd, 'out', 'dataset.partial.jsonl'), 'utf8')).toBe('');
     expect(stderr).toContain(`nothing answered at http://127.0.0.1:${port}/v1: check llm.base_url`);

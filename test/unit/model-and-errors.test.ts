@@ -76,3 +76,22 @@ describe('toStrictJsonSchema', () => {
     expect(s.$schema).toBeUndefined();
   });
 });
+
+describe('a connection nobody answers', () => {
+  class APIConnectionError extends Error {}
+  const refused = () => new APIConnectionError('Connection error.', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }) });
+  it('is marked unreachable, names the endpoint without credentials, and stays a retryable server error', () => {
+    const err = classifyError(refused(), 'openai', 'gpt-4o', 'http://user:pw@10.0.0.1:8000/v1');
+    expect({ category: err.category, unreachable: err.unreachable, baseUrl: err.baseUrl, retryable: err.retryable }).toEqual({
+      category: 'server_error',
+      unreachable: true,
+      baseUrl: 'http://10.0.0.1:8000/v1',
+      retryable: true,
+    });
+    expect(err.message).toBe('openai/gpt-4o: could not connect to http://10.0.0.1:8000/v1 (ECONNREFUSED)');
+  });
+  it('a connection reset is not "unreachable" (something answered)', () => {
+    const reset = new APIConnectionError('Connection error.', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) });
+    expect(classifyError(reset, 'openai', 'gpt-4o', 'http://h/v1').unreachable).toBe(false);
+  });
+});
