@@ -150,8 +150,15 @@ it('attaches to the existing run when the same run is started twice, paying once
     expect(a.records).toBe(20);
     expect(b.datasetPath).toBe(a.datasetPath);
     expect(env.llm.count()).toBe(4);
-    // A different setting is a different run.
-    const third = await gen.startData({ ...args, numSteps: 10 });
+    // A smaller target is the same dataset: its first 10 examples, nothing paid.
+    const smaller = await gen.startData({ ...args, numSteps: 10 });
+    expect(smaller.runId).toBe(first.runId);
+    const r10 = await smaller.result();
+    expect(r10.records).toBe(10);
+    expect(env.llm.count()).toBe(4);
+    expect((await fs.readFile(r10.datasetPath, 'utf8')).split('\n').filter(Boolean)).toEqual((await fs.readFile(a.datasetPath, 'utf8')).split('\n').filter(Boolean).slice(0, 10));
+    // A setting that defines the examples (examples per call) is a different dataset, so a different run.
+    const third = await gen.startData({ ...args, batchSize: 4 });
     expect(third.runId).not.toBe(first.runId);
     expect(third.runId).toMatch(/^twice-[0-9a-f]{8}$/);
   });
