@@ -6,7 +6,7 @@ import { applyContentFilters, MissingFilterError } from '../dataset/content-filt
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { renderBatchPrompt } from '../prompts/batch-prompt';
-import { RunStore } from '../storage/run-store';
+import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { branchesOf, pathIndexForSlot } from '../topics/sampling';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { ConversationType } from '../config/run-input';
@@ -22,16 +22,29 @@ function cachedBranches(paths: string[][]): number[][] {
   return b;
 }
 
-async function topicPathsFor(input: BatchInput): Promise<string[][]> {
+async function topicPathsFor(input: BatchInput, run: RunData): Promise<string[][]> {
   if (input.topicPaths) return input.topicPaths;
   if (!input.topicsRef) throw ApplicationFailure.nonRetryable(`batch ${input.batchIndex} has no topics`, 'bad_request');
-  const all = await readTopicPathsFile(input.topicsRef.file);
+  const all = input.topicsRef.stored ? await storedTopics(input.runId, run) : await readTopicPathsFile(input.topicsRef.file);
   const plan = {
     ...input.topicsRef.sampling,
     count: all.length,
     branches: input.topicsRef.sampling.strategy === 'balanced' ? cachedBranches(all) : undefined,
   };
   return Array.from({ length: input.count }, (_, i) => all[pathIndexForSlot(plan, input.slotStart + i)]!);
+}
+
+/** A run's stored topic paths, read once per process (a 100k-path set is read for every batch otherwise). */
+const topicsCache = new Map<string, Promise<string[][]>>();
+function storedTopics(runId: string, run: RunData): Promise<string[][]> {
+  let hit = topicsCache.get(runId);
+  if (!hit) {
+    hit = run.readTopics();
+    hit.catch(() => topicsCache.delete(runId));
+    if (topicsCache.size > 16) topicsCache.delete(topicsCache.keys().next().value!);
+    topicsCache.set(runId, hit);
+  }
+  return hit;
 }
 
 const jsonSchemaCache = new Map<string, Record<string, unknown>>();
@@ -61,10 +74,13 @@ function countBy(entries: Record<string, unknown>[], key: string): Record<string
  * accepted ones written atomically as the batch's shard. A batch whose shard exists returns its
  * stored summary without calling the model, so retries, replays and restarts never pay twice.
  */
-export function makeGenerateBatch(providers: ProviderFactory) {
+export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
   return async function generateBatch(input: BatchInput): Promise<BatchSummary> {
     const ctx = Context.current();
-    const store = new RunStore(input.runDir);
+    const store = await runDataFor(runStore, input).catch((err: unknown) => {
+      if (err instanceof StoreMismatchError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
+      throw err;
+    });
     if (await store.hasShard(input.batchIndex)) {
       const { summary } = await store.readShard<BatchSummary>(input.batchIndex);
       return { ...summary, cached: true };
@@ -75,7 +91,7 @@ export function makeGenerateBatch(providers: ProviderFactory) {
     const previous = ctx.info.attempt > 1 ? await store.readErrors(input.batchIndex) : [];
     const lastValidation = [...previous].reverse().find((e) => e.category === 'validation_error' || e.category === 'json_parse_error');
     const g = input.generation;
-    const topicPaths = await topicPathsFor(input);
+    const topicPaths = await topicPathsFor(input, store);
     const prompt = renderBatchPrompt(g, topicPaths, lastValidation ? String(lastValidation.message) : undefined);
     const jsonSchema = jsonSchemaFor(g.conversationType, input.count);
 

@@ -1,5 +1,7 @@
 import { ProviderFactory, type Env } from '../llm/provider-factory';
-import { assembleDataset } from './assemble-dataset';
+import { makeAssembleDataset } from './assemble-dataset';
+import { FsStore, type Store } from '../storage/store';
+import { defaultDataDir } from '../worker/paths';
 import { makeGenerateBatch } from './generate-batch';
 import { makeExpandTopic, saveTopicGraph, saveTopicTree } from './expand-topic';
 
@@ -7,13 +9,15 @@ export type { BatchInput, BatchSummary, AssembleInput, AssembleResult } from './
 export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
 
 /**
- * The worker's activities. API keys come from `env` (the worker's environment) and nowhere else.
+ * The worker's activities. API keys come from `env` (the worker's environment) and nowhere else;
+ * runs' data goes to `store` (this worker's: its data folder, or PostgreSQL).
  */
-export function createActivities(opts: { env?: Env } = {}) {
+export function createActivities(opts: { env?: Env; store?: Store } = {}) {
   const providers = new ProviderFactory(opts.env ?? process.env);
+  const store = opts.store ?? new FsStore(defaultDataDir());
   return {
-    generateBatch: makeGenerateBatch(providers),
-    assembleDataset,
+    generateBatch: makeGenerateBatch(providers, store),
+    assembleDataset: makeAssembleDataset(store),
     expandTopic: makeExpandTopic(providers),
     saveTopicTree,
     saveTopicGraph,

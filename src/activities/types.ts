@@ -3,15 +3,18 @@ import type { GenerationSettings, RunInput } from '../config/run-input';
 /** Input of one batch: small, so history stays small. Topics come inline or as slots of a file. */
 export interface BatchInput {
   runId: string;
+  /** The client's run folder: used only by runs without `storeId` (started before stores existed). */
   runDir: string;
+  /** The client's store id; the worker's store must have the same (see src/storage/store.ts). */
+  storeId?: string;
   batchIndex: number;
   /** First example slot of this batch and how many examples it asks for. */
   slotStart: number;
   count: number;
   /** The batch's topic paths, when the run's topics are inline. */
   topicPaths?: string[][];
-  /** Where to read topic paths when they are not inline (large topic sets). */
-  topicsRef?: { file: string; sampling: RunInput['sampling']; count: number };
+  /** Where to read topic paths when they are not inline (large topic sets): the run's store, or a file (older runs). */
+  topicsRef?: { file: string; stored?: boolean; sampling: RunInput['sampling']; count: number };
   generation: GenerationSettings;
   /**
    * True while no batch of the run has succeeded. A refused connection or unknown host then stops
@@ -44,6 +47,7 @@ export interface BatchSummary {
 export interface AssembleInput {
   runId: string;
   runDir: string;
+  storeId?: string;
   numSteps: number;
   /** Stats and run facts written into manifest.json. */
   manifest: Record<string, unknown>;

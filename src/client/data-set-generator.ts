@@ -12,7 +12,7 @@ import { registerContentFilter, type ContentFilter } from '../dataset/content-fi
 import { Dataset } from '../dataset/dataset';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
-import { writeFileAtomic } from '../storage/run-store';
+import { openStore, type Store } from '../storage/store';
 import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
 import { buildRunInput, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
@@ -81,8 +81,18 @@ export class DataSetGenerator {
   }
 
   private context(): Promise<TemporalContext> {
-    this.ctx ??= TemporalContext.open(this.temporalOptions, this.dataDir);
+    this.ctx ??= this.store().then((store) => TemporalContext.open(this.temporalOptions, this.dataDir, store));
     return this.ctx;
+  }
+
+  private storePromise: Promise<Store> | undefined;
+  /** This client's run store: PostgreSQL when `store` (or DEEPFABRIC_STORE) is a URL, else the data folder. */
+  private store(): Promise<Store> {
+    this.storePromise ??= openStore({ dataDir: this.dataDir, url: this.raw.store ?? process.env.DEEPFABRIC_STORE }).catch((err: Error) => {
+      this.storePromise = undefined;
+      throw new ConfigurationError(err.message);
+    });
+    return this.storePromise;
   }
 
   // ---- templates -------------------------------------------------------------------------
@@ -231,11 +241,19 @@ export class DataSetGenerator {
           .digest('hex')
       : undefined;
     const input = buildRunInput(opts, this.state, args, this.dataDir, topicsFileDigest);
+    const store = await this.store();
+    input.storeId = await store.id();
+    // Big topic sets and topic files travel by reference, in the run's store (never a client path a
+    // worker on another machine cannot read, never the workflow's history).
+    let storedTopics: string[][] | undefined;
     if (input.topics.kind === 'file') {
-      const paths = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
+      storedTopics = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
         throw new ConfigurationError(`topicsFile: ${err.message}`);
       });
-      input.topics.count = paths.length;
+    } else if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = input.topics.paths;
+    if (storedTopics) {
+      await store.run(input.runId).writeTopics(storedTopics);
+      input.topics = { kind: 'stored', count: storedTopics.length };
     }
     const ctx = await this.context();
     if (this.state.namedFilters.length && !ctx.hasLocalWorker) {
@@ -245,12 +263,6 @@ export class DataSetGenerator {
     }
     input.searchAttributes = this.temporalOptions.searchAttributes ?? (await ctx.hasDatasetSearchAttributes());
     await fs.mkdir(input.runDir, { recursive: true });
-    if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) {
-      // Big topic sets travel by reference: one file in the run folder, read by the workers.
-      const file = path.join(input.runDir, 'topics.jsonl');
-      await writeFileAtomic(file, input.topics.paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
-      input.topics = { kind: 'file', file, count: input.topics.paths.length };
-    }
     const attached = await this.attachToSameDataset(ctx, input);
     if (attached) return attached;
     await this.settleNameConflicts(ctx, input, args.replace === true);
@@ -277,12 +289,12 @@ export class DataSetGenerator {
       },
       staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
     });
-    return new RunHandle(ctx.client, input.runId, input.runDir);
+    return new RunHandle(ctx.client, input.runId, input.runDir, store);
   }
 
   /** The existing run of this dataset when it can be attached to (see `startData`); undefined to start one. */
   private async attachToSameDataset(ctx: TemporalContext, input: RunInput): Promise<RunHandle | undefined> {
-    const run = new RunHandle(ctx.client, input.runId, input.runDir);
+    const run = new RunHandle(ctx.client, input.runId, input.runDir, await this.store());
     let described;
     try {
       described = await run.handle.describe();
@@ -367,7 +379,7 @@ export class DataSetGenerator {
   /** Attaches to an existing run by id (e.g. after the client that started it died). */
   async getRun(runId: string): Promise<RunHandle> {
     const ctx = await this.context();
-    return new RunHandle(ctx.client, runId, path.join(this.dataDir, 'runs', runId));
+    return new RunHandle(ctx.client, runId, path.join(this.dataDir, 'runs', runId), await this.store());
   }
 
   /**
@@ -436,9 +448,11 @@ export class DataSetGenerator {
 
   /** Stops what this generator started in embedded mode (worker, dev server, connection). */
   async close(): Promise<void> {
-    if (!this.ctx) return;
-    const ctx = await this.ctx.catch(() => undefined);
+    const ctx = await this.ctx?.catch(() => undefined);
     this.ctx = undefined;
     await ctx?.close();
+    const store = await this.storePromise?.catch(() => undefined);
+    this.storePromise = undefined;
+    await store?.close();
   }
 }

@@ -42,9 +42,7 @@ export interface GeneratorState {
   namedFilters: string[];
 }
 
-export function defaultDataDir(): string {
-  return path.resolve(process.env.DEEPFABRIC_DATA_DIR ?? 'deepfabric-data');
-}
+export { defaultDataDir } from '../worker/paths';
 
 /** The model spec from per-call override or options; throws ConfigurationError naming the field. */
 export function resolveModel(opts: GeneratorOptions, override?: string): ModelSpec {
@@ -86,7 +84,7 @@ export function datasetDigest(input: Pick<RunInput, 'generation' | 'batchSize' |
     generation: { ...generation, requestTimeoutSeconds: undefined },
     batchSize: input.batchSize,
     sampling: input.sampling,
-    topics: input.topics.kind === 'inline' ? sha256(JSON.stringify(input.topics.paths)) : (topicsFileDigest ?? input.topics.file),
+    topics: input.topics.kind === 'inline' ? sha256(JSON.stringify(input.topics.paths)) : (topicsFileDigest ?? (input.topics.kind === 'file' ? input.topics.file : 'stored')),
   };
   return sha256(JSON.stringify(identity)).slice(0, 8);
 }

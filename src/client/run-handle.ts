@@ -6,6 +6,7 @@ import type { RunResult } from '../workflows/dataset-run';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
+import type { Store } from '../storage/store';
 
 /**
  * A live or finished dataset run. Survives the client: `getRun(id)` in a new process attaches to the
@@ -17,6 +18,8 @@ export class RunHandle {
     client: Client,
     readonly runId: string,
     readonly runDir: string | undefined,
+    /** This client's view of the run store: results are read from it into `runDir` (see `result`). */
+    private readonly store?: Store,
   ) {
     this.handle = client.workflow.getHandle(runId);
   }
@@ -65,11 +68,26 @@ export class RunHandle {
 
   /** Waits for the end of the run; failures become this package's errors. */
   async result(): Promise<RunResult> {
+    let result: RunResult;
     try {
-      return (await this.handle.result()) as RunResult;
+      result = (await this.handle.result()) as RunResult;
     } catch (err) {
+      await this.localDataset().catch(() => undefined); // a failed run's partial data, where the error says it is
       throw toRunError(err, this.runId, this.runDir);
     }
+    const local = await this.localDataset();
+    return local ? { ...result, ...local } : result;
+  }
+
+  /**
+   * The run's dataset in this client's run folder, read from this client's store: the worker's paths
+   * mean nothing on another machine (its own disk, or PostgreSQL).
+   */
+  private async localDataset(): Promise<{ datasetPath: string; manifestPath: string } | undefined> {
+    if (!this.store || !this.runDir) return undefined;
+    const datasetPath = path.join(this.runDir, 'dataset.jsonl');
+    const n = await this.store.run(this.runId).exportDataset(datasetPath);
+    return n === undefined ? undefined : { datasetPath, manifestPath: path.join(this.runDir, 'manifest.json') };
   }
 }
 

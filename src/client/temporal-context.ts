@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { SharedServerLease } from '../worker/shared-server';
+import type { Store } from '../storage/store';
 import { createWorker } from '../worker/worker';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { DEFAULT_TASK_QUEUE } from '../worker/paths';
@@ -38,20 +39,20 @@ export class TemporalContext {
     private readonly workerInProcess = false,
   ) {}
 
-  static async open(opts: TemporalOptions, dataDir: string): Promise<TemporalContext> {
+  static async open(opts: TemporalOptions, dataDir: string, store?: Store): Promise<TemporalContext> {
     const namespace = opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
     const taskQueue = opts.taskQueue ?? process.env.DEEPFABRIC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
     const address = opts.address ?? process.env.TEMPORAL_ADDRESS;
     const apiKey = opts.apiKey ?? process.env.TEMPORAL_API_KEY;
     if (opts.client) {
       const ctx = new TemporalContext(opts.client, namespace, taskQueue, 'cluster', address ?? '(given client)', undefined, {}, opts.workerInProcess);
-      if (opts.embeddedWorker) await ctx.startWorker(address ?? '127.0.0.1:7233');
+      if (opts.embeddedWorker) await ctx.startWorker(address ?? '127.0.0.1:7233', {}, store, dataDir);
       return ctx;
     }
     if (address) {
       const connection = await Connection.connect({ address, ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) });
       const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'cluster', address, undefined, { connection });
-      if (opts.embeddedWorker) await ctx.startWorker(address, { tls: opts.tls || apiKey !== undefined, ...(apiKey ? { apiKey } : {}) });
+      if (opts.embeddedWorker) await ctx.startWorker(address, { tls: opts.tls || apiKey !== undefined, ...(apiKey ? { apiKey } : {}) }, store, dataDir);
       return ctx;
     }
     // Embedded: the data folder's shared dev server (started on its SQLite state if none runs; see
@@ -61,7 +62,7 @@ export class TemporalContext {
     try {
       const connection = await Connection.connect({ address: lease.address });
       ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'embedded', lease.address, lease.uiUrl, { connection, lease });
-      if (opts.embeddedWorker ?? true) await ctx.startWorker(lease.address);
+      if (opts.embeddedWorker ?? true) await ctx.startWorker(lease.address, {}, store, dataDir);
     } catch (err) {
       if (ctx) await ctx.close();
       else await lease.release();
@@ -70,8 +71,9 @@ export class TemporalContext {
     return ctx;
   }
 
-  private async startWorker(address: string, security: { tls?: boolean; apiKey?: string } = {}): Promise<void> {
-    const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue, ...security });
+  /** The in-process worker uses this client's store (or data folder): one store for the run by construction. */
+  private async startWorker(address: string, security: { tls?: boolean; apiKey?: string }, store: Store | undefined, dataDir: string): Promise<void> {
+    const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue, ...security, ...(store ? { store } : { dataDir }) });
     this.owned.worker = worker;
     this.owned.workerRun = worker.run();
   }

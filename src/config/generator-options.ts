@@ -43,6 +43,8 @@ export const GeneratorOptionsSchema = z
     /** Batches per workflow run before continue-as-new. */
     batchesPerRun: z.number().int().positive().default(500),
     seed: z.number().int().default(42),
+    /** PostgreSQL run store URL (default DEEPFABRIC_STORE); the data folder when unset. Client-side only: never in a run's input. */
+    store: z.string().min(1).optional(),
   })
   .strict();
 

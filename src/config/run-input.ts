@@ -60,6 +60,8 @@ export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
 export const TopicSourceSchema = z.union([
   z.object({ kind: z.literal('inline'), paths: z.array(z.array(z.string()).min(1)).min(1) }),
   z.object({ kind: z.literal('file'), file: z.string().min(1), count: z.number().int().positive() }),
+  /** Topic paths in the run store (large sets): workers read them by run id from their own store. */
+  z.object({ kind: z.literal('stored'), count: z.number().int().positive() }),
 ]);
 export type TopicSource = z.infer<typeof TopicSourceSchema>;
 
@@ -77,8 +79,13 @@ export const tooManyExamples = (field: string, value: number) =>
 export const RunInputSchema = z.object({
   runId: z.string().min(1),
   name: z.string().min(1),
-  /** Absolute path of the run folder, as seen by workers. */
+  /** The run folder as the client sees it (display only: workers find a run by id in their own store). */
   runDir: z.string().min(1),
+  /**
+   * Id of the client's store (see src/storage/store.ts). A worker whose store has another id refuses
+   * the run at once instead of splitting its shards across disks. Absent in runs started before it existed.
+   */
+  storeId: z.string().optional(),
   numSteps: z.number().int().positive().max(MAX_EXAMPLES_PER_RUN),
   batchSize: z.number().int().positive().max(1000),
   concurrency: z.number().int().positive().max(10000),

@@ -12,5 +12,10 @@ export function packageRoot(): string {
   return dir;
 }
 
+/** The data folder: DEEPFABRIC_DATA_DIR, else ./deepfabric-data. */
+export function defaultDataDir(): string {
+  return path.resolve(process.env.DEEPFABRIC_DATA_DIR ?? 'deepfabric-data');
+}
+
 /** Default task queue of dataset runs. */
 export const DEFAULT_TASK_QUEUE = 'deepfabric';

@@ -1,7 +1,8 @@
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Env } from '../llm/provider-factory';
-import { DEFAULT_TASK_QUEUE } from './paths';
+import { openStore, type Store } from '../storage/store';
+import { DEFAULT_TASK_QUEUE, defaultDataDir } from './paths';
 
 let bundlePromise: Promise<WorkflowBundle> | undefined;
 
@@ -31,6 +32,12 @@ export interface WorkerOptions {
   connection?: NativeConnection;
   tls?: boolean;
   apiKey?: string;
+  /** This worker's store: its data folder (default DEEPFABRIC_DATA_DIR or ./deepfabric-data), or `storeUrl`. */
+  dataDir?: string;
+  /** PostgreSQL run store (default: DEEPFABRIC_STORE); the data folder when unset. */
+  storeUrl?: string;
+  /** An open store (tests, embedded mode); overrides dataDir/storeUrl. */
+  store?: Store;
   /** A prebuilt workflow bundle (e.g. `{ codePath }`); built in-process when absent. */
   workflowBundle?: WorkflowBundle | { codePath: string };
 }
@@ -44,12 +51,13 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       ...(opts.tls || opts.apiKey ? { tls: true } : {}),
       ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
     }));
+  const store = opts.store ?? (await openStore({ dataDir: opts.dataDir ?? defaultDataDir(), url: opts.storeUrl ?? process.env.DEEPFABRIC_STORE }));
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
-    activities: createActivities({ env: opts.env ?? process.env }),
+    activities: createActivities({ env: opts.env ?? process.env, store }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 200,
     maxConcurrentWorkflowTaskExecutions: 40,
     // Enough pollers that a finished batch's successor is picked up at once.

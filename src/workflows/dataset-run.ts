@@ -110,17 +110,18 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const sampling: SamplingPlan = {
     strategy: input.sampling.strategy,
     seed: input.sampling.seed,
-    count: inline?.length ?? (input.topics.kind === 'file' ? input.topics.count : 1),
+    count: inline?.length ?? (input.topics.kind !== 'inline' ? input.topics.count : 1),
     branches: inline && input.sampling.strategy === 'balanced' ? branchesOf(inline) : undefined,
     order: input.sampling.order,
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0 };
+    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0 };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };
     }
+    if (input.topics.kind === 'stored') return { ...base, topicsRef: { file: '', stored: true, sampling: input.sampling, count: sampling.count } };
     const file = input.topics.kind === 'file' ? input.topics.file : '';
     return { ...base, topicsRef: { file, sampling: input.sampling, count: sampling.count } };
   };
@@ -268,6 +269,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     assembleDataset({
       runId: input.runId,
       runDir: input.runDir,
+      ...(input.storeId ? { storeId: input.storeId } : {}),
       numSteps: input.numSteps,
       manifest: {
         name: input.name,

@@ -34,11 +34,11 @@ beforeAll(async () => {
 });
 
 /** Keeps three workers alive and kills a random one every 2-4 s until `stop()`. */
-function chaosMonkey(taskQueue: string) {
+function chaosMonkey(taskQueue: string, dataDir: string) {
   const workers: ChildProcess[] = [];
   let kills = 0;
   let stopped = false;
-  const spawn = () => spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DF_TEST_WORKFLOW_BUNDLE: bundlePath });
+  const spawn = () => spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DF_TEST_WORKFLOW_BUNDLE: bundlePath, DEEPFABRIC_DATA_DIR: dataDir });
   const loop = (async () => {
     for (let i = 0; i < 3; i++) workers.push(await spawn());
     while (!stopped) {
@@ -69,12 +69,13 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
   const bundle = { codePath: bundlePath };
   for (let r = 0; r < RUNS; r++) {
     const taskQueue = uniqueTaskQueue(`chaos-${r}`);
-    const monkey = chaosMonkey(taskQueue);
+    const dataDir = tempDataDir();
+    const monkey = chaosMonkey(taskQueue, dataDir);
     try {
       await monkey.ready();
       const gen = new DataSetGenerator({
         modelName: 'openai/gpt-4o-mini',
-        dataDir: tempDataDir(),
+        dataDir,
         concurrency: 8,
         heartbeatTimeout: 2,
         batchesPerRun: 100,

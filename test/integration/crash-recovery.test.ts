@@ -27,7 +27,7 @@ it('a dev server stopped mid-run and restarted on the same SQLite file, with a n
   // This server has none of the Dataset* search attributes: runs must notice and go without them.
   let server = await DevServer.start({ dbFile, port, searchAttributes: {} });
   const taskQueue = uniqueTaskQueue('restart');
-  let worker = await spawnWorkerProcess(taskQueue, workerEnv(llm), server.address);
+  let worker = await spawnWorkerProcess(taskQueue, { ...workerEnv(llm), DEEPFABRIC_DATA_DIR: dir }, server.address);
   let connection = await Connection.connect({ address: server.address });
   try {
     const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: dir, concurrency: 2, heartbeatTimeout: 2, temporal: { client: new Client({ connection }), taskQueue } });
@@ -42,7 +42,7 @@ it('a dev server stopped mid-run and restarted on the same SQLite file, with a n
     await connection.close();
 
     server = await DevServer.start({ dbFile, port, searchAttributes: {} });
-    worker = await spawnWorkerProcess(taskQueue, workerEnv(llm), server.address);
+    worker = await spawnWorkerProcess(taskQueue, { ...workerEnv(llm), DEEPFABRIC_DATA_DIR: dir }, server.address);
     connection = await Connection.connect({ address: server.address });
     const again = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: dir, temporal: { client: new Client({ connection }), taskQueue } });
     const result = await (await again.getRun(run.runId)).result();
@@ -60,7 +60,7 @@ it('a dev server stopped mid-run and restarted on the same SQLite file, with a n
 it('a client that dies right after starting a run is replaced by a new one that re-attaches by run id', async () => {
   const taskQueue = uniqueTaskQueue('orphan');
   const dataDir = tempDataDir('orphan-');
-  const worker = await spawnWorkerProcess(taskQueue, workerEnv(llm));
+  const worker = await spawnWorkerProcess(taskQueue, { ...workerEnv(llm), DEEPFABRIC_DATA_DIR: dataDir });
   const { client, connection } = await testClient();
   try {
     const { stdout } = await promisify(execFile)(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, '..', 'support', 'start-run-main.ts')], {

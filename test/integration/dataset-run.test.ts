@@ -18,9 +18,14 @@ async function readJsonl(file: string): Promise<Record<string, unknown>[]> {
     .map((l) => JSON.parse(l));
 }
 
+/** Each test's worker and its generators share one store (data folder). */
+const dataDirOf = new Map<string, string>();
+
 async function withWorker<T>(fn: (taskQueue: string, w: RunningWorker) => Promise<T>, vars = workerEnv(env.llm)): Promise<T> {
   const taskQueue = uniqueTaskQueue('run');
-  const w = await startWorker(taskQueue, vars);
+  const dataDir = tempDataDir();
+  dataDirOf.set(taskQueue, dataDir);
+  const w = await startWorker(taskQueue, vars, dataDir);
   try {
     return await fn(taskQueue, w);
   } finally {
@@ -33,7 +38,7 @@ function generator(taskQueue: string, model: string, extra: Record<string, unkno
     instructions: 'Write short Q&A pairs.',
     generationSystemPrompt: 'You are a careful teacher.',
     modelName: model,
-    dataDir: tempDataDir(),
+    dataDir: dataDirOf.get(taskQueue) ?? tempDataDir(),
     concurrency: 8,
     initialBackoffSeconds: 0.2,
     maxBackoffSeconds: 2,

@@ -3,13 +3,13 @@ import { promises as fs } from 'node:fs';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { RunFailedError } from '../../src/errors';
 import { topicPaths } from '../support/fixtures';
-import { tempDataDir, waitFor } from '../support/temporal';
+import { waitFor } from '../support/temporal';
 
 const env = useIntegrationEnv('control');
 
 
 const make = (extra: Record<string, unknown> = {}) =>
-  new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), ...extra, temporal: { client: env.client, taskQueue: env.taskQueue, searchAttributes: true } });
+  new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, ...extra, temporal: { client: env.client, taskQueue: env.taskQueue, searchAttributes: true } });
 
 const lines = async (file: string) => (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -117,7 +117,7 @@ it('crosses a small continue-as-new threshold several times with exact counts an
 it('is found by a search on its attributes, and its memo shows progress', async () => {
   const name = `searchable-${Date.now()}`;
   // No searchAttributes option: the env.client finds them registered on the namespace and uses them.
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client: env.client, taskQueue: env.taskQueue } });
+  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, temporal: { client: env.client, taskQueue: env.taskQueue } });
   const run = await gen.startData({ numSteps: 10, batchSize: 5, topics: topicPaths(10), runName: name });
   await run.result();
   const found = await waitFor(async () => {

@@ -22,7 +22,8 @@ it('interrupted at ~30%, concurrency and max_retries edited, started again: the 
     new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir, concurrency, maxRetries, heartbeatTimeout: 2, temporal: { client: env.client, taskQueue } });
   const args = { numSteps: 60, batchSize: 2, topics: topicPaths(60), runName: 'edited' };
 
-  let worker = await spawnWorkerProcess(taskQueue, workerEnv(env.llm));
+  const workerVars = { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir };
+  let worker = await spawnWorkerProcess(taskQueue, workerVars);
   try {
     const first = await make(4, 3).startData(args);
     const store = new RunStore(first.runDir!);
@@ -31,7 +32,7 @@ it('interrupted at ~30%, concurrency and max_retries edited, started again: the 
     await new Promise((r) => worker.once('exit', r));
     const callsAtKill = env.llm.calls.length;
 
-    worker = await spawnWorkerProcess(taskQueue, workerEnv(env.llm));
+    worker = await spawnWorkerProcess(taskQueue, workerVars);
     const again = await make(2, 5).startData(args);
     expect(again.runId).toBe(first.runId);
     const result = await again.result();
@@ -51,7 +52,7 @@ it('interrupted at ~30%, concurrency and max_retries edited, started again: the 
   }
 });
 
-const generator = (extra: Record<string, unknown> = {}, dataDir = tempDataDir()) =>
+const generator = (extra: Record<string, unknown> = {}, dataDir = env.dataDir) =>
   new DataSetGenerator({
     modelName: 'openai/gpt-4o-mini',
     dataDir,
@@ -61,7 +62,7 @@ const generator = (extra: Record<string, unknown> = {}, dataDir = tempDataDir())
   });
 
 it('num_samples 40 -> 60 on a finished run: calls for the 20 new examples only; the first 40 records are the earlier ones', async () => {
-  const dataDir = tempDataDir();
+  const dataDir = env.dataDir;
   const args = { batchSize: 5, topics: topicPaths(100), runName: 'extend' };
   const first = await generator({}, dataDir).startData({ ...args, numSteps: 40 });
   const r40 = await first.result();
@@ -84,7 +85,7 @@ it('num_samples 40 -> 60 on a finished run: calls for the 20 new examples only; 
 
 it('a different dataset under the name of a running run is refused, naming it; replace stops it and keeps its data', async () => {
   env.llm.configure({ latencyMs: 200 });
-  const dataDir = tempDataDir();
+  const dataDir = env.dataDir;
   const args = { numSteps: 40, batchSize: 2, topics: topicPaths(40), runName: 'contested' };
   const running = await generator({ instructions: 'Questions about lists', concurrency: 1 }, dataDir).startData(args);
   await waitFor(async () => (await running.stats()).batchesDone >= 1);

@@ -6,7 +6,7 @@ import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ConfigurationError, ModelError, ValidationError } from '../../src/errors';
 import { CONVERSATION_TYPES } from '../../src/config/run-input';
 import { topicPaths } from '../support/fixtures';
-import { tempDataDir, waitFor } from '../support/temporal';
+import { waitFor } from '../support/temporal';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ const make = (extra: Record<string, unknown> = {}) =>
     generationSystemPrompt: 'You are an expert instructor',
     modelName: 'openai/gpt-4',
     temperature: 0.8,
-    dataDir: tempDataDir(),
+    dataDir: env.dataDir,
     initialBackoffSeconds: 0.1,
     maxBackoffSeconds: 1,
     ...extra,

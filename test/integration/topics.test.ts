@@ -100,7 +100,7 @@ it('builds a graph of more than 40 nodes with cross-links, never a cycle, even w
 it('generates from a DeepFabric tree JSONL and graph JSON', async () => {
   const tree = await Tree.load(path.join(fixtures, 'deepfabric-tree.jsonl'));
   const graph = await Graph.load(path.join(fixtures, 'deepfabric-graph.json'));
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client: env.client, taskQueue: env.taskQueue } });
+  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, temporal: { client: env.client, taskQueue: env.taskQueue } });
   const a = await gen.createData({ topicModel: tree, numSteps: 4, batchSize: 2, runName: 'df-tree' });
   const b = await gen.createData({ topicModel: graph, numSteps: 2, batchSize: 2, runName: 'df-graph' });
   expect(a.length).toBe(4);
@@ -111,7 +111,7 @@ it('generates from a DeepFabric tree JSONL and graph JSON', async () => {
 
 it('sends a large topic set by reference: the run\'s history stays small', async () => {
   const paths = Array.from({ length: 3000 }, (_, i) => ['Big', `Branch ${i % 7}`, `Topic number ${i} with a fairly long name to weigh something`]);
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir(), temporal: { client: env.client, taskQueue: env.taskQueue } });
+  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, temporal: { client: env.client, taskQueue: env.taskQueue } });
   const run = await gen.startData({ topics: paths, numSteps: 14, batchSize: 2, samplingStrategy: 'balanced', runName: 'big-topics' });
   const result = await run.result();
   expect(result.records).toBe(14);

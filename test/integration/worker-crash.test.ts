@@ -10,11 +10,13 @@ const env = useIntegrationEnv('crash', { worker: false });
 it('finishes with exactly 100 records after the worker is SIGKILLed mid-run, paying no batch twice once its shard existed', async () => {
   env.llm.configure({ latencyMs: 300 });
   const taskQueue = uniqueTaskQueue('crash');
-  let worker = await spawnWorkerProcess(taskQueue, workerEnv(env.llm));
+  const dataDir = tempDataDir();
+  const vars = { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir };
+  let worker = await spawnWorkerProcess(taskQueue, vars);
   try {
     const gen = new DataSetGenerator({
       modelName: 'openai/gpt-4o-mini',
-      dataDir: tempDataDir(),
+      dataDir,
       concurrency: 4,
       heartbeatTimeout: 2,
       temporal: { client: env.client, taskQueue },
@@ -30,7 +32,7 @@ it('finishes with exactly 100 records after the worker is SIGKILLed mid-run, pay
     expect(shardsAtKill.size).toBeGreaterThanOrEqual(6);
     expect(shardsAtKill.size).toBeLessThan(20);
 
-    worker = await spawnWorkerProcess(taskQueue, workerEnv(env.llm));
+    worker = await spawnWorkerProcess(taskQueue, vars);
     const result = await run.result();
 
     const lines = (await fs.readFile(result.datasetPath, 'utf8')).split('\n').filter(Boolean);

@@ -1,7 +1,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import { workerEnv } from './fixtures';
 import { LlmTestServer } from './llm-server';
-import { startWorker, testClient, uniqueTaskQueue, type RunningWorker } from './temporal';
+import { startWorker, tempDataDir, testClient, uniqueTaskQueue, type RunningWorker } from './temporal';
 
 /** What an integration test file shares: the LLM server, a client, and (optionally) an in-process worker. */
 export interface IntegrationEnv {
@@ -9,6 +9,8 @@ export interface IntegrationEnv {
   client: Client;
   connection: Connection;
   taskQueue: string;
+  /** The store (data folder) of the file's worker; generators of the file use it too. */
+  dataDir: string;
   worker: RunningWorker | undefined;
 }
 
@@ -23,7 +25,8 @@ export function useIntegrationEnv(name: string, opts: { worker?: boolean } = {})
     env.llm = await new LlmTestServer().start();
     ({ client: env.client, connection: env.connection } = await testClient());
     env.taskQueue = uniqueTaskQueue(name);
-    env.worker = opts.worker === false ? undefined : await startWorker(env.taskQueue, workerEnv(env.llm));
+    env.dataDir = tempDataDir(`${name}-`);
+    env.worker = opts.worker === false ? undefined : await startWorker(env.taskQueue, workerEnv(env.llm), env.dataDir);
   });
   afterAll(async () => {
     await env.worker?.stop();

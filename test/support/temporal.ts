@@ -35,8 +35,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** Starts an in-process worker on `taskQueue` with `env` as its environment (API keys, base URLs). */
-export async function startWorker(taskQueue: string, env: Env, maxConcurrentActivities?: number): Promise<RunningWorker> {
+/**
+ * Starts an in-process worker on `taskQueue` with `env` as its environment (API keys, base URLs) and
+ * `dataDir` as its store: generators of the test must use the same folder (one store per run).
+ */
+export async function startWorker(taskQueue: string, env: Env, dataDir: string, maxConcurrentActivities?: number): Promise<RunningWorker> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -45,6 +48,7 @@ export async function startWorker(taskQueue: string, env: Env, maxConcurrentActi
     address: temporalAddress(),
     taskQueue,
     env,
+    dataDir,
     ...(maxConcurrentActivities ? { maxConcurrentActivities } : {}),
   });
   const running = worker.run();
@@ -70,7 +74,7 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 60_000, i
   }
 }
 
-/** Starts test/support/worker-main.ts as a child process and resolves once it polls. */
+/** Starts test/support/worker-main.ts as a child process and resolves once it polls (its store: DEEPFABRIC_DATA_DIR in `env`). */
 export async function spawnWorkerProcess(
   taskQueue: string,
   env: Record<string, string>,

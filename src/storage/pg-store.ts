@@ -1,0 +1,167 @@
+/**
+ * Runs in PostgreSQL (`DEEPFABRIC_STORE=postgres://user:pass@host:5432/deepfabric`): workers on any
+ * machines share it, none needs a shared disk. A shard is one row keyed by (run, batch), inserted
+ * only if absent, so a batch retried on another worker after a crash never stores twice. Records
+ * are `json` (not `jsonb`), which keeps each example's text and key order exactly as generated.
+ * Assembly runs in the database (one INSERT ... SELECT over the shards in batch order), so a 100k
+ * dataset never passes through a worker's memory.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Pool } from 'pg';
+import { writeFileAtomic, type Shard } from './run-store';
+import type { RunData, Store } from './store';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deepfabric_meta (key text PRIMARY KEY, value text NOT NULL);
+INSERT INTO deepfabric_meta (key, value) VALUES ('store_id', gen_random_uuid()::text) ON CONFLICT (key) DO NOTHING;
+CREATE TABLE IF NOT EXISTS deepfabric_shards (run_id text NOT NULL, batch integer NOT NULL, summary json NOT NULL, records json NOT NULL, PRIMARY KEY (run_id, batch));
+CREATE TABLE IF NOT EXISTS deepfabric_shard_errors (id bigserial PRIMARY KEY, run_id text NOT NULL, batch integer NOT NULL, entry json NOT NULL);
+CREATE INDEX IF NOT EXISTS deepfabric_shard_errors_batch ON deepfabric_shard_errors (run_id, batch);
+CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths json NOT NULL);
+CREATE TABLE IF NOT EXISTS deepfabric_dataset (run_id text NOT NULL, n integer NOT NULL, record json NOT NULL, PRIMARY KEY (run_id, n));
+CREATE TABLE IF NOT EXISTS deepfabric_manifests (run_id text PRIMARY KEY, manifest json NOT NULL);
+`;
+
+/** Without credentials, for messages. */
+export function describePgUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `postgres ${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres (unparsable URL)';
+  }
+}
+
+export class PgStore implements Store {
+  private constructor(
+    private readonly pool: Pool,
+    readonly description: string,
+  ) {}
+
+  static async connect(url: string): Promise<PgStore> {
+    const pool = new Pool({ connectionString: url, max: 8 });
+    pool.on('error', () => undefined); // an idle client's error surfaces on the next query
+    const store = new PgStore(pool, describePgUrl(url));
+    const client = await pool.connect().catch((err: Error) => {
+      void pool.end();
+      throw new Error(`DEEPFABRIC_STORE: cannot reach ${store.description}: ${err.message}`);
+    });
+    try {
+      // Workers starting together must not race on CREATE TABLE: one at a time under an advisory lock.
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(727274)');
+      await client.query(SCHEMA);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    return store;
+  }
+
+  private idPromise: Promise<string> | undefined;
+  id(): Promise<string> {
+    this.idPromise ??= this.pool.query<{ value: string }>(`SELECT value FROM deepfabric_meta WHERE key = 'store_id'`).then((r) => r.rows[0]!.value);
+    return this.idPromise;
+  }
+
+  run(runId: string): RunData {
+    return new PgRunData(this.pool, runId, `${this.description} run ${runId}`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+class PgRunData implements RunData {
+  constructor(
+    private readonly pool: Pool,
+    private readonly runId: string,
+    readonly location: string,
+  ) {}
+
+  async hasShard(batch: number): Promise<boolean> {
+    const r = await this.pool.query('SELECT 1 FROM deepfabric_shards WHERE run_id = $1 AND batch = $2', [this.runId, batch]);
+    return (r.rowCount ?? 0) > 0;
+  }
+  async writeShard<S>(batch: number, shard: Shard<S>): Promise<void> {
+    await this.pool.query('INSERT INTO deepfabric_shards (run_id, batch, summary, records) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, batch) DO NOTHING', [
+      this.runId,
+      batch,
+      JSON.stringify(shard.summary),
+      JSON.stringify(shard.records),
+    ]);
+  }
+  async readShard<S>(batch: number): Promise<Shard<S>> {
+    const r = await this.pool.query<{ summary: string; records: string }>('SELECT summary::text AS summary, records::text AS records FROM deepfabric_shards WHERE run_id = $1 AND batch = $2', [
+      this.runId,
+      batch,
+    ]);
+    const row = r.rows[0];
+    if (!row) throw new Error(`${this.location}: no shard for batch ${batch}`);
+    return { summary: JSON.parse(row.summary) as S, records: JSON.parse(row.records) as unknown[] };
+  }
+  async shardIndices(): Promise<number[]> {
+    const r = await this.pool.query<{ batch: number }>('SELECT batch FROM deepfabric_shards WHERE run_id = $1 ORDER BY batch', [this.runId]);
+    return r.rows.map((x) => x.batch);
+  }
+  async appendError(batch: number, entry: Record<string, unknown>): Promise<void> {
+    await this.pool.query('INSERT INTO deepfabric_shard_errors (run_id, batch, entry) VALUES ($1, $2, $3)', [this.runId, batch, JSON.stringify(entry)]);
+  }
+  async readErrors(batch: number): Promise<Record<string, unknown>[]> {
+    const r = await this.pool.query<{ entry: string }>('SELECT entry::text AS entry FROM deepfabric_shard_errors WHERE run_id = $1 AND batch = $2 ORDER BY id', [this.runId, batch]);
+    return r.rows.map((x) => JSON.parse(x.entry) as Record<string, unknown>);
+  }
+  async writeTopics(paths: string[][]): Promise<void> {
+    await this.pool.query('INSERT INTO deepfabric_topics (run_id, paths) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET paths = EXCLUDED.paths', [this.runId, JSON.stringify(paths)]);
+  }
+  async readTopics(): Promise<string[][]> {
+    const r = await this.pool.query<{ paths: string }>('SELECT paths::text AS paths FROM deepfabric_topics WHERE run_id = $1', [this.runId]);
+    if (!r.rows[0]) throw new Error(`${this.location}: the run's topics are not in the store`);
+    return JSON.parse(r.rows[0].paths) as string[][];
+  }
+  async assemble(numSteps: number, onShard: (batch: number) => void): Promise<{ records: number; shards: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM deepfabric_dataset WHERE run_id = $1', [this.runId]);
+      const inserted = await client.query(
+        `INSERT INTO deepfabric_dataset (run_id, n, record)
+         SELECT $1, n, value FROM (
+           SELECT row_number() OVER (ORDER BY s.batch, e.ord) AS n, e.value
+           FROM deepfabric_shards s, json_array_elements(s.records) WITH ORDINALITY AS e(value, ord)
+           WHERE s.run_id = $1
+         ) numbered WHERE n <= $2`,
+        [this.runId, numSteps],
+      );
+      const shards = await client.query<{ n: string }>('SELECT count(*) AS n FROM deepfabric_shards WHERE run_id = $1', [this.runId]);
+      await client.query('COMMIT');
+      onShard(Number(shards.rows[0]!.n));
+      return { records: inserted.rowCount ?? 0, shards: Number(shards.rows[0]!.n) };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  async writeManifest(manifest: Record<string, unknown>): Promise<void> {
+    await this.pool.query('INSERT INTO deepfabric_manifests (run_id, manifest) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET manifest = EXCLUDED.manifest', [
+      this.runId,
+      JSON.stringify(manifest),
+    ]);
+  }
+  async exportDataset(file: string): Promise<number | undefined> {
+    const manifest = await this.pool.query<{ manifest: string }>('SELECT manifest::text AS manifest FROM deepfabric_manifests WHERE run_id = $1', [this.runId]);
+    if (!manifest.rows[0]) return undefined;
+    const r = await this.pool.query<{ record: string }>('SELECT record::text AS record FROM deepfabric_dataset WHERE run_id = $1 ORDER BY n', [this.runId]);
+    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await writeFileAtomic(file, r.rows.map((x) => x.record + '\n').join(''));
+    await writeFileAtomic(path.join(path.dirname(path.resolve(file)), 'manifest.json'), JSON.stringify(JSON.parse(manifest.rows[0].manifest), null, 2) + '\n');
+    return r.rows.length;
+  }
+}

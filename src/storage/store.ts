@@ -1,0 +1,188 @@
+/**
+ * Where runs keep their data, seen from one process (a worker or a client). Every party finds a run
+ * by its id under its *own* store, never by another machine's path:
+ * - `FsStore` (the embedded default): `<dataDir>/runs/<runId>/` on this machine's disk;
+ * - `PgStore` (`DEEPFABRIC_STORE=postgres://...`): rows in PostgreSQL, so workers need no shared disk.
+ *
+ * A store has an id (a random UUID kept in the store itself). The client puts its store's id in the
+ * run input; a worker whose store has another id refuses the run's first batch at once, naming both
+ * (two workers with separate folders would otherwise each hold half the shards, and the run would
+ * end with a dataset nobody can assemble).
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { RunStore, writeFileAtomic, type Shard } from './run-store';
+
+/** One run's data in a store. */
+export interface RunData {
+  /** Human description of where it is (a folder, or `postgres <db> run <id>`). */
+  readonly location: string;
+  hasShard(batch: number): Promise<boolean>;
+  /** Stores a batch's shard once: a second write of the same batch keeps the first (idempotent). */
+  writeShard<S>(batch: number, shard: Shard<S>): Promise<void>;
+  readShard<S>(batch: number): Promise<Shard<S>>;
+  shardIndices(): Promise<number[]>;
+  appendError(batch: number, entry: Record<string, unknown>): Promise<void>;
+  readErrors(batch: number): Promise<Record<string, unknown>[]>;
+  /** The run's topic paths, when they travel by reference (large sets). */
+  writeTopics(paths: string[][]): Promise<void>;
+  readTopics(): Promise<string[][]>;
+  /**
+   * Joins the shards in batch order into the run's dataset, at most `numSteps` records (streamed:
+   * never the whole dataset in memory). Idempotent.
+   */
+  assemble(numSteps: number, onShard: (batch: number) => void): Promise<{ records: number; shards: number }>;
+  writeManifest(manifest: Record<string, unknown>): Promise<void>;
+  /** Writes the assembled dataset to a file on this machine; returns the record count (undefined: not assembled). */
+  exportDataset(file: string): Promise<number | undefined>;
+}
+
+export interface Store {
+  /** `fs:<folder>` or `postgres:<host>/<db>` (no credentials). */
+  readonly description: string;
+  id(): Promise<string>;
+  run(runId: string): RunData;
+  close(): Promise<void>;
+}
+
+/** Runs under `<dataDir>/runs/<runId>` on this machine. */
+export class FsStore implements Store {
+  constructor(readonly dataDir: string) {}
+  get description(): string {
+    return `folder ${this.dataDir}`;
+  }
+  private idPromise: Promise<string> | undefined;
+  /** The folder's id, created on first use (O_EXCL, so two processes agree on one). */
+  id(): Promise<string> {
+    this.idPromise ??= (async () => {
+      const file = path.join(this.dataDir, 'store-id');
+      await fs.mkdir(this.dataDir, { recursive: true });
+      try {
+        await fs.writeFile(file, `${randomUUID()}\n`, { flag: 'wx' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      // A writer may be between create and write: wait for the id to appear.
+      for (let i = 0; i < 100; i++) {
+        const id = (await fs.readFile(file, 'utf8')).trim();
+        if (id) return id;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`${file} is empty; delete it and start again`);
+    })();
+    return this.idPromise;
+  }
+  run(runId: string): RunData {
+    return new FsRunData(path.join(this.dataDir, 'runs', runId));
+  }
+  async close(): Promise<void> {}
+}
+
+class FsRunData implements RunData {
+  private readonly files: RunStore;
+  constructor(readonly dir: string) {
+    this.files = new RunStore(dir);
+  }
+  get location(): string {
+    return this.dir;
+  }
+  hasShard(batch: number) {
+    return this.files.hasShard(batch);
+  }
+  async writeShard<S>(batch: number, shard: Shard<S>) {
+    if (await this.files.hasShard(batch)) return;
+    await this.files.writeShard(batch, shard);
+  }
+  readShard<S>(batch: number) {
+    return this.files.readShard<S>(batch);
+  }
+  shardIndices() {
+    return this.files.shardIndices();
+  }
+  appendError(batch: number, entry: Record<string, unknown>) {
+    return this.files.appendError(batch, entry);
+  }
+  readErrors(batch: number) {
+    return this.files.readErrors(batch);
+  }
+  async writeTopics(paths: string[][]) {
+    await fs.mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(path.join(this.dir, 'topics.jsonl'), paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+  }
+  async readTopics(): Promise<string[][]> {
+    const { readTopicPathsFile } = await import('../topics/topic-paths-file');
+    return readTopicPathsFile(path.join(this.dir, 'topics.jsonl'));
+  }
+  async assemble(numSteps: number, onShard: (batch: number) => void) {
+    const indices = await this.files.shardIndices();
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = `${this.files.datasetPath}.${process.pid}.assembling`;
+    const out = await fs.open(tmp, 'w');
+    let records = 0;
+    try {
+      for (const batch of indices) {
+        if (records >= numSteps) break;
+        const { records: rows } = await this.files.readShard(batch);
+        const take = rows.slice(0, numSteps - records);
+        if (take.length) await out.write(take.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        records += take.length;
+        onShard(batch);
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await fs.rename(tmp, this.files.datasetPath);
+    return { records, shards: indices.length };
+  }
+  async writeManifest(manifest: Record<string, unknown>) {
+    await writeFileAtomic(this.files.manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  }
+  async exportDataset(file: string): Promise<number | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.files.datasetPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    if (path.resolve(file) !== path.resolve(this.files.datasetPath)) {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await writeFileAtomic(file, text);
+      await fs.copyFile(this.files.manifestPath, path.join(path.dirname(file), 'manifest.json')).catch(() => undefined);
+    }
+    return text.split('\n').filter(Boolean).length;
+  }
+}
+
+/** The store this process uses: PostgreSQL when `url` (DEEPFABRIC_STORE) is set, else the data folder. */
+export async function openStore(opts: { dataDir: string; url?: string | undefined }): Promise<Store> {
+  const url = opts.url?.trim();
+  if (!url) return new FsStore(opts.dataDir);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DEEPFABRIC_STORE: "${url.replace(/\/\/[^@/]*@/, '//')}" is not a postgres:// URL; unset it to use the data folder`);
+  const { PgStore } = await import('./pg-store');
+  return PgStore.connect(url);
+}
+
+/**
+ * A run's data in this worker's store. Refuses (non-retryable `configuration_error`, so the run stops
+ * at its first batch) a run whose client uses another store. Runs started before stores existed
+ * carry no store id and keep using the client's folder, as they did.
+ */
+export async function runDataFor(store: Store, input: { runId: string; runDir: string; storeId?: string | undefined }): Promise<RunData> {
+  if (!input.storeId) return new FsStore(path.dirname(path.dirname(input.runDir))).run(input.runId);
+  const mine = await store.id();
+  if (mine !== input.storeId) {
+    throw new StoreMismatchError(
+      `run ${input.runId} was started by a client whose store is not this worker's (${store.description}; store ids ${input.storeId.slice(0, 8)} there, ${mine.slice(0, 8)} here): ` +
+        'every worker of a run and its client need one store. Give them the same folder (DEEPFABRIC_DATA_DIR on a shared volume) or set DEEPFABRIC_STORE=postgres://... for all of them',
+    );
+  }
+  return store.run(input.runId);
+}
+
+/** A worker's store is not the client's (see `runDataFor`). */
+export class StoreMismatchError extends Error {
+  override readonly name = 'StoreMismatchError';
+}

@@ -1,0 +1,94 @@
+/**
+ * Storage that needs no shared disk (issue 9): workers with separate folders and one PostgreSQL
+ * store; the same workers with folder stores are refused at the first batch, not at the end.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DataSetGenerator } from '../../src/client/data-set-generator';
+import { RunFailedError } from '../../src/errors';
+import { PgStore } from '../../src/storage/pg-store';
+import { topicPaths, workerEnv } from '../support/fixtures';
+import { useIntegrationEnv } from '../support/integration-env';
+import { startPostgres, type TestPostgres } from '../support/postgres';
+import { spawnWorkerProcess, tempDataDir, uniqueTaskQueue, waitFor } from '../support/temporal';
+
+const env = useIntegrationEnv('pg', { worker: false });
+let pg: TestPostgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(() => pg?.stop());
+
+const readLines = async (file: string) => (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean);
+
+describe('PgStore', () => {
+  it('keeps the first write of a batch, assembles in batch order up to the target, exports with the manifest', async () => {
+    const store = await PgStore.connect(pg.url);
+    const again = await PgStore.connect(pg.url);
+    try {
+      expect(await again.id()).toBe(await store.id());
+      const run = store.run(`unit-${Date.now()}`);
+      await run.writeShard(1, { summary: { n: 1 }, records: [{ b: 2, a: 1 }, { i: 'second' }] });
+      await run.writeShard(0, { summary: { n: 0 }, records: [{ i: 'first' }] });
+      await run.writeShard(1, { summary: { n: 99 }, records: [{ i: 'retry must not replace' }] });
+      expect(await run.shardIndices()).toEqual([0, 1]);
+      expect((await run.readShard(1)).summary).toEqual({ n: 1 });
+      expect(await run.assemble(2, () => undefined)).toEqual({ records: 2, shards: 2 });
+      await run.writeManifest({ records: 2 });
+      const dir = tempDataDir('pg-export-');
+      expect(await run.exportDataset(path.join(dir, 'dataset.jsonl'))).toBe(2);
+      // Key order and text as generated (json, not jsonb).
+      expect(await readLines(path.join(dir, 'dataset.jsonl'))).toEqual(['{"i":"first"}', '{"b":2,"a":1}']);
+      expect(JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8'))).toEqual({ records: 2 });
+      await run.appendError(3, { category: 'timeout' });
+      expect(await run.readErrors(3)).toEqual([{ category: 'timeout' }]);
+    } finally {
+      await store.close();
+      await again.close();
+    }
+  });
+});
+
+it('two workers with separate folders and the PostgreSQL store: exact after one is killed; a client in a third folder gets the dataset', async () => {
+  env.llm.configure({ latencyMs: 150 });
+  const taskQueue = uniqueTaskQueue('pg');
+  const worker = (dir: string) => spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dir, DEEPFABRIC_STORE: pg.url });
+  const a = await worker(tempDataDir('worker-a-'));
+  let b = await worker(tempDataDir('worker-b-'));
+  try {
+    const client = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir('client-'), store: pg.url, concurrency: 6, heartbeatTimeout: 2, temporal: { client: env.client, taskQueue } });
+    const run = await client.startData({ numSteps: 80, batchSize: 2, topics: topicPaths(80), runName: 'no-shared-disk' });
+    const probe = await PgStore.connect(pg.url);
+    await waitFor(async () => (await probe.run(run.runId).shardIndices()).length >= 8, 60_000, 20);
+    await probe.close();
+    b.kill('SIGKILL');
+    await new Promise((r) => b.once('exit', r));
+    b = await worker(tempDataDir('worker-b2-'));
+    const result = await run.result();
+    expect(result.datasetPath.startsWith(run.runDir!)).toBe(true); // the client's own folder
+    const lines = await readLines(result.datasetPath);
+    expect(lines).toHaveLength(80);
+    expect(new Set(lines).size).toBe(80);
+    expect(JSON.parse(await fs.readFile(result.manifestPath, 'utf8'))).toMatchObject({ records: 80, partial: false });
+    await client.close();
+  } finally {
+    a.kill('SIGKILL');
+    b.kill('SIGKILL');
+  }
+});
+
+it('the same workers with folder stores of their own: refused at the first batch, naming the fix', async () => {
+  const taskQueue = uniqueTaskQueue('split-disk');
+  const w = await spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: tempDataDir('own-a-') });
+  try {
+    const client = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir('client-'), temporal: { client: env.client, taskQueue } });
+    const started = Date.now();
+    const err = await client.createData({ numSteps: 20, batchSize: 2, topics: topicPaths(20), runName: 'split' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect((err as Error).message).toMatch(/not this worker's .*DEEPFABRIC_DATA_DIR on a shared volume.*DEEPFABRIC_STORE=postgres/);
+    expect(env.llm.calls).toHaveLength(0); // nothing paid
+    console.log(`split disks refused after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    w.kill('SIGKILL');
+  }
+});
