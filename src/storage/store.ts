@@ -12,6 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { readTopicPathsFile } from '../topics/topic-paths-file';
+import { PgStore } from './pg-store';
 import { RunStore, writeFileAtomic, type Shard } from './run-store';
 
 /** One run's data in a store. */
@@ -111,7 +113,6 @@ class FsRunData implements RunData {
     await writeFileAtomic(path.join(this.dir, 'topics.jsonl'), paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
   }
   async readTopics(): Promise<string[][]> {
-    const { readTopicPathsFile } = await import('../topics/topic-paths-file');
     return readTopicPathsFile(path.join(this.dir, 'topics.jsonl'));
   }
   async assemble(numSteps: number, onShard: (batch: number) => void) {
@@ -161,7 +162,6 @@ export async function openStore(opts: { dataDir: string; url?: string | undefine
   const url = opts.url?.trim();
   if (!url) return new FsStore(opts.dataDir);
   if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DEEPFABRIC_STORE: "${url.replace(/\/\/[^@/]*@/, '//')}" is not a postgres:// URL; unset it to use the data folder`);
-  const { PgStore } = await import('./pg-store');
   return PgStore.connect(url);
 }
 

@@ -265,7 +265,9 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const outcome = cancelRequested ? 'cancelled' : fatal ? 'failed' : stopRequested ? 'stopped' : 'completed';
   status = 'completing';
   // Assemble even when stopped, cancelled or failed: nothing generated is lost, and the manifest says partial.
-  const assembled: AssembleResult = await CancellationScope.nonCancellable(() =>
+  // A run that failed keeps its own reason even when assembly fails too (e.g. a worker whose store is
+  // not the client's refuses both); otherwise an assembly failure is the run's failure.
+  const assembled: AssembleResult | undefined = await CancellationScope.nonCancellable(() =>
     assembleDataset({
       runId: input.runId,
       runDir: input.runDir,
@@ -280,10 +282,13 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
         stats: currentStats(),
       },
     }),
-  );
+  ).catch((err: unknown) => {
+    if (fatal) return undefined;
+    throw err;
+  });
   status = outcome === 'stopped' ? 'stopped' : outcome;
   publishProgress();
-  if (fatal) throw fatal;
+  if (fatal || !assembled) throw fatal;
   if (cancelRequested) throw new CancelledFailure(`run ${input.runId} was cancelled; its partial dataset is at ${assembled.datasetPath}`);
   return {
     runId: input.runId,
