@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { LlmTestServer } from '../support/llm-server';
 import { freePort } from '../../src/worker/dev-server';
+import { startPostgres, type TestPostgres } from '../support/postgres';
 import { temporalAddress, uniqueTaskQueue } from '../support/temporal';
 
 const root = path.join(__dirname, '..', '..');
@@ -90,39 +91,52 @@ describe('deepfabric generate refuses bad input before anything starts', () => {
 
 describe('cluster mode with the compose file\'s worker settings', () => {
   const llm = useLlmServer();
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 120_000);
+  afterAll(() => pg?.stop());
 
-  it('docker-compose.yml names the images, ports, env and shared volume', () => {
+  it('docker-compose.yml: PostgreSQL, schema by admin-tools (auto-setup is deprecated), server, UI, workers on the PostgreSQL store with no volume', () => {
     const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
-    expect(compose.services.postgresql.image).toMatch(/^postgres:/);
-    expect(compose.services.temporal.image).toMatch(/^temporalio\/auto-setup:/);
-    expect(compose.services.temporal.ports).toContain('7233:7233');
-    expect(compose.services.temporal.environment.DB).toBe('postgres12');
-    expect(compose.services['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
-    expect(compose.services['temporal-ui'].ports).toContain('8080:8080');
-    expect(compose.services.worker.build).toBe('.');
-    expect(compose.services.worker.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', DEEPFABRIC_DATA_DIR: '/data' });
-    expect(compose.services.worker.volumes).toContain('./deepfabric-data:/data');
+    const s = compose.services;
+    expect(s.postgresql.image).toMatch(/^postgres:/);
+    expect(s.postgresql.volumes).toContain('./scripts/compose/create-deepfabric-db.sql:/docker-entrypoint-initdb.d/create-deepfabric-db.sql:ro');
+    expect(readFileSync(path.join(root, 'scripts/compose/create-deepfabric-db.sql'), 'utf8')).toMatch(/CREATE DATABASE deepfabric;/);
+    expect(s['temporal-schema'].image).toMatch(/^temporalio\/admin-tools:/);
+    expect(s.temporal.image).toMatch(/^temporalio\/server:/);
+    expect(s.temporal.depends_on['temporal-schema'].condition).toBe('service_completed_successfully');
+    expect(s.temporal.ports).toContain('7233:7233');
+    expect(s.temporal.environment.DB).toBe('postgres12');
+    for (const file of ['setup-temporal-schema.sh', 'create-namespace.sh', 'dynamicconfig/deepfabric.yaml']) expect(existsSync(path.join(root, 'scripts/compose', file))).toBe(true);
+    expect(s['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
+    expect(s['temporal-ui'].ports).toContain('8080:8080');
+    expect(s.worker.build).toBe('.');
+    expect(s.worker.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', DEEPFABRIC_STORE: 'postgres://temporal:temporal@postgresql:5432/deepfabric' });
+    expect(s.worker.volumes).toBeUndefined();
     expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/CMD \["node", "bin\/deepfabric.js", "worker"\]/);
   });
 
-  it('a `deepfabric worker` with that env serves a `deepfabric generate` started with TEMPORAL_ADDRESS', async () => {
+  it('a `deepfabric worker` with that env (its own folder) serves a `deepfabric generate` in another folder through the PostgreSQL store', async () => {
     const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'));
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-cluster-'));
+    const workerDir = mkdtempSync(path.join(os.tmpdir(), 'cli-worker-'));
     const taskQueue = uniqueTaskQueue('cli');
     const env: Record<string, string> = {
       ...compose.services.worker.environment,
       TEMPORAL_ADDRESS: temporalAddress(),
       DEEPFABRIC_TASK_QUEUE: taskQueue,
-      DEEPFABRIC_DATA_DIR: path.join(cwd, 'data'),
+      DEEPFABRIC_STORE: pg.url, // the compose host name 'postgresql' is this test's PostgreSQL
+      DEEPFABRIC_DATA_DIR: workerDir,
       OPENAI_API_KEY: 'sk-worker-only',
       OPENAI_BASE_URL: llm.server.openaiBaseUrl,
     };
-    await startCliWorker(cwd, env);
+    await startCliWorker(workerDir, env);
     writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(good));
-    // The client has no model key: keys live only with workers.
+    // The client has no model key (keys live only with workers) and no folder in common with the worker.
     const { code, stdout, stderr } = await runCli(['generate', 'config.yaml'], {
       cwd,
-      env: { TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue, OPENAI_API_KEY: '' },
+      env: { TEMPORAL_ADDRESS: temporalAddress(), DEEPFABRIC_TASK_QUEUE: taskQueue, DEEPFABRIC_STORE: pg.url, OPENAI_API_KEY: '' },
     });
     expect(stderr).toMatch(/cluster Temporal at/);
     expect(code).toBe(0);
@@ -131,6 +145,7 @@ describe('cluster mode with the compose file\'s worker settings', () => {
     expect(out).toHaveLength(6);
     expect(out[0].conversations[0].from).toBe('system');
     expect(llm.server.calls).toHaveLength(2);
+    expect(existsSync(path.join(workerDir, 'runs'))).toBe(false); // the worker wrote nothing to its disk
 
     const runId = /run (\S+) \(cluster/.exec(stderr)![1]!;
     const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], { cwd, env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
