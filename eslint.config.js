@@ -1,4 +1,5 @@
 // typescript-eslint's recommended rules; workflow code additionally may not reach for IO or clocks.
+const { builtinModules } = require('node:module');
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
@@ -20,7 +21,12 @@ module.exports = tseslint.config(
   {
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['fs', 'node:fs', 'openai', '@anthropic-ai/sdk', 'node:child_process', 'node:crypto'] }],
+      // Every Node built-in (with and without `node:`) and every IO client: workflow code runs in a
+      // deterministic sandbox and must reach the world only through activities.
+      'no-restricted-imports': [
+        'error',
+        { paths: [...new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]), 'openai', '@anthropic-ai/sdk', 'pg', 'yaml'] },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Math', property: 'random', message: 'Workflow code must be deterministic.' },

@@ -1,14 +1,29 @@
-/** Unit tests need nothing; integration tests share one Temporal dev server started in globalSetup. */
+/**
+ * Two projects: `unit` (pure logic and workflow code driven by hand, no server: `npm run test:unit`)
+ * and `integration` (one real Temporal dev server started in globalSetup, real SDKs against the
+ * local LLM server, a real PostgreSQL). ts-jest only transpiles: `npm test` type-checks once with tsc.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
 module.exports = {
-  testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false }, tsconfig: 'tsconfig.json' }] },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // The chaos test runs on its own (npm run test:chaos, also in .ci/run).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/chaos/'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 180000,
   maxWorkers: 1,
   // Tests pass or fail on their own; this only stops a stray SDK handle from keeping CI alive after the last one.
   forceExit: true,
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/workflow/**/*.test.ts'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };
