@@ -69,10 +69,32 @@ function countBy(entries: Record<string, unknown>[], key: string): Record<string
   return out;
 }
 
+/** What one finished model call of a batch produced (its checkpoint). */
+interface CallOutcome {
+  records: unknown[];
+  rejected: Record<string, number>;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** The model calls of a batch: consecutive slot ranges of at most `examplesPerCall` examples. */
+export function splitCalls(slotStart: number, count: number, examplesPerCall: number): { call: number; slotStart: number; count: number }[] {
+  const per = Math.max(1, examplesPerCall);
+  return Array.from({ length: Math.ceil(count / per) }, (_, call) => ({ call, slotStart: slotStart + call * per, count: Math.min(per, count - call * per) }));
+}
+
+/** A fatal category first: it must reach the workflow even when another call failed retryably. */
+function worstFailure(errs: ModelError[]): ModelError {
+  return errs.find((e) => !e.retryable) ?? errs[0]!;
+}
+
 /**
- * Generates one batch: one structured call for `count` examples, each validated and filtered, the
- * accepted ones written atomically as the batch's shard. A batch whose shard exists returns its
- * stored summary without calling the model, so retries, replays and restarts never pay twice.
+ * Generates one batch: its model calls (`examplesPerCall` examples each) run concurrently; each
+ * answer is validated and filtered example by example, and each finished call is checkpointed, so a
+ * retry of the batch (Temporal's retry policy) redoes only the calls that had not finished. When all
+ * calls are done, their accepted examples are written as the batch's shard (one atomic write). A
+ * batch whose shard exists returns its stored summary without calling the model, so retries,
+ * replays and restarts never pay twice.
  */
 export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
   return async function generateBatch(input: BatchInput): Promise<BatchSummary> {
@@ -87,105 +109,80 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     }
 
     const started = Date.now();
-    // Only a retry can have failed attempts on record.
+    // Only a retry can have failed attempts (and finished calls) on record.
     const previous = ctx.info.attempt > 1 ? await store.readErrors(input.batchIndex) : [];
     const lastValidation = [...previous].reverse().find((e) => e.category === 'validation_error' || e.category === 'json_parse_error');
     const g = input.generation;
     const topicPaths = await topicPathsFor(input, store);
-    const prompt = renderBatchPrompt(g, topicPaths, lastValidation ? String(lastValidation.message) : undefined);
-    const jsonSchema = jsonSchemaFor(g.conversationType, input.count);
+    const calls = splitCalls(input.slotStart, input.count, input.examplesPerCall ?? input.count);
 
-    // Heartbeats let a dead worker's batch be retried after seconds, and deliver cancellation. The
-    // first one goes out after a second, so fast calls cost the server no heartbeat at all.
-    const beat = setInterval(() => ctx.heartbeat({ batch: input.batchIndex }), 1000);
-
-    const fail = async (err: ModelError): Promise<never> => {
-      await store.appendError(input.batchIndex, {
-        attempt: ctx.info.attempt,
-        category: err.category,
-        message: err.message.slice(0, 500),
-        at: new Date().toISOString(),
-      });
-      throw toFailure(err);
-    };
-
-    let result;
-    try {
-      const provider = providers.get(g.model);
-      result = await provider.generate({
-        system: g.systemPrompt,
-        prompt,
-        jsonSchema,
-        schemaName: `${g.conversationType}_batch`,
-        temperature: g.temperature,
-        maxTokens: g.maxTokens,
-        timeoutMs: g.requestTimeoutSeconds * 1000,
-        signal: ctx.cancellationSignal,
-        headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}` },
-      });
-    } catch (err) {
-      clearInterval(beat);
-      // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
-      if (ctx.cancellationSignal.aborted) await ctx.cancelled;
-      if (err instanceof ModelError && err.unreachable && input.firstWave) {
-        return fail(new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err }));
+    const outcomes = new Map<number, CallOutcome>();
+    if (ctx.info.attempt > 1 && calls.length > 1) {
+      for (const c of calls) {
+        const done = await store.readCall<CallOutcome>(input.batchIndex, c.call);
+        if (done) outcomes.set(c.call, done);
       }
-      if (err instanceof ModelError) return fail(err);
-      throw err;
     }
-    clearInterval(beat);
 
-    // Validate each example on its own, so one bad example does not cost the whole batch.
-    const obj = result.object as { examples?: unknown };
-    if (!obj || !Array.isArray(obj.examples)) {
-      return fail(
-        new ModelError(`${g.model.provider}/${g.model.model}: the answer has no "examples" array (batch ${input.batchIndex})`, {
-          category: 'validation_error',
-          provider: g.model.provider,
-        }),
-      );
-    }
-    const rejected: Record<string, number> = {};
-    const reject = (reason: string) => (rejected[reason] = (rejected[reason] ?? 0) + 1);
-    const records: unknown[] = [];
-    let firstSchemaError: string | undefined;
-    const examples = obj.examples.slice(0, input.count);
-    if (obj.examples.length < input.count) rejected['missing from answer'] = input.count - obj.examples.length;
-    for (let i = 0; i < examples.length; i++) {
-      let record;
+    // Heartbeats let a dead worker's batch be retried after seconds, and deliver cancellation; they
+    // name the calls already checkpointed. The first goes out after a second (fast calls cost none).
+    const beat = setInterval(() => ctx.heartbeat({ batch: input.batchIndex, callsDone: [...outcomes.keys()] }), 1000);
+
+    const runCall = async (c: { call: number; slotStart: number; count: number }): Promise<CallOutcome> => {
+      const paths = topicPaths.slice(c.slotStart - input.slotStart, c.slotStart - input.slotStart + c.count);
+      const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
+      let result;
       try {
-        record = toRecord(g.conversationType, examples[i], { sysMsg: g.sysMsg, systemPrompt: g.systemPrompt });
-      } catch (err) {
-        reject('validation_error');
-        firstSchemaError ??= `example ${i + 1}: ${summarise(err)}`;
-        continue;
-      }
-      const path = topicPaths[i] ?? [];
-      let verdict;
-      try {
-        verdict = await applyContentFilters(g.filters, recordText(record), record as Record<string, unknown>, path.join(' -> '), {
-          batchIndex: input.batchIndex,
-          slot: input.slotStart + i,
-          topicPath: path,
-          conversationType: g.conversationType,
+        result = await providers.get(g.model).generate({
+          system: g.systemPrompt,
+          prompt,
+          jsonSchema: jsonSchemaFor(g.conversationType, c.count),
+          schemaName: `${g.conversationType}_batch`,
+          temperature: g.temperature,
+          maxTokens: g.maxTokens,
+          timeoutMs: g.requestTimeoutSeconds * 1000,
+          signal: ctx.cancellationSignal,
+          headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
         });
       } catch (err) {
-        if (err instanceof MissingFilterError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
+        if (err instanceof ModelError && err.unreachable && input.firstWave) {
+          throw new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err });
+        }
         throw err;
       }
-      if (verdict.ok) records.push(record);
-      else reject(verdict.reason);
-    }
-    if (records.length === 0 && firstSchemaError) {
-      // Nothing usable: retry with the validation error in the prompt (DeepFabric's feedback loop).
-      return fail(
-        new ModelError(`no example matched the ${g.conversationType} schema (batch ${input.batchIndex}): ${firstSchemaError}`, {
-          category: 'validation_error',
-          provider: g.model.provider,
-        }),
-      );
+      const outcome = await validateAnswer(result.object, c, paths, input, g);
+      const done = { ...outcome, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+      if (calls.length > 1) await store.writeCall(input.batchIndex, c.call, done);
+      outcomes.set(c.call, done);
+      return done;
+    };
+
+    const settled = await Promise.allSettled(calls.filter((c) => !outcomes.has(c.call)).map(runCall));
+    clearInterval(beat);
+    // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
+    if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length) {
+      const modelErrors: ModelError[] = [];
+      for (const err of failures) {
+        if (!(err instanceof ModelError)) throw err;
+        modelErrors.push(err);
+        await store.appendError(input.batchIndex, { attempt: ctx.info.attempt, category: err.category, message: err.message.slice(0, 500), at: new Date().toISOString() });
+      }
+      throw toFailure(worstFailure(modelErrors));
     }
 
+    const rejected: Record<string, number> = {};
+    const records: unknown[] = [];
+    let inputTokens = 0;
+    let outputTokens = 0;
+    for (const c of calls) {
+      const o = outcomes.get(c.call)!;
+      records.push(...o.records);
+      for (const [k, v] of Object.entries(o.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+      inputTokens += o.inputTokens;
+      outputTokens += o.outputTokens;
+    }
     const summary: BatchSummary = {
       batchIndex: input.batchIndex,
       requested: input.count,
@@ -193,8 +190,10 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       rejected,
       errors: countBy(previous, 'category') as Record<ErrorCategory, number>,
       attempts: ctx.info.attempt,
-      inputTokens: result.usage.inputTokens,
-      outputTokens: result.usage.outputTokens,
+      // Every call that answered plus every failed call on record (all attempts): what was paid for.
+      calls: calls.length + previous.length,
+      inputTokens,
+      outputTokens,
       latencyMs: Date.now() - started,
       finishedAtMs: Date.now(),
       cached: false,
@@ -202,6 +201,65 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     await store.writeShard(input.batchIndex, { summary, records });
     return summary;
   };
+}
+
+/**
+ * Checks one call's answer example by example (schema, then content filters): one bad example
+ * does not cost the call. An answer with no usable example fails as `validation_error`, so the
+ * retry carries the error in its prompt (DeepFabric's feedback loop).
+ */
+async function validateAnswer(
+  answer: unknown,
+  c: { call: number; slotStart: number; count: number },
+  paths: string[][],
+  input: BatchInput,
+  g: BatchInput['generation'],
+): Promise<{ records: unknown[]; rejected: Record<string, number> }> {
+  const obj = answer as { examples?: unknown };
+  if (!obj || !Array.isArray(obj.examples)) {
+    throw new ModelError(`${g.model.provider}/${g.model.model}: the answer has no "examples" array (batch ${input.batchIndex})`, {
+      category: 'validation_error',
+      provider: g.model.provider,
+    });
+  }
+  const rejected: Record<string, number> = {};
+  const reject = (reason: string) => (rejected[reason] = (rejected[reason] ?? 0) + 1);
+  const records: unknown[] = [];
+  let firstSchemaError: string | undefined;
+  const examples = obj.examples.slice(0, c.count);
+  if (obj.examples.length < c.count) rejected['missing from answer'] = c.count - obj.examples.length;
+  for (let i = 0; i < examples.length; i++) {
+    let record;
+    try {
+      record = toRecord(g.conversationType, examples[i], { sysMsg: g.sysMsg, systemPrompt: g.systemPrompt });
+    } catch (err) {
+      reject('validation_error');
+      firstSchemaError ??= `example ${i + 1}: ${summarise(err)}`;
+      continue;
+    }
+    const path = paths[i] ?? [];
+    let verdict;
+    try {
+      verdict = await applyContentFilters(g.filters, recordText(record), record as Record<string, unknown>, path.join(' -> '), {
+        batchIndex: input.batchIndex,
+        slot: c.slotStart + i,
+        topicPath: path,
+        conversationType: g.conversationType,
+      });
+    } catch (err) {
+      if (err instanceof MissingFilterError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
+      throw err;
+    }
+    if (verdict.ok) records.push(record);
+    else reject(verdict.reason);
+  }
+  if (records.length === 0 && firstSchemaError) {
+    throw new ModelError(`no example matched the ${g.conversationType} schema (batch ${input.batchIndex}): ${firstSchemaError}`, {
+      category: 'validation_error',
+      provider: g.model.provider,
+    });
+  }
+  return { records, rejected };
 }
 
 function summarise(err: unknown): string {

@@ -22,6 +22,8 @@ export interface BatchInput {
    * an ordinary, retried server error (an endpoint that answered before is probably restarting).
    */
   firstWave?: boolean;
+  /** Examples asked for in one model call; the batch runs `ceil(count / examplesPerCall)` calls at once (absent: one call). */
+  examplesPerCall?: number;
 }
 
 /** What a batch reports back to the workflow: counts only, never the examples. */
@@ -35,6 +37,8 @@ export interface BatchSummary {
   errors: Record<string, number>;
   /** Attempts this batch took (1 = no retry). */
   attempts: number;
+  /** Model calls paid for, all attempts (absent in older summaries: one per attempt). */
+  calls?: number;
   inputTokens: number;
   outputTokens: number;
   latencyMs: number;

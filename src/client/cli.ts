@@ -195,6 +195,7 @@ program
         ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
         ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
         ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
+        ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
         ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
         ...(g.filters ? { filters: g.filters } : {}),
         ...(g.examples ? { examples: g.examples } : {}),

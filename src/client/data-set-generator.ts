@@ -15,7 +15,7 @@ import { readTopicPathsFile } from '../topics/topic-paths-file';
 import { openStore, type Store } from '../storage/store';
 import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
-import { buildRunInput, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
+import { buildRunInput, extraBatches, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
 import { RunHandle } from './run-handle';
 import { buildTopicInput, runTopicBuild, type BuildTopicsOptions } from './topic-builder';
 import type { Graph } from '../topics/graph';
@@ -243,6 +243,12 @@ export class DataSetGenerator {
     const input = buildRunInput(opts, this.state, args, this.dataDir, topicsFileDigest);
     const store = await this.store();
     input.storeId = await store.id();
+    // The run's layout is fixed by its first start (batch k always covers the same examples).
+    const layout = await store.run(input.runId).layout({ examplesPerCall: input.batchSize, callsPerBatch: input.callsPerBatch ?? 1 });
+    if (layout.callsPerBatch !== input.callsPerBatch) {
+      input.callsPerBatch = layout.callsPerBatch;
+      input.maxExtraBatches = extraBatches(input.numSteps, input.batchSize, layout.callsPerBatch, opts.maxExtraBatchFraction);
+    }
     // Big topic sets and topic files travel by reference, in the run's store (never a client path a
     // worker on another machine cannot read, never the workflow's history).
     let storedTopics: string[][] | undefined;

@@ -27,6 +27,8 @@ export interface CreateDataArgs {
   seed?: number;
   /** Topic paths stored in a JSONL file readable by the workers (for big topic sets). */
   topicsFile?: string;
+  /** Model calls one batch activity runs at once (default: see `defaultCallsPerBatch`). */
+  callsPerBatch?: number;
   /**
    * When another run of the same name but different dataset settings is still running: stop it
    * (its partial data is kept) and start this one. Without it, starting refuses and names that run.
@@ -89,6 +91,21 @@ export function datasetDigest(input: Pick<RunInput, 'generation' | 'batchSize' |
   return sha256(JSON.stringify(identity)).slice(0, 8);
 }
 
+/**
+ * Calls one batch activity runs at once when the config does not say: a quarter of `concurrency`,
+ * between 1 and 8. Fewer Temporal operations per model call (one activity, one completion, one
+ * workflow task for several calls) while at least four batches stay in flight, so a slow or failing
+ * batch never holds most of the call slots.
+ */
+export function defaultCallsPerBatch(concurrency: number): number {
+  return Math.min(8, Math.max(1, Math.floor(concurrency / 4)));
+}
+
+/** The extra-batch budget for top-ups: a fraction of the planned batches. */
+export function extraBatches(numSteps: number, batchSize: number, callsPerBatch: number, fraction: number): number {
+  return Math.ceil(Math.ceil(numSteps / (batchSize * callsPerBatch)) * fraction);
+}
+
 /** Builds and validates the workflow input of a run. Pure apart from reading the clock-free options. */
 export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string, topicsFileDigest?: string): RunInput {
   const problems: string[] = [];
@@ -116,11 +133,13 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   }
   if (problems.length) throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
 
-  const planned = Math.ceil(numSteps / batchSize);
+  const concurrency = args.concurrency ?? opts.concurrency;
+  const callsPerBatch = args.callsPerBatch ?? opts.callsPerBatch ?? defaultCallsPerBatch(concurrency);
   const base = {
     numSteps,
     batchSize,
-    concurrency: args.concurrency ?? opts.concurrency,
+    callsPerBatch,
+    concurrency,
     topics: args.topicsFile
       ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 }
       : { kind: 'inline' as const, paths: paths! },
@@ -146,7 +165,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
       maxBackoffSeconds: opts.maxBackoffSeconds,
       retryOnErrors: opts.retryOnErrors,
     },
-    maxExtraBatches: Math.ceil(planned * opts.maxExtraBatchFraction),
+    maxExtraBatches: extraBatches(numSteps, batchSize, callsPerBatch, opts.maxExtraBatchFraction),
     heartbeatTimeoutSeconds: opts.heartbeatTimeout,
     batchesPerRun: opts.batchesPerRun,
   };

@@ -26,6 +26,8 @@ export const GeneratorOptionsSchema = z
     conversationType: ConversationTypeSchema.default('basic'),
     /** Batches in flight at once. */
     concurrency: z.number().int().min(1).max(10000).default(8),
+    /** Model calls one batch activity runs at once (default: a quarter of `concurrency`, 1 to 8). */
+    callsPerBatch: z.number().int().min(1).max(64).optional(),
     backoffMultiplier: z.number().min(1).max(10).default(2),
     initialBackoffSeconds: z.number().positive().default(1),
     maxBackoffSeconds: z.number().positive().default(60),

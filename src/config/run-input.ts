@@ -87,7 +87,13 @@ export const RunInputSchema = z.object({
    */
   storeId: z.string().optional(),
   numSteps: z.number().int().positive().max(MAX_EXAMPLES_PER_RUN),
+  /** Examples asked for in one model call (the seed's `batchSize`). */
   batchSize: z.number().int().positive().max(1000),
+  /**
+   * Model calls one batch activity runs at once (absent in older runs: 1). A batch asks for
+   * `batchSize x callsPerBatch` examples; `concurrency` still bounds the calls in flight.
+   */
+  callsPerBatch: z.number().int().min(1).max(64).optional(),
   concurrency: z.number().int().positive().max(10000),
   topics: TopicSourceSchema,
   sampling: z.object({

@@ -44,6 +44,8 @@ export const YamlConfigSchema = z
         max_retries: z.number().int().min(0).max(100).optional(),
         request_timeout: z.number().positive().optional(),
         concurrency: z.number().int().min(1).max(10000).optional(),
+        /** Model calls one batch activity runs at once (DeepFabric 4.x's output.batch_size means this). */
+        calls_per_batch: z.number().int().min(1).max(64).optional(),
         sys_msg: z.boolean().default(true),
         sampling: z.enum(['sequential', 'random', 'balanced']).default('sequential'),
         seed: z.number().int().optional(),

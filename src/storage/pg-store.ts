@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { writeFileAtomic, type Shard } from './run-store';
-import type { RunData, Store } from './store';
+import type { RunData, RunLayout, Store } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deepfabric_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -18,6 +18,8 @@ INSERT INTO deepfabric_meta (key, value) VALUES ('store_id', gen_random_uuid()::
 CREATE TABLE IF NOT EXISTS deepfabric_shards (run_id text NOT NULL, batch integer NOT NULL, summary json NOT NULL, records json NOT NULL, PRIMARY KEY (run_id, batch));
 CREATE TABLE IF NOT EXISTS deepfabric_shard_errors (id bigserial PRIMARY KEY, run_id text NOT NULL, batch integer NOT NULL, entry json NOT NULL);
 CREATE INDEX IF NOT EXISTS deepfabric_shard_errors_batch ON deepfabric_shard_errors (run_id, batch);
+CREATE TABLE IF NOT EXISTS deepfabric_calls (run_id text NOT NULL, batch integer NOT NULL, call integer NOT NULL, outcome json NOT NULL, PRIMARY KEY (run_id, batch, call));
+CREATE TABLE IF NOT EXISTS deepfabric_layouts (run_id text PRIMARY KEY, layout json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_dataset (run_id text NOT NULL, n integer NOT NULL, record json NOT NULL, PRIMARY KEY (run_id, n));
 CREATE TABLE IF NOT EXISTS deepfabric_manifests (run_id text PRIMARY KEY, manifest json NOT NULL);
@@ -115,6 +117,18 @@ class PgRunData implements RunData {
   async readErrors(batch: number): Promise<Record<string, unknown>[]> {
     const r = await this.pool.query<{ entry: string }>('SELECT entry::text AS entry FROM deepfabric_shard_errors WHERE run_id = $1 AND batch = $2 ORDER BY id', [this.runId, batch]);
     return r.rows.map((x) => JSON.parse(x.entry) as Record<string, unknown>);
+  }
+  async writeCall(batch: number, call: number, outcome: unknown): Promise<void> {
+    await this.pool.query('INSERT INTO deepfabric_calls (run_id, batch, call, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [this.runId, batch, call, JSON.stringify(outcome)]);
+  }
+  async readCall<T>(batch: number, call: number): Promise<T | undefined> {
+    const r = await this.pool.query<{ outcome: string }>('SELECT outcome::text AS outcome FROM deepfabric_calls WHERE run_id = $1 AND batch = $2 AND call = $3', [this.runId, batch, call]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].outcome) as T) : undefined;
+  }
+  async layout(proposed: RunLayout): Promise<RunLayout> {
+    await this.pool.query('INSERT INTO deepfabric_layouts (run_id, layout) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.runId, JSON.stringify(proposed)]);
+    const r = await this.pool.query<{ layout: string }>('SELECT layout::text AS layout FROM deepfabric_layouts WHERE run_id = $1', [this.runId]);
+    return JSON.parse(r.rows[0]!.layout) as RunLayout;
   }
   async writeTopics(paths: string[][]): Promise<void> {
     await this.pool.query('INSERT INTO deepfabric_topics (run_id, paths) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET paths = EXCLUDED.paths', [this.runId, JSON.stringify(paths)]);

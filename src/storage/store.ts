@@ -27,6 +27,14 @@ export interface RunData {
   shardIndices(): Promise<number[]>;
   appendError(batch: number, entry: Record<string, unknown>): Promise<void>;
   readErrors(batch: number): Promise<Record<string, unknown>[]>;
+  /** One finished model call of a batch (a retry of the batch redoes only the calls without one). */
+  writeCall(batch: number, call: number, outcome: unknown): Promise<void>;
+  readCall<T>(batch: number, call: number): Promise<T | undefined>;
+  /**
+   * The run's layout (examples per call, calls per batch), fixed by its first start: batch `k` of a
+   * run covers the same examples whatever a later config says. Returns the stored layout.
+   */
+  layout(proposed: RunLayout): Promise<RunLayout>;
   /** The run's topic paths, when they travel by reference (large sets). */
   writeTopics(paths: string[][]): Promise<void>;
   readTopics(): Promise<string[][]>;
@@ -38,6 +46,11 @@ export interface RunData {
   writeManifest(manifest: Record<string, unknown>): Promise<void>;
   /** Writes the assembled dataset to a file on this machine; returns the record count (undefined: not assembled). */
   exportDataset(file: string): Promise<number | undefined>;
+}
+
+export interface RunLayout {
+  examplesPerCall: number;
+  callsPerBatch: number;
 }
 
 export interface Store {
@@ -107,6 +120,32 @@ class FsRunData implements RunData {
   }
   readErrors(batch: number) {
     return this.files.readErrors(batch);
+  }
+  private callPath(batch: number, call: number): string {
+    return path.join(this.files.shardsDir, `batch-${String(batch).padStart(6, '0')}.call-${String(call).padStart(3, '0')}.json`);
+  }
+  async writeCall(batch: number, call: number, outcome: unknown) {
+    await fs.mkdir(this.files.shardsDir, { recursive: true });
+    await writeFileAtomic(this.callPath(batch, call), JSON.stringify(outcome));
+  }
+  async readCall<T>(batch: number, call: number): Promise<T | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.callPath(batch, call), 'utf8')) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+  async layout(proposed: RunLayout): Promise<RunLayout> {
+    const file = path.join(this.dir, 'layout.json');
+    await fs.mkdir(this.dir, { recursive: true });
+    try {
+      await fs.writeFile(file, JSON.stringify(proposed) + '\n', { flag: 'wx' });
+      return proposed;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return JSON.parse(await fs.readFile(file, 'utf8')) as RunLayout;
+    }
   }
   async writeTopics(paths: string[][]) {
     await fs.mkdir(this.dir, { recursive: true });

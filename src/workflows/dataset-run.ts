@@ -79,7 +79,13 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   if (!patched(COMPLETION_DRIVEN_SCHEDULING)) return datasetRunWorkflowV1(input, cursor);
 
   const info = workflowInfo();
-  const limits: PlanLimits = { numSteps: input.numSteps, batchSize: input.batchSize, maxExtraBatches: input.maxExtraBatches };
+  // A batch is `callsPerBatch` model calls of `batchSize` examples each, run at once by one activity.
+  // Inputs of runs started before the field existed lack it (1), so their commands are unchanged and
+  // no patch is needed: the replay tests of recorded histories cover it.
+  const callsPerBatch = input.callsPerBatch ?? 1;
+  const limits: PlanLimits = { numSteps: input.numSteps, batchSize: input.batchSize * callsPerBatch, maxExtraBatches: input.maxExtraBatches };
+  // `concurrency` bounds model calls in flight; at least one batch runs.
+  const batchSlots = () => Math.max(1, Math.floor(concurrency / callsPerBatch));
   const stats = cursor?.stats ?? newStats(input.numSteps, plannedBatches(limits), info.startTime.getTime());
   if (cursor) stats.segments++;
   const plan = cursor ? { nextBatch: cursor.nextBatch, nextSlot: cursor.nextSlot, extraBatchesUsed: cursor.extraBatchesUsed } : newPlanCursor(limits);
@@ -116,7 +122,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0 };
+    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}) };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };
@@ -149,7 +155,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
 
   /** Starts batches while slots are free; called only from an event's handler (see the file comment). */
   const fill = () => {
-    while (!ended && !fatal && !stopRequested && !cancelRequested && !paused && inFlight.size < concurrency) {
+    while (!ended && !fatal && !stopRequested && !cancelRequested && !paused && inFlight.size < batchSlots()) {
       if (scheduledThisSegment >= input.batchesPerRun) {
         segmentFull = true;
         break;

@@ -91,8 +91,10 @@ export function recordBatch(s: StatsState, b: BatchSummary): void {
   if (b.cached) {
     s.batchesCached++;
   } else {
-    s.calls += b.attempts;
-    s.callsOk += 1;
+    const calls = b.calls ?? b.attempts;
+    const answered = b.calls !== undefined ? b.calls - Object.values(b.errors).reduce((a, n) => a + n, 0) : 1;
+    s.calls += calls;
+    s.callsOk += answered;
     s.retries += b.attempts - 1;
     addCounts(s.errorCategories, b.errors);
     s.inputTokens += b.inputTokens;

@@ -69,7 +69,9 @@ describe.each([
       expect(mid.accepted).toBeLessThan(100);
       expect(mid.target).toBe(100);
       expect(result.stats.accepted).toBe(100);
-      expect(result.stats.batchesDone).toBe(20);
+      // concurrency 8 → 2 calls per batch by default: 10 batches of 2 calls of 5 examples.
+      expect(result.stats.batchesDone).toBe(10);
+      expect(result.stats.calls).toBe(20);
       expect(env.llm.count('ok')).toBe(20);
       expect(env.llm.calls.every((c) => c.protocol === (model.startsWith('openai') ? 'openai' : 'anthropic'))).toBe(true);
       expect(env.llm.maxConcurrent).toBeLessThanOrEqual(8);
@@ -95,7 +97,7 @@ it('survives 20% of calls failing with 429 (retry-after) or 500, and reports the
     expect(result.stats.successRate).toBeLessThan(1);
     // A 429 waits for retry-after (1 s) before the next attempt of that batch.
     const first429 = env.llm.calls.find((c) => c.outcome === '429')!;
-    const retry = env.llm.calls.find((c) => c.no > first429.no && c.batch === first429.batch)!;
+    const retry = env.llm.calls.find((c) => c.no > first429.no && c.batch === first429.batch && c.call === first429.call)!;
     expect(retry.startedAt - first429.startedAt).toBeGreaterThanOrEqual(900);
   });
 });

@@ -57,7 +57,8 @@ it('raises ValidationError, naming the reasons, when rejected content leaves the
   );
   expect(err).toBeInstanceOf(ValidationError);
   expect((err as ValidationError).message).toMatch(/ended with 0 of 4 examples .*Inappropriate content detected/);
-  expect(env.llm.calls).toHaveLength(2 + 1); // 2 planned batches + ceil(2 x 0.5) extra
+  // 1 planned batch (2 calls of 2 examples at concurrency 8) + ceil(1 x 0.5) extra batch of 2 calls.
+  expect(env.llm.calls).toHaveLength(2 + 2);
 });
 
 it('setRetryStrategy with retryOnErrors [timeout] does not retry a 500', async () => {

@@ -14,6 +14,8 @@ export type Outcome = 'ok' | '429' | '500' | '401' | 'hang' | 'bad_json' | 'bad_
 export interface Behaviour {
   /** Delay before each answer, in ms. */
   latencyMs: number;
+  /** Per-call delay instead of `latencyMs`: given the call's record (its batch and call headers). */
+  latencyFor: ((call: CallRecord) => number) | undefined;
   /** Probability of each failure kind per call (the rest answer ok). */
   failureRates: Partial<Record<Exclude<Outcome, 'ok'>, number>>;
   /** Outcomes for the next calls, consumed in order before rates apply. */
@@ -37,6 +39,8 @@ export interface CallRecord {
   protocol: 'openai' | 'anthropic';
   outcome: Outcome;
   batch: string | undefined;
+  /** The call's index within its batch (`x-deepfabric-call`), when the batch runs several calls. */
+  call: number | undefined;
   model: string;
   startedAt: number;
   endedAt: number | undefined;
@@ -45,6 +49,7 @@ export interface CallRecord {
 
 const DEFAULTS: Behaviour = {
   latencyMs: 0,
+  latencyFor: undefined,
   failureRates: {},
   script: [],
   retryAfterSeconds: 1,
@@ -180,6 +185,7 @@ export class LlmTestServer {
       protocol,
       outcome,
       batch: req.headers['x-deepfabric-batch'] as string | undefined,
+      call: req.headers['x-deepfabric-call'] === undefined ? undefined : Number(req.headers['x-deepfabric-call']),
       model: String(body.model ?? ''),
       startedAt: Date.now(),
       endedAt: undefined,
@@ -193,7 +199,8 @@ export class LlmTestServer {
       record.endedAt = Date.now();
     });
 
-    if (this.behaviour.latencyMs > 0) await new Promise((r) => setTimeout(r, this.behaviour.latencyMs));
+    const latency = this.behaviour.latencyFor ? this.behaviour.latencyFor(record) : this.behaviour.latencyMs;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (outcome === 'hang') {
       this.hanging.add(res);
       res.on('close', () => this.hanging.delete(res));
