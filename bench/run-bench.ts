@@ -1,10 +1,13 @@
 /**
- * `npm run bench`: 2,000 batches (5 examples each) against the local LLM server at 200 ms latency,
- * concurrency 32, on a fresh embedded dev server, with the worker in its own process.
- * Measures wall time, examples/s, ratio to the ideal ceil(batches/32) x 0.2 s, history events per
- * batch (over the whole continue-as-new chain) and the worker's peak RSS. Writes bench/results/latest.json.
- *   BENCH_BATCHES, BENCH_CONCURRENCY, BENCH_LATENCY_MS, BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_OUT
- *   override the defaults; `npm run bench:long` is the 100,000-example run (history bound check).
+ * `npm run bench`: the DeepFabric-shaped run — 1,000 model calls of 1 example each against the local
+ * LLM server at 200 ms latency, 32 calls in flight, default calls per batch — on a fresh embedded dev
+ * server, with the worker in its own process.
+ * Measures wall time, examples/s, ratio to the ideal ceil(calls/32) x 0.2 s, CPU time per model call
+ * of the worker and of the dev server (from /proc: stable on a noisy machine, unlike wall time),
+ * history events per call (over the whole continue-as-new chain) and the worker's peak RSS.
+ * Writes bench/results/latest.json.
+ *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
+ *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_OUT override the defaults.
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
@@ -15,10 +18,18 @@ import { DataSetGenerator } from '../src/client/data-set-generator';
 import { DevServer } from '../src/worker/dev-server';
 import { LlmTestServer } from '../test/support/llm-server';
 
-const batches = Number(process.env.BENCH_BATCHES ?? 2000);
+const modelCalls = Number(process.env.BENCH_CALLS ?? 1000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
-const batchSize = 5;
+const batchSize = Number(process.env.BENCH_EXAMPLES_PER_CALL ?? 1);
+const callsPerBatch = process.env.BENCH_CALLS_PER_BATCH ? Number(process.env.BENCH_CALLS_PER_BATCH) : undefined;
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -37,6 +48,7 @@ async function main(): Promise<void> {
       ...process.env,
       TEMPORAL_ADDRESS: server.address,
       DEEPFABRIC_TASK_QUEUE: taskQueue,
+      DEEPFABRIC_DATA_DIR: path.join(dir, 'data'),
       OPENAI_API_KEY: 'bench-key',
       OPENAI_BASE_URL: llm.openaiBaseUrl,
     },
@@ -52,15 +64,24 @@ async function main(): Promise<void> {
     modelName: 'openai/gpt-4o-mini',
     dataDir: path.join(dir, 'data'),
     concurrency,
+    ...(callsPerBatch ? { callsPerBatch } : {}),
     ...(process.env.BENCH_BATCHES_PER_RUN ? { batchesPerRun: Number(process.env.BENCH_BATCHES_PER_RUN) } : {}),
     temporal: { client, taskQueue },
   });
   const topics = Array.from({ length: 500 }, (_, i) => ['Bench', `Branch ${i % 10}`, `Topic ${i}`]);
+  const cpuBefore = { worker: cpuSeconds(worker.pid!), server: cpuSeconds(server.pid!), client: process.cpuUsage() };
   const started = Date.now();
-  const run = await gen.startData({ numSteps: batches * batchSize, batchSize, topics, runName: 'bench' });
+  const run = await gen.startData({ numSteps: modelCalls * batchSize, batchSize, topics, runName: 'bench' });
   const result = await run.result();
   const wallSec = (Date.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(cpuBefore.client);
+  const cpu = {
+    worker: cpuSeconds(worker.pid!) - cpuBefore.worker,
+    server: cpuSeconds(server.pid!) - cpuBefore.server,
+    client: (clientCpu.user + clientCpu.system) / 1e6,
+  };
   clearInterval(sampler);
+  const batches = result.stats.batchesDone;
 
   let events = 0;
   let runs = 0;
@@ -107,16 +128,22 @@ async function main(): Promise<void> {
     if (j < allSchedules.length) gap.push(allSchedules[j]! - c);
   }
   const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1));
-  const ideal = Math.ceil(batches / concurrency) * (latencyMs / 1000);
+  const ideal = Math.ceil(modelCalls / concurrency) * (latencyMs / 1000);
+  const perCallMs = (sec: number) => Number(((sec * 1000) / llm.calls.length).toFixed(2));
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    modelCalls,
+    examplesPerCall: batchSize,
+    callsPerBatch: callsPerBatch ?? 'default',
     batches,
-    batchSize,
     concurrency,
     latencyMs,
     records: result.records,
     wallSeconds: Number(wallSec.toFixed(2)),
+    cpuSeconds: { worker: Number(cpu.worker.toFixed(2)), devServer: Number(cpu.server.toFixed(2)), client: Number(cpu.client.toFixed(2)) },
+    // The issue's measure: worker + dev server CPU per model call (the client only waits).
+    cpuMsPerCall: { worker: perCallMs(cpu.worker), devServer: perCallMs(cpu.server), workerPlusServer: perCallMs(cpu.worker + cpu.server) },
     examplesPerSecond: Number((result.records / wallSec).toFixed(1)),
     idealSeconds: ideal,
     ratioToIdeal: Number((ideal / wallSec).toFixed(3)),
@@ -124,6 +151,7 @@ async function main(): Promise<void> {
     workflowRuns: runs,
     maxEventsPerRun,
     historyEventsPerBatch: Number((events / batches).toFixed(2)),
+    historyEventsPerCall: Number((events / modelCalls).toFixed(2)),
     workerPeakRssMb: Number(peak.toFixed(1)),
     meanScheduleToStartMs: mean(dispatch),
     meanStartToCloseMs: mean(exec),
