@@ -58,6 +58,8 @@ export class ModelError extends DataSetGeneratorError {
   readonly datasetPath: string | undefined;
   /** The connection was refused or the host unknown: nothing is listening at `baseUrl`. */
   readonly unreachable: boolean;
+  /** Tokens the provider billed for the call when it answered but the answer was unusable. */
+  readonly usage: { inputTokens: number; outputTokens: number } | undefined;
   constructor(
     message: string,
     opts: {
@@ -69,11 +71,13 @@ export class ModelError extends DataSetGeneratorError {
       baseUrl?: string | undefined;
       runId?: string | undefined;
       datasetPath?: string | undefined;
+      usage?: { inputTokens: number; outputTokens: number } | undefined;
       cause?: unknown;
     },
   ) {
     super(message, opts.category, { cause: opts.cause });
     this.name = 'ModelError';
+    this.usage = opts.usage;
     this.category = opts.category;
     this.provider = opts.provider;
     this.status = opts.status;

@@ -83,6 +83,25 @@ export function splitCalls(slotStart: number, count: number, examplesPerCall: nu
   return Array.from({ length: Math.ceil(count / per) }, (_, call) => ({ call, slotStart: slotStart + call * per, count: Math.min(per, count - call * per) }));
 }
 
+/** A call that failed after the provider answered (its tokens were paid for) or before (no usage). */
+class FailedCall {
+  constructor(
+    readonly error: unknown,
+    readonly usage: { inputTokens: number; outputTokens: number } | undefined,
+  ) {}
+}
+
+/** Tokens recorded with failed attempts in the batch's error log. */
+function tokensOf(entries: Record<string, unknown>[]): { inputTokens: number; outputTokens: number } {
+  let inputTokens = 0;
+  let outputTokens = 0;
+  for (const e of entries) {
+    inputTokens += typeof e.inputTokens === 'number' ? e.inputTokens : 0;
+    outputTokens += typeof e.outputTokens === 'number' ? e.outputTokens : 0;
+  }
+  return { inputTokens, outputTokens };
+}
+
 /** A fatal category first: it must reach the workflow even when another call failed retryably. */
 function worstFailure(errs: ModelError[]): ModelError {
   return errs.find((e) => !e.retryable) ?? errs[0]!;
@@ -148,9 +167,14 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
         if (err instanceof ModelError && err.unreachable && input.firstWave) {
           throw new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err });
         }
-        throw err;
+        throw new FailedCall(err, err instanceof ModelError ? err.usage : undefined);
       }
-      const outcome = await validateAnswer(result.object, c, paths, input, g);
+      let outcome;
+      try {
+        outcome = await validateAnswer(result.object, c, paths, input, g);
+      } catch (err) {
+        throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
+      }
       const done = { ...outcome, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
       if (calls.length > 1) await store.writeCall(input.batchIndex, c.call, done);
       outcomes.set(c.call, done);
@@ -161,21 +185,25 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     clearInterval(beat);
     // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
-    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof FailedCall ? r.reason : new FailedCall(r.reason, undefined)] : []));
     if (failures.length) {
       const modelErrors: ModelError[] = [];
-      for (const err of failures) {
+      const entries: Record<string, unknown>[] = [];
+      for (const { error: err, usage } of failures) {
         if (!(err instanceof ModelError)) throw err;
         modelErrors.push(err);
-        await store.appendError(input.batchIndex, { attempt: ctx.info.attempt, category: err.category, message: err.message.slice(0, 500), at: new Date().toISOString() });
+        const entry = { attempt: ctx.info.attempt, category: err.category, message: err.message.slice(0, 500), at: new Date().toISOString(), ...(usage ?? {}) };
+        entries.push(entry);
+        await store.appendError(input.batchIndex, entry);
       }
-      throw toFailure(worstFailure(modelErrors));
+      // The tokens of every failed attempt on record travel with the failure: a batch that fails for good still counts what it cost.
+      throw toFailure(worstFailure(modelErrors), tokensOf([...previous, ...entries]));
     }
 
     const rejected: Record<string, number> = {};
     const records: unknown[] = [];
-    let inputTokens = 0;
-    let outputTokens = 0;
+    // Answers that failed validation in earlier attempts were paid for too.
+    let { inputTokens, outputTokens } = tokensOf(previous);
     for (const c of calls) {
       const o = outcomes.get(c.call)!;
       records.push(...o.records);

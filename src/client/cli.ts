@@ -140,7 +140,7 @@ function progressLine(s: GenerationStats): string {
   const errors = Object.entries(s.errorCategories)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  return `${s.accepted}/${s.target} examples | batches ${s.batchesDone} done, ${s.batchesInFlight} in flight, ${s.batchesFailed} failed | ${s.examplesPerSecond.toFixed(1)}/s${s.etaSeconds !== null ? ` | ETA ${Math.ceil(s.etaSeconds)}s` : ''}${errors ? ` | errors ${errors}` : ''}`;
+  return `${s.accepted}/${s.target} examples | batches ${s.batchesDone} done, ${s.batchesInFlight} in flight, ${s.batchesFailed} failed | ${s.examplesPerSecond.toFixed(1)}/s${s.etaSeconds !== null ? ` | ETA ${Math.ceil(s.etaSeconds)}s` : ''}${s.costUsd !== undefined ? ` | $${s.costUsd.toFixed(3)}` : ''}${errors ? ` | errors ${errors}` : ''}`;
 }
 
 /** Polls the stats query and shows a bar on a terminal, a line every few seconds elsewhere. */
@@ -196,6 +196,8 @@ program
         ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
         ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
         ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
+        ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
+        ...(cfg.llm.price ? { price: { inputPerMTokUsd: cfg.llm.price.input_per_mtok, outputPerMTokUsd: cfg.llm.price.output_per_mtok } } : {}),
         ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
         ...(g.filters ? { filters: g.filters } : {}),
         ...(g.examples ? { examples: g.examples } : {}),
@@ -266,7 +268,8 @@ program
       process.stdout.write(
         `${result.status}: ${result.records} records in ${out}\n` +
           (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from checkpoints (not paid again)\n` : '') +
-          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}, tokens in/out ${s.inputTokens}/${s.outputTokens}\n` +
+          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}, tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
+          (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
           (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
           (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
           `  manifest: ${result.manifestPath}\n`,

@@ -318,7 +318,7 @@ export class DataSetGenerator {
         );
       }
       await run
-        .updateSettings({ concurrency: input.concurrency, retry: input.retry, requestTimeoutSeconds: input.generation.requestTimeoutSeconds })
+        .updateSettings({ concurrency: input.concurrency, retry: input.retry, requestTimeoutSeconds: input.generation.requestTimeoutSeconds, ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}) })
         .catch(async (err: unknown) => {
           // Runs started by version 1 of the workflow know only setConcurrency.
           if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message)) await run.setConcurrency(input.concurrency);

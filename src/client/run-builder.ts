@@ -4,6 +4,7 @@ import { parseModelName, type ModelSpec } from '../config/model-spec';
 import type { GeneratorOptions } from '../config/generator-options';
 import { MAX_EXAMPLES_PER_RUN, RunInputSchema, tooManyExamples, type RunInput, type SamplingStrategy } from '../config/run-input';
 import { ConfigurationError } from '../errors';
+import { priceFor } from '../llm/prices';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 
 /** Arguments of `createData` / `startData` (the seed's `create_data_async`), camelCase. */
@@ -133,6 +134,13 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   }
   if (problems.length) throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
 
+  const price = priceFor(model.provider, model.model, opts.price ? { ...opts.price, source: 'config' } : undefined);
+  if (opts.budgetUsd !== undefined && !price) {
+    throw new ConfigurationError(
+      `budgetUsd: no price is known for ${model.provider}/${model.model}, so its cost cannot be estimated; set price: { inputPerMTokUsd, outputPerMTokUsd } (llm.price: { input_per_mtok, output_per_mtok } in YAML)`,
+      ['budgetUsd: no known price for the model'],
+    );
+  }
   const concurrency = args.concurrency ?? opts.concurrency;
   const callsPerBatch = args.callsPerBatch ?? opts.callsPerBatch ?? defaultCallsPerBatch(concurrency);
   const base = {
@@ -140,6 +148,8 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     batchSize,
     callsPerBatch,
     concurrency,
+    ...(price ? { price } : {}),
+    ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
     topics: args.topicsFile
       ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 }
       : { kind: 'inline' as const, paths: paths! },

@@ -3,7 +3,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type Workf
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { RunResult } from '../workflows/dataset-run';
-import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from '../workflows/definitions';
+import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettings, type RunSettingsPatch } from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
 import type { Store } from '../storage/store';
@@ -57,7 +57,7 @@ export class RunHandle {
    * Applies operational settings (concurrency, retries, request timeout) to batches the run starts
    * from now on: what a restarted `generate` with an edited config does instead of starting over.
    */
-  async updateSettings(patch: RunSettingsPatch): Promise<Required<RunSettingsPatch>> {
+  async updateSettings(patch: RunSettingsPatch): Promise<RunSettings> {
     try {
       return await this.handle.executeUpdate(updateSettingsUpdate, { args: [patch] });
     } catch (err) {

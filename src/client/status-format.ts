@@ -28,6 +28,8 @@ export function formatStatus(s: GenerationStats): string {
     ['concurrency', String(s.concurrency)],
     ['tokens', `${s.inputTokens} in, ${s.outputTokens} out`],
   ];
+  if (s.costUsd !== undefined) rows.push(['cost', `about $${s.costUsd.toFixed(4)}${s.budgetUsd !== undefined ? ` of a $${s.budgetUsd} budget` : ''}`]);
+  if (s.stopReason) rows.push(['stopped', s.stopReason]);
   if (Object.keys(s.errorCategories).length) rows.push(['errors', counts(s.errorCategories)]);
   if (Object.keys(s.rejected).length) rows.push(['rejected', counts(s.rejected)]);
   return table(rows);

@@ -28,6 +28,10 @@ export const GeneratorOptionsSchema = z
     concurrency: z.number().int().min(1).max(10000).default(8),
     /** Model calls one batch activity runs at once (default: a quarter of `concurrency`, 1 to 8). */
     callsPerBatch: z.number().int().min(1).max(64).optional(),
+    /** Dollars per million tokens of the model, when the built-in table (src/llm/prices.ts) lacks it or is out of date. */
+    price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0) }).strict().optional(),
+    /** Stop the run gracefully before its estimated cost passes this many dollars (needs a known price). */
+    budgetUsd: z.number().positive().optional(),
     backoffMultiplier: z.number().min(1).max(10).default(2),
     initialBackoffSeconds: z.number().positive().default(1),
     maxBackoffSeconds: z.number().positive().default(60),

@@ -95,6 +95,10 @@ export const RunInputSchema = z.object({
    */
   callsPerBatch: z.number().int().min(1).max(64).optional(),
   concurrency: z.number().int().positive().max(10000),
+  /** Dollars per million tokens of the run's model, when known: the stats' estimated cost. */
+  price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0), source: z.string() }).optional(),
+  /** The run stops starting batches before its estimated cost would pass this (needs `price`). */
+  budgetUsd: z.number().positive().optional(),
   topics: TopicSourceSchema,
   sampling: z.object({
     strategy: SamplingStrategySchema,

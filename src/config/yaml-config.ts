@@ -20,6 +20,8 @@ export const YamlConfigSchema = z
         temperature: z.number().min(0).max(2).default(0.7),
         base_url: z.string().url().optional(),
         max_tokens: z.number().int().positive().optional(),
+        /** Dollars per million tokens, when the built-in table lacks the model or is out of date. */
+        price: z.object({ input_per_mtok: z.number().min(0), output_per_mtok: z.number().min(0) }).strict().optional(),
       })
       .strict(),
     topics: z
@@ -46,6 +48,8 @@ export const YamlConfigSchema = z
         concurrency: z.number().int().min(1).max(10000).optional(),
         /** Model calls one batch activity runs at once (DeepFabric 4.x's output.batch_size means this). */
         calls_per_batch: z.number().int().min(1).max(64).optional(),
+        /** Stop gracefully before the estimated cost passes this many dollars (needs a known price). */
+        budget_usd: z.number().positive().optional(),
         sys_msg: z.boolean().default(true),
         sampling: z.enum(['sequential', 'random', 'balanced']).default('sequential'),
         seed: z.number().int().optional(),

@@ -51,6 +51,7 @@ export class AnthropicProvider implements LlmProvider {
       throw new ModelError(`anthropic/${this.model}: the answer has no tool_use block${hint}`, {
         category: message.stop_reason === 'refusal' ? 'content_filtered' : 'json_parse_error',
         provider: this.name,
+        usage,
       });
     }
     let object: unknown = block.input;
@@ -58,7 +59,7 @@ export class AnthropicProvider implements LlmProvider {
       try {
         object = JSON.parse(object);
       } catch {
-        throw new ModelError(`anthropic/${this.model}: the tool input is not valid JSON`, { category: 'json_parse_error', provider: this.name });
+        throw new ModelError(`anthropic/${this.model}: the tool input is not valid JSON`, { category: 'json_parse_error', provider: this.name, usage });
       }
     }
     return { object, usage, finishReason: message.stop_reason ?? 'end_turn' };

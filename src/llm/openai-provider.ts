@@ -43,12 +43,13 @@ export class OpenAIProvider implements LlmProvider {
     const choice = completion.choices[0];
     const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
     if (!choice) {
-      throw new ModelError(`${this.name}/${this.model}: the answer had no choices`, { category: 'json_parse_error', provider: this.name });
+      throw new ModelError(`${this.name}/${this.model}: the answer had no choices`, { category: 'json_parse_error', provider: this.name, usage });
     }
     if (choice.finish_reason === 'content_filter' || choice.message.refusal) {
       throw new ModelError(`${this.name}/${this.model}: the model refused or was filtered: ${choice.message.refusal ?? 'content_filter'}`, {
         category: 'content_filtered',
         provider: this.name,
+        usage,
       });
     }
     const text = choice.message.content ?? '';
@@ -60,6 +61,7 @@ export class OpenAIProvider implements LlmProvider {
       throw new ModelError(`${this.name}/${this.model}: the answer is not valid JSON${hint}: ${text.slice(0, 120)}`, {
         category: 'json_parse_error',
         provider: this.name,
+        usage,
       });
     }
     return { object, usage, finishReason: choice.finish_reason ?? 'stop' };

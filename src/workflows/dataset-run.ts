@@ -46,7 +46,7 @@ import { datasetRunWorkflowV1 } from './dataset-run-v1';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from './definitions';
 import { describeBatchFailure, RUN_FATAL_TYPES, runFatalFailure } from './failures';
 import { DatasetAccepted } from './search-attributes';
-import { newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
+import { budgetRefusal, newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
 
 /** Patch marker of the completion-driven scheduler; histories without it replay on version 1. */
 export const COMPLETION_DRIVEN_SCHEDULING = 'completion-driven-scheduling';
@@ -103,11 +103,12 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const schedulingEnded = new Promise<void>((resolve) => (endScheduling = resolve));
 
   const currentStats = () =>
-    snapshot(stats, { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused });
+    snapshot(stats, { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused }, { price: input.price, budgetUsd });
 
   // Operational settings a restarted `generate` may change (updateSettings); they apply to batches started afterwards.
   let retry = input.retry;
   let requestTimeoutSeconds = input.generation.requestTimeoutSeconds;
+  let budgetUsd = input.budgetUsd;
   let batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
   const { generateBatch } = proxyActivities<Activities>(batchOptions);
   const { assembleDataset } = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
@@ -162,6 +163,13 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       }
       const work = pendingWork();
       if (!work) break;
+      // A budget (absent in runs started before it existed: no change to their commands) stops the run gracefully.
+      const overBudget = budgetUsd !== undefined && input.price ? budgetRefusal(stats, input.price, budgetUsd, inFlight.size) : undefined;
+      if (overBudget) {
+        stats.stopReason ??= overBudget;
+        stopRequested = true;
+        break;
+      }
       advance(plan, limits, work);
       scheduledThisSegment++;
       start(work);
@@ -187,7 +195,8 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     else if (isCancellation(err)) cancelRequested = true;
     else {
       const failure = describeBatchFailure(err);
-      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : retry.maxRetries + 1, work.count, { message: failure.message, ...failure.details });
+      const { inputTokens = 0, outputTokens = 0, ...details } = failure.details;
+      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : retry.maxRetries + 1, work.count, { message: failure.message, ...details }, { inputTokens, outputTokens });
       if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
     }
     if ((stats.batchesDone + stats.batchesFailed) % progressStep === 0) publishProgress();
@@ -235,12 +244,15 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     updateSettingsUpdate,
     (patch: RunSettingsPatch) => {
       const next = { concurrency: patch.concurrency ?? concurrency, retry: patch.retry ?? retry, requestTimeoutSeconds: patch.requestTimeoutSeconds ?? requestTimeoutSeconds };
+      // A patch from before budgets existed has none: the budget in force stays (no change to old histories).
+      const nextBudget = patch.budgetUsd ?? budgetUsd;
       afterThisEvent(() => {
         ({ concurrency, retry, requestTimeoutSeconds } = next);
+        budgetUsd = nextBudget;
         batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
         fill();
       });
-      return next;
+      return nextBudget !== undefined ? { ...next, budgetUsd: nextBudget } : next;
     },
     {
       validator: (patch: RunSettingsPatch) => {
@@ -249,6 +261,8 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
         const t = patch.requestTimeoutSeconds;
         if (t !== undefined && !(t > 0)) throw new Error(`requestTimeoutSeconds must be positive, got ${t}`);
         if (patch.retry && !(Number.isInteger(patch.retry.maxRetries) && patch.retry.maxRetries >= 0)) throw new Error(`retry.maxRetries must be a non-negative integer`);
+        if (patch.budgetUsd !== undefined && !(patch.budgetUsd > 0)) throw new Error(`budgetUsd must be positive, got ${patch.budgetUsd}`);
+        if (patch.budgetUsd !== undefined && !input.price) throw new Error(`budgetUsd needs a known price for the run's model, and this run has none`);
       },
     },
   );
@@ -264,7 +278,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
 
   if (segmentFull && !cancelRequested && !fatal && !stopRequested) {
     await condition(allHandlersFinished);
-    const carried: RunInput = { ...input, retry, generation: { ...input.generation, requestTimeoutSeconds } };
+    const carried: RunInput = { ...input, retry, generation: { ...input.generation, requestTimeoutSeconds }, ...(budgetUsd !== undefined ? { budgetUsd } : {}) };
     return continueAsNew<typeof datasetRunWorkflow>(carried, { ...plan, concurrency, paused, stats });
   }
 

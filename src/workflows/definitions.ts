@@ -19,6 +19,10 @@ export interface RunSettingsPatch {
   concurrency?: number;
   retry?: RetryStrategy;
   requestTimeoutSeconds?: number;
+  /** A new budget in dollars (a run with a known price only). */
+  budgetUsd?: number;
 }
+/** The operational settings in force after an update. */
+export type RunSettings = Required<Omit<RunSettingsPatch, 'budgetUsd'>> & { budgetUsd?: number };
 /** Applies operational settings to batches started from now on; returns the settings in force. */
-export const updateSettingsUpdate = defineUpdate<Required<RunSettingsPatch>, [RunSettingsPatch]>('updateSettings');
+export const updateSettingsUpdate = defineUpdate<RunSettings, [RunSettingsPatch]>('updateSettings');

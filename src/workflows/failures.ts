@@ -13,6 +13,9 @@ export interface FailureDetails {
   provider?: string;
   status?: number | null;
   baseUrl?: string;
+  /** Tokens the batch's failed attempts cost (answers that failed validation). */
+  inputTokens?: number;
+  outputTokens?: number;
 }
 
 export interface BatchFailure {

@@ -29,6 +29,20 @@ export interface StatsState {
   segments: number;
   /** The last failure of a batch that failed for good, per category: what the final message names. */
   lastFailures?: Record<string, FailureNote>;
+  /** Why the run stopped before its target on its own (e.g. its budget), when it did. */
+  stopReason?: string;
+}
+
+/** Dollars per million input and output tokens. */
+export interface TokenPrice {
+  inputPerMTokUsd: number;
+  outputPerMTokUsd: number;
+}
+
+/** Dollars for the given tokens at `price`, rounded to a millionth of a dollar. */
+export function costUsd(tokens: { inputTokens: number; outputTokens: number }, price: TokenPrice): number {
+  const usd = (tokens.inputTokens * price.inputPerMTokUsd + tokens.outputTokens * price.outputPerMTokUsd) / 1e6;
+  return Math.round(usd * 1e6) / 1e6;
 }
 
 /** Enough of a batch failure to tell the user what went wrong and where (never a secret). */
@@ -54,6 +68,10 @@ export interface GenerationStats extends StatsState {
   examplesPerSecond: number;
   /** Seconds to the target at the current rate, or null when unknown. */
   etaSeconds: number | null;
+  /** Estimated cost of the tokens so far in dollars, when the model's price is known. */
+  costUsd?: number;
+  /** The run's budget in dollars, when it has one. */
+  budgetUsd?: number;
 }
 
 export function newStats(target: number, batchesPlanned: number, startedAtMs: number): StatsState {
@@ -104,8 +122,10 @@ export function recordBatch(s: StatsState, b: BatchSummary): void {
 }
 
 /** Folds one batch that failed for good (after its retries) into the stats. */
-export function recordBatchFailure(s: StatsState, category: string, attempts: number, requested: number, note?: FailureNote): void {
+export function recordBatchFailure(s: StatsState, category: string, attempts: number, requested: number, note?: FailureNote, tokens?: { inputTokens: number; outputTokens: number }): void {
   s.batchesFailed++;
+  s.inputTokens += tokens?.inputTokens ?? 0;
+  s.outputTokens += tokens?.outputTokens ?? 0;
   if (note) s.lastFailures = { ...s.lastFailures, [category]: { ...note, message: note.message.slice(0, 500) } };
   s.requested += requested;
   s.calls += attempts;
@@ -113,9 +133,24 @@ export function recordBatchFailure(s: StatsState, category: string, attempts: nu
   s.errorCategories[category] = (s.errorCategories[category] ?? 0) + 1;
 }
 
+/**
+ * Whether one more batch may start without the run's cost going past its budget: the cost so far
+ * plus, for the batches in flight and this one, the average cost of a batch paid so far. Before any
+ * batch has been paid for, the first wave starts (its cost is unknown), so a run ends at most about
+ * one wave of calls above its budget. Returns the reason when it may not.
+ */
+export function budgetRefusal(s: StatsState, price: TokenPrice, budgetUsd: number, inFlight: number): string | undefined {
+  const spent = costUsd(s, price);
+  const paid = s.batchesDone - s.batchesCached;
+  const perBatch = paid > 0 ? spent / paid : 0;
+  if (spent < budgetUsd && spent + perBatch * (inFlight + 1) <= budgetUsd) return undefined;
+  return `budget: $${budgetUsd} would be exceeded ($${spent.toFixed(4)} spent, about $${perBatch.toFixed(4)} per batch, ${inFlight} in flight)`;
+}
+
 export function snapshot(
   s: StatsState,
   extra: { runId: string; status: RunStatus; batchesInFlight: number; concurrency: number; paused: boolean },
+  cost?: { price?: TokenPrice | undefined; budgetUsd?: number | undefined },
 ): GenerationStats {
   const finished = s.batchesDone - s.batchesCached + s.batchesFailed;
   const elapsedSec = Math.max(0, (s.lastUpdateMs - s.startedAtMs) / 1000);
@@ -131,5 +166,7 @@ export function snapshot(
     avgRetries: finished > 0 ? s.retries / finished : 0,
     examplesPerSecond: rate,
     etaSeconds: remaining === 0 ? 0 : rate > 0 ? remaining / rate : null,
+    ...(cost?.price ? { costUsd: costUsd(s, cost.price) } : {}),
+    ...(cost?.budgetUsd !== undefined ? { budgetUsd: cost.budgetUsd } : {}),
   };
 }

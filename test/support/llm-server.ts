@@ -45,6 +45,9 @@ export interface CallRecord {
   startedAt: number;
   endedAt: number | undefined;
   prompt: string;
+  /** The usage the server reported for this call (0 for calls answered with an error status). */
+  inputTokens: number;
+  outputTokens: number;
 }
 
 const DEFAULTS: Behaviour = {
@@ -190,6 +193,8 @@ export class LlmTestServer {
       startedAt: Date.now(),
       endedAt: undefined,
       prompt,
+      inputTokens: 0,
+      outputTokens: 0,
     };
     this.calls.push(record);
     this.inFlight++;
@@ -221,6 +226,8 @@ export class LlmTestServer {
     const text = outcome === 'bad_json' ? '{"examples": [ {"messages": oops' : JSON.stringify(answer);
     const inputTokens = Math.ceil(prompt.length / 4);
     const outputTokens = Math.ceil(text.length / 4);
+    record.inputTokens = inputTokens;
+    record.outputTokens = outputTokens;
     if (protocol === 'openai') {
       return this.send(res, 200, {
         id: `chatcmpl-${record.no}`,
