@@ -42,3 +42,16 @@ describe('histories recorded before the completion-driven scheduler', () => {
     expect(String((err as Error).message)).toMatch(/ModifyWorkflowProperties|Nondeterminism/);
   });
 });
+
+describe('histories recorded by the completion-driven scheduler before calls per batch and budgets', () => {
+  // scripts/record-histories.ts on commit ac6792e: pause and resume, an updateSettings update, 15%
+  // server errors, filter top-ups, four continue-as-new segments. Later changes (a batch of several
+  // calls, the budget, the budget in updateSettings) are gated by fields these inputs lack.
+  for (const file of ['dataset-run-v2-0.json', 'dataset-run-v2-1.json', 'dataset-run-v2-2.json', 'dataset-run-v2-3.json']) {
+    it(`${file} replays on today's code`, async () => {
+      const history = load(file);
+      expect(history.events!.length).toBeGreaterThan(20);
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+    });
+  }
+});
