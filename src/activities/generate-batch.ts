@@ -259,7 +259,7 @@ async function validateAnswer(
   for (let i = 0; i < examples.length; i++) {
     let record;
     try {
-      record = toRecord(g.conversationType, examples[i], { sysMsg: g.sysMsg, systemPrompt: g.systemPrompt });
+      record = toRecord(g.conversationType, examples[i], { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt });
     } catch (err) {
       reject('validation_error');
       firstSchemaError ??= `example ${i + 1}: ${summarise(err)}`;

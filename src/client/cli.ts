@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { loadYamlConfig, type YamlConfig } from '../config/yaml-config';
+import { applyOverrides, loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
 import { FORMATTERS } from '../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
@@ -102,13 +102,21 @@ async function keepPartial(cfg: YamlConfig, datasetPath: string): Promise<void> 
   process.stderr.write(`${cfg.output.save_as} ${kept}; the run's ${ds.length} records are in ${out}\n`);
 }
 
-/** Topic build options from the YAML's `topics` and `llm` sections. */
+/** Topic build options from the YAML's `topics` section and its model (`topics.llm` over `llm`). */
 function topicOptions(cfg: YamlConfig) {
+  const llm = cfg.topicsLlm ?? cfg.llm;
   return {
     rootPrompt: cfg.topics.prompt!,
     mode: cfg.topics.mode,
     depth: cfg.topics.depth,
     degree: cfg.topics.degree,
+    modelName: llm.model,
+    ...(llm.provider ? { provider: llm.provider } : {}),
+    ...(llm.base_url ? { baseUrl: llm.base_url } : {}),
+    temperature: llm.temperature,
+    ...(llm.max_tokens ? { maxTokens: llm.max_tokens } : {}),
+    // DeepFabric's default topic system prompt is empty; an empty one keeps this tool's default.
+    ...(cfg.topics.system_prompt ? { systemPrompt: cfg.topics.system_prompt } : {}),
     ...(cfg.topics.concurrency ? { concurrency: cfg.topics.concurrency } : {}),
     ...(cfg.topics.save_as ? { saveAs: cfg.topics.save_as } : {}),
   };
@@ -176,16 +184,33 @@ program
   .option('--data-dir <dir>', 'run storage folder', undefined)
   .option('--run-id <id>', 'explicit run id (re-attaches to an existing run)')
   .option('--replace', 'stop a running run of the same name with other dataset settings (its partial data is kept) and start this one')
+  // DeepFabric's overrides: the flags win over the file.
+  .option('--provider <name>', 'override llm.provider (every stage)')
+  .option('--model <name>', 'override llm.model (every stage), e.g. openai/gpt-4o-mini')
+  .option('--temperature <t>', 'override llm.temperature')
+  .option('--base-url <url>', 'override llm.base_url')
+  .option('--num-samples <n>', 'override output.num_samples (a count, auto or a percentage of the topic paths)')
+  .option('--batch-size <n>', "override output.batch_size (DeepFabric's meaning: parallel calls, here calls per batch)")
+  .option('--samples-per-call <n>', 'override output.samples_per_call (examples asked for in one call)')
+  .option('--topics-load <file>', 'use this topic file (tree JSONL or graph JSON) instead of building topics')
+  .option('--topic-only', 'build (or load) the topics, save them, and stop')
+  .option('--mode <tree|graph>', 'override topics.mode')
+  .option('--depth <n>', 'override topics.depth')
+  .option('--degree <n>', 'override topics.degree')
+  .option('--topics-save-as <file>', 'override topics.save_as')
+  .option('--output-save-as <file>', 'override output.save_as')
   .description('generate a dataset (starts a dev server and worker when TEMPORAL_ADDRESS is not set)')
-  .action(async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean }) => {
+  .action(async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean; topicOnly?: boolean } & GenerateOverrides) => {
     let gen: DataSetGenerator | undefined;
     try {
-      const cfg = await loadYamlConfig(configFile);
+      const cfg = applyOverrides(await loadYamlConfig(configFile), o);
+      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
       const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
       const g = cfg.generation;
       gen = new DataSetGenerator({
         instructions: g.instructions,
         generationSystemPrompt: g.system_prompt,
+        ...(cfg.output.system_prompt !== undefined ? { datasetSystemPrompt: cfg.output.system_prompt } : {}),
         modelName: cfg.llm.model,
         ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
         ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
@@ -221,9 +246,16 @@ program
       }
       if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const topicArgs = await topicsFromConfig(cfg, gen);
+      if (o.topicOnly) {
+        process.stdout.write(`topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`);
+        await gen.close();
+        process.exit(0);
+      }
+      const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.topics?.length ?? 0);
+      if (typeof cfg.output.num_samples !== 'number') process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples\n`);
       const run = await gen.startData({
-        numSteps: cfg.output.num_samples,
-        batchSize: cfg.output.batch_size,
+        numSteps: numSamples,
+        batchSize: cfg.output.samples_per_call,
         sysMsg: g.sys_msg,
         samplingStrategy: g.sampling,
         ...topicArgs,
@@ -243,7 +275,7 @@ program
       };
       process.once('SIGINT', interrupted);
       process.once('SIGTERM', interrupted);
-      const stop = watch(run, cfg.output.num_samples);
+      const stop = watch(run, numSamples);
       let result;
       try {
         result = await run.result();
@@ -301,14 +333,7 @@ program
       const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
       confineOutputs(cfg, dataDir);
       if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
-      const { model, result } = await buildTopics({
-        ...topicOptions(cfg),
-        modelName: cfg.llm.model,
-        ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
-        ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
-        temperature: cfg.llm.temperature,
-        dataDir,
-      });
+      const { model, result } = await buildTopics({ ...topicOptions(cfg), dataDir });
       process.stdout.write(
         `${result.mode}: ${model.getAllPaths().length} paths, ${result.nodes} nodes, ${result.failed} failed expansions` +
           (result.mode === 'graph' ? `, ${result.crossLinks} cross-links` : '') +

@@ -198,7 +198,7 @@ export class DataSetGenerator {
       try {
         const spec = resolveModel(opts);
         const def = PROVIDERS[spec.provider];
-        if (def.keyRequired && !process.env[def.keyEnv]) {
+        if (def.keyRequired && !process.env[def.keyEnv] && !('altKeyEnv' in def && process.env[def.altKeyEnv])) {
           issues.push(`apiKey: ${def.keyEnv} is not set in this process's environment; ${spec.provider} will refuse every call (set it where the worker runs)`);
         }
       } catch (err) {

@@ -163,6 +163,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
       requestTimeoutSeconds: opts.requestTimeout,
       conversationType: opts.conversationType,
       sysMsg: args.sysMsg ?? true,
+      ...(opts.datasetSystemPrompt !== undefined && opts.datasetSystemPrompt !== opts.generationSystemPrompt ? { datasetSystemPrompt: opts.datasetSystemPrompt } : {}),
       template,
       templateVars: opts.templateVars,
       fewShot: opts.examples,

@@ -23,6 +23,8 @@ export const GeneratorOptionsSchema = z
     /** Examples when `createData` gets no `numSteps`. */
     defaultNumExamples: z.number().int().min(1).max(MAX_EXAMPLES_PER_RUN).default(3),
     maxTokens: z.number().int().positive().default(4096),
+    /** The system message written into each record when `sysMsg` is on (default: `generationSystemPrompt`). */
+    datasetSystemPrompt: z.string().optional(),
     conversationType: ConversationTypeSchema.default('basic'),
     /** Batches in flight at once. */
     concurrency: z.number().int().min(1).max(10000).default(8),

@@ -47,6 +47,8 @@ export const GenerationSettingsSchema = z.object({
   requestTimeoutSeconds: z.number().positive(),
   conversationType: ConversationTypeSchema,
   sysMsg: z.boolean(),
+  /** The system message written into records when it differs from `systemPrompt` (DeepFabric 4.x's output.system_prompt). */
+  datasetSystemPrompt: z.string().optional(),
   /** Per-example template; variables in braces (see `src/prompts/template.ts`). */
   template: z.string(),
   templateVars: z.record(z.string(), z.string()),

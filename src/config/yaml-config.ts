@@ -3,27 +3,40 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors';
-import { formatIssues } from './generator-options';
-import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN, tooManyExamples } from './run-input';
+import { closest } from './generator-options';
+import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN, tooManyExamples, type ConversationType } from './run-input';
 
 /**
- * The YAML config of `deepfabric generate` (DeepFabric 4.x sections, snake_case keys). Every
- * section is strict: an unknown key is refused with the closest known one suggested.
+ * The YAML config of `deepfabric generate`: DeepFabric 4.x's config as it is (optional top-level
+ * `llm`, per-stage `topics.llm` / `generation.llm`, its `topics`, `generation`, `output` keys and
+ * the integration sections), plus this tool's own keys. Every section is strict: an unknown key is
+ * refused with the closest key of the same section suggested. DeepFabric keys that have no meaning
+ * here are accepted with one warning line each. The parsed config is normalized into `YamlConfig`.
  */
-export const YamlConfigSchema = z
+
+const LlmSchema = z
+  .object({
+    provider: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    base_url: z.string().url().optional(),
+    max_tokens: z.number().int().positive().optional(),
+    /** Dollars per million tokens, when the built-in table lacks the model or is out of date. */
+    price: z.object({ input_per_mtok: z.number().min(0), output_per_mtok: z.number().min(0) }).strict().optional(),
+  })
+  .strict();
+
+/** `num_samples`: a count, `auto` (one per topic path) or a percentage of the topic paths (`"50%"`). */
+const NumSamplesSchema = z.union([
+  z.number().int().positive().max(MAX_EXAMPLES_PER_RUN, { error: (i) => tooManyExamples('num_samples', i.input as number).slice('num_samples: '.length) }),
+  z.literal('auto'),
+  z.string().regex(/^\d+(\.\d+)?%$/, { error: 'expected a positive integer, "auto" or a percentage such as "50%"' }),
+]);
+
+export const RawYamlConfigSchema = z
   .object({
     run: z.object({ name: z.string().min(1).optional(), id: z.string().min(1).optional() }).strict().default({}),
-    llm: z
-      .object({
-        provider: z.string().min(1).optional(),
-        model: z.string().min(1),
-        temperature: z.number().min(0).max(2).default(0.7),
-        base_url: z.string().url().optional(),
-        max_tokens: z.number().int().positive().optional(),
-        /** Dollars per million tokens, when the built-in table lacks the model or is out of date. */
-        price: z.object({ input_per_mtok: z.number().min(0), output_per_mtok: z.number().min(0) }).strict().optional(),
-      })
-      .strict(),
+    llm: LlmSchema.optional(),
     topics: z
       .object({
         /** Topic paths given inline, each a list from the root down. */
@@ -32,25 +45,41 @@ export const YamlConfigSchema = z
         load_from: z.string().min(1).optional(),
         prompt: z.string().min(1).optional(),
         mode: z.enum(['tree', 'graph']).default('tree'),
+        system_prompt: z.string().optional(),
         depth: z.number().int().min(1).max(10).default(2),
         degree: z.number().int().min(1).max(50).default(3),
         save_as: z.string().min(1).optional(),
         concurrency: z.number().int().min(1).max(1000).optional(),
+        /** DeepFabric's name for `concurrency` (1-20). */
+        max_concurrent: z.number().int().min(1).max(1000).optional(),
+        max_tokens: z.number().int().positive().optional(),
+        prompt_style: z.enum(['default', 'isolated', 'anchored']).optional(),
+        llm: LlmSchema.optional(),
       })
       .strict(),
     generation: z
       .object({
         system_prompt: z.string().default('You are a helpful assistant that writes high-quality training data.'),
         instructions: z.string().default(''),
-        conversation: z.object({ type: z.enum(CONVERSATION_TYPES).default('basic') }).strict().default({ type: 'basic' }),
+        conversation: z
+          .object({
+            type: z.enum([...CONVERSATION_TYPES, 'cot']).default('basic'),
+            /** DeepFabric 4.x: with `type: cot`, how the reasoning is written. */
+            reasoning_style: z.enum(['freetext', 'structured', 'agent', 'hybrid']).optional(),
+          })
+          .strict()
+          .default({ type: 'basic' }),
         max_retries: z.number().int().min(0).max(100).optional(),
+        /** DeepFabric's retries of one sample after a validation failure: here part of max_retries. */
+        sample_retries: z.number().int().min(0).max(100).optional(),
+        max_tokens: z.number().int().positive().optional(),
         request_timeout: z.number().positive().optional(),
         concurrency: z.number().int().min(1).max(10000).optional(),
         /** Model calls one batch activity runs at once (DeepFabric 4.x's output.batch_size means this). */
         calls_per_batch: z.number().int().min(1).max(64).optional(),
         /** Stop gracefully before the estimated cost passes this many dollars (needs a known price). */
         budget_usd: z.number().positive().optional(),
-        sys_msg: z.boolean().default(true),
+        sys_msg: z.boolean().optional(),
         sampling: z.enum(['sequential', 'random', 'balanced']).default('sequential'),
         seed: z.number().int().optional(),
         template: z.string().optional(),
@@ -58,35 +87,226 @@ export const YamlConfigSchema = z
         retry_on_errors: z.array(ErrorCategorySchema).optional(),
         filters: DeclarativeFiltersSchema.strict().optional(),
         examples: z.array(z.string()).optional(),
+        // DeepFabric 4.x keys accepted with a warning (see DEEPFABRIC_ONLY below).
+        rate_limit: z.record(z.string(), z.unknown()).optional(),
+        tools: z.record(z.string(), z.unknown()).optional(),
+        output_schema: z.unknown().optional(),
+        save_as: z.string().min(1).optional(),
+        llm: LlmSchema.optional(),
       })
       .strict()
       .prefault({}),
     output: z
       .object({
-        num_samples: z.number().int().positive().max(MAX_EXAMPLES_PER_RUN, { error: (i) => tooManyExamples('num_samples', i.input as number).slice('num_samples: '.length) }),
-        batch_size: z.number().int().positive().max(1000).default(5),
+        /** The system message written into each record (DeepFabric 4.x); default generation.system_prompt. */
+        system_prompt: z.string().optional(),
+        include_system_message: z.boolean().optional(),
+        num_samples: NumSamplesSchema,
+        /** DeepFabric 4.x: samples processed at a time, i.e. parallel one-sample calls (here: calls per batch). */
+        batch_size: z.number().int().positive().max(64).optional(),
+        /** Examples asked for in one model call (before DeepFabric compatibility, `batch_size` meant this). */
+        samples_per_call: z.number().int().positive().max(1000).optional(),
         save_as: z.string().min(1).optional(),
         format: z.string().min(1).optional(),
+        checkpoint: z.record(z.string(), z.unknown()).optional(),
       })
       .strict(),
+    // DeepFabric 4.x integrations: accepted with a warning (no upload here yet).
+    huggingface: z.record(z.string(), z.unknown()).optional(),
+    kaggle: z.record(z.string(), z.unknown()).optional(),
+    deepfabric_cloud: z.record(z.string(), z.unknown()).optional(),
+    evaluation: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
-export type YamlConfig = z.output<typeof YamlConfigSchema>;
+type RawYamlConfig = z.output<typeof RawYamlConfigSchema>;
 
-/** Known keys per section, for "did you mean" hints. */
-function knownKeys(): string[] {
-  const keys: string[] = [];
-  for (const [section, schema] of Object.entries(YamlConfigSchema.shape)) {
-    keys.push(section);
+/** A stage's model after merging the top-level `llm` with the stage's own block. */
+export interface ResolvedLlm {
+  model: string;
+  provider?: string | undefined;
+  temperature: number;
+  base_url?: string | undefined;
+  max_tokens?: number | undefined;
+  price?: { input_per_mtok: number; output_per_mtok: number } | undefined;
+}
+
+/** The normalized config the CLI runs. */
+export interface YamlConfig {
+  run: RawYamlConfig['run'];
+  /** The generation stage's model. */
+  llm: ResolvedLlm;
+  /** The topic build's model (`topics.llm` over `llm`); undefined when topics are not built. */
+  topicsLlm: ResolvedLlm | undefined;
+  topics: Omit<RawYamlConfig['topics'], 'llm' | 'max_concurrent' | 'prompt_style'>;
+  generation: Omit<RawYamlConfig['generation'], 'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'sys_msg' | 'max_tokens'> & {
+    conversation: { type: ConversationType };
+    sys_msg: boolean;
+  };
+  output: {
+    /** A count, or resolved against the topic paths by `resolveNumSamples`. */
+    num_samples: number | 'auto' | `${number}%`;
+    samples_per_call: number;
+    system_prompt?: string | undefined;
+    save_as?: string | undefined;
+    format?: string | undefined;
+  };
+  /** One line per DeepFabric key accepted without effect here, for the CLI to print. */
+  warnings: string[];
+}
+
+/** DeepFabric keys that are accepted but do nothing here, and why. */
+const DEEPFABRIC_ONLY: Record<string, string> = {
+  'generation.sample_retries': 'retries after a validation failure are part of max_retries here (the retry carries the error in its prompt)',
+  'generation.rate_limit': 'no client-side pacing yet; 429s are retried with the provider\'s retry-after',
+  'generation.tools': 'tools are not executed here; tool_calling records carry results the model wrote',
+  'generation.output_schema': 'output.format custom is not supported; records follow the conversation type\'s schema',
+  'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
+  huggingface: 'no upload here yet; export the dataset and push it with huggingface-cli',
+  kaggle: 'no upload here',
+  deepfabric_cloud: 'no DeepFabric Cloud here',
+  evaluation: 'no evaluation here',
+};
+
+function mergeLlm(stage: string, top: RawYamlConfig['llm'], own: RawYamlConfig['llm']): ResolvedLlm | string {
+  const m = { ...top, ...own };
+  if (!m.model) return `${stage}.llm.model: missing; set llm.model (for every stage) or ${stage}.llm.model, e.g. "openai/gpt-4o-mini"`;
+  return {
+    model: m.model,
+    temperature: m.temperature ?? 0.7,
+    ...(m.provider ? { provider: m.provider } : {}),
+    ...(m.base_url ? { base_url: m.base_url } : {}),
+    ...(m.max_tokens ? { max_tokens: m.max_tokens } : {}),
+    ...(m.price ? { price: m.price } : {}),
+  };
+}
+
+/** `cot` + `reasoning_style` (DeepFabric 4.x) as this tool's conversation types. */
+function conversationType(c: RawYamlConfig['generation']['conversation'], warnings: string[]): ConversationType {
+  if (c.type !== 'cot') return c.type;
+  switch (c.reasoning_style ?? 'freetext') {
+    case 'freetext':
+      return 'cot_freetext';
+    case 'structured':
+      return 'cot_structured';
+    case 'hybrid':
+      warnings.push('generation.conversation.reasoning_style hybrid: written as cot_structured (reasoning steps and a final answer)');
+      return 'cot_structured';
+    case 'agent':
+      return 'tool_calling';
+  }
+}
+
+/** `obj` without `keys`. */
+function omit<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Omit<T, K> {
+  const out = { ...obj };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+/** Normalizes a parsed config; problems that need several fields are returned as issues. */
+function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
+  const issues: string[] = [];
+  const warnings: string[] = [];
+  const present = (section: Record<string, unknown> | undefined, key: string) => section !== undefined && section[key] !== undefined;
+  for (const [key, why] of Object.entries(DEEPFABRIC_ONLY)) {
+    const [section, field] = key.split('.') as [keyof RawYamlConfig, string | undefined];
+    const where = raw[section] as Record<string, unknown> | undefined;
+    if (field ? present(where, field) : where !== undefined) warnings.push(`${key}: accepted, no effect: ${why}`);
+  }
+  if (raw.topics.prompt_style && raw.topics.prompt_style !== 'default') warnings.push(`topics.prompt_style ${raw.topics.prompt_style}: accepted, no effect: topics are built with the default prompts`);
+  if (raw.generation.save_as && raw.output.save_as === undefined) warnings.push('generation.save_as: used as output.save_as');
+  if (raw.topics.concurrency !== undefined && raw.topics.max_concurrent !== undefined) issues.push('topics.max_concurrent: same as topics.concurrency; keep one');
+  if (raw.output.batch_size !== undefined && raw.generation.calls_per_batch !== undefined) {
+    issues.push('output.batch_size: DeepFabric\'s batch_size (parallel calls) is generation.calls_per_batch here; keep one');
+  }
+
+  const gl = mergeLlm('generation', raw.llm, raw.generation.llm);
+  if (typeof gl === 'string') issues.push(gl);
+  const builds = raw.topics.prompt !== undefined && raw.topics.paths === undefined && raw.topics.load_from === undefined;
+  const tl = builds ? mergeLlm('topics', raw.llm, raw.topics.llm) : undefined;
+  if (typeof tl === 'string') issues.push(tl);
+  if (raw.generation.max_tokens !== undefined && typeof gl !== 'string') gl.max_tokens = raw.generation.max_tokens;
+  if (raw.topics.max_tokens !== undefined && tl && typeof tl !== 'string') tl.max_tokens = raw.topics.max_tokens;
+
+  const topics = omit(raw.topics, ['llm', 'max_concurrent', 'prompt_style']);
+  const max_concurrent = raw.topics.max_concurrent;
+  const generation = omit(raw.generation, ['llm', 'conversation', 'sample_retries', 'rate_limit', 'tools', 'output_schema', 'save_as', 'sys_msg', 'max_tokens']);
+  const { conversation, save_as: genSaveAs, sys_msg } = raw.generation;
+  const output = omit(raw.output, ['batch_size', 'samples_per_call', 'include_system_message', 'checkpoint']);
+  const { batch_size, samples_per_call, include_system_message } = raw.output;
+  if (include_system_message !== undefined && sys_msg !== undefined && include_system_message !== sys_msg) {
+    issues.push('output.include_system_message: contradicts generation.sys_msg; keep one');
+  }
+  const cfg: YamlConfig = {
+    run: raw.run,
+    llm: typeof gl === 'string' ? ({} as ResolvedLlm) : gl,
+    topicsLlm: typeof tl === 'string' ? undefined : tl,
+    topics: { ...topics, ...(max_concurrent !== undefined ? { concurrency: max_concurrent } : {}) },
+    generation: {
+      ...generation,
+      ...(batch_size !== undefined ? { calls_per_batch: batch_size } : {}),
+      conversation: { type: conversationType(conversation, warnings) },
+      sys_msg: include_system_message ?? sys_msg ?? true,
+    },
+    output: {
+      ...output,
+      ...(output.save_as === undefined && genSaveAs ? { save_as: genSaveAs } : {}),
+      num_samples: output.num_samples as YamlConfig['output']['num_samples'],
+      // DeepFabric asks for one sample per call; so does a config that does not say.
+      samples_per_call: samples_per_call ?? 1,
+    },
+    warnings,
+  };
+  return { cfg, issues };
+}
+
+/**
+ * `num_samples` as a count: `auto` is one example per topic path, `"50%"` half of them (at least 1).
+ */
+export function resolveNumSamples(numSamples: YamlConfig['output']['num_samples'], topicPaths: number): number {
+  if (typeof numSamples === 'number') return numSamples;
+  if (numSamples === 'auto') return Math.max(1, topicPaths);
+  return Math.max(1, Math.round((topicPaths * parseFloat(numSamples)) / 100));
+}
+
+/** The keys of a section's schema (unwrapping defaults and optionals). */
+function keysOf(schema: unknown): string[] {
+  let inner: unknown = schema;
+  while (inner && typeof inner === 'object' && 'unwrap' in inner && typeof (inner as { unwrap: unknown }).unwrap === 'function') {
+    inner = (inner as { unwrap(): unknown }).unwrap();
+  }
+  const shape = (inner as { shape?: Record<string, unknown> })?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** The known keys at a path of the config (`[]`: the sections; `['topics']`: the topics keys; ...). */
+function knownKeysAt(where: (string | number)[]): string[] {
+  let schema: unknown = RawYamlConfigSchema;
+  for (const part of where) {
     let inner: unknown = schema;
     while (inner && typeof inner === 'object' && 'unwrap' in inner && typeof (inner as { unwrap: unknown }).unwrap === 'function') {
       inner = (inner as { unwrap(): unknown }).unwrap();
     }
-    const shape = (inner as { shape?: Record<string, unknown> })?.shape;
-    if (shape) keys.push(...Object.keys(shape));
+    schema = (inner as { shape?: Record<string, unknown> })?.shape?.[String(part)];
+    if (!schema) return [];
   }
-  return keys;
+  return keysOf(schema);
+}
+
+/** zod issues as "field: problem" lines; an unknown key gets a suggestion from its own section only. */
+function configIssues(error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) => {
+    const where = issue.path.map(String).join('.') || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)));
+      return issue.keys.map((k) => {
+        const near = closest(k, known);
+        return `${[where === '(root)' ? '' : where, k].filter(Boolean).join('.')}: unknown option${near ? `; did you mean "${near}"?` : ''}`;
+      });
+    }
+    return [`${where}: ${issue.message}`];
+  });
 }
 
 /** Parses YAML text; every problem is reported with its field path (and line, for syntax errors). */
@@ -100,16 +320,14 @@ export function parseYamlConfig(text: string, source = 'config'): YamlConfig {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigurationError(`${source}: expected a mapping with sections llm, topics, generation, output`);
   }
-  const parsed = YamlConfigSchema.safeParse(value);
-  if (!parsed.success) {
-    const issues = formatIssues(parsed.error, knownKeys());
-    throw new ConfigurationError(`${source} has ${issues.length} problem${issues.length > 1 ? 's' : ''}:\n  ${issues.join('\n  ')}`, issues);
-  }
-  const cfg = parsed.data;
+  const parsed = RawYamlConfigSchema.safeParse(value);
+  const problems = (issues: string[]) =>
+    new ConfigurationError(`${source} has ${issues.length} problem${issues.length > 1 ? 's' : ''}:\n  ${issues.join('\n  ')}`, issues);
+  if (!parsed.success) throw problems(configIssues(parsed.error));
+  const { cfg, issues } = normalize(parsed.data);
   const sources = [cfg.topics.paths, cfg.topics.load_from, cfg.topics.prompt].filter((x) => x !== undefined).length;
-  if (sources === 0) {
-    throw new ConfigurationError(`${source}: topics needs one of paths (inline list), load_from (a topic file) or prompt (build a tree or graph)`);
-  }
+  if (sources === 0) issues.push('topics: needs one of paths (inline list), load_from (a topic file) or prompt (build a tree or graph)');
+  if (issues.length) throw problems(issues);
   return cfg;
 }
 
@@ -125,4 +343,79 @@ export async function loadYamlConfig(file: string): Promise<YamlConfig> {
     );
   }
   return parseYamlConfig(text, path.basename(file));
+}
+
+/** `generate` flags that override the config file, as DeepFabric's do. */
+export interface GenerateOverrides {
+  provider?: string;
+  model?: string;
+  temperature?: string;
+  baseUrl?: string;
+  numSamples?: string;
+  batchSize?: string;
+  samplesPerCall?: string;
+  topicsLoad?: string;
+  mode?: string;
+  depth?: string;
+  degree?: string;
+  topicsSaveAs?: string;
+  outputSaveAs?: string;
+}
+
+/**
+ * Applies `generate` flags to a parsed config (the flags win, for every stage's model alike), with
+ * the same checks as the file's keys; a bad flag is named by its flag.
+ */
+export function applyOverrides(cfg: YamlConfig, o: GenerateOverrides): YamlConfig {
+  const issues: string[] = [];
+  const int = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) issues.push(`--${flag}: expected an integer from ${min} to ${max}, got "${v}"`);
+    return n;
+  };
+  const stage = (l: ResolvedLlm): ResolvedLlm => ({
+    ...l,
+    ...(o.model ? { model: o.model } : {}),
+    ...(o.provider ? { provider: o.provider } : {}),
+    ...(o.baseUrl ? { base_url: o.baseUrl } : {}),
+    ...(o.temperature !== undefined ? { temperature: Number(o.temperature) } : {}),
+  });
+  if (o.temperature !== undefined && !(Number(o.temperature) >= 0 && Number(o.temperature) <= 2)) issues.push(`--temperature: expected a number from 0 to 2, got "${o.temperature}"`);
+  let numSamples: YamlConfig['output']['num_samples'] | undefined;
+  if (o.numSamples !== undefined) {
+    const parsed = NumSamplesSchema.safeParse(/^\d+$/.test(o.numSamples) ? Number(o.numSamples) : o.numSamples);
+    if (parsed.success) numSamples = parsed.data as YamlConfig['output']['num_samples'];
+    else issues.push(`--num-samples: expected a positive integer, "auto" or a percentage such as "50%", got "${o.numSamples}"`);
+  }
+  const callsPerBatch = int('batch-size', o.batchSize, 1, 64);
+  const samplesPerCall = int('samples-per-call', o.samplesPerCall, 1, 1000);
+  const depth = int('depth', o.depth, 1, 10);
+  const degree = int('degree', o.degree, 1, 50);
+  if (o.mode !== undefined && o.mode !== 'tree' && o.mode !== 'graph') issues.push(`--mode: expected tree or graph, got "${o.mode}"`);
+  if (issues.length) throw new ConfigurationError(`bad flag${issues.length > 1 ? 's' : ''}:\n  ${issues.join('\n  ')}`, issues);
+
+  const topics = { ...cfg.topics };
+  if (o.topicsLoad) {
+    topics.load_from = o.topicsLoad;
+    delete topics.paths;
+    delete topics.prompt;
+  }
+  if (o.mode) topics.mode = o.mode as 'tree' | 'graph';
+  if (depth !== undefined) topics.depth = depth;
+  if (degree !== undefined) topics.degree = degree;
+  if (o.topicsSaveAs) topics.save_as = o.topicsSaveAs;
+  return {
+    ...cfg,
+    llm: stage(cfg.llm),
+    topicsLlm: o.topicsLoad ? undefined : cfg.topicsLlm && stage(cfg.topicsLlm),
+    topics,
+    generation: { ...cfg.generation, ...(callsPerBatch !== undefined ? { calls_per_batch: callsPerBatch } : {}) },
+    output: {
+      ...cfg.output,
+      ...(numSamples !== undefined ? { num_samples: numSamples } : {}),
+      ...(samplesPerCall !== undefined ? { samples_per_call: samplesPerCall } : {}),
+      ...(o.outputSaveAs ? { save_as: o.outputSaveAs } : {}),
+    },
+  };
 }

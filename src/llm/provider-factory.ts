@@ -28,10 +28,11 @@ export class ProviderFactory {
     const key = `${spec.provider}|${spec.model}|${baseURL ?? ''}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    const apiKey = fromEnv(def.keyEnv) ?? (def.keyRequired ? undefined : 'not-needed');
+    const alt = 'altKeyEnv' in def ? def.altKeyEnv : undefined;
+    const apiKey = fromEnv(def.keyEnv) ?? (alt ? fromEnv(alt) : undefined) ?? (def.keyRequired ? undefined : 'not-needed');
     if (!apiKey) {
       throw new ModelError(
-        `${spec.provider}: no API key; set ${def.keyEnv} in the worker's environment (keys are never sent through Temporal)`,
+        `${spec.provider}: no API key; set ${def.keyEnv}${alt ? ` (or ${alt})` : ''} in the worker's environment (keys are never sent through Temporal)`,
         { category: 'auth_error', provider: spec.provider },
       );
     }

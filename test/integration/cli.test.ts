@@ -52,7 +52,7 @@ const good = {
   llm: { model: 'openai/gpt-4o-mini' },
   topics: { paths: [['Python', 'Lists'], ['Python', 'Sets']] },
   generation: { instructions: 'Q&A', conversation: { type: 'basic' } },
-  output: { num_samples: 6, batch_size: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
+  output: { num_samples: 6, samples_per_call: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
 };
 
 describe('deepfabric generate refuses bad input before anything starts', () => {
@@ -170,7 +170,7 @@ describe('topics from a prompt', () => {
     const cfg = {
       llm: { model: 'openai/gpt-4o-mini' },
       topics: { prompt: 'Databases', mode: 'tree', depth: 2, degree: 2, save_as: 'topics.jsonl' },
-      output: { num_samples: 4, batch_size: 2 },
+      output: { num_samples: 4, samples_per_call: 2 },
     };
     writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(cfg));
     const built = await runCli(['topics', 'config.yaml'], { cwd, env });
@@ -202,7 +202,7 @@ describe('one embedded server shared by every command of a data folder', () => {
   it('two `generate` started together both finish exact, though the first ends early; then `runs list` and `status` answer', async () => {
     llm.server.configure({ latencyMs: 150 });
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-shared-'));
-    const cfg = (n: number, saveAs: string) => JSON.stringify({ ...good, output: { num_samples: n, batch_size: 2, save_as: saveAs }, generation: { ...good.generation, concurrency: 2 } });
+    const cfg = (n: number, saveAs: string) => JSON.stringify({ ...good, output: { num_samples: n, samples_per_call: 2, save_as: saveAs }, generation: { ...good.generation, concurrency: 2 } });
     writeFileSync(path.join(cwd, 'a.yaml'), cfg(4, 'out/a.jsonl'));
     writeFileSync(path.join(cwd, 'b.yaml'), cfg(40, 'out/b.jsonl'));
     const env = { OPENAI_API_KEY: 'sk-embedded', OPENAI_BASE_URL: llm.server.openaiBaseUrl };

@@ -83,7 +83,10 @@ output: { num_samples: 10, batch_size: 5 }
   it('accepts a minimal config with defaults', () => {
     const c = parseYamlConfig(good);
     expect(c.generation.conversation.type).toBe('basic');
-    expect(c.output.batch_size).toBe(5);
+    // batch_size has DeepFabric's meaning: parallel one-example calls (calls per batch here).
+    expect(c.generation.calls_per_batch).toBe(5);
+    expect(c.output.samples_per_call).toBe(1);
+    expect(c.warnings).toEqual([]);
   });
   it('reports malformed YAML', () => {
     expect(problems('llm: [unclosed')[0]).toMatch(/c.yaml/);
@@ -92,10 +95,10 @@ output: { num_samples: 10, batch_size: 5 }
     expect(problems(good.replace('num_samples', 'num_sample'))).toContain('output.num_sample: unknown option; did you mean "num_samples"?');
   });
   it('names wrong types and bad counts by field', () => {
-    expect(problems(good.replace('num_samples: 10', 'num_samples: ten')).join()).toMatch(/output\.num_samples: .*number/);
+    expect(problems(good.replace('num_samples: 10', 'num_samples: ten')).join()).toMatch(/output\.num_samples: .*(number|integer)/);
     expect(problems(good.replace('batch_size: 5', 'batch_size: 0')).join()).toMatch(/output\.batch_size/);
   });
   it('requires a topic source', () => {
-    expect(problems(good.replace('topics: { paths: [[A, B]] }', 'topics: { mode: tree }')).join()).toMatch(/topics needs one of paths/);
+    expect(problems(good.replace('topics: { paths: [[A, B]] }', 'topics: { mode: tree }')).join()).toMatch(/topics: needs one of paths/);
   });
 });

@@ -1,0 +1,245 @@
+/**
+ * DeepFabric 4.x configs in their documented form run unchanged through `deepfabric generate`
+ * (issue 12): per-stage llm blocks (topics on gemini, generation on openai), tree and graph topics,
+ * cot with freetext reasoning, an agent with tools, the integration sections; and the flags that
+ * override the file (`--num-samples 12 --model openai/other`), checked at the LLM server and in the manifest.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RecordSchemas } from '../../src/dataset/example-schemas';
+import { LlmTestServer } from '../support/llm-server';
+import { temporalAddress, uniqueTaskQueue } from '../support/temporal';
+
+const root = path.join(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'deepfabric.js');
+
+let llm: LlmTestServer;
+let worker: ChildProcess;
+let env: Record<string, string>;
+const cwd = mkdtempSync(path.join(os.tmpdir(), 'df4-'));
+
+beforeAll(async () => {
+  llm = await new LlmTestServer().start();
+  const taskQueue = uniqueTaskQueue('df4');
+  env = {
+    TEMPORAL_ADDRESS: temporalAddress(),
+    DEEPFABRIC_TASK_QUEUE: taskQueue,
+    DEEPFABRIC_DATA_DIR: path.join(cwd, 'data'),
+    OPENAI_API_KEY: 'k',
+    OPENAI_BASE_URL: llm.openaiBaseUrl,
+    // Gemini speaks OpenAI's protocol; its key may be in GOOGLE_API_KEY, as DeepFabric reads it.
+    GOOGLE_API_KEY: 'g',
+    GEMINI_BASE_URL: llm.openaiBaseUrl,
+    ANTHROPIC_API_KEY: 'a',
+    ANTHROPIC_BASE_URL: llm.anthropicBaseUrl,
+  };
+  worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env } });
+  await new Promise<void>((resolve, reject) => {
+    worker.stderr!.on('data', (d: Buffer) => d.toString().includes('worker polling') && resolve());
+    worker.once('exit', (c) => reject(new Error(`deepfabric worker exited with ${c}`)));
+  });
+});
+afterAll(async () => {
+  worker.kill('SIGKILL');
+  await llm.stop();
+});
+beforeEach(() => llm.reset());
+
+function generate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, 'generate', ...args], { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const lines = (file: string) =>
+  readFileSync(path.join(cwd, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+// Written as DeepFabric 4.x documents them; only names and sizes are small for the test.
+const configs: [string, string, keyof typeof RecordSchemas, string[]][] = [
+  [
+    'tree topics, one top-level llm',
+    `llm:
+  provider: openai
+  model: gpt-4o-mini
+  temperature: 0.7
+topics:
+  prompt: "Python programming"
+  mode: tree
+  depth: 2
+  degree: 2
+  save_as: tree-topics.jsonl
+generation:
+  system_prompt: "Generate clear, educational Q&A pairs."
+  instructions: "Create diverse questions and detailed answers."
+  conversation:
+    type: basic
+  max_retries: 2
+output:
+  system_prompt: "You are a helpful Python tutor."
+  include_system_message: true
+  num_samples: 4
+  batch_size: 2
+  save_as: tree.jsonl
+`,
+    'basic',
+    [],
+  ],
+  [
+    'graph topics with prompt_style',
+    `llm: { provider: openai, model: gpt-4o-mini }
+topics:
+  prompt: "Distributed systems"
+  mode: graph
+  prompt_style: isolated
+  depth: 2
+  degree: 2
+  max_concurrent: 4
+  save_as: graph-topics.json
+generation:
+  system_prompt: "Write training data."
+  instructions: "Explain one concept per example."
+output:
+  num_samples: auto
+  batch_size: 2
+  save_as: graph.jsonl
+`,
+    'basic',
+    ['topics.prompt_style'],
+  ],
+  [
+    'cot with freetext reasoning',
+    `llm: { provider: openai, model: gpt-4o-mini }
+topics: { prompt: "Arithmetic word problems", depth: 1, degree: 3 }
+generation:
+  system_prompt: "You write math problems with worked reasoning."
+  conversation:
+    type: cot
+    reasoning_style: freetext
+  sample_retries: 2
+  max_tokens: 2000
+output:
+  num_samples: 3
+  batch_size: 3
+  save_as: cot.jsonl
+`,
+    'cot_freetext',
+    ['generation.sample_retries'],
+  ],
+  [
+    'an agent with tools',
+    `llm: { provider: openai, model: gpt-4o-mini }
+topics: { prompt: "File operations", depth: 1, degree: 2 }
+generation:
+  system_prompt: "You write agent traces."
+  conversation: { type: cot, reasoning_style: agent }
+  tools:
+    components: { builtin: [read_file, write_file] }
+    max_per_query: 3
+    max_agent_steps: 5
+output:
+  num_samples: 2
+  batch_size: 1
+  save_as: agent.jsonl
+`,
+    'tool_calling',
+    ['generation.tools'],
+  ],
+  [
+    'per-stage llm: topics on gemini, generation on openai',
+    `topics:
+  prompt: "Cooking"
+  depth: 1
+  degree: 3
+  llm: { provider: gemini, model: gemini-2.5-flash, temperature: 0.8 }
+generation:
+  system_prompt: "Write cooking Q&A."
+  llm: { provider: openai, model: gpt-4o-mini, temperature: 0.7 }
+output:
+  num_samples: "100%"
+  batch_size: 3
+  save_as: stages.jsonl
+`,
+    'basic',
+    [],
+  ],
+  [
+    'a huggingface section and a checkpoint',
+    `llm: { provider: anthropic, model: claude-3-5-haiku-latest }
+topics: { prompt: "Geography", depth: 1, degree: 2 }
+generation: { system_prompt: "Write geography questions." }
+output:
+  num_samples: 2
+  batch_size: 2
+  save_as: hf.jsonl
+  checkpoint: { interval: 10, retry_failed: true }
+huggingface:
+  repository: someone/geography
+  tags: [deepfabric]
+`,
+    'basic',
+    ['huggingface', 'output.checkpoint'],
+  ],
+];
+
+describe.each(configs)('a DeepFabric 4.x config: %s', (name, yaml, type, warned) => {
+  it('runs unchanged and writes records of its conversation type', async () => {
+    const file = `${name.replace(/\W+/g, '-')}.yaml`;
+    writeFileSync(path.join(cwd, file), yaml);
+    const r = await generate([file]);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const saveAs = /save_as: (\S+\.jsonl)\n(?!\s*(depth|degree))/.exec(yaml.split('output:')[1]!)![1]!;
+    const records = lines(saveAs);
+    expect(records.length).toBeGreaterThan(0);
+    for (const rec of records) expect(RecordSchemas[type].safeParse(rec).success).toBe(true);
+    expect(r.stdout).toMatch(new RegExp(`completed: ${records.length} records`));
+    // Each DeepFabric key without an effect here got exactly one warning line naming it.
+    for (const key of warned) expect(r.stderr.split('\n').filter((l) => l.startsWith(`warning: ${key}`))).toHaveLength(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toHaveLength(warned.length);
+  });
+});
+
+it('the tree config: output.system_prompt is the records\' system message; batch_size is parallel one-sample calls', async () => {
+  const r = await generate(['tree-topics-one-top-level-llm.yaml', '--run-id', 'tree-again']);
+  expect(r.code).toBe(0);
+  const records = lines('tree.jsonl');
+  expect(records).toHaveLength(4);
+  for (const rec of records) expect((rec.messages as { role: string; content: string }[])[0]).toEqual({ role: 'system', content: 'You are a helpful Python tutor.' });
+  // One example per call (DeepFabric's meaning), the generator's own system prompt sent to the model.
+  const generation = llm.calls.filter((c) => c.batch?.startsWith('tree-again/'));
+  expect(generation).toHaveLength(4);
+  for (const c of generation) expect(c.prompt).toMatch(/Generate exactly 1 /);
+});
+
+it('per-stage models: the topic calls go to gemini-2.5-flash, the generation calls to gpt-4o-mini', async () => {
+  const r = await generate(['per-stage-llm-topics-on-gemini-generation-on-openai.yaml', '--run-id', 'stages-again', '--topics-save-as', 'stage-topics.jsonl']);
+  expect(r.code).toBe(0);
+  const models = new Set(llm.calls.filter((c) => c.batch?.startsWith('stages-again/')).map((c) => c.model));
+  expect(models).toEqual(new Set(['gpt-4o-mini']));
+  // The topics were built before (same build id): a new save_as copies them without calls; a fresh build shows gemini.
+  const built = await generate(['per-stage-llm-topics-on-gemini-generation-on-openai.yaml', '--topic-only', '--depth', '2', '--topics-save-as', 'stage-topics-2.jsonl']);
+  expect(built.code).toBe(0);
+  expect(built.stdout).toMatch(/topics: 9 paths .*--topic-only/);
+  const topicModels = new Set(llm.calls.filter((c) => !c.batch?.startsWith('stages-again/')).map((c) => c.model));
+  expect(topicModels).toEqual(new Set(['gemini-2.5-flash']));
+});
+
+it('generate --num-samples 12 --model openai/other overrides the file, at the LLM server and in the manifest', async () => {
+  const r = await generate(['tree-topics-one-top-level-llm.yaml', '--num-samples', '12', '--model', 'openai/other', '--output-save-as', 'override.jsonl', '--run-id', 'override']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(lines('override.jsonl')).toHaveLength(12);
+  const calls = llm.calls.filter((c) => c.batch?.startsWith('override/'));
+  expect(calls).toHaveLength(12);
+  expect(new Set(calls.map((c) => c.model))).toEqual(new Set(['other']));
+  const manifestPath = /manifest: (\S+)/.exec(r.stdout)![1]!;
+  expect(JSON.parse(readFileSync(manifestPath, 'utf8'))).toMatchObject({ model: 'openai/other', records: 12 });
+});

@@ -1,0 +1,145 @@
+/**
+ * DeepFabric 4.x configs as they are (issue 12): optional top-level llm with per-stage llm blocks,
+ * its topics/generation/output keys, integrations accepted with a warning, unknown keys suggested
+ * from their own section, and the generate flags that override the file.
+ */
+import { applyOverrides, parseYamlConfig, resolveNumSamples } from '../../src/config/yaml-config';
+import { ConfigurationError } from '../../src/errors';
+
+// DeepFabric 4.x's own config template, in its documented form (no top-level llm).
+const template = `
+topics:
+  prompt: "Python programming"
+  mode: graph
+  prompt_style: anchored
+  system_prompt: "Organise the subject."
+  depth: 3
+  degree: 3
+  max_concurrent: 4
+  save_as: "topics.jsonl"
+  llm:
+    provider: "gemini"
+    model: "gemini-2.5-flash"
+    temperature: 0.8
+generation:
+  system_prompt: "Generate clear, educational Q&A pairs."
+  instructions: "Create diverse questions and detailed answers."
+  conversation:
+    type: cot
+    reasoning_style: freetext
+  max_retries: 3
+  sample_retries: 2
+  max_tokens: 2000
+  rate_limit: { requests_per_minute: 60 }
+  llm:
+    provider: "openai"
+    model: "gpt-4o-mini"
+    temperature: 0.7
+output:
+  system_prompt: |
+    You are a helpful AI assistant.
+  include_system_message: true
+  num_samples: 50
+  batch_size: 5
+  save_as: "dataset.jsonl"
+  checkpoint: { interval: 10 }
+huggingface:
+  repository: "someone/dataset"
+  tags: [deepfabric, synthetic]
+`;
+
+const issuesOf = (text: string): string[] => {
+  try {
+    parseYamlConfig(text, 'c.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigurationError);
+    return (err as ConfigurationError).issues;
+  }
+  throw new Error('expected a ConfigurationError');
+};
+
+describe('a DeepFabric 4.x config', () => {
+  it('is accepted as it is, each stage with its own model, keys mapped to their meaning here', () => {
+    const c = parseYamlConfig(template);
+    expect(c.topicsLlm).toEqual({ provider: 'gemini', model: 'gemini-2.5-flash', temperature: 0.8 });
+    expect(c.llm).toEqual({ provider: 'openai', model: 'gpt-4o-mini', temperature: 0.7, max_tokens: 2000 });
+    expect(c.topics).toMatchObject({ mode: 'graph', concurrency: 4, system_prompt: 'Organise the subject.', depth: 3, degree: 3 });
+    expect(c.generation.conversation.type).toBe('cot_freetext');
+    expect(c.generation.calls_per_batch).toBe(5); // DeepFabric's batch_size: parallel one-sample calls
+    expect(c.output.samples_per_call).toBe(1);
+    expect(c.output.system_prompt).toBe('You are a helpful AI assistant.\n');
+    expect(c.generation.sys_msg).toBe(true);
+  });
+
+  it('warns once for each DeepFabric key that has no effect here, naming it', () => {
+    const c = parseYamlConfig(template);
+    const named = c.warnings.map((w) => w.split(/[: ]/)[0]);
+    expect(named.sort()).toEqual(['generation.rate_limit', 'generation.sample_retries', 'huggingface', 'output.checkpoint', 'topics.prompt_style'].sort());
+    for (const w of c.warnings) expect(w).toMatch(/accepted, no effect: \S/);
+  });
+
+  it('a top-level llm serves every stage; a stage block overrides it field by field', () => {
+    const c = parseYamlConfig(`
+llm: { provider: openai, model: gpt-4o, temperature: 0.2 }
+topics: { prompt: P, llm: { model: gpt-4o-mini } }
+output: { num_samples: 4 }
+`);
+    expect(c.llm).toEqual({ provider: 'openai', model: 'gpt-4o', temperature: 0.2 });
+    expect(c.topicsLlm).toEqual({ provider: 'openai', model: 'gpt-4o-mini', temperature: 0.2 });
+  });
+
+  it('no model for a stage: names the stage and both ways to set it', () => {
+    expect(issuesOf('topics: { paths: [[a]] }\noutput: { num_samples: 2 }\n')).toContain(
+      'generation.llm.model: missing; set llm.model (for every stage) or generation.llm.model, e.g. "openai/gpt-4o-mini"',
+    );
+  });
+
+  it('maps cot reasoning styles to conversation types', () => {
+    const type = (style: string) => parseYamlConfig(`llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration: {conversation: {type: cot, reasoning_style: ${style}}}\noutput: {num_samples: 1}\n`).generation.conversation.type;
+    expect(type('freetext')).toBe('cot_freetext');
+    expect(type('structured')).toBe('cot_structured');
+    expect(type('agent')).toBe('tool_calling');
+    expect(type('hybrid')).toBe('cot_structured');
+  });
+
+  it('an unknown key gets a suggestion from its own section only', () => {
+    const issues = issuesOf(template.replace('  max_concurrent: 4', '  system_promt: x'));
+    expect(issues).toEqual(['topics.system_promt: unknown option; did you mean "system_prompt"?']);
+    expect(issuesOf(template.replace('  degree: 3\n  max', '  degre: 3\n  max'))).toEqual(['topics.degre: unknown option; did you mean "degree"?']);
+    // "num_sample" is close to output's num_samples, and nothing of another section is offered.
+    expect(issuesOf(template.replace('num_samples: 50', 'num_sample: 50')).join()).toMatch(/output\.num_sample: unknown option; did you mean "num_samples"\?/);
+  });
+
+  it('num_samples may be auto or a percentage of the topic paths', () => {
+    expect(resolveNumSamples(parseYamlConfig(template.replace('num_samples: 50', 'num_samples: auto')).output.num_samples, 27)).toBe(27);
+    expect(resolveNumSamples(parseYamlConfig(template.replace('num_samples: 50', 'num_samples: "50%"')).output.num_samples, 27)).toBe(14);
+    expect(issuesOf(template.replace('num_samples: 50', 'num_samples: lots')).join()).toMatch(/output\.num_samples/);
+  });
+
+  it('refuses a key given twice under its two names', () => {
+    expect(issuesOf(template.replace('  max_retries: 3', '  max_retries: 3\n  calls_per_batch: 2'))).toContain(
+      "output.batch_size: DeepFabric's batch_size (parallel calls) is generation.calls_per_batch here; keep one",
+    );
+  });
+});
+
+describe('generate flags override the file', () => {
+  it('model, count, batch size, topics and outputs', () => {
+    const c = applyOverrides(parseYamlConfig(template), { model: 'openai/other', numSamples: '12', batchSize: '3', depth: '2', outputSaveAs: 'x.jsonl' });
+    expect(c.llm.model).toBe('openai/other');
+    expect(c.topicsLlm!.model).toBe('openai/other');
+    expect(c.output.num_samples).toBe(12);
+    expect(c.generation.calls_per_batch).toBe(3);
+    expect(c.topics.depth).toBe(2);
+    expect(c.output.save_as).toBe('x.jsonl');
+    const loaded = applyOverrides(parseYamlConfig(template), { topicsLoad: 't.jsonl', numSamples: 'auto' });
+    expect(loaded.topics).toMatchObject({ load_from: 't.jsonl' });
+    expect(loaded.topics.prompt).toBeUndefined();
+    expect(loaded.topicsLlm).toBeUndefined();
+    expect(loaded.output.num_samples).toBe('auto');
+  });
+
+  it('a bad flag is named by its flag', () => {
+    expect(() => applyOverrides(parseYamlConfig(template), { numSamples: 'many', depth: '99' })).toThrow(/--num-samples: .*"many"[\s\S]*--depth: expected an integer from 1 to 10, got "99"/);
+  });
+});
