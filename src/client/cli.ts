@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node
 import path from 'node:path';
 import { applyOverrides, loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
-import { FORMATTERS } from '../dataset/formatters';
+import { checkFormat, FORMATTERS } from '../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
 import { SharedServerLease } from '../worker/shared-server';
 import { createWorker } from '../worker/worker';
@@ -239,11 +239,8 @@ program
         .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
       if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
       confineOutputs(cfg, dataDir);
-      if (cfg.output.format) {
-        if (!FORMATTERS[cfg.output.format]) {
-          throw new ConfigurationError(`output.format: unknown format "${cfg.output.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
-        }
-      }
+      // A format that would drop fields of this conversation type is refused before anything is paid for.
+      if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
       if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const topicArgs = await topicsFromConfig(cfg, gen);
       if (o.topicOnly) {

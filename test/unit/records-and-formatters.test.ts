@@ -1,5 +1,5 @@
 import { RecordSchemas, toRecord, recordText } from '../../src/dataset/example-schemas';
-import { applyFormatter } from '../../src/dataset/formatters';
+import { applyFormatter, checkFormat, FORMATTERS, FormatLossError, SAMPLE_RECORDS } from '../../src/dataset/formatters';
 import { applyContentFilters } from '../../src/dataset/content-filters';
 import { Dataset } from '../../src/dataset/dataset';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -136,5 +136,53 @@ describe('Dataset', () => {
     const file = path.join(dir, 'bad.jsonl');
     require('node:fs').writeFileSync(file, '{"a":1}\n{broken\n');
     await expect(Dataset.load(file)).rejects.toThrow(/line 2 is not valid JSON/);
+  });
+});
+
+describe('formats never drop data silently', () => {
+  // Every non-empty text of the record must appear in the formatted output (a format may move it).
+  const textsOf = (v: unknown): string[] =>
+    typeof v === 'string' ? (v.trim() ? [v] : []) : Array.isArray(v) ? v.flatMap(textsOf) : v && typeof v === 'object' ? Object.entries(v).filter(([k]) => !['role', 'type', 'id', 'tool_call_id'].includes(k)).flatMap(([, x]) => textsOf(x)) : [];
+  const types = Object.keys(SAMPLE_RECORDS) as (keyof typeof SAMPLE_RECORDS)[];
+
+  it.each(types)('%s records: each format keeps every text or refuses, naming the field and formats that can', (type) => {
+    const record = SAMPLE_RECORDS[type];
+    expect(RecordSchemas[type].safeParse(record).success).toBe(true); // the sample is a real record of its type
+    let kept = 0;
+    for (const format of Object.keys(FORMATTERS)) {
+      let out: Record<string, unknown> | undefined;
+      try {
+        out = applyFormatter(format, record);
+      } catch (err) {
+        expect(err).toBeInstanceOf(FormatLossError);
+        const e = err as FormatLossError;
+        expect(e.format).toBe(format);
+        expect(e.fields.length).toBeGreaterThan(0);
+        expect(e.message).toContain(e.fields[0]!);
+        for (const carrier of e.carriers) expect(() => applyFormatter(carrier, record)).not.toThrow();
+        continue;
+      }
+      kept++;
+      const json = JSON.stringify(out);
+      for (const text of textsOf(record)) expect({ format, text, found: json.includes(JSON.stringify(text).slice(1, -1)) }).toEqual({ format, text, found: true });
+    }
+    expect(kept).toBeGreaterThan(0); // every type has at least one format that carries it whole
+  });
+
+  it('chatml keeps tools and reasoning beside the messages; alpaca refuses tool calls, naming them and chatml', () => {
+    const tc = SAMPLE_RECORDS.tool_calling;
+    expect(applyFormatter('chatml', tc)).toEqual({ messages: tc.messages, tools: tc.tools });
+    expect(applyFormatter('chatml', SAMPLE_RECORDS.cot_structured)).toEqual(SAMPLE_RECORDS.cot_structured);
+    expect(() => applyFormatter('alpaca', tc)).toThrow(/format "alpaca" cannot carry messages\[\]\.tool_calls\[\]\.function\.name.*tools\[\]\.function\.name.*formats that carry every field: chatml, trl/);
+  });
+
+  it('grpo refuses records without reasoning instead of writing empty markers', () => {
+    expect(() => applyFormatter('grpo', SAMPLE_RECORDS.basic)).toThrow(/grpo.*no chain_of_thought or reasoning_trace.*chatml, trl/);
+  });
+
+  it('a run whose format would drop fields is refused before it starts, naming the config field', () => {
+    expect(() => checkFormat('sharegpt', 'tool_calling')).toThrow(/^output\.format: tool_calling records: format "sharegpt" cannot carry messages\[\]\.tool_calls/);
+    expect(() => checkFormat('harmony', 'cot_structured')).not.toThrow();
+    expect(() => checkFormat('parquet', 'basic')).toThrow(/unknown format "parquet"/);
   });
 });
