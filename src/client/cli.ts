@@ -3,8 +3,10 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { formatModel, parseModelName, PROVIDERS } from '../config/model-spec';
+import { ProviderFactory } from '../llm/provider-factory';
 import { applyOverrides, loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../config/yaml-config';
 import { Dataset } from '../dataset/dataset';
 import { checkFormat, FORMATTERS } from '../dataset/formatters';
@@ -178,6 +180,134 @@ function watch(run: RunHandle, target: number): () => void {
   };
 }
 
+/**
+ * The generator a config describes, with every check that needs no model call and no Temporal:
+ * options, template, output paths, and the format against the conversation type. `generate` and
+ * `validate` share it, so `validate` refuses exactly what `generate` would.
+ */
+function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string): DataSetGenerator {
+  const g = cfg.generation;
+  const gen = new DataSetGenerator({
+    instructions: g.instructions,
+    generationSystemPrompt: g.system_prompt,
+    ...(cfg.output.system_prompt !== undefined ? { datasetSystemPrompt: cfg.output.system_prompt } : {}),
+    modelName: cfg.llm.model,
+    ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
+    ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
+    ...(cfg.llm.max_tokens ? { maxTokens: cfg.llm.max_tokens } : {}),
+    temperature: cfg.llm.temperature,
+    conversationType: g.conversation.type,
+    ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
+    ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
+    ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
+    ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
+    ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
+    ...(cfg.llm.price ? { price: { inputPerMTokUsd: cfg.llm.price.input_per_mtok, outputPerMTokUsd: cfg.llm.price.output_per_mtok } } : {}),
+    ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
+    ...(g.filters ? { filters: g.filters } : {}),
+    ...(g.examples ? { examples: g.examples } : {}),
+    ...(g.template_vars ? { templateVars: g.template_vars } : {}),
+    ...(g.seed !== undefined ? { seed: g.seed } : {}),
+    dataDir,
+  });
+  if (g.template) gen.setCustomTemplate(g.template);
+  // Key checks belong to workers (they hold the keys); field names are the YAML's.
+  const yamlNames: Record<string, string> = { 'modelName:': 'llm.model:', 'requestTimeout:': 'generation.request_timeout:', 'template:': 'generation.template:' };
+  const problems = gen
+    .validateConfiguration()
+    .filter((p) => !p.startsWith('apiKey:'))
+    .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
+  if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
+  confineOutputs(cfg, dataDir);
+  // A format that would drop fields of this conversation type is refused before anything is paid for.
+  if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
+  return gen;
+}
+
+/** This package's version, from its package.json (found from the source and the compiled file alike). */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'deepfabric-temporal') return pkg.version ?? 'unknown';
+    }
+  }
+  return 'unknown';
+}
+program.version(packageVersion(), '--version', 'print the version');
+
+/** One cheap structured call to a stage's model, with the keys of this process's environment. */
+async function checkApi(stage: string, llm: YamlConfig['llm']): Promise<string> {
+  const spec = parseModelName(llm.model, llm.provider, llm.base_url);
+  if (!spec.ok) return `${stage}: ${spec.error}`;
+  try {
+    const r = await new ProviderFactory(process.env).get(spec.spec).generate({
+      system: 'You answer with JSON only.',
+      prompt: 'Answer {"ok": true}.',
+      jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
+      schemaName: 'ping',
+      temperature: 0,
+      maxTokens: 16,
+      timeoutMs: 30_000,
+    });
+    return `${stage}: ${formatModel(spec.spec)} answered (${r.usage.inputTokens + r.usage.outputTokens} tokens)`;
+  } catch (err) {
+    throw new DataSetGeneratorError(`${stage}: ${formatModel(spec.spec)}: ${(err as Error).message}`, 'api_check_failed');
+  }
+}
+
+program
+  .command('validate')
+  .argument('<config>', 'YAML config to check')
+  .option('--check-api', "make one cheap call to each stage's model with this process's keys")
+  .option('--data-dir <dir>', 'storage folder')
+  .description('check a config without starting anything: every problem generate would refuse, and what it would run')
+  .action(async (configFile: string, o: { checkApi?: boolean; dataDir?: string }) => {
+    try {
+      const cfg = await loadYamlConfig(configFile);
+      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
+      const gen = checkedGenerator(cfg, configFile, path.resolve(o.dataDir ?? defaultDataDir()));
+      const t = cfg.topics;
+      const topics = t.paths ? `${t.paths.length} inline paths` : t.load_from ? `loaded from ${t.load_from}` : `a ${t.mode} built from "${t.prompt}" (depth ${t.depth}, degree ${t.degree})`;
+      const lines = [
+        `${configFile} is valid`,
+        `  topics: ${topics}${cfg.topicsLlm ? ` with ${cfg.topicsLlm.model}` : ''}`,
+        `  generation: ${cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch`,
+        `  output: ${cfg.output.num_samples} examples${cfg.output.save_as ? ` to ${cfg.output.save_as}` : ''}${cfg.output.format ? ` as ${cfg.output.format}` : ''}`,
+      ];
+      const problems = gen.validateConfiguration().filter((p) => p.startsWith('apiKey:'));
+      for (const p of problems) lines.push(`  note: ${p}`);
+      if (o.checkApi) {
+        lines.push(`  ${await checkApi('generation', cfg.llm)}`);
+        if (cfg.topicsLlm && cfg.topicsLlm.model !== cfg.llm.model) lines.push(`  ${await checkApi('topics', cfg.topicsLlm)}`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('info')
+  .description('version, providers and the environment variables they read (set or not, never their values), where data and Temporal are')
+  .action(() => {
+    const rows = [
+      `deepfabric-temporal ${packageVersion()} (node ${process.version})`,
+      `data folder: ${path.resolve(process.env.DEEPFABRIC_DATA_DIR ?? defaultDataDir())}`,
+      `run store: ${process.env.DEEPFABRIC_STORE ? 'PostgreSQL (DEEPFABRIC_STORE)' : 'the data folder'}`,
+      `Temporal: ${process.env.TEMPORAL_ADDRESS ? `cluster at ${process.env.TEMPORAL_ADDRESS}` : 'embedded dev server (TEMPORAL_ADDRESS unset)'}`,
+      'providers:',
+      ...Object.entries(PROVIDERS).map(([name, def]) => {
+        const keys = [def.keyEnv, ...('altKeyEnv' in def ? [def.altKeyEnv] : [])];
+        const set = keys.filter((k) => process.env[k]);
+        return `  ${name.padEnd(18)} key ${keys.join(' or ')}: ${set.length ? 'set' : def.keyRequired ? 'not set' : 'not needed'}; base URL ${process.env[def.baseUrlEnv] ? `from ${def.baseUrlEnv}` : (def.defaultBaseUrl ?? 'the SDK default')}`;
+      }),
+    ];
+    process.stdout.write(rows.join('\n') + '\n');
+  });
+
 program
   .command('generate')
   .argument('<config>', 'YAML config (sections llm, topics, generation, output)')
@@ -207,40 +337,7 @@ program
       for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
       const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
       const g = cfg.generation;
-      gen = new DataSetGenerator({
-        instructions: g.instructions,
-        generationSystemPrompt: g.system_prompt,
-        ...(cfg.output.system_prompt !== undefined ? { datasetSystemPrompt: cfg.output.system_prompt } : {}),
-        modelName: cfg.llm.model,
-        ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
-        ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
-        ...(cfg.llm.max_tokens ? { maxTokens: cfg.llm.max_tokens } : {}),
-        temperature: cfg.llm.temperature,
-        conversationType: g.conversation.type,
-        ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
-        ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
-        ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
-        ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
-        ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
-        ...(cfg.llm.price ? { price: { inputPerMTokUsd: cfg.llm.price.input_per_mtok, outputPerMTokUsd: cfg.llm.price.output_per_mtok } } : {}),
-        ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
-        ...(g.filters ? { filters: g.filters } : {}),
-        ...(g.examples ? { examples: g.examples } : {}),
-        ...(g.template_vars ? { templateVars: g.template_vars } : {}),
-        ...(g.seed !== undefined ? { seed: g.seed } : {}),
-        dataDir,
-      });
-      if (g.template) gen.setCustomTemplate(g.template);
-      // Key checks belong to workers (they hold the keys); field names are the YAML's.
-      const yamlNames: Record<string, string> = { 'modelName:': 'llm.model:', 'requestTimeout:': 'generation.request_timeout:', 'template:': 'generation.template:' };
-      const problems = gen
-        .validateConfiguration()
-        .filter((p) => !p.startsWith('apiKey:'))
-        .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
-      if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
-      confineOutputs(cfg, dataDir);
-      // A format that would drop fields of this conversation type is refused before anything is paid for.
-      if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
+      gen = checkedGenerator(cfg, configFile, dataDir);
       if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const topicArgs = await topicsFromConfig(cfg, gen);
       if (o.topicOnly) {

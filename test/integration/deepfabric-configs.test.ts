@@ -243,3 +243,39 @@ it('generate --num-samples 12 --model openai/other overrides the file, at the LL
   const manifestPath = /manifest: (\S+)/.exec(r.stdout)![1]!;
   expect(JSON.parse(readFileSync(manifestPath, 'utf8'))).toMatchObject({ model: 'openai/other', records: 12 });
 });
+
+function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env, ...extraEnv } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+it('validate --check-api makes one call per stage model; a bad key fails it; a lossy format is refused; --version and info answer', async () => {
+  const file = 'per-stage-llm-topics-on-gemini-generation-on-openai.yaml';
+  const ok = await cli(['validate', file, '--check-api']);
+  expect(ok.stdout).toMatch(/is valid\n {2}topics: a tree built from "Cooking" .* with gemini-2\.5-flash\n/);
+  expect(ok.stdout).toMatch(/generation: openai\/gpt-4o-mini answered \(\d+ tokens\)\n {2}topics: gemini\/gemini-2\.5-flash answered/);
+  expect(ok.code).toBe(0);
+  expect(llm.calls.map((c) => c.model).sort()).toEqual(['gemini-2.5-flash', 'gpt-4o-mini']);
+
+  llm.configure({ acceptKey: 'the-right-key' });
+  const refused = await cli(['validate', file, '--check-api']);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/error: generation: openai\/gpt-4o-mini: .*(401|key)/i);
+
+  writeFileSync(path.join(cwd, 'lossy.yaml'), readFileSync(path.join(cwd, 'an-agent-with-tools.yaml'), 'utf8').replace('save_as: agent.jsonl', 'save_as: agent.jsonl\n  format: alpaca'));
+  const lossy = await cli(['validate', 'lossy.yaml']);
+  expect(lossy.code).toBe(2);
+  expect(lossy.stderr).toMatch(/output\.format: tool_calling records: format "alpaca" cannot carry .*formats that carry every field: chatml, trl/);
+
+  const version = await cli(['--version']);
+  expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+  const info = await cli(['info'], { GROQ_API_KEY: 'secret-groq-key' });
+  expect(info.stdout).toMatch(/groq +key GROQ_API_KEY: set/);
+  expect(info.stdout).not.toContain('secret-groq-key');
+});
