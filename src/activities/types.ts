@@ -24,6 +24,8 @@ export interface BatchInput {
   firstWave?: boolean;
   /** Examples asked for in one model call; the batch runs `ceil(count / examplesPerCall)` calls at once (absent: one call). */
   examplesPerCall?: number;
+  /** Drop duplicates of examples the run already holds (absent in runs started before dedup: off). */
+  dedup?: { exact: boolean; near?: number | undefined };
 }
 
 /** What a batch reports back to the workflow: counts only, never the examples. */

@@ -202,6 +202,7 @@ function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string):
     ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
     ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
     ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
+    ...(g.dedup ? { dedup: g.dedup } : {}),
     ...(cfg.llm.price ? { price: { inputPerMTokUsd: cfg.llm.price.input_per_mtok, outputPerMTokUsd: cfg.llm.price.output_per_mtok } } : {}),
     ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
     ...(g.filters ? { filters: g.filters } : {}),

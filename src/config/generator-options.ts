@@ -32,6 +32,8 @@ export const GeneratorOptionsSchema = z
     callsPerBatch: z.number().int().min(1).max(64).optional(),
     /** Dollars per million tokens of the model, when the built-in table (src/llm/prices.ts) lacks it or is out of date. */
     price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0) }).strict().optional(),
+    /** Duplicate examples: exact duplicates (normalised text) dropped by default; `near` (0.5-1) also drops examples that similar. The run tops up what is dropped. */
+    dedup: z.object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() }).strict().default({ exact: true }),
     /** Stop the run gracefully before its estimated cost passes this many dollars (needs a known price). */
     budgetUsd: z.number().positive().optional(),
     backoffMultiplier: z.number().min(1).max(10).default(2),

@@ -79,6 +79,8 @@ export const RawYamlConfigSchema = z
         calls_per_batch: z.number().int().min(1).max(64).optional(),
         /** Stop gracefully before the estimated cost passes this many dollars (needs a known price). */
         budget_usd: z.number().positive().optional(),
+        /** Drop duplicate examples: exact (default true) and near (a similarity threshold, 0.5-1). */
+        dedup: z.object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() }).strict().optional(),
         sys_msg: z.boolean().optional(),
         sampling: z.enum(['sequential', 'random', 'balanced']).default('sequential'),
         seed: z.number().int().optional(),

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { writeFileAtomic, type Shard } from './run-store';
+import type { Claim } from '../dataset/dedup';
 import type { RunData, RunLayout, Store } from './store';
 
 const SCHEMA = `
@@ -20,6 +21,8 @@ CREATE TABLE IF NOT EXISTS deepfabric_shard_errors (id bigserial PRIMARY KEY, ru
 CREATE INDEX IF NOT EXISTS deepfabric_shard_errors_batch ON deepfabric_shard_errors (run_id, batch);
 CREATE TABLE IF NOT EXISTS deepfabric_calls (run_id text NOT NULL, batch integer NOT NULL, call integer NOT NULL, outcome json NOT NULL, PRIMARY KEY (run_id, batch, call));
 CREATE TABLE IF NOT EXISTS deepfabric_layouts (run_id text PRIMARY KEY, layout json NOT NULL);
+CREATE TABLE IF NOT EXISTS deepfabric_claims (id bigserial PRIMARY KEY, run_id text NOT NULL, claim json NOT NULL);
+CREATE INDEX IF NOT EXISTS deepfabric_claims_run ON deepfabric_claims (run_id, id);
 CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_dataset (run_id text NOT NULL, n integer NOT NULL, record json NOT NULL, PRIMARY KEY (run_id, n));
 CREATE TABLE IF NOT EXISTS deepfabric_manifests (run_id text PRIMARY KEY, manifest json NOT NULL);
@@ -124,6 +127,25 @@ class PgRunData implements RunData {
   async readCall<T>(batch: number, call: number): Promise<T | undefined> {
     const r = await this.pool.query<{ outcome: string }>('SELECT outcome::text AS outcome FROM deepfabric_calls WHERE run_id = $1 AND batch = $2 AND call = $3', [this.runId, batch, call]);
     return r.rows[0] ? (JSON.parse(r.rows[0].outcome) as T) : undefined;
+  }
+  async appendClaims(claims: Claim[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // One appender per run at a time, so ids are in commit order and every reader sees one order.
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`claims:${this.runId}`]);
+      await client.query('INSERT INTO deepfabric_claims (run_id, claim) SELECT $1, c FROM json_array_elements($2::json) AS c', [this.runId, JSON.stringify(claims)]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+  async readClaims(from: number): Promise<{ claims: Claim[]; next: number }> {
+    const r = await this.pool.query<{ id: string; claim: string }>('SELECT id, claim::text AS claim FROM deepfabric_claims WHERE run_id = $1 AND id > $2 ORDER BY id', [this.runId, from]);
+    return { claims: r.rows.map((x) => JSON.parse(x.claim) as Claim), next: r.rows.length ? Number(r.rows[r.rows.length - 1]!.id) : from };
   }
   async layout(proposed: RunLayout): Promise<RunLayout> {
     await this.pool.query('INSERT INTO deepfabric_layouts (run_id, layout) VALUES ($1, $2) ON CONFLICT DO NOTHING', [this.runId, JSON.stringify(proposed)]);

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Claim } from '../dataset/dedup';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import { PgStore } from './pg-store';
 import { RunStore, writeFileAtomic, type Shard } from './run-store';
@@ -35,6 +36,13 @@ export interface RunData {
    * run covers the same examples whatever a later config says. Returns the stored layout.
    */
   layout(proposed: RunLayout): Promise<RunLayout>;
+  /**
+   * The run's claims log (accepted examples' dedup keys), append-only and in one order every reader
+   * sees: a batch appends its claims in one write, then reads the log from `from` (0 or a previous
+   * `next`) to decide which of its examples an earlier claim already covers.
+   */
+  appendClaims(claims: Claim[]): Promise<void>;
+  readClaims(from: number): Promise<{ claims: Claim[]; next: number }>;
   /** The run's topic paths, when they travel by reference (large sets). */
   writeTopics(paths: string[][]): Promise<void>;
   readTopics(): Promise<string[][]>;
@@ -145,6 +153,33 @@ class FsRunData implements RunData {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       return JSON.parse(await fs.readFile(file, 'utf8')) as RunLayout;
+    }
+  }
+  async appendClaims(claims: Claim[]) {
+    await fs.mkdir(this.dir, { recursive: true });
+    // One O_APPEND write: on a local file system it lands whole, after every write that began before it.
+    await fs.appendFile(path.join(this.dir, 'claims.jsonl'), claims.map((c) => JSON.stringify(c) + '\n').join(''));
+  }
+  async readClaims(from: number): Promise<{ claims: Claim[]; next: number }> {
+    let fh;
+    try {
+      fh = await fs.open(path.join(this.dir, 'claims.jsonl'), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { claims: [], next: from };
+      throw err;
+    }
+    try {
+      const { size } = await fh.stat();
+      if (size <= from) return { claims: [], next: from };
+      const buf = Buffer.alloc(size - from);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, from);
+      const text = buf.subarray(0, bytesRead).toString('utf8');
+      // Only whole lines: a write still in progress after ours is read next time.
+      const end = text.lastIndexOf('\n') + 1;
+      const claims = text.slice(0, end).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Claim);
+      return { claims, next: from + Buffer.byteLength(text.slice(0, end)) };
+    } finally {
+      await fh.close();
     }
   }
   async writeTopics(paths: string[][]) {

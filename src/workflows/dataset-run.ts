@@ -123,7 +123,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}) };
+    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}), ...(input.dedup ? { dedup: input.dedup } : {}) };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };

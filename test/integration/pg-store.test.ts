@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { RunFailedError } from '../../src/errors';
 import { PgStore } from '../../src/storage/pg-store';
+import { FsStore } from '../../src/storage/store';
 import { topicPaths, workerEnv } from '../support/fixtures';
 import { useIntegrationEnv } from '../support/integration-env';
 import { startPostgres, type TestPostgres } from '../support/postgres';
@@ -47,6 +48,26 @@ describe('PgStore', () => {
       await again.close();
     }
   });
+});
+
+it('claims logs (dedup) in PostgreSQL and in a folder: concurrent appends land whole, in one order, read on from where a reader stopped', async () => {
+  const store = await PgStore.connect(pg.url);
+  try {
+    for (const run of [store.run(`claims-${Date.now()}`), new FsStore(tempDataDir('claims-')).run('claims')]) {
+      const claim = (attempt: string, slot: number) => ({ attempt, batch: Number(attempt.slice(1)), slot, exact: `${attempt}-${slot}` });
+      await Promise.all(Array.from({ length: 8 }, (_, a) => run.appendClaims([0, 1, 2].map((slot) => claim(`a${a}`, slot)))));
+      const first = await run.readClaims(0);
+      expect(first.claims).toHaveLength(24);
+      // Each append is contiguous and in slot order: no interleaving of two writers.
+      for (let i = 0; i < 24; i += 3) expect(first.claims.slice(i, i + 3).map((c) => [c.attempt, c.slot])).toEqual([0, 1, 2].map((slot) => [first.claims[i]!.attempt, slot]));
+      await run.appendClaims([claim('a9', 0)]);
+      const more = await run.readClaims(first.next);
+      expect(more.claims).toEqual([claim('a9', 0)]);
+      expect(await run.readClaims(more.next)).toEqual({ claims: [], next: more.next });
+    }
+  } finally {
+    await store.close();
+  }
 });
 
 it('two workers with separate folders and the PostgreSQL store: exact after one is killed; a client in a third folder gets the dataset', async () => {

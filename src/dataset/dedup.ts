@@ -1,0 +1,180 @@
+/**
+ * Duplicate examples: exact duplicates by a hash of the normalised text, near duplicates by MinHash
+ * over word shingles with locality-sensitive hashing (bands). Pure; the run-wide index of what was
+ * already accepted lives in the run store's claims log (see `claimExamples` in generate-batch).
+ */
+import { createHash } from 'node:crypto';
+
+/** `dedup` settings of a run: exact on by default; `near` is a Jaccard threshold (0-1), off when absent. */
+export interface DedupSettings {
+  exact: boolean;
+  near?: number | undefined;
+}
+
+const PERMUTATIONS = 64;
+const BANDS = 16; // 16 bands of 4 rows: pairs above ~0.5 similarity become candidates, then the signatures decide
+const ROWS = PERMUTATIONS / BANDS;
+const SHINGLE = 3;
+
+/** Lower case, punctuation dropped, whitespace collapsed: "Hello,  World!" and "hello world" are one text. */
+export function normalise(text: string): string {
+  return text
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}\s]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The exact-duplicate key of a text. */
+export function exactKey(text: string): string {
+  return createHash('sha256').update(normalise(text)).digest('hex').slice(0, 32);
+}
+
+/** 32-bit FNV-1a. */
+function fnv1a(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** Word shingles of a normalised text (the text itself when it has fewer words than a shingle). */
+export function shingles(text: string): Set<string> {
+  const words = normalise(text).split(' ').filter(Boolean);
+  const out = new Set<string>();
+  if (words.length < SHINGLE) {
+    if (words.length) out.add(words.join(' '));
+    return out;
+  }
+  for (let i = 0; i + SHINGLE <= words.length; i++) out.add(words.slice(i, i + SHINGLE).join(' '));
+  return out;
+}
+
+/** MinHash signature: for each of 64 hash functions (double hashing), the minimum over the shingles. */
+export function minhash(text: string): number[] {
+  const sig = new Array<number>(PERMUTATIONS).fill(0xffffffff);
+  for (const sh of shingles(text)) {
+    const h1 = fnv1a(sh, 0);
+    const h2 = fnv1a(sh, 0x9e3779b9) | 1;
+    for (let i = 0; i < PERMUTATIONS; i++) {
+      const h = (h1 + Math.imul(i, h2)) >>> 0;
+      if (h < sig[i]!) sig[i] = h;
+    }
+  }
+  return sig;
+}
+
+/** The LSH band keys of a signature: two texts sharing any band are candidates. */
+export function bandKeys(sig: number[]): string[] {
+  const keys: string[] = [];
+  for (let b = 0; b < BANDS; b++) keys.push(`${b}:${sig.slice(b * ROWS, (b + 1) * ROWS).map((x) => x.toString(36)).join('.')}`);
+  return keys;
+}
+
+/** Estimated Jaccard similarity of two texts' shingle sets: the share of equal signature rows. */
+export function similarity(a: number[], b: number[]): number {
+  let same = 0;
+  for (let i = 0; i < PERMUTATIONS; i++) if (a[i] === b[i]) same++;
+  return same / PERMUTATIONS;
+}
+
+/** Exact Jaccard similarity of two texts' shingle sets (for tests and small checks). */
+export function jaccard(a: string, b: string): number {
+  const x = shingles(a);
+  const y = shingles(b);
+  let both = 0;
+  for (const s of x) if (y.has(s)) both++;
+  const union = x.size + y.size - both;
+  return union === 0 ? 1 : both / union;
+}
+
+/** One accepted example's entry in a run's claims log. */
+export interface Claim {
+  /** The attempt that made it (a random id per batch attempt). */
+  attempt: string;
+  batch: number;
+  slot: number;
+  exact: string;
+  bands?: string[];
+  sig?: number[];
+}
+
+/** What `DedupIndex.check` says about one candidate. */
+export type Verdict = { duplicate: false } | { duplicate: true; reason: 'duplicate' | 'near-duplicate'; of: { batch: number; slot: number } };
+
+/**
+ * The claims of a run seen so far, in log order, indexed by exact key and band. A candidate is a
+ * duplicate of an earlier claim (log order) of another batch, or of an earlier slot of its own
+ * attempt. Claims of earlier attempts of the same batch are ignored: they are that batch's own
+ * examples, made again.
+ */
+export class DedupIndex {
+  private readonly claims: Claim[] = [];
+  private readonly byExact = new Map<string, number[]>();
+  private readonly byBand = new Map<string, number[]>();
+
+  get size(): number {
+    return this.claims.length;
+  }
+
+  /** Appends a claim in log order; returns its position. */
+  add(c: Claim): number {
+    const i = this.claims.length;
+    this.claims.push(c);
+    push(this.byExact, c.exact, i);
+    for (const k of c.bands ?? []) push(this.byBand, k, i);
+    return i;
+  }
+
+  /** Checks the claim at log position `at` against everything before it. */
+  check(at: number, settings: DedupSettings): Verdict {
+    const c = this.claims[at]!;
+    const earlier = (i: number) => {
+      if (i >= at) return false;
+      const o = this.claims[i]!;
+      if (o.batch !== c.batch) return true;
+      return o.attempt === c.attempt && o.slot < c.slot;
+    };
+    if (settings.exact) {
+      const hit = (this.byExact.get(c.exact) ?? []).find(earlier);
+      if (hit !== undefined) return { duplicate: true, reason: 'duplicate', of: this.where(hit) };
+    }
+    if (settings.near !== undefined && c.sig && c.bands) {
+      const seen = new Set<number>();
+      for (const k of c.bands) {
+        for (const i of this.byBand.get(k) ?? []) {
+          if (seen.has(i) || !earlier(i)) continue;
+          seen.add(i);
+          const o = this.claims[i]!;
+          if (o.sig && similarity(o.sig, c.sig) >= settings.near) return { duplicate: true, reason: 'near-duplicate', of: this.where(i) };
+        }
+      }
+    }
+    return { duplicate: false };
+  }
+
+  private where(i: number): { batch: number; slot: number } {
+    const o = this.claims[i]!;
+    return { batch: o.batch, slot: o.slot };
+  }
+}
+
+function push(m: Map<string, number[]>, k: string, v: number): void {
+  const a = m.get(k);
+  if (a) a.push(v);
+  else m.set(k, [v]);
+}
+
+/** A candidate's claim. */
+export function claimFor(text: string, at: { attempt: string; batch: number; slot: number }, settings: DedupSettings): Claim {
+  const claim: Claim = { ...at, exact: exactKey(text) };
+  if (settings.near !== undefined) {
+    const sig = minhash(text);
+    claim.sig = sig;
+    claim.bands = bandKeys(sig);
+  }
+  return claim;
+}

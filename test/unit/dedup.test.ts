@@ -1,0 +1,59 @@
+import { claimFor, DedupIndex, exactKey, jaccard, minhash, normalise, similarity } from '../../src/dataset/dedup';
+
+const long = (i: number) => Array.from({ length: 60 }, (_, k) => `word${(k * 7 + i) % 97}`).join(' ');
+
+describe('normalised text and exact keys', () => {
+  it('treats case, punctuation and spacing as the same text', () => {
+    expect(normalise('  Hello,   World!\n')).toBe('hello world');
+    expect(exactKey('Hello, World!')).toBe(exactKey('hello world'));
+    expect(exactKey('hello world')).not.toBe(exactKey('hello worlds'));
+  });
+});
+
+describe('MinHash', () => {
+  it('estimates Jaccard similarity within a few points', () => {
+    const a = long(1);
+    const words = a.split(' ');
+    const b = [...words.slice(0, 50), 'changed', 'words', 'here', ...words.slice(53)].join(' ');
+    const c = long(40);
+    expect(Math.abs(similarity(minhash(a), minhash(b)) - jaccard(a, b))).toBeLessThan(0.15);
+    expect(similarity(minhash(a), minhash(a))).toBe(1);
+    expect(similarity(minhash(a), minhash(c))).toBeLessThan(0.3);
+  });
+});
+
+describe('DedupIndex: what counts as an earlier claim', () => {
+  const settings = { exact: true, near: 0.8 };
+  const claim = (text: string, attempt: string, batch: number, slot: number) => claimFor(text, { attempt, batch, slot }, settings);
+
+  it('an earlier claim of another batch makes a duplicate; a later one does not', () => {
+    const ix = new DedupIndex();
+    const first = ix.add(claim('Same text here', 'a', 0, 0));
+    const second = ix.add(claim('same text, here!', 'b', 1, 0));
+    expect(ix.check(second, settings)).toEqual({ duplicate: true, reason: 'duplicate', of: { batch: 0, slot: 0 } });
+    expect(ix.check(first, settings)).toEqual({ duplicate: false });
+  });
+
+  it('within one attempt, the earlier slot wins; an earlier attempt of the same batch is that batch itself', () => {
+    const ix = new DedupIndex();
+    ix.add(claim('x y z', 'old-attempt', 3, 0)); // batch 3 crashed after claiming
+    const s0 = ix.add(claim('x y z', 'retry', 3, 0));
+    const s1 = ix.add(claim('x y z', 'retry', 3, 1));
+    expect(ix.check(s0, settings)).toEqual({ duplicate: false });
+    expect(ix.check(s1, settings)).toEqual({ duplicate: true, reason: 'duplicate', of: { batch: 3, slot: 0 } });
+  });
+
+  it('near duplicates above the threshold, not below; off without `near`', () => {
+    const a = long(1);
+    const words = a.split(' ');
+    const near = [...words.slice(0, 58), 'different', 'ending'].join(' ');
+    const ix = new DedupIndex();
+    ix.add(claim(a, 'a', 0, 0));
+    const n = ix.add(claim(near, 'b', 1, 0));
+    const far = ix.add(claim(long(40), 'c', 2, 0));
+    expect(jaccard(a, near)).toBeGreaterThan(0.9);
+    expect(ix.check(n, settings)).toMatchObject({ duplicate: true, reason: 'near-duplicate' });
+    expect(ix.check(far, settings)).toEqual({ duplicate: false });
+    expect(ix.check(n, { exact: true })).toEqual({ duplicate: false });
+  });
+});
