@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { writeFileAtomic, type Shard } from './run-store';
 import type { Claim } from '../dataset/dedup';
 import type { RunData, RunLayout, Store } from './store';
@@ -27,6 +27,21 @@ CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths jso
 CREATE TABLE IF NOT EXISTS deepfabric_dataset (run_id text NOT NULL, n integer NOT NULL, record json NOT NULL, PRIMARY KEY (run_id, n));
 CREATE TABLE IF NOT EXISTS deepfabric_manifests (run_id text PRIMARY KEY, manifest json NOT NULL);
 `;
+
+/** Runs `fn` in a transaction holding the advisory lock named `name`; releases the client. */
+async function underLock(client: PoolClient, name: string, fn: (c: PoolClient) => Promise<unknown>): Promise<void> {
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`deepfabric:${name}`]);
+    await fn(client);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
 
 /** Without credentials, for messages. */
 export function describePgUrl(url: string): string {
@@ -52,18 +67,8 @@ export class PgStore implements Store {
       void pool.end();
       throw new Error(`DEEPFABRIC_STORE: cannot reach ${store.description}: ${err.message}`);
     });
-    try {
-      // Workers starting together must not race on CREATE TABLE: one at a time under an advisory lock.
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(727274)');
-      await client.query(SCHEMA);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    // Workers starting together must not race on CREATE TABLE: one at a time under an advisory lock.
+    await underLock(client, 'schema', (c) => c.query(SCHEMA));
     return store;
   }
 
@@ -129,19 +134,10 @@ class PgRunData implements RunData {
     return r.rows[0] ? (JSON.parse(r.rows[0].outcome) as T) : undefined;
   }
   async appendClaims(claims: Claim[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // One appender per run at a time, so ids are in commit order and every reader sees one order.
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`claims:${this.runId}`]);
-      await client.query('INSERT INTO deepfabric_claims (run_id, claim) SELECT $1, c FROM json_array_elements($2::json) AS c', [this.runId, JSON.stringify(claims)]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    // One appender per run at a time, so ids are in commit order and every reader sees one order.
+    await underLock(await this.pool.connect(), `claims:${this.runId}`, (c) =>
+      c.query('INSERT INTO deepfabric_claims (run_id, claim) SELECT $1, c FROM json_array_elements($2::json) AS c', [this.runId, JSON.stringify(claims)]),
+    );
   }
   async readClaims(from: number): Promise<{ claims: Claim[]; next: number }> {
     const r = await this.pool.query<{ id: string; claim: string }>('SELECT id, claim::text AS claim FROM deepfabric_claims WHERE run_id = $1 AND id > $2 ORDER BY id', [this.runId, from]);
