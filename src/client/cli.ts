@@ -20,9 +20,10 @@ import { DataSetGenerator } from './data-set-generator';
 import { defaultDataDir } from './run-builder';
 import { RunHandle } from './run-handle';
 import { incompleteRunError } from './run-outcome';
-import { formatEnded, formatRunsTable, formatStatus, type RunRow } from './status-format';
+import { formatEnded, formatPreview, formatRunsTable, formatStatus, type RunRow } from './status-format';
 import { buildTopics } from './topic-builder';
 import { writeFileAtomic } from '../storage/run-store';
+import { openStore } from '../storage/store';
 
 /**
  * Where the SDK's and the embedded worker's logs go. Commands that run a worker beside a progress
@@ -545,6 +546,36 @@ control('resume', 'resume a paused run', async (run) => (await run.resume(), `re
 const partialNote = (runId: string) => `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
 control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}: ${partialNote(run.runId)}`));
 control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}: ${partialNote(run.runId)}`));
+
+program
+  .command('preview')
+  .argument('<run-id>')
+  .option('-n, --number <n>', 'how many of the latest accepted examples', (v) => parseInt(v, 10), 5)
+  .option('--data-dir <dir>', 'storage folder')
+  .description("print the latest accepted examples of a run, while it runs or after (read from the run store's shards)")
+  .action(async (runId: string, o: { number: number; dataDir?: string }) => {
+    try {
+      if (!Number.isInteger(o.number) || o.number < 1) throw new ConfigurationError(`--number: expected a positive integer, got ${o.number}`);
+      const store = await openStore({ dataDir: path.resolve(o.dataDir ?? defaultDataDir()), url: process.env.DEEPFABRIC_STORE });
+      try {
+        const run = store.run(runId);
+        const indices = await run.shardIndices();
+        if (!indices.length) throw new DataSetGeneratorError(`run ${runId} has no finished batch in ${run.location} yet`, 'no_dataset');
+        // The newest batches first, until n records; printed oldest to newest.
+        const picked: { batch: number; record: Record<string, unknown> }[] = [];
+        for (const batch of [...indices].reverse()) {
+          const { records } = await run.readShard(batch);
+          for (const record of [...records].reverse()) if (picked.length < o.number) picked.push({ batch, record: record as Record<string, unknown> });
+          if (picked.length >= o.number) break;
+        }
+        process.stdout.write(picked.reverse().map((p) => formatPreview(p.record, `batch ${p.batch}`)).join('\n\n') + '\n');
+      } finally {
+        await store.close();
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
 
 program
   .command('export')

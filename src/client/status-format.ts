@@ -69,3 +69,20 @@ export function formatRunsTable(rows: RunRow[]): string {
   const widths = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
   return all.map((r) => keys.map((k, i) => (i === keys.length - 1 ? r[k] : r[k].padEnd(widths[i]!))).join('  ')).join('\n');
 }
+
+/** One record for a terminal: each message (or question, reasoning, answer) on its own lines, long texts cut. */
+export function formatPreview(record: Record<string, unknown>, heading: string, maxChars = 400): string {
+  const cut = (t: string) => (t.length > maxChars ? `${t.slice(0, maxChars)}… (${t.length} chars)` : t);
+  const lines = [`── ${heading}`];
+  if (Array.isArray(record.messages)) {
+    for (const m of record.messages as { role: string; content: string; tool_calls?: { function?: { name: string; arguments: string } }[] }[]) {
+      const calls = (m.tool_calls ?? []).map((c) => `${c.function?.name}(${c.function?.arguments ?? ''})`).join(', ');
+      lines.push(`${m.role}: ${cut(m.content)}${calls ? `${m.content ? ' ' : ''}[calls ${cut(calls)}]` : ''}`);
+    }
+  }
+  for (const key of ['question', 'chain_of_thought', 'final_answer', 'reasoning_trace']) {
+    const v = record[key];
+    if (v !== undefined) lines.push(`${key}: ${cut(typeof v === 'string' ? v : JSON.stringify(v))}`);
+  }
+  return lines.join('\n');
+}

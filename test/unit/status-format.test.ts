@@ -1,4 +1,4 @@
-import { duration, formatRunsTable, formatStatus } from '../../src/client/status-format';
+import { duration, formatRunsTable, formatStatus, formatPreview } from '../../src/client/status-format';
 import { newStats, recordBatch, snapshot } from '../../src/workflows/stats';
 
 it('status shows progress, rate, ETA, tokens, errors and a paused run as paused', () => {
@@ -25,4 +25,24 @@ it('runs list aligns its columns under a header', () => {
   expect(out).toHaveLength(3);
   const col = (line: string) => line.indexOf(line.includes('RUN ID') ? 'STATUS' : line.includes('running') ? 'running' : 'stopped');
   expect(new Set(out.map(col)).size).toBe(1);
+});
+
+describe('formatPreview', () => {
+  it('prints each message on its line, tool calls named, long texts cut with their length', () => {
+    const text = formatPreview(
+      {
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: '', tool_calls: [{ id: 'c', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+          { role: 'assistant', content: 'x'.repeat(40) },
+        ],
+      },
+      'batch 4',
+      30,
+    );
+    expect(text.split('\n')).toEqual(['── batch 4', 'user: Weather in Paris?', 'assistant: [calls weather({"city":"Paris"})]', `assistant: ${'x'.repeat(30)}… (40 chars)`]);
+  });
+  it('prints question-form records field by field', () => {
+    expect(formatPreview({ question: 'Q', chain_of_thought: 'C', final_answer: 'A' }, 'b')).toBe('── b\nquestion: Q\nchain_of_thought: C\nfinal_answer: A');
+  });
 });
