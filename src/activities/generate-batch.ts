@@ -2,6 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { toFailure } from './to-failure';
 import { ModelError, type ErrorCategory } from '../errors';
 import { randomUUID } from 'node:crypto';
+import { pacingKey, type Pacer, type PacingSettings } from '../llm/pacing';
+import { MAX_PACED_WAIT_SECONDS } from '../workflows/activity-options';
 import { claimFor, DedupIndex } from '../dataset/dedup';
 import { batchSchema, recordText, toRecord, type DatasetRecord } from '../dataset/example-schemas';
 import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
@@ -104,6 +106,16 @@ function tokensOf(entries: Record<string, unknown>[]): { inputTokens: number; ou
   return { inputTokens, outputTokens };
 }
 
+/** Waits for this call's paced slot (cancellable); the wait is capped below the activity's timeout slack. */
+async function waitForSlot(pacer: Pacer, key: string, pacing: PacingSettings, signal: AbortSignal): Promise<void> {
+  const wait = Math.min(await pacer.reserve(key, pacing), (MAX_PACED_WAIT_SECONDS - 30) * 1000);
+  if (wait <= 0) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, wait);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
 /** A fatal category first: it must reach the workflow even when another call failed retryably. */
 function worstFailure(errs: ModelError[]): ModelError {
   return errs.find((e) => !e.retryable) ?? errs[0]!;
@@ -152,6 +164,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     const runCall = async (c: { call: number; slotStart: number; count: number }): Promise<CallOutcome> => {
       const paths = topicPaths.slice(c.slotStart - input.slotStart, c.slotStart - input.slotStart + c.count);
       const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
+      if (input.pacing) await waitForSlot(runStore, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
       let result;
       try {
         result = await providers.get(g.model).generate({
@@ -166,6 +179,8 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
           headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
         });
       } catch (err) {
+        // A 429 slows every worker's pacing of this endpoint down.
+        if (input.pacing && err instanceof ModelError && err.category === 'rate_limit') await runStore.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
         if (err instanceof ModelError && err.unreachable && input.firstWave) {
           throw new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err });
         }

@@ -24,6 +24,8 @@ export interface BatchInput {
   firstWave?: boolean;
   /** Examples asked for in one model call; the batch runs `ceil(count / examplesPerCall)` calls at once (absent: one call). */
   examplesPerCall?: number;
+  /** Pace calls at the provider's limit (absent: no pacing). */
+  pacing?: { requestsPerMinute: number; burst?: number | undefined };
   /** Drop duplicates of examples the run already holds (absent in runs started before dedup: off). */
   dedup?: { exact: boolean; near?: number | undefined };
 }

@@ -150,6 +150,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     concurrency,
     ...(price ? { price } : {}),
     ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
+    ...(opts.rateLimit ? { pacing: { requestsPerMinute: opts.rateLimit.requestsPerMinute, ...(opts.rateLimit.burst ? { burst: opts.rateLimit.burst } : {}) } } : {}),
     ...(opts.dedup.exact || opts.dedup.near !== undefined ? { dedup: { exact: opts.dedup.exact, ...(opts.dedup.near !== undefined ? { near: opts.dedup.near } : {}) } } : {}),
     topics: args.topicsFile
       ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 }

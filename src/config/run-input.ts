@@ -99,6 +99,8 @@ export const RunInputSchema = z.object({
   concurrency: z.number().int().positive().max(10000),
   /** Dollars per million tokens of the run's model, when known: the stats' estimated cost. */
   price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0), source: z.string() }).optional(),
+  /** The provider's request limit, shared by every worker of the store (see src/llm/pacing.ts). Not part of the run's identity. */
+  pacing: z.object({ requestsPerMinute: z.number().positive().max(1_000_000), burst: z.number().int().min(1).max(10_000).optional() }).optional(),
   /** Duplicate examples dropped as batches arrive (exact by normalised text; near by MinHash similarity). Not part of the run's identity. */
   dedup: z.object({ exact: z.boolean(), near: z.number().min(0.5).max(1).optional() }).optional(),
   /** The run stops starting batches before its estimated cost would pass this (needs `price`). */

@@ -90,7 +90,21 @@ export const RawYamlConfigSchema = z
         filters: DeclarativeFiltersSchema.strict().optional(),
         examples: z.array(z.string()).optional(),
         // DeepFabric 4.x keys accepted with a warning (see DEEPFABRIC_ONLY below).
-        rate_limit: z.record(z.string(), z.unknown()).optional(),
+        /** DeepFabric's retry settings, plus this tool's pacing at the provider's limit. */
+        rate_limit: z
+          .object({
+            requests_per_minute: z.number().positive().max(1_000_000).optional(),
+            burst: z.number().int().min(1).max(10_000).optional(),
+            max_retries: z.number().int().min(0).max(100).optional(),
+            base_delay: z.number().positive().optional(),
+            max_delay: z.number().positive().optional(),
+            exponential_base: z.number().min(1).max(10).optional(),
+            backoff_strategy: z.string().optional(),
+            jitter: z.boolean().optional(),
+            respect_retry_after: z.boolean().optional(),
+          })
+          .strict()
+          .optional(),
         tools: z.record(z.string(), z.unknown()).optional(),
         output_schema: z.unknown().optional(),
         save_as: z.string().min(1).optional(),
@@ -144,6 +158,10 @@ export interface YamlConfig {
   generation: Omit<RawYamlConfig['generation'], 'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'sys_msg' | 'max_tokens'> & {
     conversation: { type: ConversationType };
     sys_msg: boolean;
+    /** Retry backoff from DeepFabric's rate_limit block. */
+    backoff?: { initial?: number; max?: number; multiplier?: number };
+    /** Pacing at the provider's limit. */
+    pacing?: { requestsPerMinute: number; burst?: number };
   };
   output: {
     /** A count, or resolved against the topic paths by `resolveNumSamples`. */
@@ -160,7 +178,6 @@ export interface YamlConfig {
 /** DeepFabric keys that are accepted but do nothing here, and why. */
 const DEEPFABRIC_ONLY: Record<string, string> = {
   'generation.sample_retries': 'retries after a validation failure are part of max_retries here (the retry carries the error in its prompt)',
-  'generation.rate_limit': 'no client-side pacing yet; 429s are retried with the provider\'s retry-after',
   'generation.tools': 'tools are not executed here; tool_calling records carry results the model wrote',
   'generation.output_schema': 'output.format custom is not supported; records follow the conversation type\'s schema',
   'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
@@ -234,6 +251,13 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
   const topics = omit(raw.topics, ['llm', 'max_concurrent', 'prompt_style']);
   const max_concurrent = raw.topics.max_concurrent;
   const generation = omit(raw.generation, ['llm', 'conversation', 'sample_retries', 'rate_limit', 'tools', 'output_schema', 'save_as', 'sys_msg', 'max_tokens']);
+  const rl = raw.generation.rate_limit;
+  if (rl?.max_retries !== undefined && raw.generation.max_retries !== undefined && rl.max_retries !== raw.generation.max_retries) {
+    issues.push('generation.rate_limit.max_retries: contradicts generation.max_retries; keep one');
+  }
+  if (rl?.jitter) warnings.push('generation.rate_limit.jitter: accepted, no effect: Temporal retries without jitter; pacing (requests_per_minute) spreads calls instead');
+  if (rl?.backoff_strategy && !rl.backoff_strategy.startsWith('exponential')) warnings.push(`generation.rate_limit.backoff_strategy ${rl.backoff_strategy}: accepted, retries back off exponentially here`);
+  if (rl?.respect_retry_after === false) warnings.push('generation.rate_limit.respect_retry_after false: accepted, no effect: a provider\'s retry-after is always honoured');
   const { conversation, save_as: genSaveAs, sys_msg } = raw.generation;
   const output = omit(raw.output, ['batch_size', 'samples_per_call', 'include_system_message', 'checkpoint']);
   const { batch_size, samples_per_call, include_system_message } = raw.output;
@@ -249,6 +273,11 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
       ...generation,
       ...(batch_size !== undefined ? { calls_per_batch: batch_size } : {}),
       conversation: { type: conversationType(conversation, warnings) },
+      ...(rl?.max_retries !== undefined && raw.generation.max_retries === undefined ? { max_retries: rl.max_retries } : {}),
+      ...(rl && (rl.base_delay !== undefined || rl.max_delay !== undefined || rl.exponential_base !== undefined)
+        ? { backoff: { ...(rl.base_delay !== undefined ? { initial: rl.base_delay } : {}), ...(rl.max_delay !== undefined ? { max: rl.max_delay } : {}), ...(rl.exponential_base !== undefined ? { multiplier: rl.exponential_base } : {}) } }
+        : {}),
+      ...(rl?.requests_per_minute !== undefined ? { pacing: { requestsPerMinute: rl.requests_per_minute, ...(rl.burst ? { burst: rl.burst } : {}) } } : {}),
       sys_msg: include_system_message ?? sys_msg ?? true,
     },
     output: {

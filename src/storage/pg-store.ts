@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { writeFileAtomic, type Shard } from './run-store';
 import type { Claim } from '../dataset/dedup';
+import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
 import type { RunData, RunLayout, Store } from './store';
 
 const SCHEMA = `
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS deepfabric_calls (run_id text NOT NULL, batch integer
 CREATE TABLE IF NOT EXISTS deepfabric_layouts (run_id text PRIMARY KEY, layout json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_claims (id bigserial PRIMARY KEY, run_id text NOT NULL, claim json NOT NULL);
 CREATE INDEX IF NOT EXISTS deepfabric_claims_run ON deepfabric_claims (run_id, id);
+CREATE TABLE IF NOT EXISTS deepfabric_pacing (key text PRIMARY KEY, tat double precision NOT NULL, interval_ms double precision NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_dataset (run_id text NOT NULL, n integer NOT NULL, record json NOT NULL, PRIMARY KEY (run_id, n));
 CREATE TABLE IF NOT EXISTS deepfabric_manifests (run_id text PRIMARY KEY, manifest json NOT NULL);
@@ -80,6 +82,36 @@ export class PgStore implements Store {
 
   run(runId: string): RunData {
     return new PgRunData(this.pool, runId, `${this.description} run ${runId}`);
+  }
+
+  async reserve(key: string, s: PacingSettings): Promise<number> {
+    return this.pacing(key, (state, now) => {
+      const r = reserve(state, now, s);
+      return { state: r.state, result: Math.max(0, r.startAt - now) };
+    });
+  }
+  async slowDown(key: string, s: PacingSettings): Promise<void> {
+    await this.pacing(key, (state, now) => ({ state: slowDown(state, now, s), result: undefined }));
+  }
+  /** Runs `fn` on an endpoint's pacing row, locked, on the database's clock (workers' clocks may differ). */
+  private async pacing<T>(key: string, fn: (state: PacingState | undefined, now: number) => { state: PacingState; result: T }): Promise<T> {
+    let result!: T;
+    await underLock(await this.pool.connect(), `pacing:${key}`, async (c) => {
+      const r = await c.query<{ tat: number | null; interval_ms: number | null; now: string }>(
+        'SELECT p.tat, p.interval_ms, (extract(epoch from clock_timestamp()) * 1000)::text AS now FROM (SELECT 1) AS one LEFT JOIN deepfabric_pacing p ON p.key = $1',
+        [key],
+      );
+      const row = r.rows[0]!;
+      const state = row.tat === null || row.interval_ms === null ? undefined : { tat: row.tat, intervalMs: row.interval_ms };
+      const out = fn(state, Number(row.now));
+      await c.query('INSERT INTO deepfabric_pacing (key, tat, interval_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET tat = EXCLUDED.tat, interval_ms = EXCLUDED.interval_ms', [
+        key,
+        out.state.tat,
+        out.state.intervalMs,
+      ]);
+      result = out.result;
+    });
+    return result;
   }
 
   async close(): Promise<void> {

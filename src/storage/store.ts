@@ -12,7 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Claim } from '../dataset/dedup';
+import { reserve, slowDown, type Pacer, type PacingSettings, type PacingState } from '../llm/pacing';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import { PgStore } from './pg-store';
 import { RunStore, writeFileAtomic, type Shard } from './run-store';
@@ -61,7 +63,7 @@ export interface RunLayout {
   callsPerBatch: number;
 }
 
-export interface Store {
+export interface Store extends Pacer {
   /** `fs:<folder>` or `postgres:<host>/<db>` (no credentials). */
   readonly description: string;
   id(): Promise<string>;
@@ -98,6 +100,44 @@ export class FsStore implements Store {
   }
   run(runId: string): RunData {
     return new FsRunData(path.join(this.dataDir, 'runs', runId));
+  }
+  async reserve(key: string, s: PacingSettings): Promise<number> {
+    return this.underPacingLock(key, (state, now) => {
+      const r = reserve(state, now, s);
+      return { state: r.state, result: Math.max(0, r.startAt - now) };
+    });
+  }
+  async slowDown(key: string, s: PacingSettings): Promise<void> {
+    await this.underPacingLock(key, (state, now) => ({ state: slowDown(state, now, s), result: undefined }));
+  }
+  /**
+   * Runs `fn` on an endpoint's pacing state under a lock file (O_EXCL) that every process on this
+   * machine respects; a lock older than 5 s (its holder died) is broken.
+   */
+  private async underPacingLock<T>(key: string, fn: (state: PacingState | undefined, now: number) => { state: PacingState; result: T }): Promise<T> {
+    const dir = path.join(this.dataDir, 'pacing');
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.json`);
+    const lock = `${file}.lock`;
+    for (;;) {
+      try {
+        await (await fs.open(lock, 'wx')).close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const age = await fs.stat(lock).then((st) => Date.now() - st.mtimeMs, () => 0);
+        if (age > 5000) await fs.rm(lock, { force: true });
+        else await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    try {
+      const state = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as PacingState, () => undefined);
+      const { state: next, result } = fn(state, Date.now());
+      await fs.writeFile(file, JSON.stringify(next));
+      return result;
+    } finally {
+      await fs.rm(lock, { force: true });
+    }
   }
   async close(): Promise<void> {}
 }

@@ -5,16 +5,20 @@ import type { RetryStrategy } from '../config/run-input';
 import { ERROR_CATEGORIES } from '../errors';
 import { RUN_FATAL_TYPES } from './failures';
 
+/** The longest a paced call waits for its slot (a 429 storm slows pacing down up to 16 times). */
+export const MAX_PACED_WAIT_SECONDS = 900;
+
 /**
  * Options of an activity that makes one model call (a batch, a topic expansion): the seed's retry
  * strategy as Temporal's retry policy; categories outside `retryOnErrors`, and the fatal ones, fail
  * at once.
  */
-export function modelCallActivityOptions(retry: RetryStrategy, requestTimeoutSeconds: number, heartbeatTimeoutSeconds: number): ActivityOptions {
+export function modelCallActivityOptions(retry: RetryStrategy, requestTimeoutSeconds: number, heartbeatTimeoutSeconds: number, pacedWaitSeconds = 0): ActivityOptions {
   const retryable = new Set<string>(retry.retryOnErrors);
   return {
-    // The model call has its own timeout (requestTimeout); this one is the backstop for a stuck attempt.
-    startToCloseTimeout: `${Math.ceil(requestTimeoutSeconds * 2 + 30)}s`,
+    // The model call has its own timeout (requestTimeout); this one is the backstop for a stuck
+    // attempt, plus the longest wait for a paced slot (heartbeats still catch a dead worker).
+    startToCloseTimeout: `${Math.ceil(requestTimeoutSeconds * 2 + 30 + pacedWaitSeconds)}s`,
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {

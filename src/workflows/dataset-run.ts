@@ -40,7 +40,7 @@ import {
 import type { Activities, AssembleResult, BatchInput, BatchSummary } from '../activities';
 import type { RunInput } from '../config/run-input';
 import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampling';
-import { modelCallActivityOptions } from './activity-options';
+import { MAX_PACED_WAIT_SECONDS, modelCallActivityOptions } from './activity-options';
 import { advance, newPlanCursor, nextWork, plannedBatches, type BatchWork, type PlanLimits } from './batch-plan';
 import { datasetRunWorkflowV1 } from './dataset-run-v1';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from './definitions';
@@ -109,7 +109,9 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   let retry = input.retry;
   let requestTimeoutSeconds = input.generation.requestTimeoutSeconds;
   let budgetUsd = input.budgetUsd;
-  let batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
+  // Runs without pacing (all runs started before it existed) keep their timeouts unchanged.
+  const pacedWait = input.pacing ? MAX_PACED_WAIT_SECONDS : 0;
+  let batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds, pacedWait);
   const { generateBatch } = proxyActivities<Activities>(batchOptions);
   const { assembleDataset } = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
 
@@ -123,7 +125,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}), ...(input.dedup ? { dedup: input.dedup } : {}) };
+    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}), ...(input.dedup ? { dedup: input.dedup } : {}), ...(input.pacing ? { pacing: input.pacing } : {}) };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };
@@ -249,7 +251,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       afterThisEvent(() => {
         ({ concurrency, retry, requestTimeoutSeconds } = next);
         budgetUsd = nextBudget;
-        batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds);
+        batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds, pacedWait);
         fill();
       });
       return nextBudget !== undefined ? { ...next, budgetUsd: nextBudget } : next;

@@ -70,6 +70,22 @@ it('claims logs (dedup) in PostgreSQL and in a folder: concurrent appends land w
   }
 });
 
+it('pacing in PostgreSQL: two connections reserving at once get slots spaced at the limit, on the database clock', async () => {
+  const [a, b] = [await PgStore.connect(pg.url), await PgStore.connect(pg.url)];
+  try {
+    const key = `pace-${Date.now()}`;
+    const waits = await Promise.all([a, b].flatMap((s) => Array.from({ length: 5 }, () => s.reserve(key, { requestsPerMinute: 600 }))));
+    // Ten reservations made together: waits of 0, 100, ..., 900 ms (give or take the time the queries took).
+    const sorted = [...waits].sort((x, y) => x - y);
+    expect(sorted[0]).toBeLessThan(50);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThan(50);
+    expect(sorted[9]).toBeGreaterThan(700);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 it('two workers with separate folders and the PostgreSQL store: exact after one is killed; a client in a third folder gets the dataset', async () => {
   env.llm.configure({ latencyMs: 150 });
   const taskQueue = uniqueTaskQueue('pg');

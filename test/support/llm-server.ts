@@ -32,6 +32,8 @@ export interface Behaviour {
   seed: number;
   /** Custom answer for a call (return undefined for the schema-made default). */
   respond: ((call: { prompt: string; callNo: number; schema: unknown }) => unknown) | undefined;
+  /** A provider's limit: more than this many accepted requests in any sliding minute are answered 429. */
+  requestsPerMinute: number | undefined;
 }
 
 export interface CallRecord {
@@ -61,6 +63,7 @@ const DEFAULTS: Behaviour = {
   textLength: undefined,
   seed: 42,
   respond: undefined,
+  requestsPerMinute: undefined,
 };
 
 function mulberry32(seed: number): () => number {
@@ -95,6 +98,8 @@ export class LlmTestServer {
   private exampleIndex = 0;
   /** Every call, in arrival order. */
   readonly calls: CallRecord[] = [];
+  /** Accepted request times within the last minute (for `requestsPerMinute`). */
+  private accepted: number[] = [];
   /** Most calls in flight at once since the last `reset()`. */
   maxConcurrent = 0;
   url = '';
@@ -127,6 +132,7 @@ export class LlmTestServer {
   /** Back to defaults, counters cleared. */
   reset(): void {
     this.behaviour = { ...DEFAULTS, script: [] };
+    this.accepted = [];
     this.random = mulberry32(DEFAULTS.seed);
     this.calls.length = 0;
     this.maxConcurrent = 0;
@@ -181,6 +187,15 @@ export class LlmTestServer {
         : String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     let outcome = this.pickOutcome();
     if (this.behaviour.acceptKey !== undefined && key !== this.behaviour.acceptKey) outcome = '401';
+    let limitRetryAfter: number | undefined;
+    if (outcome === 'ok' && this.behaviour.requestsPerMinute !== undefined) {
+      const now = Date.now();
+      while (this.accepted.length && this.accepted[0]! <= now - 60_000) this.accepted.shift();
+      if (this.accepted.length >= this.behaviour.requestsPerMinute) {
+        outcome = '429';
+        limitRetryAfter = Math.max(1, Math.ceil((this.accepted[0]! + 60_000 - now) / 1000));
+      } else this.accepted.push(now);
+    }
 
     const prompt = promptOf(protocol, body);
     const record: CallRecord = {
@@ -214,7 +229,7 @@ export class LlmTestServer {
     if (outcome === '401') return this.sendError(res, protocol, 401, 'authentication_error', 'Incorrect API key provided');
     if (outcome === '429') {
       return this.sendError(res, protocol, 429, 'rate_limit_error', 'Rate limit reached', {
-        'retry-after': String(this.behaviour.retryAfterSeconds),
+        'retry-after': String(limitRetryAfter ?? this.behaviour.retryAfterSeconds),
       });
     }
     if (outcome === '500') return this.sendError(res, protocol, 500, 'api_error', 'Internal server error');

@@ -74,8 +74,19 @@ describe('a DeepFabric 4.x config', () => {
   it('warns once for each DeepFabric key that has no effect here, naming it', () => {
     const c = parseYamlConfig(template);
     const named = c.warnings.map((w) => w.split(/[: ]/)[0]);
-    expect(named.sort()).toEqual(['generation.rate_limit', 'generation.sample_retries', 'huggingface', 'output.checkpoint', 'topics.prompt_style'].sort());
+    expect(named.sort()).toEqual(['generation.sample_retries', 'huggingface', 'output.checkpoint', 'topics.prompt_style'].sort());
     for (const w of c.warnings) expect(w).toMatch(/accepted, no effect: \S/);
+  });
+
+  it('rate_limit: DeepFabric\'s retry keys become the retry policy; requests_per_minute paces the calls', () => {
+    const c = parseYamlConfig(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { requests_per_minute: 60, burst: 4, base_delay: 2.0, max_delay: 120, exponential_base: 3, jitter: true }'));
+    expect(c.generation.pacing).toEqual({ requestsPerMinute: 60, burst: 4 });
+    expect(c.generation.backoff).toEqual({ initial: 2, max: 120, multiplier: 3 });
+    expect(c.warnings.filter((w) => w.startsWith('generation.rate_limit'))).toEqual([expect.stringMatching(/^generation\.rate_limit\.jitter: accepted, no effect/)]);
+    expect(issuesOf(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { max_retries: 9 }'))).toEqual(['generation.rate_limit.max_retries: contradicts generation.max_retries; keep one']);
+    expect(issuesOf(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { request_per_minute: 60 }'))).toEqual([
+      'generation.rate_limit.request_per_minute: unknown option; did you mean "requests_per_minute"?',
+    ]);
   });
 
   it('a top-level llm serves every stage; a stage block overrides it field by field', () => {

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:pacing`: the local LLM server enforces 600 requests per sliding minute; the run is
+ * paced at 600/min (rate_limit.requests_per_minute) with 32 calls allowed in flight. For 3 minutes
+ * it measures the share of the limit used and the share of calls answered 429; then the server
+ * halves its limit to 300/min and, for 2 more minutes, the bench records 429s per 10 s and the rate
+ * per sliding minute, to show how fast the shared pacing follows. Writes bench/results/pacing.json.
+ *   PACING_PHASE1_S, PACING_PHASE2_S shorten the phases.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DataSetGenerator } from '../src/client/data-set-generator';
+import { DevServer } from '../src/worker/dev-server';
+import { LlmTestServer } from '../test/support/llm-server';
+
+const phase1 = Number(process.env.PACING_PHASE1_S ?? 180) * 1000;
+const phase2 = Number(process.env.PACING_PHASE2_S ?? 120) * 1000;
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'df-pacing-'));
+  const server = await DevServer.start({ dbFile: path.join(dir, 'temporal.sqlite') });
+  const llm = await new LlmTestServer().start();
+  llm.configure({ latencyMs: 200, requestsPerMinute: 600 });
+  const dataDir = path.join(dir, 'data');
+  const worker = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'support', 'worker-main.ts')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: server.address, DEEPFABRIC_TASK_QUEUE: 'pacing', DEEPFABRIC_DATA_DIR: dataDir, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: llm.openaiBaseUrl },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve) => worker.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const gen = new DataSetGenerator({
+    modelName: 'openai/gpt-4o-mini',
+    dataDir,
+    concurrency: 32,
+    callsPerBatch: 4,
+    maxRetries: 20,
+    initialBackoffSeconds: 1,
+    rateLimit: { requestsPerMinute: 600, burst: 10 },
+    temporal: { client, taskQueue: 'pacing' },
+  });
+  const cpu0 = { worker: cpuSeconds(worker.pid!), server: cpuSeconds(server.pid!) };
+  const t0 = Date.now();
+  // More calls than the phases can make: the run is stopped at the end.
+  const run = await gen.startData({ numSteps: 10_000, batchSize: 1, topics: [['Bench', 'Pacing']], runName: 'pacing' });
+  await new Promise((r) => setTimeout(r, phase1));
+  const halvedAt = Date.now();
+  llm.configure({ latencyMs: 200, requestsPerMinute: 300 });
+  await new Promise((r) => setTimeout(r, phase2));
+  const end = Date.now();
+  await run.stop();
+  await run.result().catch(() => undefined);
+
+  const calls = llm.calls.filter((c) => c.startedAt < end);
+  const inPhase = (a: number, b: number) => calls.filter((c) => c.startedAt >= a && c.startedAt < b);
+  const p1 = inPhase(t0, halvedAt);
+  const p1ok = p1.filter((c) => c.outcome === 'ok').length;
+  const p1Minutes = (halvedAt - t0) / 60_000;
+  const buckets: { fromHalvingS: number; calls: number; rateLimited: number }[] = [];
+  for (let t = halvedAt; t < end; t += 10_000) {
+    const b = inPhase(t, t + 10_000);
+    buckets.push({ fromHalvingS: (t - halvedAt) / 1000, calls: b.length, rateLimited: b.filter((c) => c.outcome === '429').length });
+  }
+  const last429 = Math.max(0, ...inPhase(halvedAt, end).filter((c) => c.outcome === '429').map((c) => c.startedAt));
+  const p2 = inPhase(halvedAt + 60_000, end);
+  const out = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    limitPerMinute: 600,
+    pacedAt: 600,
+    burst: 10,
+    phase1Seconds: (halvedAt - t0) / 1000,
+    phase1CallsAnswered: p1ok,
+    phase1ShareOfLimitUsed: Number((p1ok / (600 * p1Minutes)).toFixed(3)),
+    phase1RateLimitedShare: Number((p1.filter((c) => c.outcome === '429').length / Math.max(1, p1.length)).toFixed(4)),
+    halvedTo: 300,
+    secondsFromHalvingToLast429: last429 ? Number(((last429 - halvedAt) / 1000).toFixed(1)) : 0,
+    phase2AfterFirstMinute: { calls: p2.length, rateLimitedShare: Number((p2.filter((c) => c.outcome === '429').length / Math.max(1, p2.length)).toFixed(4)) },
+    phase2Per10s: buckets,
+    cpuMsPerCall: {
+      worker: Number((((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / Math.max(1, calls.length)).toFixed(2)),
+      devServer: Number((((cpuSeconds(server.pid!) - cpu0.server) * 1000) / Math.max(1, calls.length)).toFixed(2)),
+    },
+  };
+  await fs.writeFile(path.join(__dirname, 'results', 'pacing.json'), JSON.stringify(out, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  worker.kill('SIGINT');
+  await new Promise((r) => worker.once('exit', r));
+  await connection.close();
+  await llm.stop();
+  await server.stop();
+  await fs.rm(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
