@@ -20,7 +20,7 @@ import { DataSetGenerator } from './data-set-generator';
 import { defaultDataDir } from './run-builder';
 import { RunHandle } from './run-handle';
 import { incompleteRunError } from './run-outcome';
-import { formatEnded, formatPreview, formatRunsTable, formatStatus, type RunRow } from './status-format';
+import { ActiveRate, formatEnded, formatPreview, formatRunsTable, formatStatus, notableEvents, progressLine, type RunRow } from './status-format';
 import { buildTopics } from './topic-builder';
 import { writeFileAtomic } from '../storage/run-store';
 import { openStore } from '../storage/store';
@@ -147,30 +147,39 @@ function isInside(file: string, dir: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-function progressLine(s: GenerationStats): string {
-  const errors = Object.entries(s.errorCategories)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  return `${s.accepted}/${s.target} examples | batches ${s.batchesDone} done, ${s.batchesInFlight} in flight, ${s.batchesFailed} failed | ${s.examplesPerSecond.toFixed(1)}/s${s.etaSeconds !== null ? ` | ETA ${Math.ceil(s.etaSeconds)}s` : ''}${s.costUsd !== undefined ? ` | $${s.costUsd.toFixed(3)}` : ''}${errors ? ` | errors ${errors}` : ''}`;
-}
-
-/** Polls the stats query and shows a bar on a terminal, a line every few seconds elsewhere. */
+/**
+ * Polls the stats query and shows a bar on a terminal (fitted to its width: 80 columns keep the
+ * count, rate and ETA), a line every few seconds elsewhere; notable events print one line each
+ * above the bar. The rate is measured over active time (not while paused or disconnected).
+ */
 function watch(run: RunHandle, target: number): () => void {
   const tty = process.stderr.isTTY;
-  const bar = tty ? new SingleBar({ format: '{bar} {percentage}% | {line}', hideCursor: true, stream: process.stderr }) : undefined;
+  const columns = () => (tty ? process.stderr.columns || 80 : 120);
+  const barSize = () => Math.max(10, Math.min(30, columns() - 55));
+  const bar = tty ? new SingleBar({ format: '{bar} {percentage}% | {line}', barsize: barSize(), hideCursor: true, stream: process.stderr }) : undefined;
   bar?.start(target, 0, { line: 'starting' });
+  const rate = new ActiveRate();
+  let prev: GenerationStats | undefined;
   let last = 0;
+  const say = (line: string) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${line}\n`);
+    else process.stderr.write(`${line}\n`);
+  };
   const timer = setInterval(() => {
     run
       .stats()
       .then((s) => {
-        if (bar) bar.update(Math.min(s.accepted, target), { line: progressLine(s) });
+        rate.sample(Date.now(), s.accepted, s.status === 'running' && !s.paused);
+        for (const e of notableEvents(prev, s)) say(e);
+        prev = s;
+        const line = progressLine(s, rate.perSecond(), tty ? columns() - barSize() - 10 : 200);
+        if (bar) bar.update(Math.min(s.accepted, target), { line });
         else if (Date.now() - last > 5000) {
           last = Date.now();
-          process.stderr.write(`${progressLine(s)}\n`);
+          say(line);
         }
       })
-      .catch(() => undefined);
+      .catch(() => rate.sample(Date.now(), prev?.accepted ?? 0, false));
   }, tty ? 500 : 1000);
   let stopped = false;
   return () => {

@@ -86,3 +86,69 @@ export function formatPreview(record: Record<string, unknown>, heading: string, 
   }
   return lines.join('\n');
 }
+
+/**
+ * The rate over active time: samples are taken only while the run is running (not paused, not
+ * between a crash and its resume); the rate is over the samples of the last `windowMs`.
+ */
+export class ActiveRate {
+  private samples: { t: number; accepted: number }[] = [];
+  private activeMs = 0;
+  private lastT: number | undefined;
+
+  /** Records a poll; `active` is false while paused or when the stats could not be read. */
+  sample(t: number, accepted: number, active: boolean): void {
+    if (!active) {
+      this.lastT = undefined;
+      return;
+    }
+    if (this.lastT !== undefined) this.activeMs += t - this.lastT;
+    this.lastT = t;
+    this.samples.push({ t: this.activeMs, accepted });
+    while (this.samples.length > 2 && this.samples[0]!.t < this.activeMs - 60_000) this.samples.shift();
+  }
+
+  /** Examples per second over the recent active time, or undefined before two active samples. */
+  perSecond(): number | undefined {
+    const a = this.samples[0];
+    const b = this.samples[this.samples.length - 1];
+    if (!a || !b || b.t <= a.t) return undefined;
+    return ((b.accepted - a.accepted) * 1000) / (b.t - a.t);
+  }
+}
+
+/** The bar's text: the most useful parts first, cut to `width` (the bar itself takes the rest of the line). */
+export function progressLine(s: GenerationStats, rate: number | undefined, width: number): string {
+  const parts = [`${s.accepted}/${s.target}`];
+  if (s.paused) parts.push('paused: deepfabric resume to go on');
+  else if (rate !== undefined) {
+    parts.push(`${rate.toFixed(1)}/s`);
+    if (rate > 0 && s.accepted < s.target) parts.push(`ETA ${duration((s.target - s.accepted) / rate)}`);
+  }
+  if (s.costUsd !== undefined) parts.push(`$${s.costUsd.toFixed(3)}`);
+  if (s.batchesFailed) parts.push(`${s.batchesFailed} failed`);
+  let line = '';
+  for (const p of parts) {
+    const next = line ? `${line} | ${p}` : p;
+    if (next.length > width) break;
+    line = next;
+  }
+  return line || parts[0]!.slice(0, width);
+}
+
+/** One line per notable change between two polls (calls answered 429, timeouts, server errors, failed batches). */
+export function notableEvents(prev: GenerationStats | undefined, cur: GenerationStats): string[] {
+  if (!prev) return [];
+  const grew = (k: string) => (cur.errorCategories[k] ?? 0) - (prev.errorCategories[k] ?? 0);
+  const out: string[] = [];
+  const words: Record<string, string> = { rate_limit: 'answered 429 (rate limit); retried after the provider\'s retry-after', timeout: 'timed out; retried', server_error: 'failed with a server error; retried' };
+  for (const [k, text] of Object.entries(words)) {
+    const n = grew(k);
+    if (n > 0) out.push(`${n} call${n > 1 ? 's' : ''} ${text}`);
+  }
+  const failed = cur.batchesFailed - prev.batchesFailed;
+  if (failed > 0) out.push(`${failed} batch${failed > 1 ? 'es' : ''} failed after their retries (their examples are made up by extra batches)`);
+  if (cur.paused && !prev.paused) out.push('paused: batches in flight finish, no new ones start');
+  if (!cur.paused && prev.paused) out.push('resumed');
+  return out;
+}

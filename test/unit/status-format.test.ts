@@ -1,4 +1,4 @@
-import { duration, formatRunsTable, formatStatus, formatPreview } from '../../src/client/status-format';
+import { ActiveRate, duration, formatPreview, formatRunsTable, formatStatus, notableEvents, progressLine } from '../../src/client/status-format';
 import { newStats, recordBatch, snapshot } from '../../src/workflows/stats';
 
 it('status shows progress, rate, ETA, tokens, errors and a paused run as paused', () => {
@@ -44,5 +44,43 @@ describe('formatPreview', () => {
   });
   it('prints question-form records field by field', () => {
     expect(formatPreview({ question: 'Q', chain_of_thought: 'C', final_answer: 'A' }, 'b')).toBe('── b\nquestion: Q\nchain_of_thought: C\nfinal_answer: A');
+  });
+});
+
+describe('the progress bar line', () => {
+  const stats = (over: Partial<ReturnType<typeof snapshot>> = {}) => ({
+    ...snapshot(newStats(2000, 400, 0), { runId: 'r', status: 'running', batchesInFlight: 2, concurrency: 8, paused: false }),
+    ...over,
+  });
+
+  it('measures the rate over active time only: a pause does not lower it', () => {
+    const r = new ActiveRate();
+    r.sample(0, 0, true);
+    r.sample(10_000, 100, true); // 10/s
+    r.sample(70_000, 100, false); // paused for a minute
+    r.sample(80_000, 100, true); // resumed
+    r.sample(90_000, 200, true);
+    expect(r.perSecond()).toBeCloseTo(10, 6);
+  });
+
+  it('fits its width, keeping count, rate and ETA at 80 columns; says paused', () => {
+    const line = progressLine(stats({ accepted: 500, costUsd: 0.1234, batchesFailed: 2 }), 12.5, 45);
+    expect(line).toBe('500/2000 | 12.5/s | ETA 2m 00s | $0.123');
+    expect(line.length).toBeLessThanOrEqual(45);
+    expect(progressLine(stats({ accepted: 500 }), 12.5, 200)).toBe('500/2000 | 12.5/s | ETA 2m 00s');
+    expect(progressLine(stats({ accepted: 500, paused: true }), 12.5, 200)).toBe('500/2000 | paused: deepfabric resume to go on');
+  });
+
+  it('prints one line per notable event between two polls', () => {
+    const a = stats({ errorCategories: { rate_limit: 2 } });
+    const b = stats({ errorCategories: { rate_limit: 14, timeout: 1 }, batchesFailed: 1, paused: true });
+    expect(notableEvents(a, b)).toEqual([
+      "12 calls answered 429 (rate limit); retried after the provider's retry-after",
+      '1 call timed out; retried',
+      '1 batch failed after their retries (their examples are made up by extra batches)',
+      'paused: batches in flight finish, no new ones start',
+    ]);
+    expect(notableEvents(b, b)).toEqual([]);
+    expect(notableEvents(undefined, b)).toEqual([]);
   });
 });
