@@ -8,6 +8,7 @@ import { ModelError } from '../errors';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { exists, writeFileAtomic } from '../storage/run-store';
+import { sameTopic } from '../dataset/dedup';
 import { toFailure } from './to-failure';
 
 /** One node to expand: its path from the root, and (graph mode) existing nodes it may link to. */
@@ -24,7 +25,12 @@ export interface ExpandResult {
   inputTokens: number;
   outputTokens: number;
   cached: boolean;
+  /** Proposed subtopics dropped as duplicates of a sibling, an ancestor or (graph) an existing node. */
+  duplicatesDropped?: number;
 }
+
+/** Extra calls an expansion may make to replace subtopics dropped as duplicates. */
+const MAX_ASKS_AGAIN = 2;
 
 /** Checkpoint file of a node: a hash of its path (tree) or its id (graph). */
 export function nodeFile(buildDir: string, nodePath: string[], nodeId?: number): string {
@@ -48,55 +54,78 @@ export function makeExpandTopic(providers: ProviderFactory) {
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     const graph = b.mode === 'graph';
-    const schema = graph ? graphSchema(b.degree) : treeSchema(b.degree);
-    const lines = [
-      `Generate exactly ${b.degree} distinct, specific subtopics of the topic path: ${input.path.join(' -> ')}.`,
-      'Each subtopic must be narrower than the last topic of the path and different from the others.',
-    ];
-    if (graph && input.context?.length) {
-      lines.push(
-        'Existing topics in the graph. When a new subtopic is genuinely related to one of them, put that topic\'s id in its "connections" (else leave it empty):',
-        ...input.context.map((n) => `[${n.id}] ${n.topic}`),
+    const known = new Set((input.context ?? []).map((n) => n.id));
+    const ask = async (n: number, avoid: string[]) => {
+      const schema = graph ? graphSchema(n) : treeSchema(n);
+      const lines = [
+        `Generate exactly ${n} distinct, specific subtopics of the topic path: ${input.path.join(' -> ')}.`,
+        'Each subtopic must be narrower than the last topic of the path and different from the others.',
+      ];
+      if (avoid.length) lines.push(`Do not repeat or rephrase any of these: ${avoid.join('; ')}.`);
+      if (graph && input.context?.length) {
+        lines.push(
+          'Existing topics in the graph. When a new subtopic is genuinely related to one of them, put that topic\'s id in its "connections" (else leave it empty):',
+          ...input.context.map((c) => `[${c.id}] ${c.topic}`),
+        );
+      } else if (graph) {
+        lines.push('Leave "connections" empty.');
+      }
+      let result;
+      try {
+        result = await providers.get(b.model).generate({
+          system: b.systemPrompt,
+          prompt: lines.join('\n'),
+          jsonSchema: toStrictJsonSchema(schema),
+          schemaName: graph ? 'graph_subtopics' : 'subtopics',
+          temperature: b.temperature,
+          maxTokens: b.maxTokens,
+          timeoutMs: b.requestTimeoutSeconds * 1000,
+          signal: ctx.cancellationSignal,
+          // Header values must be ASCII, so the node is named by its checkpoint key, not its topic.
+          headers: { 'x-deepfabric-batch': `${b.buildId}/${path.basename(file, '.json')}` },
+        });
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+        if (err instanceof ModelError) throw toFailure(err);
+        throw err;
+      }
+      const parsed = schema.safeParse(result.object);
+      if (!parsed.success) {
+        throw toFailure(
+          new ModelError(`subtopics of "${input.path.join(' -> ')}" do not match the schema: ${parsed.error.issues[0]?.message}`, {
+            category: 'validation_error',
+            provider: b.model.provider,
+          }),
+        );
+      }
+      const raw = parsed.data.subtopics as (string | { topic: string; connections: number[] })[];
+      const subtopics = raw.slice(0, n).map((s) =>
+        typeof s === 'string' ? { topic: s, connections: [] } : { topic: s.topic, connections: s.connections.filter((c) => known.has(c)) },
       );
-    } else if (graph) {
-      lines.push('Leave "connections" empty.');
-    }
-    let result;
+      return { subtopics, usage: result.usage };
+    };
+
+    // A proposed subtopic that repeats a sibling, an ancestor or (graph) an existing node is not
+    // added; the model is asked again for the missing ones, at most MAX_ASKS_AGAIN times.
+    const existing = [...input.path, ...(input.context ?? []).map((c) => c.topic)];
+    const kept: ExpandResult['subtopics'] = [];
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let dropped = 0;
     try {
-      result = await providers.get(b.model).generate({
-        system: b.systemPrompt,
-        prompt: lines.join('\n'),
-        jsonSchema: toStrictJsonSchema(schema),
-        schemaName: graph ? 'graph_subtopics' : 'subtopics',
-        temperature: b.temperature,
-        maxTokens: b.maxTokens,
-        timeoutMs: b.requestTimeoutSeconds * 1000,
-        signal: ctx.cancellationSignal,
-        // Header values must be ASCII, so the node is named by its checkpoint key, not its topic.
-        headers: { 'x-deepfabric-batch': `${b.buildId}/${path.basename(file, '.json')}` },
-      });
-    } catch (err) {
-      if (ctx.cancellationSignal.aborted) await ctx.cancelled;
-      if (err instanceof ModelError) throw toFailure(err);
-      throw err;
+      for (let round = 0; round <= MAX_ASKS_AGAIN && kept.length < b.degree; round++) {
+        const answer = await ask(b.degree - kept.length, round === 0 ? [] : [...kept.map((k) => k.topic)]);
+        inputTokens += answer.usage.inputTokens;
+        outputTokens += answer.usage.outputTokens;
+        for (const s of answer.subtopics) {
+          if ([...existing, ...kept.map((k) => k.topic)].some((t) => sameTopic(s.topic, t))) dropped++;
+          else kept.push(s);
+        }
+      }
     } finally {
       clearInterval(beat);
     }
-    const parsed = schema.safeParse(result.object);
-    if (!parsed.success) {
-      throw toFailure(
-        new ModelError(`subtopics of "${input.path.join(' -> ')}" do not match the schema: ${parsed.error.issues[0]?.message}`, {
-          category: 'validation_error',
-          provider: b.model.provider,
-        }),
-      );
-    }
-    const raw = parsed.data.subtopics as (string | { topic: string; connections: number[] })[];
-    const known = new Set((input.context ?? []).map((n) => n.id));
-    const subtopics = raw.slice(0, b.degree).map((s) =>
-      typeof s === 'string' ? { topic: s, connections: [] } : { topic: s.topic, connections: s.connections.filter((c) => known.has(c)) },
-    );
-    const out: ExpandResult = { subtopics, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, cached: false };
+    const out: ExpandResult = { subtopics: kept, inputTokens, outputTokens, cached: false, ...(dropped ? { duplicatesDropped: dropped } : {}) };
     await fs.mkdir(path.dirname(file), { recursive: true });
     await writeFileAtomic(file, JSON.stringify(out));
     return out;

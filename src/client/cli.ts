@@ -445,6 +445,7 @@ program
       const { model, result } = await buildTopics({ ...topicOptions(cfg), dataDir });
       process.stdout.write(
         `${result.mode}: ${model.getAllPaths().length} paths, ${result.nodes} nodes, ${result.failed} failed expansions` +
+          (result.progress.duplicatesDropped ? `, ${result.progress.duplicatesDropped} duplicate subtopics dropped` : '') +
           (result.mode === 'graph' ? `, ${result.crossLinks} cross-links` : '') +
           `\n  ${cfg.topics.save_as ? path.resolve(cfg.topics.save_as) : result.file}\n`,
       );

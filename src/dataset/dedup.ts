@@ -91,6 +91,31 @@ export function jaccard(a: string, b: string): number {
   return union === 0 ? 1 : both / union;
 }
 
+const STOPWORDS = new Set(['a', 'an', 'and', 'the', 'of', 'in', 'on', 'for', 'to', 'with', 'vs', 'versus', 'using', 'about', 'its', 'their']);
+
+/** The content words of a short text (a topic name), for near-duplicate checks of topics. */
+export function topicWords(topic: string): Set<string> {
+  return new Set(
+    normalise(topic)
+      .split(' ')
+      .filter((w) => w && !STOPWORDS.has(w))
+      .map((w) => (w.length > 3 && w.endsWith('s') ? w.slice(0, -1) : w)),
+  );
+}
+
+/**
+ * Whether topic `a` duplicates topic `b`: the same content words, or word sets whose Jaccard
+ * similarity reaches `near` ("Python lists" and "Lists in Python" are one topic).
+ */
+export function sameTopic(a: string, b: string, near = 0.8): boolean {
+  const x = topicWords(a);
+  const y = topicWords(b);
+  if (x.size === 0 || y.size === 0) return normalise(a) === normalise(b);
+  let both = 0;
+  for (const w of x) if (y.has(w)) both++;
+  return both / (x.size + y.size - both) >= near;
+}
+
 /** One accepted example's entry in a run's claims log. */
 export interface Claim {
   /** The attempt that made it (a random id per batch attempt). */

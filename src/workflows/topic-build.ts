@@ -19,6 +19,8 @@ export interface TopicBuildProgress {
   nodes: number;
   inputTokens: number;
   outputTokens: number;
+  /** Proposed subtopics not added because they repeated a sibling, an ancestor or an existing node. */
+  duplicatesDropped?: number;
 }
 
 export interface TopicBuildResult {
@@ -79,7 +81,7 @@ export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBu
   const { expandTopic, saveTopicTree } = activitiesFor(input);
   const { rootPrompt, ...build } = input;
   const queue: string[][] = [[rootPrompt]];
-  const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0 };
+  const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
   const failures: FailedExpansion[] = [];
   const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
@@ -90,6 +92,7 @@ export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBu
       progress.expanded++;
       progress.inputTokens += r.inputTokens;
       progress.outputTokens += r.outputTokens;
+      progress.duplicatesDropped += r.duplicatesDropped ?? 0;
       progress.nodes += r.subtopics.length;
       if (path.length < input.depth) for (const s of r.subtopics) queue.push([...path, s.topic]);
     } catch (err) {
@@ -109,7 +112,7 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
   const depthOf = new Map<number, number>([[root.id, 0]]);
   const branchOf = new Map<number, number | undefined>([[root.id, undefined]]);
   const queue: number[] = [root.id];
-  const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0 };
+  const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
   const failures: FailedExpansion[] = [];
   const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
@@ -135,6 +138,7 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
       progress.expanded++;
       progress.inputTokens += r.inputTokens;
       progress.outputTokens += r.outputTokens;
+      progress.duplicatesDropped += r.duplicatesDropped ?? 0;
       const depth = depthOf.get(id)! + 1;
       for (const s of r.subtopics) {
         const child = graph.addNode(s.topic, id, { depth });

@@ -154,3 +154,20 @@ it('a worker killed mid-build resumes without expanding a recorded node twice', 
     proc.kill('SIGKILL');
   }
 });
+
+it('a proposed near-duplicate sibling is not added; the expansion asks again for the missing one (issue 13)', async () => {
+  env.llm.configure({
+    respond: ({ prompt, callNo }) =>
+      callNo === 1
+        ? { subtopics: ['Supervised learning', 'Learning, supervised', 'Reinforcement learning'] }
+        : /Do not repeat/.test(prompt)
+          ? { subtopics: ['Unsupervised learning'] }
+          : undefined,
+  });
+  const { model, result } = await buildTopics(opts({ degree: 3, depth: 1 }));
+  const leaves = model.getAllPaths().map((p) => p[1]);
+  expect(leaves.sort()).toEqual(['Reinforcement learning', 'Supervised learning', 'Unsupervised learning']);
+  expect(env.llm.calls).toHaveLength(2);
+  expect(env.llm.calls[1]!.prompt).toMatch(/Generate exactly 1 .*Do not repeat or rephrase any of these: Supervised learning; Reinforcement learning\./s);
+  expect(result.progress.duplicatesDropped).toBe(1);
+});

@@ -1,4 +1,4 @@
-import { claimFor, DedupIndex, exactKey, jaccard, minhash, normalise, similarity } from '../../src/dataset/dedup';
+import { claimFor, DedupIndex, exactKey, jaccard, minhash, normalise, sameTopic, similarity } from '../../src/dataset/dedup';
 
 const long = (i: number) => Array.from({ length: 60 }, (_, k) => `word${(k * 7 + i) % 97}`).join(' ');
 
@@ -55,5 +55,15 @@ describe('DedupIndex: what counts as an earlier claim', () => {
     expect(ix.check(n, settings)).toMatchObject({ duplicate: true, reason: 'near-duplicate' });
     expect(ix.check(far, settings)).toEqual({ duplicate: false });
     expect(ix.check(n, { exact: true })).toEqual({ duplicate: false });
+  });
+});
+
+describe('topic names', () => {
+  it('the same content words are one topic, whatever the order, case, plural or filler words', () => {
+    expect(sameTopic('Python lists', 'Lists in Python')).toBe(true);
+    expect(sameTopic('Learning, supervised', 'Supervised learning')).toBe(true);
+    expect(sameTopic('Neural network', 'neural networks')).toBe(true);
+    expect(sameTopic('Supervised learning', 'Unsupervised learning')).toBe(false);
+    expect(sameTopic('Python lists', 'Python dictionaries')).toBe(false);
   });
 });
