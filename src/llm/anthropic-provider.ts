@@ -42,7 +42,7 @@ export class AnthropicProvider implements LlmProvider {
         { timeout: req.timeoutMs, maxRetries: 0, signal: req.signal ?? null, headers: req.headers ?? {} },
       );
     } catch (err) {
-      throw classifyError(err, this.name, this.model, this.client.baseURL);
+      throw classifyError(err, this.name, this.model, this.client.baseURL, Anthropic);
     }
     const usage = { inputTokens: message.usage?.input_tokens ?? 0, outputTokens: message.usage?.output_tokens ?? 0 };
     const block = message.content.find((b) => b.type === 'tool_use');

@@ -21,21 +21,28 @@ function categoryForStatus(status: number): ErrorCategory {
   return 'bad_request';
 }
 
+/** The error classes of one SDK (openai and @anthropic-ai/sdk export the same four). */
+export interface SdkErrors {
+  APIError: abstract new (...args: never[]) => Error;
+  APIConnectionError: abstract new (...args: never[]) => Error;
+  APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
+  APIUserAbortError: abstract new (...args: never[]) => Error;
+}
+
 /**
- * Classifies anything an SDK call threw into a `ModelError` with a stable category. Both SDKs
- * (openai, @anthropic-ai/sdk) share the shape used here: `APIError` with `status` and `headers`,
- * `APIConnectionTimeoutError`, `APIConnectionError`, `APIUserAbortError`.
+ * Classifies anything an SDK call threw into a `ModelError` with a stable category, by the SDK's
+ * own error classes: a timeout or abort, a connection failure (unreachable when refused or DNS),
+ * or an `APIError` by its HTTP status (with `retry-after`).
  */
-export function classifyError(err: unknown, provider: string, model: string, baseUrl?: string): ModelError {
+export function classifyError(err: unknown, provider: string, model: string, baseUrl: string | undefined, sdk: SdkErrors): ModelError {
   if (err instanceof ModelError) return err;
   const endpoint = baseUrl ? safeUrl(baseUrl) : undefined;
-  const e = err as { name?: string; constructor?: { name?: string }; status?: number; headers?: { get(n: string): string | null }; message?: string };
-  const kind = e?.constructor?.name ?? e?.name ?? 'Error';
+  const e = err as { name?: string; status?: number; headers?: { get(n: string): string | null }; message?: string };
   const detail = e?.message ?? String(err);
-  if (kind === 'APIConnectionTimeoutError' || kind === 'APIUserAbortError' || e?.name === 'AbortError' || e?.name === 'TimeoutError') {
+  if (err instanceof sdk.APIConnectionTimeoutError || err instanceof sdk.APIUserAbortError || e?.name === 'AbortError' || e?.name === 'TimeoutError') {
     return new ModelError(`${provider}/${model}: the request timed out (${detail})`, { category: 'timeout', provider, baseUrl: endpoint, cause: err });
   }
-  if (typeof e?.status === 'number') {
+  if (err instanceof sdk.APIError && typeof e.status === 'number') {
     const status = e.status;
     const category = categoryForStatus(status);
     const after = retryAfterMs(e.headers);
@@ -55,7 +62,7 @@ export function classifyError(err: unknown, provider: string, model: string, bas
     }
     return new ModelError(message, { category, provider, status, retryAfterMs: after, baseUrl: endpoint, cause: err });
   }
-  if (kind === 'APIConnectionError') {
+  if (err instanceof sdk.APIConnectionError) {
     const cause = errorCode(err);
     const unreachable = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
     return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, { category: 'server_error', provider, baseUrl: endpoint, unreachable, cause: err });

@@ -38,7 +38,7 @@ export class OpenAIProvider implements LlmProvider {
         { timeout: req.timeoutMs, maxRetries: 0, signal: req.signal ?? null, headers: req.headers ?? {} },
       );
     } catch (err) {
-      throw classifyError(err, this.name, this.model, this.client.baseURL);
+      throw classifyError(err, this.name, this.model, this.client.baseURL, OpenAI);
     }
     const choice = completion.choices[0];
     const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };

@@ -1,4 +1,6 @@
 import { parseModelName } from '../../src/config/model-spec';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { classifyError, retryAfterMs } from '../../src/llm/classify-error';
 import { toStrictJsonSchema } from '../../src/llm/json-schema';
 import { batchSchema } from '../../src/dataset/example-schemas';
@@ -27,16 +29,8 @@ describe('parseModelName', () => {
 });
 
 describe('classifyError', () => {
-  const headers = (h: Record<string, string>) => ({ get: (n: string) => h[n] ?? null });
-  class APIError extends Error {
-    constructor(
-      readonly status: number,
-      readonly headers: { get(n: string): string | null },
-    ) {
-      super(`status ${status}`);
-    }
-  }
-  class APIConnectionTimeoutError extends Error {}
+  // The SDKs' own error values, as their clients throw them.
+  const api = (sdk: typeof OpenAI | typeof Anthropic, status: number, h: Record<string, string> = {}) => sdk.APIError.generate(status, { error: { message: `status ${status}` } }, undefined, new Headers(h));
   it.each([
     [401, 'auth_error', false],
     [403, 'auth_error', false],
@@ -45,15 +39,21 @@ describe('classifyError', () => {
     [503, 'server_error', true],
     [400, 'bad_request', false],
     [404, 'bad_request', false],
-  ])('HTTP %i is %s (retryable: %s)', (status, category, retryable) => {
-    const e = classifyError(new APIError(status, headers({})), 'openai', 'gpt-4o');
-    expect(e.category).toBe(category);
-    expect(e.retryable).toBe(retryable);
+  ])('HTTP %i is %s (retryable: %s), from either SDK', (status, category, retryable) => {
+    for (const sdk of [OpenAI, Anthropic]) {
+      const e = classifyError(api(sdk, status), 'p', 'm', undefined, sdk);
+      expect({ category: e.category, retryable: e.retryable }).toEqual({ category, retryable });
+    }
   });
-  it('reads retry-after and names the key variable on a refused key', () => {
-    expect(classifyError(new APIError(429, headers({ 'retry-after': '3' })), 'openai', 'm').retryAfterMs).toBe(3000);
-    expect(classifyError(new APIError(401, headers({})), 'anthropic', 'm').message).toMatch(/anthropic refused the API key.*ANTHROPIC_API_KEY/);
-    expect(classifyError(new APIConnectionTimeoutError('t'), 'openai', 'm').category).toBe('timeout');
+  it('reads retry-after, names the key variable on a refused key, tells timeouts and connection failures apart', () => {
+    expect(classifyError(api(OpenAI, 429, { 'retry-after': '3' }), 'openai', 'm', undefined, OpenAI).retryAfterMs).toBe(3000);
+    expect(classifyError(api(Anthropic, 401), 'anthropic', 'm', undefined, Anthropic).message).toMatch(/anthropic refused the API key.*ANTHROPIC_API_KEY/);
+    expect(classifyError(new OpenAI.APIConnectionTimeoutError(), 'openai', 'm', undefined, OpenAI).category).toBe('timeout');
+    const refused = new Anthropic.APIConnectionError({ message: 'Connection error.', cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const e = classifyError(refused, 'anthropic', 'm', 'http://user:pw@localhost:1/v1?k=1', Anthropic);
+    expect({ category: e.category, unreachable: e.unreachable, baseUrl: e.baseUrl }).toEqual({ category: 'server_error', unreachable: true, baseUrl: 'http://localhost:1/v1' });
+    // Another SDK's error is not mistaken for this one's: it falls through to a plain server error.
+    expect(classifyError(api(Anthropic, 401), 'openai', 'm', undefined, OpenAI).category).toBe('server_error');
   });
   it('parses retry-after-ms, seconds and HTTP dates', () => {
     expect(retryAfterMs(headers({ 'retry-after-ms': '250' }))).toBe(250);
@@ -78,10 +78,9 @@ describe('toStrictJsonSchema', () => {
 });
 
 describe('a connection nobody answers', () => {
-  class APIConnectionError extends Error {}
-  const refused = () => new APIConnectionError('Connection error.', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }) });
+  const refused = () => new OpenAI.APIConnectionError({ message: 'Connection error.', cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }) });
   it('is marked unreachable, names the endpoint without credentials, and stays a retryable server error', () => {
-    const err = classifyError(refused(), 'openai', 'gpt-4o', 'http://user:pw@10.0.0.1:8000/v1');
+    const err = classifyError(refused(), 'openai', 'gpt-4o', 'http://user:pw@10.0.0.1:8000/v1', OpenAI);
     expect({ category: err.category, unreachable: err.unreachable, baseUrl: err.baseUrl, retryable: err.retryable }).toEqual({
       category: 'server_error',
       unreachable: true,
@@ -91,7 +90,7 @@ describe('a connection nobody answers', () => {
     expect(err.message).toBe('openai/gpt-4o: could not connect to http://10.0.0.1:8000/v1 (ECONNREFUSED)');
   });
   it('a connection reset is not "unreachable" (something answered)', () => {
-    const reset = new APIConnectionError('Connection error.', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) });
-    expect(classifyError(reset, 'openai', 'gpt-4o', 'http://h/v1').unreachable).toBe(false);
+    const reset = new OpenAI.APIConnectionError({ message: 'Connection error.', cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) });
+    expect(classifyError(reset, 'openai', 'gpt-4o', 'http://h/v1', OpenAI).unreachable).toBe(false);
   });
 });
