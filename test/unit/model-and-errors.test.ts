@@ -56,10 +56,10 @@ describe('classifyError', () => {
     expect(classifyError(api(Anthropic, 401), 'openai', 'm', undefined, OpenAI).category).toBe('server_error');
   });
   it('parses retry-after-ms, seconds and HTTP dates', () => {
-    expect(retryAfterMs(headers({ 'retry-after-ms': '250' }))).toBe(250);
-    expect(retryAfterMs(headers({ 'retry-after': '2' }))).toBe(2000);
-    expect(retryAfterMs(headers({ 'retry-after': new Date(10_000).toUTCString() }), 4000)).toBe(6000);
-    expect(retryAfterMs(headers({}))).toBeUndefined();
+    expect(retryAfterMs(new Headers({ 'retry-after-ms': '250' }))).toBe(250);
+    expect(retryAfterMs(new Headers({ 'retry-after': '2' }))).toBe(2000);
+    expect(retryAfterMs(new Headers({ 'retry-after': new Date(10_000).toUTCString() }), 4000)).toBe(6000);
+    expect(retryAfterMs(new Headers({}))).toBeUndefined();
   });
 });
 
