@@ -1,13 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { TopicBuildInput } from '../config/topic-build-input';
 import { ModelError } from '../errors';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
-import { exists, writeFileAtomic } from '../storage/run-store';
+import type { Store } from '../storage/store';
 import { sameTopic } from '../dataset/dedup';
 import { toFailure } from './to-failure';
 
@@ -32,11 +31,13 @@ export interface ExpandResult {
 /** Extra calls an expansion may make to replace subtopics dropped as duplicates. */
 const MAX_ASKS_AGAIN = 2;
 
-/** Checkpoint file of a node: a hash of its path (tree) or its id (graph). */
-export function nodeFile(buildDir: string, nodePath: string[], nodeId?: number): string {
-  const key = nodeId !== undefined ? `g${nodeId}` : createHash('sha256').update(JSON.stringify(nodePath)).digest('hex').slice(0, 16);
-  return path.join(buildDir, 'nodes', `${key}.json`);
+/** Checkpoint key of a node: a hash of its path (tree) or its id (graph). */
+export function nodeKey(nodePath: string[], nodeId?: number): string {
+  return nodeId !== undefined ? `g${nodeId}` : createHash('sha256').update(JSON.stringify(nodePath)).digest('hex').slice(0, 16);
 }
+
+/** A build's id: the last part of its folder (inputs of builds carry the client's folder, not a path workers use). */
+const buildIdOf = (buildDir: string) => path.basename(buildDir);
 
 const treeSchema = (n: number) => z.object({ subtopics: z.array(z.string().min(1)).min(n).max(n) });
 const graphSchema = (n: number) =>
@@ -46,11 +47,13 @@ const graphSchema = (n: number) =>
  * Expands one topic node with one structured call. The answer is checkpointed, so a retried or
  * replayed expansion of a node whose answer is on disk never calls the model again.
  */
-export function makeExpandTopic(providers: ProviderFactory) {
+export function makeExpandTopic(providers: ProviderFactory, store: Store) {
   return async function expandTopic(input: ExpandInput): Promise<ExpandResult> {
     const b = input.build;
-    const file = nodeFile(b.buildDir, input.path, input.nodeId);
-    if (await exists(file)) return { ...(JSON.parse(await fs.readFile(file, 'utf8')) as ExpandResult), cached: true };
+    const key = nodeKey(input.path, input.nodeId);
+    const build = store.topicBuild(buildIdOf(b.buildDir));
+    const done = await build.readNode<ExpandResult>(key);
+    if (done) return { ...done, cached: true };
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     const graph = b.mode === 'graph';
@@ -82,7 +85,7 @@ export function makeExpandTopic(providers: ProviderFactory) {
           timeoutMs: b.requestTimeoutSeconds * 1000,
           signal: ctx.cancellationSignal,
           // Header values must be ASCII, so the node is named by its checkpoint key, not its topic.
-          headers: { 'x-deepfabric-batch': `${b.buildId}/${path.basename(file, '.json')}` },
+          headers: { 'x-deepfabric-batch': `${b.buildId}/${key}` },
         });
       } catch (err) {
         if (ctx.cancellationSignal.aborted) await ctx.cancelled;
@@ -126,9 +129,10 @@ export function makeExpandTopic(providers: ProviderFactory) {
       clearInterval(beat);
     }
     const out: ExpandResult = { subtopics: kept, inputTokens, outputTokens, cached: false, ...(dropped ? { duplicatesDropped: dropped } : {}) };
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, JSON.stringify(out));
-    return out;
+    await build.writeNode(key, out);
+    // The stored answer wins (an attempt racing a slow one): the build's tree is what the store holds.
+    const stored = await build.readNode<ExpandResult>(key);
+    return stored ? { ...stored, cached: false } : out;
   };
 }
 
@@ -138,38 +142,40 @@ export interface FailedExpansion {
   error: string;
 }
 
-/**
- * Writes the tree (DeepFabric JSONL, rebuilt from the node checkpoints so no big list passes
- * through history) and `<name>_failed.jsonl`. A node whose expansion failed is a shorter leaf.
- */
-export async function saveTopicTree(input: { buildDir: string; rootPrompt: string; depth: number; failures: FailedExpansion[] }): Promise<{ file: string; leaves: number; failed: number }> {
-  const leaves: string[][] = [];
-  const walk = async (p: string[]): Promise<void> => {
-    if (p.length > input.depth) return void leaves.push(p);
-    const file = nodeFile(input.buildDir, p);
-    if (!(await exists(file))) return void leaves.push(p);
-    const { subtopics } = JSON.parse(await fs.readFile(file, 'utf8')) as ExpandResult;
-    for (const s of subtopics) await walk([...p, s.topic]);
-  };
-  await walk([input.rootPrompt]);
-  const file = path.join(input.buildDir, 'topics.jsonl');
-  await writeFileAtomic(file, leaves.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+/** DeepFabric's failures side file. */
+function failuresFile(failures: FailedExpansion[]): string {
   const now = new Date().toISOString();
-  await writeFileAtomic(
-    path.join(input.buildDir, 'topics_failed.jsonl'),
-    input.failures.map((f) => JSON.stringify({ failed_generation: { ...f, timestamp: now } }) + '\n').join(''),
-  );
-  return { file, leaves: leaves.length, failed: input.failures.length };
+  return failures.map((f) => JSON.stringify({ failed_generation: { ...f, timestamp: now } }) + '\n').join('');
 }
 
-/** Writes the graph JSON (DeepFabric's form) and the failures side file. */
-export async function saveTopicGraph(input: { buildDir: string; graph: Record<string, unknown>; failures: FailedExpansion[] }): Promise<{ file: string }> {
-  const file = path.join(input.buildDir, 'topics.json');
-  await writeFileAtomic(file, JSON.stringify(input.graph, null, 2) + '\n');
-  const now = new Date().toISOString();
-  await writeFileAtomic(
-    path.join(input.buildDir, 'topics_failed.jsonl'),
-    input.failures.map((f) => JSON.stringify({ failed_generation: { ...f, timestamp: now } }) + '\n').join(''),
-  );
-  return { file };
+/**
+ * Writes the tree (DeepFabric JSONL, rebuilt from the node checkpoints so no big list passes
+ * through history) and `topics_failed.jsonl` into the store. A node whose expansion failed is a
+ * shorter leaf. Returns the file's path in the client's build folder (the client copies it there).
+ */
+export function makeSaveTopicTree(store: Store) {
+  return async function saveTopicTree(input: { buildDir: string; rootPrompt: string; depth: number; failures: FailedExpansion[] }): Promise<{ file: string; leaves: number; failed: number }> {
+    const build = store.topicBuild(buildIdOf(input.buildDir));
+    const leaves: string[][] = [];
+    const walk = async (p: string[]): Promise<void> => {
+      if (p.length > input.depth) return void leaves.push(p);
+      const node = await build.readNode<ExpandResult>(nodeKey(p));
+      if (!node) return void leaves.push(p);
+      for (const s of node.subtopics) await walk([...p, s.topic]);
+    };
+    await walk([input.rootPrompt]);
+    await build.writeFile('topics.jsonl', leaves.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+    await build.writeFile('topics_failed.jsonl', failuresFile(input.failures));
+    return { file: path.join(input.buildDir, 'topics.jsonl'), leaves: leaves.length, failed: input.failures.length };
+  };
+}
+
+/** Writes the graph JSON (DeepFabric's form) and the failures side file into the store. */
+export function makeSaveTopicGraph(store: Store) {
+  return async function saveTopicGraph(input: { buildDir: string; graph: Record<string, unknown>; failures: FailedExpansion[] }): Promise<{ file: string }> {
+    const build = store.topicBuild(buildIdOf(input.buildDir));
+    await build.writeFile('topics.json', JSON.stringify(input.graph, null, 2) + '\n');
+    await build.writeFile('topics_failed.jsonl', failuresFile(input.failures));
+    return { file: path.join(input.buildDir, 'topics.json') };
+  };
 }

@@ -3,7 +3,7 @@ import { makeAssembleDataset } from './assemble-dataset';
 import { FsStore, type Store } from '../storage/store';
 import { defaultDataDir } from '../worker/paths';
 import { makeGenerateBatch } from './generate-batch';
-import { makeExpandTopic, saveTopicGraph, saveTopicTree } from './expand-topic';
+import { makeExpandTopic, makeSaveTopicGraph, makeSaveTopicTree } from './expand-topic';
 
 export type { BatchInput, BatchSummary, AssembleInput, AssembleResult } from './types';
 export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
@@ -18,9 +18,9 @@ export function createActivities(opts: { env?: Env; store?: Store } = {}) {
   return {
     generateBatch: makeGenerateBatch(providers, store),
     assembleDataset: makeAssembleDataset(store),
-    expandTopic: makeExpandTopic(providers),
-    saveTopicTree,
-    saveTopicGraph,
+    expandTopic: makeExpandTopic(providers, store),
+    saveTopicTree: makeSaveTopicTree(store),
+    saveTopicGraph: makeSaveTopicGraph(store),
   };
 }
 

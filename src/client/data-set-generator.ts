@@ -378,7 +378,7 @@ export class DataSetGenerator {
       ...options,
       modelName: options.modelName ?? opts.modelName ?? opts.model ?? '',
     });
-    const { model } = await runTopicBuild(await this.context(), input, options.saveAs);
+    const { model } = await runTopicBuild(await this.context(), input, await this.store(), options.saveAs);
     return model;
   }
 

@@ -8,6 +8,8 @@ import { parseModelName } from '../config/model-spec';
 import { ErrorCategorySchema } from '../config/run-input';
 import { TopicBuildInputSchema, type TopicBuildInput } from '../config/topic-build-input';
 import { ConfigurationError } from '../errors';
+import { writeFileAtomic } from '../storage/run-store';
+import { openStore, type Store } from '../storage/store';
 import { Graph } from '../topics/graph';
 import { Tree } from '../topics/tree';
 import type { TopicBuildResult } from '../workflows/topic-build';
@@ -92,16 +94,22 @@ export async function buildTopics(options: BuildTopicsOptions): Promise<{ model:
 export async function buildTopics(options: BuildTopicsOptions): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
   const { temporal, ...rest } = options;
   const input = buildTopicInput(rest);
-  const ctx = await TemporalContext.open(temporal ?? {}, path.dirname(path.dirname(input.buildDir)));
+  const dataDir = path.dirname(path.dirname(input.buildDir));
+  const store = await openStore({ dataDir, url: process.env.DEEPFABRIC_STORE });
   try {
-    return await runTopicBuild(ctx, input, rest.saveAs);
+    const ctx = await TemporalContext.open(temporal ?? {}, dataDir, store);
+    try {
+      return await runTopicBuild(ctx, input, store, rest.saveAs);
+    } finally {
+      await ctx.close();
+    }
   } finally {
-    await ctx.close();
+    await store.close();
   }
 }
 
 /** Runs a validated build on an open Temporal context (shared with a generator's runs). */
-export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput, saveAs?: string): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
+export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput, store: Store, saveAs?: string): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
   await fs.mkdir(input.buildDir, { recursive: true });
   const handle = await ctx.client.workflow.start(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
     taskQueue: ctx.taskQueue,
@@ -116,7 +124,18 @@ export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput
   } catch (err) {
     throw toRunError(err, input.buildId);
   }
-  const model = result.mode === 'graph' ? await Graph.load(result.file) : await Tree.load(result.file);
+  // The workers wrote the result into their store; this client reads it from its own (the same
+  // folder, or PostgreSQL) into its build folder.
+  const name = path.basename(result.file);
+  const text = await store.topicBuild(input.buildId).readFile(name);
+  if (text === undefined) {
+    throw new ConfigurationError(
+      `topic build ${input.buildId} finished, but its ${name} is not in this client's store (${store.description}): workers and client need one store (the same DEEPFABRIC_DATA_DIR, or DEEPFABRIC_STORE=postgres://...)`,
+    );
+  }
+  const local = path.join(input.buildDir, name);
+  if ((await fs.readFile(local, 'utf8').catch(() => undefined)) !== text) await writeFileAtomic(local, text);
+  const model = result.mode === 'graph' ? await Graph.load(local) : await Tree.load(local);
   if (saveAs) await model.save(path.resolve(saveAs));
   return { model, result };
 }

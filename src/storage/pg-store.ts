@@ -12,7 +12,7 @@ import { Pool, type PoolClient } from 'pg';
 import { writeFileAtomic, type Shard } from './run-store';
 import type { Claim } from '../dataset/dedup';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
-import type { RunData, RunLayout, Store } from './store';
+import type { RunData, RunLayout, Store, TopicBuildData } from './store';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deepfabric_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS deepfabric_layouts (run_id text PRIMARY KEY, layout j
 CREATE TABLE IF NOT EXISTS deepfabric_claims (id bigserial PRIMARY KEY, run_id text NOT NULL, claim json NOT NULL);
 CREATE INDEX IF NOT EXISTS deepfabric_claims_run ON deepfabric_claims (run_id, id);
 CREATE TABLE IF NOT EXISTS deepfabric_pacing (key text PRIMARY KEY, tat double precision NOT NULL, interval_ms double precision NOT NULL);
+CREATE TABLE IF NOT EXISTS deepfabric_topic_nodes (build_id text NOT NULL, key text NOT NULL, value json NOT NULL, PRIMARY KEY (build_id, key));
+CREATE TABLE IF NOT EXISTS deepfabric_topic_files (build_id text NOT NULL, name text NOT NULL, text text NOT NULL, PRIMARY KEY (build_id, name));
 CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_dataset (run_id text NOT NULL, n integer NOT NULL, record json NOT NULL, PRIMARY KEY (run_id, n));
 CREATE TABLE IF NOT EXISTS deepfabric_manifests (run_id text PRIMARY KEY, manifest json NOT NULL);
@@ -82,6 +84,27 @@ export class PgStore implements Store {
 
   run(runId: string): RunData {
     return new PgRunData(this.pool, runId, `${this.description} run ${runId}`);
+  }
+
+  topicBuild(buildId: string): TopicBuildData {
+    const pool = this.pool;
+    return {
+      async readNode<T>(key: string) {
+        const r = await pool.query<{ value: string }>('SELECT value::text AS value FROM deepfabric_topic_nodes WHERE build_id = $1 AND key = $2', [buildId, key]);
+        return r.rows[0] ? (JSON.parse(r.rows[0].value) as T) : undefined;
+      },
+      async writeNode(key, value) {
+        // First answer wins: a node expanded twice (a retry racing a slow attempt) keeps one set of children.
+        await pool.query('INSERT INTO deepfabric_topic_nodes (build_id, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [buildId, key, JSON.stringify(value)]);
+      },
+      async writeFile(name, text) {
+        await pool.query('INSERT INTO deepfabric_topic_files (build_id, name, text) VALUES ($1, $2, $3) ON CONFLICT (build_id, name) DO UPDATE SET text = EXCLUDED.text', [buildId, name, text]);
+      },
+      async readFile(name) {
+        const r = await pool.query<{ text: string }>('SELECT text FROM deepfabric_topic_files WHERE build_id = $1 AND name = $2', [buildId, name]);
+        return r.rows[0]?.text;
+      },
+    };
   }
 
   async reserve(key: string, s: PacingSettings): Promise<number> {

@@ -63,11 +63,23 @@ export interface RunLayout {
   callsPerBatch: number;
 }
 
+/**
+ * A topic build's data in a store: its expanded nodes (checkpoints) and its result files, found by
+ * build id under the store's own root, so workers on any machine share them (never a client path).
+ */
+export interface TopicBuildData {
+  readNode<T>(key: string): Promise<T | undefined>;
+  writeNode(key: string, value: unknown): Promise<void>;
+  writeFile(name: string, text: string): Promise<void>;
+  readFile(name: string): Promise<string | undefined>;
+}
+
 export interface Store extends Pacer {
   /** `fs:<folder>` or `postgres:<host>/<db>` (no credentials). */
   readonly description: string;
   id(): Promise<string>;
   run(runId: string): RunData;
+  topicBuild(buildId: string): TopicBuildData;
   close(): Promise<void>;
 }
 
@@ -100,6 +112,31 @@ export class FsStore implements Store {
   }
   run(runId: string): RunData {
     return new FsRunData(path.join(this.dataDir, 'runs', runId));
+  }
+  topicBuild(buildId: string): TopicBuildData {
+    const dir = path.join(this.dataDir, 'topics', buildId);
+    const nodePath = (key: string) => path.join(dir, 'nodes', `${key}.json`);
+    const read = (file: string) =>
+      fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+    return {
+      readNode: async <T>(key: string) => {
+        const text = await read(nodePath(key));
+        return text === undefined ? undefined : (JSON.parse(text) as T);
+      },
+      writeNode: async (key, value) => {
+        await fs.mkdir(path.join(dir, 'nodes'), { recursive: true });
+        // First answer wins, as in PostgreSQL: a node expanded twice keeps one set of children.
+        if ((await read(nodePath(key))) === undefined) await writeFileAtomic(nodePath(key), JSON.stringify(value));
+      },
+      writeFile: async (name, text) => {
+        await fs.mkdir(dir, { recursive: true });
+        await writeFileAtomic(path.join(dir, name), text);
+      },
+      readFile: (name) => read(path.join(dir, name)),
+    };
   }
   async reserve(key: string, s: PacingSettings): Promise<number> {
     return this.underPacingLock(key, (state, now) => {

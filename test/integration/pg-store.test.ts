@@ -114,6 +114,29 @@ it('two workers with separate folders and the PostgreSQL store: exact after one 
   }
 });
 
+it('a topic build on workers with folders of their own and the PostgreSQL store: the client in a third folder gets the tree', async () => {
+  const taskQueue = uniqueTaskQueue('pg-topics');
+  const workerDir = tempDataDir('topics-worker-');
+  const w = await spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: workerDir, DEEPFABRIC_STORE: pg.url });
+  try {
+    const clientDir = tempDataDir('topics-client-');
+    const client = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: clientDir, store: pg.url, temporal: { client: env.client, taskQueue } });
+    const tree = await client.buildTopics({ rootPrompt: `No shared disk ${Date.now()}`, depth: 2, degree: 2 });
+    expect(tree.getAllPaths()).toHaveLength(4);
+    // Nothing of the build on the worker's disk: nodes and files are rows; the client wrote its own copy.
+    expect(await fs.readdir(path.join(workerDir, 'topics')).catch(() => [])).toEqual([]);
+    const [buildDir] = await fs.readdir(path.join(clientDir, 'topics'));
+    expect((await readLines(path.join(clientDir, 'topics', buildDir!, 'topics.jsonl'))).map((l) => JSON.parse(l).path)).toEqual(tree.getAllPaths());
+    // The workers wrote it into PostgreSQL, where any client finds it by build id.
+    const probe = await PgStore.connect(pg.url);
+    expect(await probe.topicBuild(buildDir!).readFile('topics.jsonl')).toBe(await fs.readFile(path.join(clientDir, 'topics', buildDir!, 'topics.jsonl'), 'utf8'));
+    await probe.close();
+    await client.close();
+  } finally {
+    w.kill('SIGKILL');
+  }
+});
+
 it('the same workers with folder stores of their own: refused at the first batch, naming the fix', async () => {
   const taskQueue = uniqueTaskQueue('split-disk');
   const w = await spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: tempDataDir('own-a-') });

@@ -15,7 +15,8 @@ const fixtures = path.join(__dirname, '..', 'fixtures');
 const opts = (extra: Record<string, unknown> = {}) => ({
   rootPrompt: 'Machine learning',
   modelName: 'openai/gpt-4o-mini',
-  dataDir: tempDataDir('topics-'),
+  // The worker's store: its expansions and results are found by build id there.
+  dataDir: env.dataDir,
   initialBackoffSeconds: 0.1,
   temporal: { client: env.client, taskQueue: env.taskQueue },
   ...extra,
@@ -125,9 +126,9 @@ it('sends a large topic set by reference: the run\'s history stays small', async
 it('a worker killed mid-build resumes without expanding a recorded node twice', async () => {
   env.llm.configure({ latencyMs: 300 });
   const tq = uniqueTaskQueue('tree-crash');
-  let proc = await spawnWorkerProcess(tq, workerEnv(env.llm));
+  const dataDir = tempDataDir('tree-crash-');
+  let proc = await spawnWorkerProcess(tq, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir });
   try {
-    const dataDir = tempDataDir('tree-crash-');
     const building = buildTopics(opts({ degree: 3, depth: 3, concurrency: 2, heartbeatTimeout: 2, dataDir, rootPrompt: 'Crashy', temporal: { client: env.client, taskQueue: tq } }));
     const nodesDir = () =>
       fs
@@ -140,7 +141,7 @@ it('a worker killed mid-build resumes without expanding a recorded node twice', 
     const recordedFiles = new Set(await nodesDir());
     const recorded = recordedFiles.size;
     const callsAtKill = env.llm.calls.length;
-    proc = await spawnWorkerProcess(tq, workerEnv(env.llm));
+    proc = await spawnWorkerProcess(tq, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir });
     const { model } = await building;
     expect(model.getAllPaths()).toHaveLength(27);
     // No call after the restart for a node whose answer was recorded (its checkpoint file existed).
