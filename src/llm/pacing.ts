@@ -23,9 +23,14 @@ export interface PacingState {
   intervalMs: number;
 }
 
-/** The configured spacing of calls, in milliseconds. */
+/**
+ * The configured spacing of calls, in milliseconds. GCRA lets `burst` calls go back to back on top
+ * of the steady rate, so the spacing leaves room for them: no sliding minute ever holds more than
+ * `requestsPerMinute` calls (providers count per sliding window).
+ */
 export function baseInterval(s: PacingSettings): number {
-  return 60_000 / s.requestsPerMinute;
+  const burst = Math.max(1, s.burst ?? 1);
+  return 60_000 / Math.max(1, s.requestsPerMinute - (burst - 1));
 }
 
 /**

@@ -17,10 +17,22 @@ describe('GCRA pacing', () => {
   });
 
   it('a burst lets that many go at once after an idle time, then spaces the rest', () => {
-    expect(starts(6, { requestsPerMinute: 300, burst: 3 }).at).toEqual([0, 0, 0, 200, 400, 600]);
+    // 302/min with a burst of 3: the steady spacing leaves room for the burst (60 s / 300).
+    expect(starts(6, { requestsPerMinute: 302, burst: 3 }).at).toEqual([0, 0, 0, 200, 400, 600]);
     // After a long idle period the state does not bank more than the burst.
-    const { state } = starts(3, { requestsPerMinute: 300, burst: 3 });
-    expect(starts(5, { requestsPerMinute: 300, burst: 3 }, state, 10_000).at).toEqual([10_000, 10_000, 10_000, 10_200, 10_400]);
+    const { state } = starts(3, { requestsPerMinute: 302, burst: 3 });
+    expect(starts(5, { requestsPerMinute: 302, burst: 3 }, state, 10_000).at).toEqual([10_000, 10_000, 10_000, 10_200, 10_400]);
+  });
+
+  it('no sliding minute holds more than the limit, burst included', () => {
+    const at = starts(1500, { requestsPerMinute: 600, burst: 10 }).at;
+    let most = 0;
+    for (let i = 0, j = 0; i < at.length; i++) {
+      while (at[i]! - at[j]! >= 60_000) j++;
+      most = Math.max(most, i - j + 1);
+    }
+    expect(most).toBeLessThanOrEqual(600);
+    expect(most).toBeGreaterThanOrEqual(595); // and the limit is used
   });
 
   it('a 429 doubles the spacing for everyone, up to 16 times; reservations take it back 5% at a time', () => {
