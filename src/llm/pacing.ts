@@ -30,7 +30,7 @@ export interface PacingState {
  */
 export function baseInterval(s: PacingSettings): number {
   const burst = Math.max(1, s.burst ?? 1);
-  return 60_000 / Math.max(1, s.requestsPerMinute - (burst - 1));
+  return 60_000 / Math.max(1, s.requestsPerMinute - burst);
 }
 
 /**

@@ -12,16 +12,16 @@ function starts(n: number, s: { requestsPerMinute: number; burst?: number }, sta
 }
 
 describe('GCRA pacing', () => {
-  it('spaces calls at the limit: 300/min is one every 200 ms', () => {
-    expect(starts(5, { requestsPerMinute: 300 }).at).toEqual([0, 200, 400, 600, 800]);
+  it('spaces calls at the limit: 301/min (one of them the burst) is one every 200 ms', () => {
+    expect(starts(5, { requestsPerMinute: 301 }).at).toEqual([0, 200, 400, 600, 800]);
   });
 
   it('a burst lets that many go at once after an idle time, then spaces the rest', () => {
-    // 302/min with a burst of 3: the steady spacing leaves room for the burst (60 s / 300).
-    expect(starts(6, { requestsPerMinute: 302, burst: 3 }).at).toEqual([0, 0, 0, 200, 400, 600]);
+    // 303/min with a burst of 3: the steady spacing leaves room for the burst (60 s / 300).
+    expect(starts(6, { requestsPerMinute: 303, burst: 3 }).at).toEqual([0, 0, 0, 200, 400, 600]);
     // After a long idle period the state does not bank more than the burst.
-    const { state } = starts(3, { requestsPerMinute: 302, burst: 3 });
-    expect(starts(5, { requestsPerMinute: 302, burst: 3 }, state, 10_000).at).toEqual([10_000, 10_000, 10_000, 10_200, 10_400]);
+    const { state } = starts(3, { requestsPerMinute: 303, burst: 3 });
+    expect(starts(5, { requestsPerMinute: 303, burst: 3 }, state, 10_000).at).toEqual([10_000, 10_000, 10_000, 10_200, 10_400]);
   });
 
   it('no sliding minute holds more than the limit, burst included', () => {
@@ -36,11 +36,11 @@ describe('GCRA pacing', () => {
   });
 
   it('a 429 doubles the spacing for everyone, up to 16 times; reservations take it back 5% at a time', () => {
-    let state: PacingState | undefined = slowDown(undefined, 0, { requestsPerMinute: 300 });
+    let state: PacingState | undefined = slowDown(undefined, 0, { requestsPerMinute: 301 });
     expect(state.intervalMs).toBe(400);
-    for (let i = 0; i < 10; i++) state = slowDown(state, 0, { requestsPerMinute: 300 });
+    for (let i = 0; i < 10; i++) state = slowDown(state, 0, { requestsPerMinute: 301 });
     expect(state.intervalMs).toBe(3200);
-    const { at, state: after } = starts(40, { requestsPerMinute: 300 }, state, 0);
+    const { at, state: after } = starts(40, { requestsPerMinute: 301 }, state, 0);
     expect(at[1]! - at[0]!).toBeGreaterThan(2000);
     expect(after!.intervalMs).toBeCloseTo(200 + 3000 * 0.95 ** 40, 6);
     expect(after!.intervalMs).toBeGreaterThan(200);
