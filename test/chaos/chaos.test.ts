@@ -77,6 +77,7 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
         modelName: 'openai/gpt-4o-mini',
         dataDir,
         concurrency: 8,
+        callsPerBatch: 1, // one call per batch: 240 batches, continue-as-new twice at 100 per run
         heartbeatTimeout: 2,
         batchesPerRun: 100,
         temporal: { client: env.client, taskQueue },

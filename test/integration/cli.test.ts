@@ -227,6 +227,26 @@ describe('one embedded server shared by every command of a data folder', () => {
     const human = await runCli(['status', runIdB], { cwd });
     expect(human.stdout).toMatch(/^progress\s+40 of 40 examples \(100%\)$/m);
     expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
+
+    // `deepfabric server` keeps the server and its UI up on the same state until Ctrl-C.
+    const server = spawn(process.execPath, [bin, 'server'], { cwd, env: { ...process.env, TEMPORAL_ADDRESS: '', DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    try {
+      const uiUrl = await new Promise<string>((resolve, reject) => {
+        server.stdout.on('data', (d: Buffer) => {
+          const m = /UI at (\S+);/.exec(d.toString());
+          if (m) resolve(m[1]!);
+        });
+        server.once('exit', (c) => reject(new Error(`deepfabric server exited with ${c}`)));
+      });
+      const page = await fetch(uiUrl);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+    } finally {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGINT');
+      await exited;
+    }
+    expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false); // the last lease let it stop
   });
 });
 
