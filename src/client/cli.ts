@@ -650,11 +650,15 @@ program
     try {
       const lease = await SharedServerLease.acquire(path.join(path.resolve(o.dataDir ?? defaultDataDir()), 'temporal'));
       process.stdout.write(`Temporal at ${lease.address}, UI at ${lease.uiUrl}; Ctrl-C to let it stop (it stays up while a generate uses it)\n`);
+      // A pending promise does not keep Node alive: a timer does, until Ctrl-C.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      clearInterval(keepAlive);
       await lease.release();
+      process.exit(0);
     } catch (err) {
       fail(err);
     }

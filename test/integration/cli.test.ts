@@ -230,6 +230,7 @@ describe('one embedded server shared by every command of a data folder', () => {
 
     // `deepfabric server` keeps the server and its UI up on the same state until Ctrl-C.
     const server = spawn(process.execPath, [bin, 'server'], { cwd, env: { ...process.env, TEMPORAL_ADDRESS: '', DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    const exited = new Promise((r) => server.once('exit', r));
     try {
       const uiUrl = await new Promise<string>((resolve, reject) => {
         server.stdout.on('data', (d: Buffer) => {
@@ -241,8 +242,8 @@ describe('one embedded server shared by every command of a data folder', () => {
       const page = await fetch(uiUrl);
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<html/i);
+      expect(server.exitCode).toBeNull(); // it stays in the foreground until Ctrl-C
     } finally {
-      const exited = new Promise((r) => server.once('exit', r));
       server.kill('SIGINT');
       await exited;
     }
