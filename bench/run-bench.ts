@@ -40,6 +40,8 @@ function peakRssMb(pid: number): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'df-bench-'));
   const server = await DevServer.start(process.env.BENCH_MEMORY_DB ? {} : { dbFile: path.join(dir, 'temporal.sqlite') });
+  // A failed bench must not leave its dev server running (it is detached from nothing but this process).
+  process.once('exit', () => void server.stop('SIGKILL'));
   const llm = await new LlmTestServer().start();
   llm.configure({ latencyMs });
   const taskQueue = 'bench';
