@@ -116,6 +116,12 @@ async function waitForSlot(pacer: Pacer, key: string, pacing: PacingSettings, si
   });
 }
 
+/** An example as one short line for the run's memo (the UI shows it): its turns, cut to 300 characters. */
+function previewText(record: DatasetRecord): string {
+  const text = recordText(record).replace(/\s+/g, ' ').trim();
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+}
+
 /** A fatal category first: it must reach the workflow even when another call failed retryably. */
 function worstFailure(errs: ModelError[]): ModelError {
   return errs.find((e) => !e.retryable) ?? errs[0]!;
@@ -244,6 +250,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       latencyMs: Date.now() - started,
       finishedAtMs: Date.now(),
       cached: false,
+      ...(kept.length ? { sample: previewText(kept[0] as DatasetRecord) } : {}),
     };
     await store.writeShard(input.batchIndex, { summary, records: kept });
     return summary;

@@ -50,6 +50,8 @@ export interface BatchSummary {
   finishedAtMs: number;
   /** True when the shard already existed and nothing was generated. */
   cached: boolean;
+  /** The batch's first accepted example, cut to 300 characters: the run's memo shows the latest one in the UI. */
+  sample?: string;
 }
 
 export interface AssembleInput {

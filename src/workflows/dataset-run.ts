@@ -138,8 +138,11 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   // Progress in the memo (and the DatasetAccepted search attribute) once per ~2% of batches: the
   // decision depends only on how many batches have finished, i.e. on the completion events so far.
   const progressStep = Math.max(1, Math.floor(stats.batchesPlanned / 50));
+  // The latest accepted example (short), for the UI; batch summaries of older runs carry none, so
+  // their memo upserts are unchanged.
+  let latestSample: string | undefined;
   const publishProgress = () => {
-    upsertMemo({ progress: { accepted: stats.accepted, target: stats.target, batchesDone: stats.batchesDone, status } });
+    upsertMemo({ progress: { accepted: stats.accepted, target: stats.target, batchesDone: stats.batchesDone, status }, ...(latestSample ? { latest: latestSample } : {}) });
     if (input.searchAttributes) upsertSearchAttributes([{ key: DatasetAccepted, value: stats.accepted }]);
   };
 
@@ -193,7 +196,10 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
 
   const settle = (work: BatchWork, summary: BatchSummary | undefined, err: unknown) => {
     inFlight.delete(work.batchIndex);
-    if (summary) recordBatch(stats, summary);
+    if (summary) {
+      recordBatch(stats, summary);
+      if (summary.sample) latestSample = summary.sample;
+    }
     else if (isCancellation(err)) cancelRequested = true;
     else {
       const failure = describeBatchFailure(err);

@@ -1,4 +1,7 @@
-/** `deepfabric preview` (issue 13): mid-run, it prints the latest accepted examples, which are in the run's shards. */
+/**
+ * `deepfabric preview` (issue 13): mid-run, it prints the latest accepted examples, which are in the
+ * run's shards; the run's memo (what the Temporal UI shows) holds the latest one, short.
+ */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
@@ -30,6 +33,11 @@ it('preview mid-run shows the newest records of the run\'s shards', async () => 
   const inShards: string[] = [];
   for (const b of await shards.shardIndices()) for (const r of (await shards.readShard(b)).records as { messages: { role: string; content: string }[] }[]) inShards.push(r.messages.find((m) => m.role === 'user')!.content);
   for (const text of shown) expect(inShards).toContain(text);
+  // The UI's view: the run's memo holds the latest accepted example, short, from a shard.
+  const memo = (await run.handle.describe()).memo as { latest?: string };
+  expect(typeof memo.latest).toBe('string');
+  expect(memo.latest!.length).toBeLessThanOrEqual(300);
+  expect(inShards.some((user) => memo.latest!.startsWith(user))).toBe(true);
   await run.cancel();
   await run.result().catch(() => undefined);
 });
