@@ -243,8 +243,11 @@ export class DataSetGenerator {
     const input = buildRunInput(opts, this.state, args, this.dataDir, topicsFileDigest);
     const store = await this.store();
     input.storeId = await store.id();
-    // The run's layout is fixed by its first start (batch k always covers the same examples).
-    const layout = await store.run(input.runId).layout({ examplesPerCall: input.batchSize, callsPerBatch: input.callsPerBatch ?? 1 });
+    // The run's layout is fixed by its first start (batch k always covers the same examples). A run
+    // with shards but no layout on record was made before layouts existed: one call per batch.
+    const data = store.run(input.runId);
+    const legacy = (await data.shardIndices()).length > 0;
+    const layout = await data.layout({ examplesPerCall: input.batchSize, callsPerBatch: legacy ? 1 : (input.callsPerBatch ?? 1) });
     if (layout.callsPerBatch !== input.callsPerBatch) {
       input.callsPerBatch = layout.callsPerBatch;
       input.maxExtraBatches = extraBatches(input.numSteps, input.batchSize, layout.callsPerBatch, opts.maxExtraBatchFraction);
