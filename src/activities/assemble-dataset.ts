@@ -1,5 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { runDataFor, StoreMismatchError, type Store } from '../storage/store';
+import { DiversityMeter, type Diversity } from '../dataset/diversity';
+import { recordText, type DatasetRecord } from '../dataset/example-schemas';
+import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
+import type { StoredSummary } from './generate-batch';
 import type { AssembleInput, AssembleResult } from './types';
 
 /**
@@ -14,6 +17,7 @@ export function makeAssembleDataset(runStore: Store) {
     });
     const { records, shards } = await run.assemble(input.numSteps, (batch) => Context.current().heartbeat(batch));
     const partial = records < input.numSteps;
+    const diversity = await measureDiversity(run, input.numSteps);
     await run.writeManifest({
       ...input.manifest,
       runId: input.runId,
@@ -22,9 +26,27 @@ export function makeAssembleDataset(runStore: Store) {
       partial,
       shards,
       dataset: 'dataset.jsonl',
+      diversity,
       assembledAt: new Date().toISOString(),
     });
     // Where the worker put it; clients read the dataset from their own view of the store (RunHandle.result).
     return { datasetPath: `${run.location}/dataset.jsonl`, manifestPath: `${run.location}/manifest.json`, records, partial };
   };
+}
+
+/**
+ * Distinct-n, topics used and the share per top-level branch of the dataset's records (the shards in
+ * batch order, up to `numSteps`, as assembled), streamed shard by shard.
+ */
+async function measureDiversity(run: RunData, numSteps: number): Promise<Diversity> {
+  const meter = new DiversityMeter();
+  let n = 0;
+  for (const batch of await run.shardIndices()) {
+    if (n >= numSteps) break;
+    const { summary, records } = await run.readShard<StoredSummary>(batch);
+    records.slice(0, numSteps - n).forEach((r, i) => meter.add(recordText(r as DatasetRecord), summary.recordTopics?.[i]));
+    n += Math.min(records.length, numSteps - n);
+    Context.current().heartbeat(batch);
+  }
+  return meter.result();
 }

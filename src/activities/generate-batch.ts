@@ -16,6 +16,9 @@ import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { ConversationType } from '../config/run-input';
 import type { BatchInput, BatchSummary } from './types';
 
+/** A shard's summary as stored: the batch summary plus each record's topic path. */
+export type StoredSummary = BatchSummary & { recordTopics?: string[][] };
+
 const branchCache = new WeakMap<string[][], number[][]>();
 function cachedBranches(paths: string[][]): number[][] {
   let b = branchCache.get(paths);
@@ -76,6 +79,8 @@ function countBy(entries: Record<string, unknown>[], key: string): Record<string
 /** What one finished model call of a batch produced (its checkpoint). */
 interface CallOutcome {
   records: unknown[];
+  /** Each record's topic path (absent in checkpoints written before it was kept). */
+  topics?: string[][];
   rejected: Record<string, number>;
   inputTokens: number;
   outputTokens: number;
@@ -143,8 +148,10 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       throw err;
     });
     if (await store.hasShard(input.batchIndex)) {
-      const { summary } = await store.readShard<BatchSummary>(input.batchIndex);
-      return { ...summary, cached: true };
+      const { summary } = await store.readShard<StoredSummary>(input.batchIndex);
+      const small: StoredSummary = { ...summary, cached: true };
+      delete small.recordTopics; // the topics stay in the store, out of history
+      return small;
     }
 
     const started = Date.now();
@@ -225,17 +232,21 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
 
     const rejected: Record<string, number> = {};
     const records: unknown[] = [];
+    const topics: (string[] | undefined)[] = [];
     // Answers that failed validation in earlier attempts were paid for too.
     let { inputTokens, outputTokens } = tokensOf(previous);
     for (const c of calls) {
       const o = outcomes.get(c.call)!;
       records.push(...o.records);
+      topics.push(...o.records.map((_, i) => o.topics?.[i]));
       for (const [k, v] of Object.entries(o.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
       inputTokens += o.inputTokens;
       outputTokens += o.outputTokens;
     }
     // Duplicates of examples the run already holds are dropped here, so the workflow's top-ups replace them.
-    const kept = input.dedup && records.length ? await dropDuplicates(store, input, ctx.info.attempt, records, rejected) : records;
+    const keep = input.dedup && records.length ? await dropDuplicates(store, input, ctx.info.attempt, records, rejected) : records.map(() => true);
+    const kept = records.filter((_, i) => keep[i]);
+    const keptTopics = topics.filter((_, i) => keep[i]);
     const summary: BatchSummary = {
       batchIndex: input.batchIndex,
       requested: input.count,
@@ -252,7 +263,9 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       cached: false,
       ...(kept.length ? { sample: previewText(kept[0] as DatasetRecord) } : {}),
     };
-    await store.writeShard(input.batchIndex, { summary, records: kept });
+    // The stored summary also keeps each record's topic (the manifest's diversity); the workflow gets the small one.
+    const stored: StoredSummary = keptTopics.every(Boolean) ? { ...summary, recordTopics: keptTopics as string[][] } : summary;
+    await store.writeShard(input.batchIndex, { summary: stored, records: kept });
     return summary;
   };
 }
@@ -266,7 +279,7 @@ const dedupCache = new Map<string, { index: DedupIndex; next: number; queue: Pro
  * has the same normalised text or, with `near`, a similar enough MinHash signature. Every worker
  * reads the same log in the same order, so two batches in flight at once never both keep one text.
  */
-async function dropDuplicates(store: RunData, input: BatchInput, attemptNo: number, records: unknown[], rejected: Record<string, number>): Promise<unknown[]> {
+async function dropDuplicates(store: RunData, input: BatchInput, attemptNo: number, records: unknown[], rejected: Record<string, number>): Promise<boolean[]> {
   const settings = input.dedup!;
   const attempt = `${input.batchIndex}.${attemptNo}.${randomUUID().slice(0, 8)}`;
   const claims = records.map((r, slot) => claimFor(recordText(r as DatasetRecord), { attempt, batch: input.batchIndex, slot }, settings));
@@ -290,7 +303,7 @@ async function dropDuplicates(store: RunData, input: BatchInput, attemptNo: numb
         c.waiting.get(claim.attempt)?.set(claim.slot, at);
       }
       c.next = next;
-      return records.filter((_, slot) => {
+      return records.map((_, slot) => {
         const at = mine.get(slot);
         if (at === undefined) return true; // not in the log (cannot happen after our append): keep
         const verdict = c.index.check(at, settings);
@@ -317,7 +330,7 @@ async function validateAnswer(
   paths: string[][],
   input: BatchInput,
   g: BatchInput['generation'],
-): Promise<{ records: unknown[]; rejected: Record<string, number> }> {
+): Promise<{ records: unknown[]; topics: string[][]; rejected: Record<string, number> }> {
   const obj = answer as { examples?: unknown };
   if (!obj || !Array.isArray(obj.examples)) {
     throw new ModelError(`${g.model.provider}/${g.model.model}: the answer has no "examples" array (batch ${input.batchIndex})`, {
@@ -328,6 +341,7 @@ async function validateAnswer(
   const rejected: Record<string, number> = {};
   const reject = (reason: string) => (rejected[reason] = (rejected[reason] ?? 0) + 1);
   const records: unknown[] = [];
+  const topics: string[][] = [];
   let firstSchemaError: string | undefined;
   const examples = obj.examples.slice(0, c.count);
   if (obj.examples.length < c.count) rejected['missing from answer'] = c.count - obj.examples.length;
@@ -353,8 +367,10 @@ async function validateAnswer(
       if (err instanceof MissingFilterError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
       throw err;
     }
-    if (verdict.ok) records.push(record);
-    else reject(verdict.reason);
+    if (verdict.ok) {
+      records.push(record);
+      topics.push(path);
+    } else reject(verdict.reason);
   }
   if (records.length === 0 && firstSchemaError) {
     throw new ModelError(`no example matched the ${g.conversationType} schema (batch ${input.batchIndex}): ${firstSchemaError}`, {
@@ -362,7 +378,7 @@ async function validateAnswer(
       provider: g.model.provider,
     });
   }
-  return { records, rejected };
+  return { records, topics, rejected };
 }
 
 function summarise(err: unknown): string {

@@ -77,6 +77,9 @@ describe.each([
       expect(env.llm.maxConcurrent).toBeLessThanOrEqual(8);
       const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8'));
       expect(manifest).toMatchObject({ records: 100, partial: false, status: 'completed' });
+      // 100 distinct topic paths under 4 branches, sampled in order: every topic once, a quarter each.
+      expect(manifest.diversity).toMatchObject({ examples: 100, topicsUsed: 100, branchShare: { 'Branch 0': 0.25, 'Branch 1': 0.25, 'Branch 2': 0.25, 'Branch 3': 0.25 } });
+      expect(manifest.diversity.distinct1).toBeGreaterThan(0);
       expect(manifest.stats.outputTokens).toBeGreaterThan(0);
     });
   });
