@@ -14,6 +14,7 @@ import { ConfigurationError, DataSetGeneratorError } from '../errors';
 import { SharedServerLease } from '../worker/shared-server';
 import { createWorker } from '../worker/worker';
 import { loadTopicModel } from '../topics/topic-model-file';
+import { inspectTopics, prunePaths } from '../topics/topic-tools';
 import { DEFAULT_TASK_QUEUE } from '../worker/paths';
 import type { GenerationStats } from '../workflows/stats';
 import { DataSetGenerator } from './data-set-generator';
@@ -560,6 +561,58 @@ control('resume', 'resume a paused run', async (run) => (await run.resume(), `re
 const partialNote = (runId: string) => `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
 control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}: ${partialNote(run.runId)}`));
 control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}: ${partialNote(run.runId)}`));
+
+const topic = program.command('topic').description('inspect or prune a topic file (tree JSONL or graph JSON)');
+topic
+  .command('inspect')
+  .argument('<file>', 'tree JSONL or graph JSON')
+  .option('--paths', 'print every path too')
+  .description('paths, depth, topics per level and leaves per top-level branch')
+  .action(async (file: string, o: { paths?: boolean }) => {
+    try {
+      const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
+        throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
+      });
+      const paths = model.getAllPaths();
+      const r = inspectTopics(paths);
+      const lines = [
+        `${file}: ${r.paths} paths, depth ${r.maxDepth}`,
+        `topics per level: ${r.perLevel.map((n, i) => `${i}: ${n}`).join(', ')}`,
+        'paths per top-level branch:',
+        ...r.branches.map(([b, n]) => `  ${String(n).padStart(6)}  ${b}`),
+        ...(o.paths ? ['paths:', ...paths.map((p) => `  ${p.join(' -> ')}`)] : []),
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    } catch (err) {
+      fail(err);
+    }
+  });
+topic
+  .command('prune')
+  .argument('<file>', 'tree JSONL or graph JSON')
+  .option('--level <n>', 'cut every path at this depth (1 = the root\'s children)', (v) => Number(v))
+  .option('--branch <name>', 'drop this top-level branch')
+  .option('--out <file>', 'where to write the pruned paths (tree JSONL; default <file>.pruned.jsonl)')
+  .description('a smaller topic set: cut at a level and/or without a branch, written as tree JSONL')
+  .action(async (file: string, o: { level?: number; branch?: string; out?: string }) => {
+    try {
+      if (o.level === undefined && o.branch === undefined) throw new ConfigurationError('topic prune: give --level <n>, --branch <name>, or both');
+      const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
+        throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
+      });
+      let pruned: string[][];
+      try {
+        pruned = prunePaths(model.getAllPaths(), { ...(o.level !== undefined ? { level: o.level } : {}), ...(o.branch !== undefined ? { branch: o.branch } : {}) });
+      } catch (err) {
+        throw new ConfigurationError(`topic prune: ${(err as Error).message}`);
+      }
+      const out = path.resolve(o.out ?? `${file.replace(/\.(jsonl|json)$/, '')}.pruned.jsonl`);
+      await writeFileAtomic(out, pruned.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+      process.stdout.write(`${pruned.length} of ${model.getAllPaths().length} paths written to ${out}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
 
 program
   .command('preview')

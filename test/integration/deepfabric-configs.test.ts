@@ -255,7 +255,7 @@ function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ c
   });
 }
 
-it('validate --check-api makes one call per stage model; a bad key fails it; a lossy format is refused; --version and info answer', async () => {
+it('validate --check-api makes one call per stage model; a bad key fails it; a lossy format is refused; topic inspect and prune; --version and info answer', async () => {
   const file = 'per-stage-llm-topics-on-gemini-generation-on-openai.yaml';
   const ok = await cli(['validate', file, '--check-api']);
   expect(ok.stdout).toMatch(/is valid\n {2}topics: a tree built from "Cooking" .* with gemini-2\.5-flash\n/);
@@ -272,6 +272,12 @@ it('validate --check-api makes one call per stage model; a bad key fails it; a l
   const lossy = await cli(['validate', 'lossy.yaml']);
   expect(lossy.code).toBe(2);
   expect(lossy.stderr).toMatch(/output\.format: tool_calling records: format "alpaca" cannot carry .*formats that carry every field: chatml, trl/);
+
+  const inspect = await cli(['topic', 'inspect', path.join(root, 'test', 'fixtures', 'deepfabric-tree.jsonl')]);
+  expect(inspect.stdout).toMatch(/: 4 paths, depth 2\ntopics per level: 0: 1, 1: 2, 2: 4\n/);
+  const pruned = await cli(['topic', 'prune', path.join(root, 'test', 'fixtures', 'deepfabric-tree.jsonl'), '--level', '1', '--out', 'pruned.jsonl']);
+  expect(pruned.stdout).toMatch(/^2 of 4 paths written to /);
+  expect(lines('pruned.jsonl').map((l) => (l.path as string[]).length)).toEqual([2, 2]);
 
   const version = await cli(['--version']);
   expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version);
