@@ -7,7 +7,7 @@
  * history events per call (over the whole continue-as-new chain) and the worker's peak RSS.
  * Writes bench/results/latest.json.
  *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
- *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off, BENCH_OUT override the defaults.
+ *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawn } from 'node:child_process';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     dataDir: path.join(dir, 'data'),
     concurrency,
     ...(callsPerBatch ? { callsPerBatch } : {}),
-    ...(process.env.BENCH_DEDUP === 'off' ? { dedup: { exact: false } } : {}),
+    ...(process.env.BENCH_DEDUP === 'off' ? { dedup: { exact: false } } : process.env.BENCH_DEDUP === 'near' ? { dedup: { exact: true, near: 0.85 } } : {}),
     ...(process.env.BENCH_BATCHES_PER_RUN ? { batchesPerRun: Number(process.env.BENCH_BATCHES_PER_RUN) } : {}),
     temporal: { client, taskQueue },
   });

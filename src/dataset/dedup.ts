@@ -12,7 +12,7 @@ export interface DedupSettings {
 }
 
 const PERMUTATIONS = 64;
-const BANDS = 16; // 16 bands of 4 rows: pairs above ~0.5 similarity become candidates, then the signatures decide
+const BANDS = 8; // 8 bands of 8 rows: pairs above ~0.77 similarity become candidates, then the signatures decide
 const ROWS = PERMUTATIONS / BANDS;
 const SHINGLE = 3;
 
@@ -67,15 +67,19 @@ export function minhash(text: string): number[] {
   return sig;
 }
 
-/** The LSH band keys of a signature: two texts sharing any band are candidates. */
-export function bandKeys(sig: number[]): string[] {
-  const keys: string[] = [];
-  for (let b = 0; b < BANDS; b++) keys.push(`${b}:${sig.slice(b * ROWS, (b + 1) * ROWS).map((x) => x.toString(36)).join('.')}`);
+/** The LSH band keys of a signature (32-bit hashes): two texts sharing any band are candidates. */
+export function bandKeys(sig: ArrayLike<number>): number[] {
+  const keys: number[] = [];
+  for (let b = 0; b < BANDS; b++) {
+    let h = (0x811c9dc5 ^ b) >>> 0;
+    for (let r = b * ROWS; r < (b + 1) * ROWS; r++) h = Math.imul(h ^ sig[r]!, 0x01000193) >>> 0;
+    keys.push(h);
+  }
   return keys;
 }
 
 /** Estimated Jaccard similarity of two texts' shingle sets: the share of equal signature rows. */
-export function similarity(a: number[], b: number[]): number {
+export function similarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let same = 0;
   for (let i = 0; i < PERMUTATIONS; i++) if (a[i] === b[i]) same++;
   return same / PERMUTATIONS;
@@ -123,57 +127,67 @@ export interface Claim {
   batch: number;
   slot: number;
   exact: string;
-  bands?: string[];
+  /** MinHash signature, with near-duplicate detection on. (Older logs may also carry `bands`: ignored.) */
   sig?: number[];
 }
 
 /** What `DedupIndex.check` says about one candidate. */
 export type Verdict = { duplicate: false } | { duplicate: true; reason: 'duplicate' | 'near-duplicate'; of: { batch: number; slot: number } };
 
+/** A claim as the index keeps it: compact (a 100k-example run's index stays around 100 MB with near-dedup). */
+interface Entry {
+  attempt: string;
+  batch: number;
+  slot: number;
+  exact: string;
+  sig: Uint32Array | undefined;
+}
+
 /**
- * The claims of a run seen so far, in log order, indexed by exact key and band. A candidate is a
+ * The claims of a run seen so far, in log order, indexed by exact key and LSH band. A candidate is a
  * duplicate of an earlier claim (log order) of another batch, or of an earlier slot of its own
  * attempt. Claims of earlier attempts of the same batch are ignored: they are that batch's own
  * examples, made again.
  */
 export class DedupIndex {
-  private readonly claims: Claim[] = [];
-  private readonly byExact = new Map<string, number[]>();
-  private readonly byBand = new Map<string, number[]>();
+  private readonly entries: Entry[] = [];
+  private readonly byExact = new Map<string, number | number[]>();
+  private readonly byBand = new Map<number, number | number[]>();
 
   get size(): number {
-    return this.claims.length;
+    return this.entries.length;
   }
 
   /** Appends a claim in log order; returns its position. */
   add(c: Claim): number {
-    const i = this.claims.length;
-    this.claims.push(c);
+    const i = this.entries.length;
+    const sig = c.sig ? Uint32Array.from(c.sig) : undefined;
+    this.entries.push({ attempt: c.attempt, batch: c.batch, slot: c.slot, exact: c.exact, sig });
     push(this.byExact, c.exact, i);
-    for (const k of c.bands ?? []) push(this.byBand, k, i);
+    if (sig) for (const k of bandKeys(sig)) push(this.byBand, k, i);
     return i;
   }
 
   /** Checks the claim at log position `at` against everything before it. */
   check(at: number, settings: DedupSettings): Verdict {
-    const c = this.claims[at]!;
+    const c = this.entries[at]!;
     const earlier = (i: number) => {
       if (i >= at) return false;
-      const o = this.claims[i]!;
+      const o = this.entries[i]!;
       if (o.batch !== c.batch) return true;
       return o.attempt === c.attempt && o.slot < c.slot;
     };
     if (settings.exact) {
-      const hit = (this.byExact.get(c.exact) ?? []).find(earlier);
+      const hit = all(this.byExact.get(c.exact)).find(earlier);
       if (hit !== undefined) return { duplicate: true, reason: 'duplicate', of: this.where(hit) };
     }
-    if (settings.near !== undefined && c.sig && c.bands) {
+    if (settings.near !== undefined && c.sig) {
       const seen = new Set<number>();
-      for (const k of c.bands) {
-        for (const i of this.byBand.get(k) ?? []) {
+      for (const k of bandKeys(c.sig)) {
+        for (const i of all(this.byBand.get(k))) {
           if (seen.has(i) || !earlier(i)) continue;
           seen.add(i);
-          const o = this.claims[i]!;
+          const o = this.entries[i]!;
           if (o.sig && similarity(o.sig, c.sig) >= settings.near) return { duplicate: true, reason: 'near-duplicate', of: this.where(i) };
         }
       }
@@ -182,24 +196,25 @@ export class DedupIndex {
   }
 
   private where(i: number): { batch: number; slot: number } {
-    const o = this.claims[i]!;
+    const o = this.entries[i]!;
     return { batch: o.batch, slot: o.slot };
   }
 }
 
-function push(m: Map<string, number[]>, k: string, v: number): void {
+function all(v: number | number[] | undefined): number[] {
+  return v === undefined ? [] : typeof v === 'number' ? [v] : v;
+}
+
+function push<K>(m: Map<K, number | number[]>, k: K, v: number): void {
   const a = m.get(k);
-  if (a) a.push(v);
-  else m.set(k, [v]);
+  if (a === undefined) m.set(k, v);
+  else if (typeof a === 'number') m.set(k, [a, v]);
+  else a.push(v);
 }
 
 /** A candidate's claim. */
 export function claimFor(text: string, at: { attempt: string; batch: number; slot: number }, settings: DedupSettings): Claim {
   const claim: Claim = { ...at, exact: exactKey(text) };
-  if (settings.near !== undefined) {
-    const sig = minhash(text);
-    claim.sig = sig;
-    claim.bands = bandKeys(sig);
-  }
+  if (settings.near !== undefined) claim.sig = minhash(text);
   return claim;
 }
