@@ -459,18 +459,19 @@ program
 program
   .command('visualize')
   .argument('<topic-file>', 'tree JSONL or graph JSON')
-  .option('--out <file>', 'write the Mermaid diagram here (default: print it)')
-  .description('draw a topic tree or graph as a Mermaid diagram')
-  .action(async (file: string, o: { out?: string }) => {
+  .option('--out <file>', 'write the drawing here: an SVG when it ends in .svg, else the Mermaid diagram (default: print Mermaid)')
+  .option('--output <name>', "DeepFabric's flag: write <name>.svg")
+  .description('draw a topic tree or graph as an SVG (no browser needed) or a Mermaid diagram')
+  .action(async (file: string, o: { out?: string; output?: string }) => {
     try {
       const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
         throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
       });
-      const mermaid = model.toMermaid();
-      if (o.out) {
-        await writeFileAtomic(path.resolve(o.out), mermaid);
-        process.stdout.write(`wrote ${path.resolve(o.out)}\n`);
-      } else process.stdout.write(mermaid);
+      const out = o.output ? `${o.output.replace(/\.svg$/, '')}.svg` : o.out;
+      if (out) {
+        await writeFileAtomic(path.resolve(out), out.endsWith('.svg') ? model.toSvg() : model.toMermaid());
+        process.stdout.write(`wrote ${path.resolve(out)}\n`);
+      } else process.stdout.write(model.toMermaid());
     } catch (err) {
       fail(err);
     }

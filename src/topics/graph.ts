@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../storage/run-store';
 import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { GraphCore, type GraphNode } from './graph-core';
+import { drawSvg } from './svg';
 
 export type { GraphNode };
 
@@ -70,6 +71,12 @@ export class Graph extends GraphCore {
   }
 
   /** A Mermaid flowchart of the graph. */
+  /** The graph as a standalone SVG (cross-links dashed). */
+  toSvg(): string {
+    const nodes = new Map([...this.nodes.values()].map((n) => [n.id, { id: n.id, label: n.topic, children: n.children }]));
+    return drawSvg(nodes, this.rootId);
+  }
+
   toMermaid(): string {
     const esc = (t: string) => t.replace(/"/g, "'");
     const lines = ['graph TD'];

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../storage/run-store';
 import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { parseTopicPaths } from './topic-paths-file';
+import { drawSvg, nodesFromPaths } from './svg';
 
 /**
  * A topic tree as its leaf paths (root prompt first), the form DeepFabric saves: JSONL with one
@@ -39,6 +40,12 @@ export class Tree {
   }
 
   /** A Mermaid flowchart of the tree (shared prefixes merged). */
+  /** The tree as a standalone SVG. */
+  toSvg(): string {
+    const { nodes, rootId } = nodesFromPaths(this.paths);
+    return drawSvg(nodes, rootId);
+  }
+
   toMermaid(): string {
     const ids = new Map<string, number>();
     const lines = ['graph TD'];

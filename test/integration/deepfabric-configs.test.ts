@@ -255,7 +255,7 @@ function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ c
   });
 }
 
-it('validate --check-api makes one call per stage model; a bad key fails it; a lossy format is refused; topic inspect and prune; --version and info answer', async () => {
+it('validate --check-api makes one call per stage model; a bad key fails it; a lossy format is refused; topic inspect, prune and an SVG drawing; --version and info answer', async () => {
   const file = 'per-stage-llm-topics-on-gemini-generation-on-openai.yaml';
   const ok = await cli(['validate', file, '--check-api']);
   expect(ok.stdout).toMatch(/is valid\n {2}topics: a tree built from "Cooking" .* with gemini-2\.5-flash\n/);
@@ -278,6 +278,12 @@ it('validate --check-api makes one call per stage model; a bad key fails it; a l
   const pruned = await cli(['topic', 'prune', path.join(root, 'test', 'fixtures', 'deepfabric-tree.jsonl'), '--level', '1', '--out', 'pruned.jsonl']);
   expect(pruned.stdout).toMatch(/^2 of 4 paths written to /);
   expect(lines('pruned.jsonl').map((l) => (l.path as string[]).length)).toEqual([2, 2]);
+
+  const drawn = await cli(['visualize', path.join(root, 'test', 'fixtures', 'deepfabric-graph.json'), '--output', 'graph-drawing']);
+  expect(drawn.stdout).toMatch(/wrote .*graph-drawing\.svg/);
+  const svg = readFileSync(path.join(cwd, 'graph-drawing.svg'), 'utf8');
+  expect(svg.startsWith('<svg')).toBe(true);
+  expect((svg.match(/<rect /g) ?? []).length).toBeGreaterThan(1);
 
   const version = await cli(['--version']);
   expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version);
