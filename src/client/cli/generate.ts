@@ -1,0 +1,369 @@
+/** `validate`, `generate`, `topics`: the commands that read a YAML config (and what they share: checks, the progress bar, topic builds). */
+import { fail, isInside, logSink, logToFile, program } from './common';
+import { SingleBar } from 'cli-progress';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { formatModel, parseModelName } from '../../config/model-spec';
+import { ProviderFactory } from '../../llm/provider-factory';
+import { applyOverrides, loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../../config/yaml-config';
+import { Dataset } from '../../dataset/dataset';
+import { checkFormat } from '../../dataset/formatters';
+import { ConfigurationError, DataSetGeneratorError } from '../../errors';
+import { loadTopicModel } from '../../topics/topic-model-file';
+import type { GenerationStats } from '../../workflows/stats';
+import { DataSetGenerator } from '../data-set-generator';
+import { defaultDataDir } from '../run-builder';
+import { RunHandle } from '../run-handle';
+import { incompleteRunError } from '../run-outcome';
+import { ActiveRate, notableEvents, progressLine } from '../status-format';
+import { buildTopics } from '../topic-builder';
+
+/** Every file a config writes stays under the current folder or the data folder (no `../../etc`). */
+function confineOutputs(cfg: YamlConfig, dataDir: string): void {
+  const outputs: [string, string | undefined][] = [
+    ['output.save_as', cfg.output.save_as],
+    ['topics.save_as', cfg.topics.save_as],
+  ];
+  for (const [field, value] of outputs) {
+    if (!value) continue;
+    const out = path.resolve(value);
+    if (!isInside(out, process.cwd()) && !isInside(out, dataDir)) {
+      throw new ConfigurationError(`${field}: "${value}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`);
+    }
+  }
+}
+
+/** `out/data.jsonl` -> `out/data.partial.jsonl`: where a run that did not complete leaves its records. */
+function partialPath(file: string): string {
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}.partial${ext || '.jsonl'}`;
+}
+
+/** Copies a run's partial dataset to `<save_as>.partial.jsonl` (when there is one) and says so. */
+async function keepPartial(cfg: YamlConfig, datasetPath: string): Promise<void> {
+  if (!cfg.output.save_as || !existsSync(datasetPath)) return;
+  const out = partialPath(path.resolve(cfg.output.save_as));
+  const ds = await Dataset.load(datasetPath);
+  await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+  const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
+  process.stderr.write(`${cfg.output.save_as} ${kept}; the run's ${ds.length} records are in ${out}\n`);
+}
+
+/** Topic build options from the YAML's `topics` section and its model (`topics.llm` over `llm`). */
+function topicOptions(cfg: YamlConfig) {
+  const llm = cfg.topicsLlm ?? cfg.llm;
+  return {
+    rootPrompt: cfg.topics.prompt!,
+    mode: cfg.topics.mode,
+    depth: cfg.topics.depth,
+    degree: cfg.topics.degree,
+    modelName: llm.model,
+    ...(llm.provider ? { provider: llm.provider } : {}),
+    ...(llm.base_url ? { baseUrl: llm.base_url } : {}),
+    temperature: llm.temperature,
+    ...(llm.max_tokens ? { maxTokens: llm.max_tokens } : {}),
+    // DeepFabric's default topic system prompt is empty; an empty one keeps this tool's default.
+    ...(cfg.topics.system_prompt ? { systemPrompt: cfg.topics.system_prompt } : {}),
+    ...(cfg.topics.concurrency ? { concurrency: cfg.topics.concurrency } : {}),
+    ...(cfg.topics.save_as ? { saveAs: cfg.topics.save_as } : {}),
+  };
+}
+
+async function topicsFromConfig(cfg: YamlConfig, gen: DataSetGenerator): Promise<{ topics?: string[][]; topicsFile?: string }> {
+  if (cfg.topics.paths) return { topics: cfg.topics.paths };
+  if (cfg.topics.load_from) {
+    const file = path.resolve(cfg.topics.load_from);
+    const model = await loadTopicModel(file).catch((err: NodeJS.ErrnoException) => {
+      throw new ConfigurationError(
+        err.code === 'ENOENT' ? `topics.load_from: ${cfg.topics.load_from} does not exist (resolved to ${file})` : `topics.load_from: ${err.message}`,
+      );
+    });
+    return { topics: model.getAllPaths() };
+  }
+  process.stderr.write(`building a topic ${cfg.topics.mode} from "${cfg.topics.prompt}" (depth ${cfg.topics.depth}, degree ${cfg.topics.degree}) ...\n`);
+  const model = await gen.buildTopics(topicOptions(cfg));
+  process.stderr.write(`topic ${cfg.topics.mode}: ${model.getAllPaths().length} paths\n`);
+  return { topics: model.getAllPaths() };
+}
+
+
+/**
+ * Polls the stats query and shows a bar on a terminal (fitted to its width: 80 columns keep the
+ * count, rate and ETA), a line every few seconds elsewhere; notable events print one line each
+ * above the bar. The rate is measured over active time (not while paused or disconnected).
+ */
+function watch(run: RunHandle, target: number): () => void {
+  const tty = process.stderr.isTTY;
+  const columns = () => (tty ? process.stderr.columns || 80 : 120);
+  const barSize = () => Math.max(10, Math.min(30, columns() - 55));
+  const bar = tty ? new SingleBar({ format: '{bar} {percentage}% | {line}', barsize: barSize(), hideCursor: true, stream: process.stderr }) : undefined;
+  bar?.start(target, 0, { line: 'starting' });
+  const rate = new ActiveRate();
+  let prev: GenerationStats | undefined;
+  let last = 0;
+  const say = (line: string) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${line}\n`);
+    else process.stderr.write(`${line}\n`);
+  };
+  const timer = setInterval(() => {
+    run
+      .stats()
+      .then((s) => {
+        rate.sample(Date.now(), s.accepted, s.status === 'running' && !s.paused);
+        for (const e of notableEvents(prev, s)) say(e);
+        prev = s;
+        const line = progressLine(s, rate.perSecond(), tty ? columns() - barSize() - 10 : 200);
+        if (bar) bar.update(Math.min(s.accepted, target), { line });
+        else if (Date.now() - last > 5000) {
+          last = Date.now();
+          say(line);
+        }
+      })
+      .catch(() => rate.sample(Date.now(), prev?.accepted ?? 0, false));
+  }, tty ? 500 : 1000);
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    bar?.stop();
+  };
+}
+
+/**
+ * The generator a config describes, with every check that needs no model call and no Temporal:
+ * options, template, output paths, and the format against the conversation type. `generate` and
+ * `validate` share it, so `validate` refuses exactly what `generate` would.
+ */
+function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string): DataSetGenerator {
+  const g = cfg.generation;
+  const gen = new DataSetGenerator({
+    instructions: g.instructions,
+    generationSystemPrompt: g.system_prompt,
+    ...(cfg.output.system_prompt !== undefined ? { datasetSystemPrompt: cfg.output.system_prompt } : {}),
+    modelName: cfg.llm.model,
+    ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
+    ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
+    ...(cfg.llm.max_tokens ? { maxTokens: cfg.llm.max_tokens } : {}),
+    temperature: cfg.llm.temperature,
+    conversationType: g.conversation.type,
+    ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
+    ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
+    ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
+    ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
+    ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
+    ...(g.dedup ? { dedup: g.dedup } : {}),
+    ...(g.pacing ? { rateLimit: g.pacing } : {}),
+    ...(g.backoff?.initial !== undefined ? { initialBackoffSeconds: g.backoff.initial } : {}),
+    ...(g.backoff?.max !== undefined ? { maxBackoffSeconds: g.backoff.max } : {}),
+    ...(g.backoff?.multiplier !== undefined ? { backoffMultiplier: g.backoff.multiplier } : {}),
+    ...(cfg.llm.price ? { price: { inputPerMTokUsd: cfg.llm.price.input_per_mtok, outputPerMTokUsd: cfg.llm.price.output_per_mtok } } : {}),
+    ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
+    ...(g.filters ? { filters: g.filters } : {}),
+    ...(g.examples ? { examples: g.examples } : {}),
+    ...(g.template_vars ? { templateVars: g.template_vars } : {}),
+    ...(g.seed !== undefined ? { seed: g.seed } : {}),
+    dataDir,
+  });
+  if (g.template) gen.setCustomTemplate(g.template);
+  // Key checks belong to workers (they hold the keys); field names are the YAML's.
+  const yamlNames: Record<string, string> = { 'modelName:': 'llm.model:', 'requestTimeout:': 'generation.request_timeout:', 'template:': 'generation.template:' };
+  const problems = gen
+    .validateConfiguration()
+    .filter((p) => !p.startsWith('apiKey:'))
+    .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
+  if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
+  confineOutputs(cfg, dataDir);
+  // A format that would drop fields of this conversation type is refused before anything is paid for.
+  if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
+  return gen;
+}
+
+
+/** One cheap structured call to a stage's model, with the keys of this process's environment. */
+async function checkApi(stage: string, llm: YamlConfig['llm']): Promise<string> {
+  const spec = parseModelName(llm.model, llm.provider, llm.base_url);
+  if (!spec.ok) return `${stage}: ${spec.error}`;
+  try {
+    const r = await new ProviderFactory(process.env).get(spec.spec).generate({
+      system: 'You answer with JSON only.',
+      prompt: 'Answer {"ok": true}.',
+      jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
+      schemaName: 'ping',
+      temperature: 0,
+      maxTokens: 16,
+      timeoutMs: 30_000,
+    });
+    return `${stage}: ${formatModel(spec.spec)} answered (${r.usage.inputTokens + r.usage.outputTokens} tokens)`;
+  } catch (err) {
+    throw new DataSetGeneratorError(`${stage}: ${formatModel(spec.spec)}: ${(err as Error).message}`, 'api_check_failed');
+  }
+}
+
+
+program
+  .command('validate')
+  .argument('<config>', 'YAML config to check')
+  .option('--check-api', "make one cheap call to each stage's model with this process's keys")
+  .option('--data-dir <dir>', 'storage folder')
+  .description('check a config without starting anything: every problem generate would refuse, and what it would run')
+  .action(async (configFile: string, o: { checkApi?: boolean; dataDir?: string }) => {
+    try {
+      const cfg = await loadYamlConfig(configFile);
+      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
+      const gen = checkedGenerator(cfg, configFile, path.resolve(o.dataDir ?? defaultDataDir()));
+      const t = cfg.topics;
+      const topics = t.paths ? `${t.paths.length} inline paths` : t.load_from ? `loaded from ${t.load_from}` : `a ${t.mode} built from "${t.prompt}" (depth ${t.depth}, degree ${t.degree})`;
+      const lines = [
+        `${configFile} is valid`,
+        `  topics: ${topics}${cfg.topicsLlm ? ` with ${cfg.topicsLlm.model}` : ''}`,
+        `  generation: ${cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch`,
+        `  output: ${cfg.output.num_samples} examples${cfg.output.save_as ? ` to ${cfg.output.save_as}` : ''}${cfg.output.format ? ` as ${cfg.output.format}` : ''}`,
+      ];
+      const problems = gen.validateConfiguration().filter((p) => p.startsWith('apiKey:'));
+      for (const p of problems) lines.push(`  note: ${p}`);
+      if (o.checkApi) {
+        lines.push(`  ${await checkApi('generation', cfg.llm)}`);
+        if (cfg.topicsLlm && cfg.topicsLlm.model !== cfg.llm.model) lines.push(`  ${await checkApi('topics', cfg.topicsLlm)}`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+
+program
+  .command('generate')
+  .argument('<config>', 'YAML config (sections llm, topics, generation, output)')
+  .option('--data-dir <dir>', 'run storage folder', undefined)
+  .option('--run-id <id>', 'explicit run id (re-attaches to an existing run)')
+  .option('--replace', 'stop a running run of the same name with other dataset settings (its partial data is kept) and start this one')
+  // DeepFabric's overrides: the flags win over the file.
+  .option('--provider <name>', 'override llm.provider (every stage)')
+  .option('--model <name>', 'override llm.model (every stage), e.g. openai/gpt-4o-mini')
+  .option('--temperature <t>', 'override llm.temperature')
+  .option('--base-url <url>', 'override llm.base_url')
+  .option('--num-samples <n>', 'override output.num_samples (a count, auto or a percentage of the topic paths)')
+  .option('--batch-size <n>', "override output.batch_size (DeepFabric's meaning: parallel calls, here calls per batch)")
+  .option('--samples-per-call <n>', 'override output.samples_per_call (examples asked for in one call)')
+  .option('--topics-load <file>', 'use this topic file (tree JSONL or graph JSON) instead of building topics')
+  .option('--topic-only', 'build (or load) the topics, save them, and stop')
+  .option('--mode <tree|graph>', 'override topics.mode')
+  .option('--depth <n>', 'override topics.depth')
+  .option('--degree <n>', 'override topics.degree')
+  .option('--topics-save-as <file>', 'override topics.save_as')
+  .option('--output-save-as <file>', 'override output.save_as')
+  .description('generate a dataset (starts a dev server and worker when TEMPORAL_ADDRESS is not set)')
+  .action(async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean; topicOnly?: boolean } & GenerateOverrides) => {
+    let gen: DataSetGenerator | undefined;
+    try {
+      const cfg = applyOverrides(await loadYamlConfig(configFile), o);
+      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
+      const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+      const g = cfg.generation;
+      gen = checkedGenerator(cfg, configFile, dataDir);
+      if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
+      const topicArgs = await topicsFromConfig(cfg, gen);
+      if (o.topicOnly) {
+        process.stdout.write(`topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`);
+        await gen.close();
+        process.exit(0);
+      }
+      const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.topics?.length ?? 0);
+      if (typeof cfg.output.num_samples !== 'number') process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples\n`);
+      const run = await gen.startData({
+        numSteps: numSamples,
+        batchSize: cfg.output.samples_per_call,
+        sysMsg: g.sys_msg,
+        samplingStrategy: g.sampling,
+        ...topicArgs,
+        ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
+        ...(o.runId ?? cfg.run.id ? { runId: (o.runId ?? cfg.run.id)! } : {}),
+        ...(o.replace ? { replace: true } : {}),
+      });
+      const info = await gen.temporalInfo();
+      process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address})\n`);
+      if (info.uiUrl) process.stderr.write(`watch it in the Temporal UI: ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`);
+      process.stderr.write(`run folder: ${run.runDir}\n`);
+      if (logSink.path) process.stderr.write(`worker log (retries, warnings): ${logSink.path}\n`);
+      // Ctrl-C: one line, and the lease on the embedded server is released (the run itself is kept).
+      const interrupted = () => {
+        process.stderr.write(`\ninterrupted: run ${run.runId} keeps its progress; run the same command again to resume it\n`);
+        void gen!.close().finally(() => process.exit(130));
+      };
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
+      const stop = watch(run, numSamples);
+      let result;
+      try {
+        result = await run.result();
+      } catch (err) {
+        // A failed or cancelled run still assembled what it had: keep it beside save_as, never over it.
+        stop();
+        await keepPartial(cfg, (err as { datasetPath?: string }).datasetPath ?? path.join(run.runDir!, 'dataset.jsonl'));
+        throw err;
+      } finally {
+        stop();
+      }
+      // save_as is written (atomically) only by a run that completed: a short run never replaces a
+      // good dataset; its records go to <name>.partial.jsonl beside it.
+      let out = result.datasetPath;
+      if (cfg.output.save_as) {
+        const target = path.resolve(cfg.output.save_as);
+        out = result.status === 'completed' ? target : partialPath(target);
+        const ds = await Dataset.load(result.datasetPath);
+        await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+      }
+      const s = result.stats;
+      process.stdout.write(
+        `${result.status}: ${result.records} records in ${out}\n` +
+          (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from checkpoints (not paid again)\n` : '') +
+          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}, tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
+          (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
+          (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
+          (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
+          `  manifest: ${result.manifestPath}\n`,
+      );
+      if (result.status !== 'completed') {
+        if (result.status === 'incomplete') process.stderr.write(`error: ${incompleteRunError(result).message}\n`);
+        if (cfg.output.save_as) {
+          const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
+          process.stderr.write(`${cfg.output.save_as} ${kept}; the run's records are in ${out}\n`);
+        }
+      }
+      await gen.close();
+      process.exit(result.status === 'completed' ? 0 : 1);
+    } catch (err) {
+      await gen?.close().catch(() => undefined);
+      fail(err);
+    }
+  });
+
+
+program
+  .command('topics')
+  .argument('<config>', 'YAML config with topics.prompt (and mode, depth, degree, save_as) and llm')
+  .option('--data-dir <dir>', 'storage folder')
+  .description('build a topic tree or graph with the LLM (a durable workflow) and save it')
+  .action(async (configFile: string, o: { dataDir?: string }) => {
+    try {
+      const cfg = await loadYamlConfig(configFile);
+      if (!cfg.topics.prompt) throw new ConfigurationError('topics.prompt: missing; the topics command builds topics from a root prompt');
+      const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+      confineOutputs(cfg, dataDir);
+      if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
+      const { model, result } = await buildTopics({ ...topicOptions(cfg), dataDir });
+      process.stdout.write(
+        `${result.mode}: ${model.getAllPaths().length} paths, ${result.nodes} nodes, ${result.failed} failed expansions` +
+          (result.progress.duplicatesDropped ? `, ${result.progress.duplicatesDropped} duplicate subtopics dropped` : '') +
+          (result.mode === 'graph' ? `, ${result.crossLinks} cross-links` : '') +
+          `\n  ${cfg.topics.save_as ? path.resolve(cfg.topics.save_as) : result.file}\n`,
+      );
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
