@@ -89,7 +89,6 @@ export const RawYamlConfigSchema = z
         retry_on_errors: z.array(ErrorCategorySchema).optional(),
         filters: DeclarativeFiltersSchema.strict().optional(),
         examples: z.array(z.string()).optional(),
-        // DeepFabric 4.x keys accepted with a warning (see DEEPFABRIC_ONLY below).
         /** DeepFabric's retry settings, plus this tool's pacing at the provider's limit. */
         rate_limit: z
           .object({
@@ -105,6 +104,7 @@ export const RawYamlConfigSchema = z
           })
           .strict()
           .optional(),
+        // DeepFabric 4.x keys accepted with a warning (see DEEPFABRIC_ONLY below).
         tools: z.record(z.string(), z.unknown()).optional(),
         output_schema: z.unknown().optional(),
         save_as: z.string().min(1).optional(),
