@@ -13,7 +13,7 @@ import { Dataset } from '../dataset/dataset';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import { openStore, type Store } from '../storage/store';
-import type { RunResult } from '../workflows/dataset-run';
+import type { datasetRunWorkflow, RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
 import { buildRunInput, extraBatches, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
 import { RunHandle } from './run-handle';
@@ -275,7 +275,8 @@ export class DataSetGenerator {
     const attached = await this.attachToSameDataset(ctx, input);
     if (attached) return attached;
     await this.settleNameConflicts(ctx, input, args.replace === true);
-    await ctx.client.workflow.start('datasetRunWorkflow', {
+    // Typed by the workflow's signature (a type-only import): the input and result are checked, no workflow code is loaded.
+    await ctx.client.workflow.start<typeof datasetRunWorkflow>('datasetRunWorkflow', {
       ...(input.searchAttributes
         ? {
             typedSearchAttributes: [

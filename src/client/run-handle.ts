@@ -2,7 +2,7 @@ import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
-import type { RunResult } from '../workflows/dataset-run';
+import type { datasetRunWorkflow, RunResult } from '../workflows/dataset-run';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettings, type RunSettingsPatch } from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
@@ -13,7 +13,7 @@ import type { Store } from '../storage/store';
  * same run, and queries follow it across continue-as-new.
  */
 export class RunHandle {
-  readonly handle: WorkflowHandle;
+  readonly handle: WorkflowHandle<typeof datasetRunWorkflow>;
   constructor(
     client: Client,
     readonly runId: string,
@@ -21,7 +21,7 @@ export class RunHandle {
     /** This client's view of the run store: results are read from it into `runDir` (see `result`). */
     private readonly store?: Store,
   ) {
-    this.handle = client.workflow.getHandle(runId);
+    this.handle = client.workflow.getHandle<typeof datasetRunWorkflow>(runId);
   }
 
   /** Live statistics from the workflow's query. */
@@ -70,7 +70,7 @@ export class RunHandle {
   async result(): Promise<RunResult> {
     let result: RunResult;
     try {
-      result = (await this.handle.result()) as RunResult;
+      result = await this.handle.result();
     } catch (err) {
       await this.localDataset().catch(() => undefined); // a failed run's partial data, where the error says it is
       throw toRunError(err, this.runId, this.runDir);

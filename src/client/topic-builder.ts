@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../storage/run-store';
 import { openStore, type Store } from '../storage/store';
 import { Graph } from '../topics/graph';
 import { Tree } from '../topics/tree';
-import type { TopicBuildResult } from '../workflows/topic-build';
+import type { TopicBuildResult, topicTreeWorkflow } from '../workflows/topic-build';
 import { topicBuildProgressQuery } from '../workflows/topic-build';
 import { defaultDataDir, slug } from './run-builder';
 import { toRunError } from './run-handle';
@@ -111,7 +111,7 @@ export async function buildTopics(options: BuildTopicsOptions): Promise<{ model:
 /** Runs a validated build on an open Temporal context (shared with a generator's runs). */
 export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput, store: Store, saveAs?: string): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
   await fs.mkdir(input.buildDir, { recursive: true });
-  const handle = await ctx.client.workflow.start(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
+  const handle = await ctx.client.workflow.start<typeof topicTreeWorkflow>(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
     taskQueue: ctx.taskQueue,
     workflowId: input.buildId,
     args: [input],
@@ -120,7 +120,7 @@ export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput
   });
   let result: TopicBuildResult;
   try {
-    result = (await handle.result()) as TopicBuildResult;
+    result = await handle.result();
   } catch (err) {
     throw toRunError(err, input.buildId);
   }
