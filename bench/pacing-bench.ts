@@ -6,37 +6,17 @@
  * per sliding minute, to show how fast the shared pacing follows. Writes bench/results/pacing.json.
  *   PACING_PHASE1_S, PACING_PHASE2_S shorten the phases.
  */
-import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { DataSetGenerator } from '../src/client/data-set-generator';
-import { DevServer } from '../src/worker/dev-server';
-import { LlmTestServer } from '../test/support/llm-server';
+import { cpuSeconds, runBench, startStack } from './stack';
 
 const phase1 = Number(process.env.PACING_PHASE1_S ?? 180) * 1000;
 const phase2 = Number(process.env.PACING_PHASE2_S ?? 120) * 1000;
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'df-pacing-'));
-  const server = await DevServer.start({ dbFile: path.join(dir, 'temporal.sqlite') });
-  const llm = await new LlmTestServer().start();
+  const stack = await startStack({ taskQueue: 'pacing' });
+  const { server, llm, worker, client, dataDir } = stack;
   llm.configure({ latencyMs: 200, requestsPerMinute: 600 });
-  const dataDir = path.join(dir, 'data');
-  const worker = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'support', 'worker-main.ts')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: server.address, DEEPFABRIC_TASK_QUEUE: 'pacing', DEEPFABRIC_DATA_DIR: dataDir, OPENAI_API_KEY: 'k', OPENAI_BASE_URL: llm.openaiBaseUrl },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve) => worker.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
   const gen = new DataSetGenerator({
     modelName: 'openai/gpt-4o-mini',
     dataDir,
@@ -90,17 +70,8 @@ async function main(): Promise<void> {
       devServer: Number((((cpuSeconds(server.pid!) - cpu0.server) * 1000) / Math.max(1, calls.length)).toFixed(2)),
     },
   };
-  await fs.writeFile(path.join(__dirname, 'results', 'pacing.json'), JSON.stringify(out, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  worker.kill('SIGINT');
-  await new Promise((r) => worker.once('exit', r));
-  await connection.close();
-  await llm.stop();
-  await server.stop();
-  await fs.rm(dir, { recursive: true, force: true });
+  await stack.report('pacing.json', out);
+  await stack.stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -9,14 +9,9 @@
  *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
  *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
  */
-import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { DataSetGenerator } from '../src/client/data-set-generator';
-import { DevServer } from '../src/worker/dev-server';
-import { LlmTestServer } from '../test/support/llm-server';
+import { cpuSeconds, peakRssMb, runBench, startStack } from './stack';
 
 const modelCalls = Number(process.env.BENCH_CALLS ?? 1000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -24,47 +19,16 @@ const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const batchSize = Number(process.env.BENCH_EXAMPLES_PER_CALL ?? 1);
 const callsPerBatch = process.env.BENCH_CALLS_PER_BATCH ? Number(process.env.BENCH_CALLS_PER_BATCH) : undefined;
 
-/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
-
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'df-bench-'));
-  const server = await DevServer.start(process.env.BENCH_MEMORY_DB ? {} : { dbFile: path.join(dir, 'temporal.sqlite') });
-  // A failed bench must not leave its dev server running (it is detached from nothing but this process).
-  process.once('exit', () => void server.stop('SIGKILL'));
-  const llm = await new LlmTestServer().start();
+  const stack = await startStack({ taskQueue: 'bench', memoryDb: !!process.env.BENCH_MEMORY_DB, workerNodeArgs: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [] });
+  const { server, llm, worker, client, taskQueue, dataDir } = stack;
   llm.configure({ latencyMs });
-  const taskQueue = 'bench';
-  const worker = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'support', 'worker-main.ts')], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: server.address,
-      DEEPFABRIC_TASK_QUEUE: taskQueue,
-      DEEPFABRIC_DATA_DIR: path.join(dir, 'data'),
-      OPENAI_API_KEY: 'bench-key',
-      OPENAI_BASE_URL: llm.openaiBaseUrl,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve) => worker.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
   let peak = peakRssMb(worker.pid!);
   const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(worker.pid!))), 500);
 
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
   const gen = new DataSetGenerator({
     modelName: 'openai/gpt-4o-mini',
-    dataDir: path.join(dir, 'data'),
+    dataDir,
     concurrency,
     ...(callsPerBatch ? { callsPerBatch } : {}),
     ...(process.env.BENCH_DEDUP === 'off' ? { dedup: { exact: false } } : process.env.BENCH_DEDUP === 'near' ? { dedup: { exact: true, near: 0.85 } } : {}),
@@ -167,17 +131,8 @@ async function main(): Promise<void> {
     meanCallMs: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / llm.calls.length).toFixed(1)),
     maxConcurrentCalls: llm.maxConcurrent,
   };
-  await fs.writeFile(path.join(__dirname, 'results', process.env.BENCH_OUT ?? 'latest.json'), JSON.stringify(out, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  worker.kill('SIGINT');
-  await new Promise((r) => worker.once('exit', r));
-  await connection.close();
-  await llm.stop();
-  await server.stop();
-  await fs.rm(dir, { recursive: true, force: true });
+  await stack.report(process.env.BENCH_OUT ?? 'latest.json', out);
+  await stack.stop();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);
