@@ -4,7 +4,7 @@
  * from their own section, and the generate flags that override the file.
  */
 import { applyOverrides, parseYamlConfig, resolveNumSamples } from '../../src/config/yaml-config';
-import { ConfigurationError } from '../../src/errors';
+import { configIssues } from '../support/config-issues';
 
 // DeepFabric 4.x's own config template, in its documented form (no top-level llm).
 const template = `
@@ -48,15 +48,7 @@ huggingface:
   tags: [deepfabric, synthetic]
 `;
 
-const issuesOf = (text: string): string[] => {
-  try {
-    parseYamlConfig(text, 'c.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigurationError);
-    return (err as ConfigurationError).issues;
-  }
-  throw new Error('expected a ConfigurationError');
-};
+const issuesOf = configIssues;
 
 describe('a DeepFabric 4.x config', () => {
   it('is accepted as it is, each stage with its own model, keys mapped to their meaning here', () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { Tree } from '../../src/topics/tree';
 import { Graph, topicId } from '../../src/topics/graph';
 import { parseYamlConfig } from '../../src/config/yaml-config';
-import { ConfigurationError } from '../../src/errors';
+import { configIssues } from '../support/config-issues';
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'topics-'));
@@ -71,15 +71,7 @@ llm: { model: openai/gpt-4o-mini }
 topics: { paths: [[A, B]] }
 output: { num_samples: 10, batch_size: 5 }
 `;
-  const problems = (text: string): string[] => {
-    try {
-      parseYamlConfig(text, 'c.yaml');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigurationError);
-      return (err as ConfigurationError).issues;
-    }
-    throw new Error('expected a ConfigurationError');
-  };
+  const problems = configIssues;
   it('accepts a minimal config with defaults', () => {
     const c = parseYamlConfig(good);
     expect(c.generation.conversation.type).toBe('basic');

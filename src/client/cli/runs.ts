@@ -15,6 +15,13 @@ import { formatEnded, formatPreview, formatRunsTable, formatStatus, type RunRow 
 import { writeFileAtomic } from '../../storage/run-store';
 import { openStore } from '../../storage/store';
 
+/** A topic file named on the command line (tree JSONL or graph JSON); a missing or bad one is a configuration error. */
+function topicFile(file: string) {
+  return loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
+  });
+}
+
 program
   .command('info')
   .description('version, providers and the environment variables they read (set or not, never their values), where data and Temporal are')
@@ -43,9 +50,7 @@ program
   .description('draw a topic tree or graph as an SVG (no browser needed) or a Mermaid diagram')
   .action(async (file: string, o: { out?: string; output?: string }) => {
     try {
-      const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
-        throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
-      });
+      const model = await topicFile(file);
       const out = o.output ? `${o.output.replace(/\.svg$/, '')}.svg` : o.out;
       if (out) {
         await writeFileAtomic(path.resolve(out), out.endsWith('.svg') ? model.toSvg() : model.toMermaid());
@@ -106,9 +111,7 @@ topic
   .description('paths, depth, topics per level and leaves per top-level branch')
   .action(async (file: string, o: { paths?: boolean }) => {
     try {
-      const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
-        throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
-      });
+      const model = await topicFile(file);
       const paths = model.getAllPaths();
       const r = inspectTopics(paths);
       const lines = [
@@ -133,9 +136,7 @@ topic
   .action(async (file: string, o: { level?: number; branch?: string; out?: string }) => {
     try {
       if (o.level === undefined && o.branch === undefined) throw new ConfigurationError('topic prune: give --level <n>, --branch <name>, or both');
-      const model = await loadTopicModel(path.resolve(file)).catch((err: NodeJS.ErrnoException) => {
-        throw new ConfigurationError(err.code === 'ENOENT' ? `${file} does not exist` : err.message);
-      });
+      const model = await topicFile(file);
       let pruned: string[][];
       try {
         pruned = prunePaths(model.getAllPaths(), { ...(o.level !== undefined ? { level: o.level } : {}), ...(o.branch !== undefined ? { branch: o.branch } : {}) });
