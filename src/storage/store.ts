@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Claim } from '../dataset/dedup';
 import { reserve, slowDown, type Pacer, type PacingSettings, type PacingState } from '../llm/pacing';
+import { withFileLock } from './file-lock';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import { PgStore } from './pg-store';
 import { RunStore, writeFileAtomic, type Shard } from './run-store';
@@ -147,34 +148,22 @@ export class FsStore implements Store {
   async slowDown(key: string, s: PacingSettings): Promise<void> {
     await this.underPacingLock(key, (state, now) => ({ state: slowDown(state, now, s), result: undefined }));
   }
-  /**
-   * Runs `fn` on an endpoint's pacing state under a lock file (O_EXCL) that every process on this
-   * machine respects; a lock older than 5 s (its holder died) is broken.
-   */
+  /** Runs `fn` on an endpoint's pacing state under a lock file that every process on this machine respects. */
   private async underPacingLock<T>(key: string, fn: (state: PacingState | undefined, now: number) => { state: PacingState; result: T }): Promise<T> {
     const dir = path.join(this.dataDir, 'pacing');
     await fs.mkdir(dir, { recursive: true });
     const file = path.join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.json`);
-    const lock = `${file}.lock`;
-    for (;;) {
-      try {
-        await (await fs.open(lock, 'wx')).close();
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const age = await fs.stat(lock).then((st) => Date.now() - st.mtimeMs, () => 0);
-        if (age > 5000) await fs.rm(lock, { force: true });
-        else await new Promise((r) => setTimeout(r, 2));
-      }
-    }
-    try {
-      const state = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as PacingState, () => undefined);
-      const { state: next, result } = fn(state, Date.now());
-      await fs.writeFile(file, JSON.stringify(next));
-      return result;
-    } finally {
-      await fs.rm(lock, { force: true });
-    }
+    // Held for one read and one write: poll often.
+    return withFileLock(
+      `${file}.lock`,
+      async () => {
+        const state = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as PacingState, () => undefined);
+        const { state: next, result } = fn(state, Date.now());
+        await fs.writeFile(file, JSON.stringify(next));
+        return result;
+      },
+      { pollMs: 2 },
+    );
   }
   async close(): Promise<void> {}
 }

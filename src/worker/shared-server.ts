@@ -17,6 +17,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { processAlive, withFileLock } from '../storage/file-lock';
 import { DevServer, isListening } from './dev-server';
 
 export const EMBEDDED_PORT = 7233;
@@ -26,16 +27,6 @@ interface ServerRecord {
   pid: number;
   port: number;
   uiPort: number;
-}
-
-/** True when a process with this pid exists (signal 0 checks without signalling). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,31 +128,9 @@ async function stopProcess(pid: number): Promise<void> {
 }
 
 /**
- * Runs `fn` holding `<dir>/lock` (O_EXCL create). A lock left by a process that is gone is taken
- * over; a live holder is waited for (starting a server can take minutes on a fresh machine, when the
- * Temporal CLI is installed first).
+ * Runs `fn` holding `<dir>/lock`. A live holder is waited for up to 20 minutes (starting a server can
+ * take minutes on a fresh machine, when the Temporal CLI is installed first).
  */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(dir, 'lock');
-  const deadline = Date.now() + 20 * 60_000;
-  for (;;) {
-    try {
-      const handle = await fs.open(lock, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
-      // An empty file is a lock being written this instant; a dead holder's lock is stale.
-      if (holder > 0 && !processAlive(holder)) await fs.rm(lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`${lock} has been held by process ${holder} for 20 minutes; remove it if that process is stuck`);
-      else await sleep(50 + Math.random() * 50);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(lock, { force: true });
-  }
+function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(path.join(dir, 'lock'), fn);
 }
