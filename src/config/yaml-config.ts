@@ -127,8 +127,9 @@ export const RawYamlConfigSchema = z
         checkpoint: z.record(z.string(), z.unknown()).optional(),
       })
       .strict(),
-    // DeepFabric 4.x integrations: accepted with a warning (no upload here yet).
-    huggingface: z.record(z.string(), z.unknown()).optional(),
+    /** DeepFabric 4.x: push the dataset and a card to this Hub dataset repo after a completed run (HF_TOKEN). */
+    huggingface: z.object({ repository: z.string().min(1), tags: z.array(z.string()).default([]) }).strict().optional(),
+    // DeepFabric 4.x integrations: accepted with a warning.
     kaggle: z.record(z.string(), z.unknown()).optional(),
     deepfabric_cloud: z.record(z.string(), z.unknown()).optional(),
     evaluation: z.record(z.string(), z.unknown()).optional(),
@@ -171,6 +172,8 @@ export interface YamlConfig {
     save_as?: string | undefined;
     format?: string | undefined;
   };
+  /** Where a completed run is pushed (DeepFabric 4.x `huggingface` section). */
+  huggingface?: { repository: string; tags: string[] } | undefined;
   /** One line per DeepFabric key accepted without effect here, for the CLI to print. */
   warnings: string[];
 }
@@ -181,7 +184,6 @@ const DEEPFABRIC_ONLY: Record<string, string> = {
   'generation.tools': 'tools are not executed here; tool_calling records carry results the model wrote',
   'generation.output_schema': 'output.format custom is not supported; records follow the conversation type\'s schema',
   'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
-  huggingface: 'no upload here yet; export the dataset and push it with huggingface-cli',
   kaggle: 'no upload here',
   deepfabric_cloud: 'no DeepFabric Cloud here',
   evaluation: 'no evaluation here',
@@ -287,6 +289,7 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
       // DeepFabric asks for one sample per call; so does a config that does not say.
       samples_per_call: samples_per_call ?? 1,
     },
+    ...(raw.huggingface ? { huggingface: raw.huggingface } : {}),
     warnings,
   };
   return { cfg, issues };

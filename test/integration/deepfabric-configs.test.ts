@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
+import { startHubServer, type HubServer } from '../support/hub-server';
 import { LlmTestServer } from '../support/llm-server';
 import { temporalAddress, uniqueTaskQueue } from '../support/temporal';
 
@@ -16,12 +17,16 @@ const root = path.join(__dirname, '..', '..');
 const bin = path.join(root, 'bin', 'deepfabric.js');
 
 let llm: LlmTestServer;
+let hub: HubServer;
+const HF_TOKEN = 'hf_df4SuiteToken';
+const ANTHROPIC_KEY = 'sk-ant-df4-suite-secret';
 let worker: ChildProcess;
 let env: Record<string, string>;
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'df4-'));
 
 beforeAll(async () => {
   llm = await new LlmTestServer().start();
+  hub = await startHubServer({ token: HF_TOKEN, lfsThreshold: 512 });
   const taskQueue = uniqueTaskQueue('df4');
   env = {
     TEMPORAL_ADDRESS: temporalAddress(),
@@ -32,7 +37,10 @@ beforeAll(async () => {
     // Gemini speaks OpenAI's protocol; its key may be in GOOGLE_API_KEY, as DeepFabric reads it.
     GOOGLE_API_KEY: 'g',
     GEMINI_BASE_URL: llm.openaiBaseUrl,
-    ANTHROPIC_API_KEY: 'a',
+    ANTHROPIC_API_KEY: ANTHROPIC_KEY,
+    // The huggingface section pushes to a local Hub (the endpoints @huggingface/hub calls).
+    HF_TOKEN,
+    HF_ENDPOINT: hub.url,
     ANTHROPIC_BASE_URL: llm.anthropicBaseUrl,
   };
   worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env } });
@@ -44,6 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   worker.kill('SIGKILL');
   await llm.stop();
+  await hub.close();
 });
 beforeEach(() => llm.reset());
 
@@ -187,7 +196,7 @@ huggingface:
   tags: [deepfabric]
 `,
     'basic',
-    ['huggingface', 'output.checkpoint'],
+    ['output.checkpoint'],
   ],
 ];
 
@@ -290,4 +299,29 @@ it('validate --check-api makes one call per stage model; a bad key fails it; a l
   const info = await cli(['info'], { GROQ_API_KEY: 'secret-groq-key' });
   expect(info.stdout).toMatch(/groq +key GROQ_API_KEY: set/);
   expect(info.stdout).not.toContain('secret-groq-key');
+});
+
+it('the huggingface section pushed the completed dataset and a card to the Hub; upload-hf pushes a file; no key or token in what was sent', async () => {
+  // Pushed by the `a huggingface section and a checkpoint` config above (it ran before this test).
+  const repo = hub.repos.get('someone/geography');
+  expect(repo && [...repo.keys()].sort()).toEqual(['README.md', 'data/train.jsonl']);
+  const pushed = repo!.get('data/train.jsonl')!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(pushed).toEqual(lines('hf.jsonl'));
+  const card = repo!.get('README.md')!.toString('utf8');
+  expect(card).toMatch(/^---\ntags:\n- "deepfabric"\n- "synthetic"\nsize_categories:\n- n<1K\nsource_models:\n- "claude-3-5-haiku-latest"\n/);
+  expect(card).toContain('| provider | anthropic |');
+  expect(card).toContain('| topic prompt | Geography |');
+  expect(card).toMatch(/\| tokens in \/ out \| [1-9]\d* \/ [1-9]\d* \|/);
+
+  const again = await cli(['upload-hf', 'hf.jsonl', '--repo', 'someone/geo-copy', '--tags', 'geo', '--config', 'a-huggingface-section-and-a-checkpoint.yaml']);
+  expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(again.stdout).toMatch(/^pushed \d+ records and a dataset card to http:\/\/127\.0\.0\.1:\d+\/datasets\/someone\/geo-copy\n/);
+  expect(hub.repos.get('someone/geo-copy')!.get('README.md')!.toString('utf8')).toContain('- "geo"');
+
+  const sent = hub.requests.map((r) => r.body).join('\n');
+  for (const secret of [HF_TOKEN, ANTHROPIC_KEY, hub.url, llm.anthropicBaseUrl]) expect(sent.includes(secret) ? secret : 'absent').toBe('absent');
+
+  const noToken = await cli(['upload-hf', 'hf.jsonl', '--repo', 'someone/geo-copy'], { HF_TOKEN: '' });
+  expect(noToken.code).toBe(2);
+  expect(noToken.stderr).toMatch(/error: HF_TOKEN: not set; create a write token/);
 });

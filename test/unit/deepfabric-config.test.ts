@@ -66,7 +66,8 @@ describe('a DeepFabric 4.x config', () => {
   it('warns once for each DeepFabric key that has no effect here, naming it', () => {
     const c = parseYamlConfig(template);
     const named = c.warnings.map((w) => w.split(/[: ]/)[0]);
-    expect(named.sort()).toEqual(['generation.sample_retries', 'huggingface', 'output.checkpoint', 'topics.prompt_style'].sort());
+    expect(named.sort()).toEqual(['generation.sample_retries', 'output.checkpoint', 'topics.prompt_style'].sort());
+    expect(c.huggingface).toEqual({ repository: 'someone/dataset', tags: ['deepfabric', 'synthetic'] });
     for (const w of c.warnings) expect(w).toMatch(/accepted, no effect: \S/);
   });
 

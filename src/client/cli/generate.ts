@@ -17,6 +17,7 @@ import { RunHandle } from '../run-handle';
 import { incompleteRunError } from '../run-outcome';
 import { ActiveRate, notableEvents, progressLine } from '../status-format';
 import { buildTopics } from '../topic-builder';
+import { pushAfterRun } from './upload';
 
 /** Every file a config writes stays under the current folder or the data folder (no `../../etc`). */
 function confineOutputs(cfg: YamlConfig, dataDir: string): void {
@@ -334,6 +335,7 @@ program
         }
       }
       await gen.close();
+      if (result.status === 'completed') await pushAfterRun(cfg, out, { input: s.inputTokens, output: s.outputTokens });
       process.exit(result.status === 'completed' ? 0 : 1);
     } catch (err) {
       await gen?.close().catch(() => undefined);
