@@ -10,6 +10,8 @@ import { applyContentFilters, MissingFilterError } from '../dataset/content-filt
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { renderBatchPrompt } from '../prompts/batch-prompt';
+import { ToolSession } from '../tools/tools';
+import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep, type AgentProgress, type ExecutedCall } from './agent-loop';
 import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { branchesOf, pathIndexForSlot } from '../topics/sampling';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
@@ -65,6 +67,20 @@ function jsonSchemaFor(type: ConversationType, count: number): Record<string, un
     jsonSchemaCache.set(key, hit);
   }
   return hit;
+}
+
+/** Where an agent call's progress is checkpointed: call records past the batch's own calls (at most 64). */
+const AGENT_PROGRESS_KEY = 1000;
+
+let agentSchema: Record<string, unknown> | undefined;
+const agentStepJsonSchema = () => (agentSchema ??= toStrictJsonSchema(AgentStepSchema));
+
+/** Replays a checkpointed file change into a fresh session, so a resumed example sees the files it wrote. */
+function replayFileCall(session: ToolSession, call: ExecutedCall): void {
+  const args = JSON.parse(call.arguments) as { file_path?: string; content?: unknown };
+  if (typeof args.file_path !== 'string' || call.result.startsWith('Error')) return;
+  if (call.function_name === 'write_file') session.files.set(args.file_path, typeof args.content === 'string' ? args.content : JSON.stringify(args.content ?? ''));
+  else session.files.delete(args.file_path);
 }
 
 function countBy(entries: Record<string, unknown>[], key: string): Record<string, number> {
@@ -174,17 +190,15 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     // name the calls already checkpointed. The first goes out after a second (fast calls cost none).
     const beat = setInterval(() => ctx.heartbeat({ batch: input.batchIndex, callsDone: [...outcomes.keys()] }), 1000);
 
-    const runCall = async (c: { call: number; slotStart: number; count: number }): Promise<CallOutcome> => {
-      const paths = topicPaths.slice(c.slotStart - input.slotStart, c.slotStart - input.slotStart + c.count);
-      const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
+    /** One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if anything. */
+    const callModel = async (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) => {
       if (input.pacing) await waitForSlot(runStore, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
-      let result;
       try {
-        result = await providers.get(g.model).generate({
+        return await providers.get(g.model).generate({
           system: g.systemPrompt,
           prompt,
-          jsonSchema: jsonSchemaFor(g.conversationType, c.count),
-          schemaName: `${g.conversationType}_batch`,
+          jsonSchema,
+          schemaName,
           temperature: g.temperature,
           maxTokens: g.maxTokens,
           timeoutMs: g.requestTimeoutSeconds * 1000,
@@ -199,16 +213,68 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
         }
         throw new FailedCall(err, err instanceof ModelError ? err.usage : undefined);
       }
-      let outcome;
-      try {
-        outcome = await validateAnswer(result.object, c, paths, input, g);
-      } catch (err) {
-        throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
+    };
+
+    const runCall = async (c: { call: number; slotStart: number; count: number }): Promise<CallOutcome> => {
+      const paths = topicPaths.slice(c.slotStart - input.slotStart, c.slotStart - input.slotStart + c.count);
+      let outcome: CallOutcome;
+      if (g.conversationType === 'agent' && g.tools) {
+        outcome = await runAgentCall(c, paths);
+      } else {
+        const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
+        const result = await callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
+        try {
+          outcome = { ...(await validateAnswer(result.object, c, paths, input, g)), inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+        } catch (err) {
+          throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
+        }
       }
-      const done = { ...outcome, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
-      if (calls.length > 1) await store.writeCall(input.batchIndex, c.call, done);
-      outcomes.set(c.call, done);
-      return done;
+      if (calls.length > 1) await store.writeCall(input.batchIndex, c.call, outcome);
+      outcomes.set(c.call, outcome);
+      return outcome;
+    };
+
+    /**
+     * The examples of one call, each an agent loop with its tools executed here. Each finished step
+     * is checkpointed (the call's progress record), so a retry resumes every example at its next step.
+     */
+    const runAgentCall = async (c: { call: number; slotStart: number; count: number }, paths: string[][]): Promise<CallOutcome> => {
+      const tools = g.tools!;
+      const key = AGENT_PROGRESS_KEY + c.call;
+      const saved = ctx.info.attempt > 1 ? await store.readCall<{ examples: AgentProgress[] }>(input.batchIndex, key) : undefined;
+      const examples: AgentProgress[] = saved?.examples ?? [];
+      const save = () => store.writeCall(input.batchIndex, key, { examples });
+      for (let i = 0; i < c.count; i++) {
+        const progress = (examples[i] ??= { steps: [], inputTokens: 0, outputTokens: 0 });
+        // Each example has its own tool session: the builtin file system starts from scenario_seed again.
+        const session = new ToolSession(`${input.runId}-${input.batchIndex}-${c.slotStart + i}`, tools.seedFiles);
+        for (const s of progress.steps) for (const call of s.calls) if (call.function_name === 'write_file' || call.function_name === 'delete_file') replayFileCall(session, call);
+        let feedback = lastValidation ? String(lastValidation.message) : undefined;
+        while (progress.final === undefined) {
+          const prompt = agentStepPrompt({ instructions: g.instructions, topicPath: paths[i] ?? [], tools, progress, previousError: feedback });
+          const result = await callModel(c, prompt, agentStepJsonSchema(), 'agent_step');
+          progress.inputTokens += result.usage.inputTokens;
+          progress.outputTokens += result.usage.outputTokens;
+          try {
+            await applyAgentStep(result.object, progress, tools, session, g.model.provider, ctx.cancellationSignal);
+          } catch (err) {
+            progress.inputTokens -= result.usage.inputTokens;
+            progress.outputTokens -= result.usage.outputTokens;
+            throw new FailedCall(err, result.usage);
+          }
+          feedback = undefined;
+          await save();
+        }
+      }
+      const rejected: Record<string, number> = {};
+      const built = examples.map((p, i) =>
+        agentRecord(p, tools, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt, idSeed: `${input.runId}/${c.slotStart + i}` }),
+      );
+      const kept = built.flatMap((r, i) => (r ? [{ r, path: paths[i]! }] : []));
+      if (kept.length < built.length) rejected['more tool calls than max_per_query'] = built.length - kept.length;
+      const outcome = await validateAnswer({ examples: kept.map((k) => k.r) }, { ...c, count: kept.length }, kept.map((k) => k.path), input, g, (raw) => raw as DatasetRecord);
+      for (const [k, v] of Object.entries(rejected)) outcome.rejected[k] = (outcome.rejected[k] ?? 0) + v;
+      return { ...outcome, inputTokens: examples.reduce((n, p) => n + p.inputTokens, 0), outputTokens: examples.reduce((n, p) => n + p.outputTokens, 0) };
     };
 
     const settled = await Promise.allSettled(calls.filter((c) => !outcomes.has(c.call)).map(runCall));
@@ -330,6 +396,7 @@ async function validateAnswer(
   paths: string[][],
   input: BatchInput,
   g: BatchInput['generation'],
+  build: (raw: unknown) => DatasetRecord = (raw) => toRecord(g.conversationType, raw, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt }),
 ): Promise<{ records: unknown[]; topics: string[][]; rejected: Record<string, number> }> {
   const obj = answer as { examples?: unknown };
   if (!obj || !Array.isArray(obj.examples)) {
@@ -348,7 +415,7 @@ async function validateAnswer(
   for (let i = 0; i < examples.length; i++) {
     let record;
     try {
-      record = toRecord(g.conversationType, examples[i], { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt });
+      record = build(examples[i]);
     } catch (err) {
       reject('validation_error');
       firstSchemaError ??= `example ${i + 1}: ${summarise(err)}`;

@@ -170,6 +170,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
       templateVars: opts.templateVars,
       fewShot: opts.examples,
       filters: { ...opts.filters, ...(state.namedFilters.length ? { named: [...(opts.filters.named ?? []), ...state.namedFilters] } : {}) },
+      ...(opts.tools && opts.conversationType === 'agent' ? { tools: opts.tools } : {}),
     },
     retry: {
       maxRetries: opts.maxRetries,

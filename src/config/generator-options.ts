@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ToolsSettingsSchema } from '../tools/tools';
 import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN } from './run-input';
 
 /**
@@ -26,6 +27,8 @@ export const GeneratorOptionsSchema = z
     /** The system message written into each record when `sysMsg` is on (default: `generationSystemPrompt`). */
     datasetSystemPrompt: z.string().optional(),
     conversationType: ConversationTypeSchema.default('basic'),
+    /** The tools `agent` examples call, executed by the workers (DeepFabric 4.x's generation.tools; see src/tools/tools.ts). */
+    tools: ToolsSettingsSchema.optional(),
     /** Batches in flight at once. */
     concurrency: z.number().int().min(1).max(10000).default(8),
     /** Model calls one batch activity runs at once (default: a quarter of `concurrency`, 1 to 8). */

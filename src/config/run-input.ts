@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec';
 import { ERROR_CATEGORIES } from '../errors';
+import { ToolsSettingsSchema } from '../tools/tools';
 
-/** Output record kinds (DeepFabric's conversation types). */
-export const CONVERSATION_TYPES = ['basic', 'structured', 'cot_freetext', 'cot_structured', 'tool_calling'] as const;
+/**
+ * Output record kinds. `basic` … `tool_calling` are DeepFabric 2.x's (the seed API's);
+ * `chain_of_thought` and `agent` are DeepFabric 4.x's `Conversation` records (`cot` with freetext
+ * or agent reasoning; an agent with tools calls them and records the executed results).
+ */
+export const CONVERSATION_TYPES = ['basic', 'structured', 'cot_freetext', 'cot_structured', 'tool_calling', 'chain_of_thought', 'agent'] as const;
 export const ConversationTypeSchema = z.enum(CONVERSATION_TYPES);
 export type ConversationType = z.infer<typeof ConversationTypeSchema>;
 
@@ -55,6 +60,8 @@ export const GenerationSettingsSchema = z.object({
   /** A few example records shown to the model as `{examples}`. */
   fewShot: z.array(z.string()),
   filters: DeclarativeFiltersSchema,
+  /** The tools an `agent` example calls, executed by the worker (absent: no tools). */
+  tools: ToolsSettingsSchema.optional(),
 });
 export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
 

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors';
 import { closest } from './generator-options';
+import { BUILTIN_TOOLS, ToolDefinitionSchema, type ToolDefinition, type ToolsSettings } from '../tools/tools';
 import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN, tooManyExamples, type ConversationType } from './run-input';
 
 /**
@@ -105,7 +106,21 @@ export const RawYamlConfigSchema = z
           .strict()
           .optional(),
         // DeepFabric 4.x keys accepted with a warning (see DEEPFABRIC_ONLY below).
-        tools: z.record(z.string(), z.unknown()).optional(),
+        /** DeepFabric 4.x: the tools an agent example calls (executed by the worker; see src/tools/tools.ts). */
+        tools: z
+          .object({
+            spin_endpoint: z.string().url().optional(),
+            components: z.record(z.string(), z.array(z.string()).nullable()).optional(),
+            tools_endpoint: z.string().optional(),
+            custom: z.array(z.record(z.string(), z.unknown())).optional(),
+            max_per_query: z.number().int().min(1).max(10).optional(),
+            strict: z.boolean().optional(),
+            scenario_seed: z.object({ files: z.record(z.string(), z.string()).optional() }).strict().optional(),
+            max_agent_steps: z.number().int().min(1).max(10).optional(),
+            tool_execute_path: z.string().optional(),
+          })
+          .strict()
+          .optional(),
         output_schema: z.unknown().optional(),
         save_as: z.string().min(1).optional(),
         llm: LlmSchema.optional(),
@@ -158,6 +173,8 @@ export interface YamlConfig {
   topics: Omit<RawYamlConfig['topics'], 'llm' | 'max_concurrent' | 'prompt_style'>;
   generation: Omit<RawYamlConfig['generation'], 'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'sys_msg' | 'max_tokens'> & {
     conversation: { type: ConversationType };
+    /** Resolved tools of an agent run (DeepFabric's generation.tools). */
+    tools?: ToolsSettings;
     sys_msg: boolean;
     /** Retry backoff from DeepFabric's rate_limit block. */
     backoff?: { initial?: number; max?: number; multiplier?: number };
@@ -181,7 +198,6 @@ export interface YamlConfig {
 /** DeepFabric keys that are accepted but do nothing here, and why. */
 const DEEPFABRIC_ONLY: Record<string, string> = {
   'generation.sample_retries': 'retries after a validation failure are part of max_retries here (the retry carries the error in its prompt)',
-  'generation.tools': 'tools are not executed here; tool_calling records carry results the model wrote',
   'generation.output_schema': 'output.format custom is not supported; records follow the conversation type\'s schema',
   'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
   kaggle: 'no upload here',
@@ -202,20 +218,72 @@ function mergeLlm(stage: string, top: RawYamlConfig['llm'], own: RawYamlConfig['
   };
 }
 
-/** `cot` + `reasoning_style` (DeepFabric 4.x) as this tool's conversation types. */
+/**
+ * `cot` + `reasoning_style` (DeepFabric 4.x) as this tool's conversation types: DeepFabric 4.x's
+ * records (`chain_of_thought`: reasoning {style freetext}; `agent`: reasoning steps, and with tools
+ * the executed calls). `structured` and `hybrid` are deprecated there and mean `agent`; so here.
+ */
 function conversationType(c: RawYamlConfig['generation']['conversation'], warnings: string[]): ConversationType {
   if (c.type !== 'cot') return c.type;
   switch (c.reasoning_style ?? 'freetext') {
     case 'freetext':
-      return 'cot_freetext';
+      return 'chain_of_thought';
     case 'structured':
-      return 'cot_structured';
     case 'hybrid':
-      warnings.push('generation.conversation.reasoning_style hybrid: written as cot_structured (reasoning steps and a final answer)');
-      return 'cot_structured';
+      warnings.push(`generation.conversation.reasoning_style ${c.reasoning_style}: deprecated in DeepFabric 4.x, which writes it as agent; so does this tool`);
+      return 'agent';
     case 'agent':
-      return 'tool_calling';
+      return 'agent';
   }
+}
+
+/** DeepFabric's `generation.tools` resolved into the tools a worker executes; problems name their field. */
+function resolveTools(t: NonNullable<RawYamlConfig['generation']['tools']>, issues: string[]): ToolsSettings | undefined {
+  const tools: ToolDefinition[] = [];
+  const before = issues.length;
+  for (const [component, names] of Object.entries(t.components ?? {})) {
+    if (component !== 'builtin') {
+      issues.push(
+        `generation.tools.components.${component}: components other than builtin load their definitions from tools_endpoint, which is not supported here; define the tools under generation.tools.custom (with component: ${component} and spin_endpoint to execute them in Spin, or a mock_response)`,
+      );
+      continue;
+    }
+    const wanted = names?.length ? names : BUILTIN_TOOLS.map((b) => b.name);
+    for (const name of wanted) {
+      const def = BUILTIN_TOOLS.find((b) => b.name === name);
+      if (def) tools.push(def);
+      else issues.push(`generation.tools.components.builtin: unknown tool "${name}"; the builtin tools are ${BUILTIN_TOOLS.map((b) => b.name).join(', ')}`);
+    }
+  }
+  (t.custom ?? []).forEach((raw, i) => {
+    const parsed = ToolDefinitionSchema.safeParse(raw);
+    const where = `generation.tools.custom[${i}]${typeof raw.name === 'string' ? ` (${raw.name})` : ''}`;
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) issues.push(`${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message}`);
+      return;
+    }
+    if (parsed.data.mock_response === undefined && !t.spin_endpoint) {
+      issues.push(`${where}: no mock_response and no spin_endpoint, so nothing could execute it; give it a mock_response (placeholders {{arg}}) or set generation.tools.spin_endpoint`);
+    }
+    tools.push(parsed.data);
+  });
+  if (t.tools_endpoint) issues.push('generation.tools.tools_endpoint: loading tool definitions from an endpoint is not supported here; define them under generation.tools.custom');
+  const names = tools.map((x) => x.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) issues.push(`generation.tools: the tool "${dup}" is defined twice`);
+  if (tools.length === 0) {
+    if (issues.length === before) issues.push('generation.tools: no tools; list builtin tools under components.builtin or define tools under custom');
+    return undefined;
+  }
+  return {
+    tools,
+    ...(t.spin_endpoint ? { spinEndpoint: t.spin_endpoint } : {}),
+    ...(t.tool_execute_path ? { toolExecutePath: t.tool_execute_path } : {}),
+    seedFiles: t.scenario_seed?.files ?? {},
+    maxPerQuery: t.max_per_query ?? 3,
+    strict: t.strict ?? true,
+    maxAgentSteps: t.max_agent_steps ?? 5,
+  };
 }
 
 /** `obj` without `keys`. */
@@ -266,6 +334,12 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
   if (include_system_message !== undefined && sys_msg !== undefined && include_system_message !== sys_msg) {
     issues.push('output.include_system_message: contradicts generation.sys_msg; keep one');
   }
+  const convType = conversationType(conversation, warnings);
+  let tools: ToolsSettings | undefined;
+  if (raw.generation.tools) {
+    if (convType === 'agent') tools = resolveTools(raw.generation.tools, issues);
+    else warnings.push(`generation.tools: accepted, no effect: tools are called by agent examples (conversation type cot with reasoning_style agent), not ${convType}`);
+  }
   const cfg: YamlConfig = {
     run: raw.run,
     llm: typeof gl === 'string' ? ({} as ResolvedLlm) : gl,
@@ -274,7 +348,8 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
     generation: {
       ...generation,
       ...(batch_size !== undefined ? { calls_per_batch: batch_size } : {}),
-      conversation: { type: conversationType(conversation, warnings) },
+      conversation: { type: convType },
+      ...(tools ? { tools } : {}),
       ...(rl?.max_retries !== undefined && raw.generation.max_retries === undefined ? { max_retries: rl.max_retries } : {}),
       ...(rl && (rl.base_delay !== undefined || rl.max_delay !== undefined || rl.exponential_base !== undefined)
         ? { backoff: { ...(rl.base_delay !== undefined ? { initial: rl.base_delay } : {}), ...(rl.max_delay !== undefined ? { max: rl.max_delay } : {}), ...(rl.exponential_base !== undefined ? { multiplier: rl.exponential_base } : {}) } }

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { ConversationType } from '../config/run-input';
 
 /**
- * Record shapes (DeepFabric 2.x conversation types). Each type has two schemas: what the model is
+ * Record shapes: DeepFabric 2.x's conversation types, and DeepFabric 4.x's `Conversation` for
+ * `chain_of_thought` and `agent` (mirroring its pydantic models: 9-character tool call ids, tool
+ * arguments as JSON strings, `reasoning {style, content}`, `tool_context.executions`). Each type has two schemas: what the model is
  * asked to fill (strict-mode friendly: every property required, no free-form objects) and the record
  * written to the dataset. `toRecord` turns one into the other and inserts the system message.
  */
@@ -22,6 +24,49 @@ export const ToolSchema = z.object({
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), description: z.string(), parameters: z.record(z.string(), z.unknown()) }),
 });
+
+/** DeepFabric 4.x: a tool call id is exactly 9 letters or digits. */
+const ToolCallId = z.string().regex(/^[a-zA-Z0-9]{9}$/, 'a tool call id is 9 letters or digits');
+const JsonObjectString = z.string().refine((s) => {
+  try {
+    const v: unknown = JSON.parse(s);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}, 'a JSON object as a string');
+
+/** DeepFabric 4.x's `ChatMessage`. */
+const ConversationMessage = z
+  .object({
+    role: Role,
+    content: z.string().optional(),
+    tool_calls: z
+      .array(z.object({ id: ToolCallId, type: z.literal('function'), function: z.object({ name: z.string().min(1), arguments: JsonObjectString }).strict() }).strict())
+      .optional(),
+    tool_call_id: ToolCallId.optional(),
+  })
+  .strict();
+const ReasoningStep4 = z.object({ step_number: z.number().int(), thought: z.string(), action: z.string().nullable().optional() }).strict();
+/** DeepFabric 4.x's `ToolExecution`: what was called, why, and what the execution returned. */
+export const ToolExecutionSchema = z
+  .object({ function_name: z.string().min(1), arguments: JsonObjectString, reasoning: z.string().min(1), result: z.string().min(1) })
+  .strict();
+
+/** DeepFabric 4.x's `Conversation` (fields that are None are left out of the JSON). */
+export const ConversationSchema = z
+  .object({
+    messages: z.array(ConversationMessage).min(1),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    reasoning: z.object({ style: z.enum(['freetext', 'agent']), content: z.union([z.string(), z.array(ReasoningStep4)]) }).strict().optional(),
+    tool_context: z.object({ executions: z.array(ToolExecutionSchema) }).strict().optional(),
+    tools: z.array(ToolSchema).optional(),
+    agent_context: z.object({ mode: z.enum(['single_turn', 'multi_turn']), planning_trace: z.string().optional(), execution_summary: z.string().optional() }).strict().optional(),
+    structured_data: z.record(z.string(), z.unknown()).optional(),
+    question: z.string().optional(),
+    final_answer: z.string().optional(),
+  })
+  .strict();
 
 export const RecordSchemas = {
   basic: z.object({ messages: z.array(MessageSchema).min(2) }),
@@ -50,6 +95,14 @@ export const RecordSchemas = {
       )
       .min(2),
     tools: z.array(ToolSchema).min(1),
+  }),
+  chain_of_thought: ConversationSchema.extend({
+    reasoning: z.object({ style: z.literal('freetext'), content: z.string().min(1) }).strict(),
+    question: z.string().min(1),
+    final_answer: z.string().min(1),
+  }),
+  agent: ConversationSchema.extend({
+    reasoning: z.object({ style: z.literal('agent'), content: z.array(ReasoningStep4).min(1) }).strict(),
   }),
 } as const;
 
@@ -91,6 +144,19 @@ const LlmSchemas = {
         }),
       )
       .min(2),
+  }),
+  chain_of_thought: z.object({
+    question: z.string().min(1),
+    reasoning: z.string().min(1),
+    /** The assistant's reply to the question (the reasoning stays out of it). */
+    answer: z.string().min(1),
+    final_answer: z.string().min(1),
+  }),
+  /** An agent example without tools: the reasoning steps and the answer (with tools, see src/activities/agent-loop.ts). */
+  agent: z.object({
+    question: z.string().min(1),
+    steps: z.array(z.object({ thought: z.string().min(1), action: z.string() })).min(1),
+    answer: z.string().min(1),
   }),
 } as const;
 
@@ -135,6 +201,22 @@ export function toRecord(
     }
     case 'cot_freetext':
       return RecordSchemas.cot_freetext.parse(parsed);
+    case 'chain_of_thought': {
+      const p = parsed as z.infer<(typeof LlmSchemas)['chain_of_thought']>;
+      return RecordSchemas.chain_of_thought.parse({
+        messages: [...system, { role: 'user', content: p.question }, { role: 'assistant', content: p.answer }],
+        reasoning: { style: 'freetext', content: p.reasoning },
+        question: p.question,
+        final_answer: p.final_answer,
+      });
+    }
+    case 'agent': {
+      const p = parsed as z.infer<(typeof LlmSchemas)['agent']>;
+      return RecordSchemas.agent.parse({
+        messages: [...system, { role: 'user', content: p.question }, { role: 'assistant', content: p.answer }],
+        reasoning: { style: 'agent', content: p.steps.map((st, i) => ({ step_number: i + 1, thought: st.thought, ...(st.action ? { action: st.action } : {}) })) },
+      });
+    }
     case 'tool_calling': {
       const p = parsed as z.infer<(typeof LlmSchemas)['tool_calling']>;
       const tools = p.tools.map((t) => ({
@@ -161,8 +243,8 @@ export function toRecord(
 export function recordText(record: DatasetRecord): string {
   const r = record as Record<string, unknown>;
   if (Array.isArray(r.messages)) {
-    return (r.messages as { role: string; content: string }[])
-      .filter((m) => m.role !== 'system')
+    return (r.messages as { role: string; content?: string }[])
+      .filter((m) => m.role !== 'system' && m.content)
       .map((m) => m.content)
       .join('\n');
   }

@@ -32,13 +32,16 @@ function extrasOf(r: Rec): Rec {
   return rest;
 }
 
+type Step = { step_number: number; thought: string; action?: string | null };
+const stepsText = (steps: Step[]) => steps.map((s) => `${s.step_number}. ${s.thought}${s.action ? ` (${s.action})` : ''}`).join('\n');
+
 function reasoningOf(r: Rec): string | undefined {
   if (typeof r.chain_of_thought === 'string') return r.chain_of_thought;
-  if (Array.isArray(r.reasoning_trace)) {
-    return (r.reasoning_trace as { step_number: number; thought: string; action: string }[])
-      .map((s) => `${s.step_number}. ${s.thought}${s.action ? ` (${s.action})` : ''}`)
-      .join('\n');
-  }
+  // DeepFabric 4.x: reasoning {style, content}, the content a text or a list of steps.
+  const reasoning = r.reasoning as { content?: unknown } | undefined;
+  if (reasoning && typeof reasoning.content === 'string') return reasoning.content;
+  if (reasoning && Array.isArray(reasoning.content)) return stepsText(reasoning.content as Step[]);
+  if (Array.isArray(r.reasoning_trace)) return stepsText(r.reasoning_trace as Step[]);
   if (typeof r.reasoning_trace === 'string') return r.reasoning_trace;
   return undefined;
 }
@@ -189,6 +192,24 @@ export const SAMPLE_RECORDS: Record<ConversationType, Rec> = {
       { role: 'tool', content: 'O1', tool_call_id: 'c1' },
       { role: 'assistant', content: 'A1' },
     ],
+    tools: [{ type: 'function', function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } } }],
+  },
+  chain_of_thought: {
+    messages: [{ role: 'system', content: 'S1' }, { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' }],
+    reasoning: { style: 'freetext', content: 'R1' },
+    question: 'Q1',
+    final_answer: 'F1',
+  },
+  agent: {
+    messages: [
+      { role: 'system', content: 'S1' },
+      { role: 'user', content: 'U1' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'abcDEF123', type: 'function', function: { name: 'N1', arguments: '{"k":"V1"}' } }] },
+      { role: 'tool', content: 'O1', tool_call_id: 'abcDEF123' },
+      { role: 'assistant', content: 'A1' },
+    ],
+    reasoning: { style: 'agent', content: [{ step_number: 1, thought: 'T1', action: 'X1' }] },
+    tool_context: { executions: [{ function_name: 'N1', arguments: '{"k":"V1"}', reasoning: 'W1', result: 'O1' }] },
     tools: [{ type: 'function', function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } } }],
   },
 };

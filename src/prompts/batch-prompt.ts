@@ -8,6 +8,9 @@ const TYPE_DESCRIPTIONS: Record<ConversationType, string> = {
   cot_structured: 'conversation with numbered reasoning steps (thought and action each) and a final answer',
   tool_calling:
     'tool-calling conversation (define the tools with JSON-schema parameters; the assistant calls them with JSON arguments, tool messages answer with tool_call_id, then the assistant answers)',
+  chain_of_thought:
+    'chain-of-thought example (a user question, free-text step-by-step reasoning, the assistant\'s reply to the user, and the short final answer)',
+  agent: 'agent reasoning example (a user request, the numbered reasoning steps an agent takes, each with its thought and action, and the answer to the user)',
 };
 
 /**

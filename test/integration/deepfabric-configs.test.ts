@@ -54,7 +54,32 @@ afterAll(async () => {
   await llm.stop();
   await hub.close();
 });
-beforeEach(() => llm.reset());
+/**
+ * The model's side of an agent example with tools: read the seeded file, then write what the read
+ * returned (taken from the prompt, where the worker put the real result) and ask the time, then answer.
+ */
+function agentModel(call: { prompt: string }): unknown {
+  const m = /Give step (\d+)|Step (\d+) is the last/.exec(call.prompt);
+  if (!m || !call.prompt.includes('Tools:\n- read_file')) return undefined;
+  const step = Number(m[1] ?? m[2]);
+  const read = /called read_file\(.*\n {2}result: (.*)/.exec(call.prompt)?.[1] ?? '';
+  const answer = (o: object) => ({ question: '', thought: `step ${step}`, tool_calls: [], is_final: false, final_answer: '', ...o });
+  if (step === 1) return answer({ question: 'Copy notes.txt to copy.txt and tell me the time in UTC', tool_calls: [{ function_name: 'read_file', arguments_json: '{"file_path":"notes.txt"}', reasoning: 'see the notes' }] });
+  if (step === 2) {
+    return answer({
+      tool_calls: [
+        { function_name: 'write_file', arguments_json: JSON.stringify({ file_path: 'copy.txt', content: read }), reasoning: 'make the copy' },
+        { function_name: 'get_time', arguments_json: '{"zone":"UTC"}', reasoning: 'the user asked the time' },
+      ],
+    });
+  }
+  return answer({ is_final: true, final_answer: `Copied "${read}" to copy.txt.` });
+}
+
+beforeEach(() => {
+  llm.reset();
+  llm.configure({ respond: agentModel });
+});
 
 function generate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -141,7 +166,7 @@ output:
   batch_size: 3
   save_as: cot.jsonl
 `,
-    'cot_freetext',
+    'chain_of_thought',
     ['generation.sample_retries'],
   ],
   [
@@ -153,6 +178,13 @@ generation:
   conversation: { type: cot, reasoning_style: agent }
   tools:
     components: { builtin: [read_file, write_file] }
+    custom:
+      - name: get_time
+        description: "The time in a time zone"
+        parameters: [{ name: zone, type: str, description: "IANA zone" }]
+        returns: "The local time"
+        mock_response: "It is noon in {{zone}}"
+    scenario_seed: { files: { "notes.txt": "buy milk" } }
     max_per_query: 3
     max_agent_steps: 5
 output:
@@ -160,8 +192,8 @@ output:
   batch_size: 1
   save_as: agent.jsonl
 `,
-    'tool_calling',
-    ['generation.tools'],
+    'agent',
+    [],
   ],
   [
     'per-stage llm: topics on gemini, generation on openai',
@@ -215,6 +247,26 @@ describe.each(configs)('a DeepFabric 4.x config: %s', (name, yaml, type, warned)
     for (const key of warned) expect(r.stderr.split('\n').filter((l) => l.startsWith(`warning: ${key}`))).toHaveLength(1);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toHaveLength(warned.length);
   });
+});
+
+it('the agent config: tool results come from executing the tools (seeded file system, mock_response), not from the model', async () => {
+  const records = lines('agent.jsonl');
+  expect(records).toHaveLength(2);
+  for (const rec of records) {
+    const executions = (rec.tool_context as { executions: { function_name: string; arguments: string; result: string }[] }).executions;
+    expect(executions.map((e) => [e.function_name, e.result])).toEqual([
+      ['read_file', 'buy milk'],
+      ['write_file', 'Wrote 8 bytes to copy.txt'],
+      ['get_time', 'It is noon in UTC'],
+    ]);
+    const messages = rec.messages as { role: string; content: string; tool_call_id?: string; tool_calls?: { id: string }[] }[];
+    expect(messages.filter((m) => m.role === 'tool').map((m) => m.content)).toEqual(executions.map((e) => e.result));
+    const ids = messages.flatMap((m) => m.tool_calls?.map((c) => c.id) ?? []);
+    expect(messages.filter((m) => m.role === 'tool').map((m) => m.tool_call_id)).toEqual(ids);
+    expect(messages.at(-1)).toEqual({ role: 'assistant', content: 'Copied "buy milk" to copy.txt.' });
+    expect((rec.reasoning as { style: string; content: unknown[] }).content).toHaveLength(3);
+    expect((rec.tools as { function: { name: string } }[]).map((t) => t.function.name)).toEqual(['read_file', 'write_file', 'get_time']);
+  }
 });
 
 it('the tree config: output.system_prompt is the records\' system message; batch_size is parallel one-sample calls', async () => {

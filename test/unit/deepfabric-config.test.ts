@@ -56,7 +56,7 @@ describe('a DeepFabric 4.x config', () => {
     expect(c.topicsLlm).toEqual({ provider: 'gemini', model: 'gemini-2.5-flash', temperature: 0.8 });
     expect(c.llm).toEqual({ provider: 'openai', model: 'gpt-4o-mini', temperature: 0.7, max_tokens: 2000 });
     expect(c.topics).toMatchObject({ mode: 'graph', concurrency: 4, system_prompt: 'Organise the subject.', depth: 3, degree: 3 });
-    expect(c.generation.conversation.type).toBe('cot_freetext');
+    expect(c.generation.conversation.type).toBe('chain_of_thought');
     expect(c.generation.calls_per_batch).toBe(5); // DeepFabric's batch_size: parallel one-sample calls
     expect(c.output.samples_per_call).toBe(1);
     expect(c.output.system_prompt).toBe('You are a helpful AI assistant.\n');
@@ -98,12 +98,33 @@ output: { num_samples: 4 }
     );
   });
 
-  it('maps cot reasoning styles to conversation types', () => {
-    const type = (style: string) => parseYamlConfig(`llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration: {conversation: {type: cot, reasoning_style: ${style}}}\noutput: {num_samples: 1}\n`).generation.conversation.type;
-    expect(type('freetext')).toBe('cot_freetext');
-    expect(type('structured')).toBe('cot_structured');
-    expect(type('agent')).toBe('tool_calling');
-    expect(type('hybrid')).toBe('cot_structured');
+  it('maps cot reasoning styles to DeepFabric 4.x record types; structured and hybrid are agent, with a warning, as in 4.x', () => {
+    const parse = (style: string) => parseYamlConfig(`llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration: {conversation: {type: cot, reasoning_style: ${style}}}\noutput: {num_samples: 1}\n`);
+    expect(parse('freetext').generation.conversation.type).toBe('chain_of_thought');
+    expect(parse('agent').generation.conversation.type).toBe('agent');
+    for (const style of ['structured', 'hybrid']) {
+      const c = parse(style);
+      expect(c.generation.conversation.type).toBe('agent');
+      expect(c.warnings).toEqual([`generation.conversation.reasoning_style ${style}: deprecated in DeepFabric 4.x, which writes it as agent; so does this tool`]);
+    }
+  });
+
+  it('generation.tools: builtin and custom tools resolved with their limits; what cannot be executed is refused, naming the field', () => {
+    const agent = (tools: string) => `llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration:\n  conversation: {type: cot, reasoning_style: agent}\n  tools: ${tools}\noutput: {num_samples: 1}\n`;
+    const c = parseYamlConfig(agent('{components: {builtin: null}, custom: [{name: ping, description: "Ping a host", parameters: [{name: host, type: str, description: h}], mock_response: {ok: "{{host}}"}}], max_agent_steps: 3, strict: false, scenario_seed: {files: {a.txt: hi}}}'));
+    expect(c.generation.tools).toMatchObject({ maxPerQuery: 3, maxAgentSteps: 3, strict: false, seedFiles: { 'a.txt': 'hi' } });
+    expect(c.generation.tools!.tools.map((t) => t.name)).toEqual(['read_file', 'write_file', 'list_files', 'delete_file', 'ping']);
+    expect(issuesOf(agent('{components: {builtin: [read_fil]}}'))).toEqual(['generation.tools.components.builtin: unknown tool "read_fil"; the builtin tools are read_file, write_file, list_files, delete_file']);
+    expect(issuesOf(agent('{custom: [{name: ping, description: x}]}'))).toEqual([
+      'generation.tools.custom[0] (ping): no mock_response and no spin_endpoint, so nothing could execute it; give it a mock_response (placeholders {{arg}}) or set generation.tools.spin_endpoint',
+    ]);
+    expect(parseYamlConfig(agent('{spin_endpoint: "http://localhost:3000", custom: [{name: ping, description: x}]}')).generation.tools!.spinEndpoint).toBe('http://localhost:3000');
+    expect(issuesOf(agent('{components: {github: [gh_list_issues]}}')).join()).toMatch(/^generation\.tools\.components\.github: components other than builtin/);
+    expect(issuesOf(agent('{custom: [{name: "bad name", description: x, mock_response: y}]}')).join()).toMatch(/^generation\.tools\.custom\[0\] \(bad name\)\.name: a function name/);
+    // Tools on a conversation type that calls none: accepted with a warning, not silently.
+    const basic = parseYamlConfig(agent('{components: {builtin: null}}').replace('{type: cot, reasoning_style: agent}', '{type: basic}'));
+    expect(basic.generation.tools).toBeUndefined();
+    expect(basic.warnings.join()).toMatch(/generation\.tools: accepted, no effect: tools are called by agent examples/);
   });
 
   it('an unknown key gets a suggestion from its own section only', () => {

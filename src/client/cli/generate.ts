@@ -148,6 +148,7 @@ function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string):
     ...(cfg.llm.max_tokens ? { maxTokens: cfg.llm.max_tokens } : {}),
     temperature: cfg.llm.temperature,
     conversationType: g.conversation.type,
+    ...(g.tools ? { tools: g.tools } : {}),
     ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
     ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
     ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),

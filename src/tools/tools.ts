@@ -1,0 +1,180 @@
+/**
+ * Tools an agent example may call, and their execution (DeepFabric 4.x `generation.tools`).
+ * Results come from executing the tool, never from the model: DeepFabric's `builtin` virtual file
+ * system (read_file, write_file, list_files, delete_file) runs here, in memory, one fresh file system
+ * per example seeded from `scenario_seed.files`; `custom` tools answer with their `mock_response`
+ * (placeholders `{{arg}}` filled from the call's arguments); with `spin_endpoint` every tool is
+ * executed by that Spin service, as DeepFabric does (`POST {spin}/{component}/execute` with
+ * `{session_id, tool, args}`, or `tool_execute_path`). The settings travel in the run's input
+ * (workflow history): they hold no secret.
+ */
+import { z } from 'zod';
+
+export const ToolParameterSchema = z
+  .object({
+    name: z.string().min(1),
+    type: z.enum(['str', 'int', 'float', 'bool', 'list', 'dict']).default('str'),
+    description: z.string().default(''),
+    required: z.boolean().default(true),
+    default: z.string().nullable().optional(),
+  })
+  .strict();
+
+/** DeepFabric's tool definition, plus `mock_response`: what the tool answers when no Spin service executes it. */
+export const ToolDefinitionSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z_][\w-]*$/, 'a function name (letters, digits, _ and -)'),
+    description: z.string().min(1),
+    parameters: z.array(ToolParameterSchema).default([]),
+    returns: z.string().default(''),
+    category: z.string().default('general'),
+    component: z.string().optional(),
+    mock_response: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
+  })
+  .strict();
+export type ToolDefinition = z.infer<typeof ToolDefinitionSchema>;
+
+/** The tools of a run, resolved (definitions, how each is executed), as they travel to the workers. */
+export const ToolsSettingsSchema = z.object({
+  tools: z.array(ToolDefinitionSchema).min(1),
+  spinEndpoint: z.string().url().optional(),
+  toolExecutePath: z.string().optional(),
+  seedFiles: z.record(z.string(), z.string()).default({}),
+  maxPerQuery: z.number().int().min(1).max(10).default(3),
+  strict: z.boolean().default(true),
+  maxAgentSteps: z.number().int().min(1).max(10).default(5),
+});
+export type ToolsSettings = z.infer<typeof ToolsSettingsSchema>;
+
+const P = (name: string, description: string) => ({ name, type: 'str' as const, description, required: true });
+
+/** DeepFabric's builtin component: a virtual file system per example. */
+export const BUILTIN_TOOLS: ToolDefinition[] = [
+  { name: 'read_file', description: 'Read the content of a file', parameters: [P('file_path', 'Path of the file to read')], returns: 'The file content', category: 'vfs', component: 'builtin' },
+  {
+    name: 'write_file',
+    description: 'Write content to a file (creates or replaces it)',
+    parameters: [P('file_path', 'Path of the file to write'), P('content', 'The content to write')],
+    returns: 'A confirmation',
+    category: 'vfs',
+    component: 'builtin',
+  },
+  { name: 'list_files', description: 'List all files', parameters: [], returns: 'A JSON list of file paths', category: 'vfs', component: 'builtin' },
+  { name: 'delete_file', description: 'Delete a file', parameters: [P('file_path', 'Path of the file to delete')], returns: 'A confirmation', category: 'vfs', component: 'builtin' },
+];
+
+const JSON_TYPES: Record<string, string> = { str: 'string', int: 'integer', float: 'number', bool: 'boolean', list: 'array', dict: 'object' };
+
+/** A tool in OpenAI's function-calling form (the records' `tools`, what TRL's chat templates read). */
+export function toOpenAiTool(t: ToolDefinition): { type: 'function'; function: { name: string; description: string; parameters: Record<string, unknown> } } {
+  const properties: Record<string, unknown> = {};
+  for (const p of t.parameters) properties[p.name] = { type: JSON_TYPES[p.type] ?? 'string', description: p.description };
+  return {
+    type: 'function',
+    function: { name: t.name, description: t.description, parameters: { type: 'object', properties, required: t.parameters.filter((p) => p.required).map((p) => p.name) } },
+  };
+}
+
+/** One line per tool for the prompt: `name(a: str, b?: int) -> returns: description`. */
+export function toolSignature(t: ToolDefinition): string {
+  const params = t.parameters.map((p) => `${p.name}${p.required ? '' : '?'}: ${p.type}`).join(', ');
+  return `${t.name}(${params})${t.returns ? ` -> ${t.returns}` : ''}: ${t.description}`;
+}
+
+/** The state of one example's tools: its own file system (DeepFabric's session). */
+export class ToolSession {
+  readonly files: Map<string, string>;
+  constructor(
+    readonly id: string,
+    seed: Record<string, string>,
+  ) {
+    this.files = new Map(Object.entries(seed));
+  }
+}
+
+/** Why a call cannot be executed (unknown tool, bad arguments): the model's mistake, fed back on retry. */
+export class ToolCallError extends Error {
+  override readonly name = 'ToolCallError';
+}
+
+function fill(template: unknown, args: Record<string, unknown>): unknown {
+  if (typeof template === 'string') return template.replace(/\{\{\s*([\w-]+)\s*\}\}/g, (_m, k: string) => (args[k] === undefined ? '' : typeof args[k] === 'string' ? (args[k] as string) : JSON.stringify(args[k])));
+  if (Array.isArray(template)) return template.map((v) => fill(v, args));
+  if (template && typeof template === 'object') return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, fill(v, args)]));
+  return template;
+}
+
+function runBuiltin(session: ToolSession, name: string, args: Record<string, unknown>): string {
+  const file = typeof args.file_path === 'string' ? args.file_path : '';
+  switch (name) {
+    case 'read_file':
+      return session.files.has(file) ? session.files.get(file)! || '(empty file)' : `Error: file not found: ${file}`;
+    case 'write_file': {
+      const content = typeof args.content === 'string' ? args.content : JSON.stringify(args.content ?? '');
+      session.files.set(file, content);
+      return `Wrote ${Buffer.byteLength(content)} bytes to ${file}`;
+    }
+    case 'list_files':
+      return JSON.stringify([...session.files.keys()].sort());
+    case 'delete_file':
+      return session.files.delete(file) ? `Deleted ${file}` : `Error: file not found: ${file}`;
+    default:
+      throw new ToolCallError(`${name} is not a builtin tool`);
+  }
+}
+
+/** Spin's answer as the tool's result: its `result` (text or JSON), or its error. */
+function spinResult(body: string): string {
+  try {
+    const j = JSON.parse(body) as { success?: boolean; result?: unknown; error?: unknown };
+    if (j && typeof j === 'object' && ('result' in j || 'error' in j)) {
+      if (j.success === false || (j.error && j.result === undefined)) return `Error: ${typeof j.error === 'string' ? j.error : JSON.stringify(j.error)}`;
+      return typeof j.result === 'string' ? j.result : JSON.stringify(j.result);
+    }
+  } catch {
+    /* a plain-text answer is the result */
+  }
+  return body;
+}
+
+/**
+ * Executes one tool call and returns its result (never empty). Throws `ToolCallError` for a call the
+ * model got wrong (unknown tool, arguments that are not a JSON object); a Spin service that cannot be
+ * reached throws a plain error (the batch is retried).
+ */
+export async function executeTool(settings: ToolsSettings, session: ToolSession, name: string, argumentsJson: string, signal?: AbortSignal): Promise<string> {
+  const tool = settings.tools.find((t) => t.name === name);
+  if (!tool) throw new ToolCallError(`unknown tool "${name}"; the tools are ${settings.tools.map((t) => t.name).join(', ')}`);
+  let args: unknown;
+  try {
+    args = JSON.parse(argumentsJson);
+  } catch {
+    throw new ToolCallError(`arguments of ${name} are not JSON: ${argumentsJson.slice(0, 100)}`);
+  }
+  if (!args || typeof args !== 'object' || Array.isArray(args)) throw new ToolCallError(`arguments of ${name} must be a JSON object`);
+  const a = args as Record<string, unknown>;
+  const missing = tool.parameters.filter((p) => p.required && (a[p.name] === undefined || a[p.name] === null || a[p.name] === ''));
+  if (missing.length) throw new ToolCallError(`${name} needs ${missing.map((p) => p.name).join(', ')}`);
+  let result: string;
+  if (settings.spinEndpoint) {
+    // DeepFabric's routing: builtin -> /vfs/execute, a custom tool -> /mock/execute, component X -> /X/execute.
+    const route = settings.toolExecutePath ?? `/${tool.component === 'builtin' ? 'vfs' : (tool.component ?? 'mock')}/execute`;
+    const res = await fetch(`${settings.spinEndpoint.replace(/\/$/, '')}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ session_id: session.id, tool: name, args: a }),
+      ...(signal ? { signal } : {}),
+    });
+    const body = await res.text();
+    if (res.status >= 500) throw new Error(`tool service ${settings.spinEndpoint} answered ${res.status} for ${name}: ${body.slice(0, 200)}`);
+    result = res.ok ? spinResult(body) : `Error: ${res.status} ${body.slice(0, 500)}`;
+  } else if (tool.component === 'builtin') {
+    result = runBuiltin(session, name, a);
+  } else if (tool.mock_response !== undefined) {
+    const filled = fill(tool.mock_response, a);
+    result = typeof filled === 'string' ? filled : JSON.stringify(filled);
+  } else {
+    throw new Error(`tool ${name} has no way to run (no mock_response, no spin_endpoint)`);
+  }
+  return result.trim() ? result : '(no output)';
+}

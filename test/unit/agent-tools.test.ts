@@ -1,0 +1,123 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { agentRecord, agentStepPrompt, applyAgentStep, type AgentProgress } from '../../src/activities/agent-loop';
+import { RecordSchemas } from '../../src/dataset/example-schemas';
+import { ModelError } from '../../src/errors';
+import { BUILTIN_TOOLS, executeTool, ToolCallError, ToolSession, ToolsSettingsSchema, type ToolsSettings } from '../../src/tools/tools';
+
+const ping = { name: 'ping', description: 'Ping a host', parameters: [{ name: 'host', type: 'str' as const, description: 'h', required: true }], returns: 'latency', category: 'net', mock_response: { host: '{{host}}', ms: 12 } };
+const settings = (over: Partial<ToolsSettings> = {}): ToolsSettings => ToolsSettingsSchema.parse({ tools: [...BUILTIN_TOOLS, ping], seedFiles: { 'a.txt': 'alpha' }, ...over });
+
+describe('tool execution', () => {
+  test('the builtin file system: one per session, seeded, and changed only by the calls', async () => {
+    const s = settings();
+    const one = new ToolSession('one', s.seedFiles);
+    const two = new ToolSession('two', s.seedFiles);
+    expect(await executeTool(s, one, 'read_file', '{"file_path":"a.txt"}')).toBe('alpha');
+    expect(await executeTool(s, one, 'write_file', '{"file_path":"b.txt","content":"beta"}')).toBe('Wrote 4 bytes to b.txt');
+    expect(await executeTool(s, one, 'list_files', '{}')).toBe('["a.txt","b.txt"]');
+    expect(await executeTool(s, two, 'list_files', '{}')).toBe('["a.txt"]');
+    expect(await executeTool(s, one, 'delete_file', '{"file_path":"a.txt"}')).toBe('Deleted a.txt');
+    expect(await executeTool(s, one, 'read_file', '{"file_path":"a.txt"}')).toBe('Error: file not found: a.txt');
+  });
+
+  test('a custom tool answers with its mock_response, filled from the arguments; a wrong call is the model\'s error', async () => {
+    const s = settings();
+    const session = new ToolSession('x', {});
+    expect(await executeTool(s, session, 'ping', '{"host":"example.org"}')).toBe('{"host":"example.org","ms":12}');
+    await expect(executeTool(s, session, 'pong', '{}')).rejects.toThrow(new ToolCallError('unknown tool "pong"; the tools are read_file, write_file, list_files, delete_file, ping'));
+    await expect(executeTool(s, session, 'ping', '{}')).rejects.toThrow('ping needs host');
+    await expect(executeTool(s, session, 'ping', '[1]')).rejects.toThrow('arguments of ping must be a JSON object');
+  });
+
+  test('with spin_endpoint every tool runs in the Spin service, routed by component as DeepFabric does', async () => {
+    const seen: { url: string; body: unknown }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        seen.push({ url: req.url!, body: JSON.parse(body) });
+        const args = (JSON.parse(body) as { args: Record<string, string> }).args;
+        if (args.host === 'down') return res.writeHead(503).end('busy');
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(args.host === 'nowhere' ? { success: false, error: 'no such host' } : { success: true, result: `ran at ${req.url}` }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const spinEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const s = settings({ spinEndpoint });
+      const session = new ToolSession('sess-1', {});
+      expect(await executeTool(s, session, 'read_file', '{"file_path":"a.txt"}')).toBe('ran at /vfs/execute');
+      expect(await executeTool(s, session, 'ping', '{"host":"h"}')).toBe('ran at /mock/execute');
+      expect(await executeTool(s, session, 'ping', '{"host":"nowhere"}')).toBe('Error: no such host');
+      await expect(executeTool(s, session, 'ping', '{"host":"down"}')).rejects.toThrow(/answered 503/);
+      expect(await executeTool(settings({ spinEndpoint, toolExecutePath: '/custom/run' }), session, 'ping', '{"host":"h"}')).toBe('ran at /custom/run');
+      expect(seen[0]).toEqual({ url: '/vfs/execute', body: { session_id: 'sess-1', tool: 'read_file', args: { file_path: 'a.txt' } } });
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('an agent example', () => {
+  const step = (o: object) => ({ question: '', thought: 'think', tool_calls: [], is_final: false, final_answer: '', ...o });
+  const call = (function_name: string, args: object) => ({ function_name, arguments_json: JSON.stringify(args), reasoning: `to ${function_name}` });
+
+  async function run(s: ToolsSettings, answers: object[]): Promise<AgentProgress> {
+    const progress: AgentProgress = { steps: [], inputTokens: 0, outputTokens: 0 };
+    const session = new ToolSession('t', s.seedFiles);
+    for (const a of answers) await applyAgentStep(a, progress, s, session, 'openai');
+    return progress;
+  }
+
+  test('steps execute their calls; the record carries the executed results in messages, reasoning and tool_context', async () => {
+    const s = settings();
+    const p = await run(s, [
+      step({ question: 'What is in a.txt?', tool_calls: [call('read_file', { file_path: 'a.txt' })] }),
+      step({ thought: 'I have it', is_final: true, final_answer: 'It says alpha.' }),
+    ]);
+    expect(p.final).toBe('It says alpha.');
+    const rec = agentRecord(p, s, { sysMsg: true, systemPrompt: 'SYS', idSeed: 'run/0' }) as Record<string, unknown>;
+    expect(RecordSchemas.agent.safeParse(rec).success).toBe(true);
+    const id = (rec.messages as { tool_calls?: { id: string }[] }[])[2]!.tool_calls![0]!.id;
+    expect(id).toMatch(/^[A-Za-z0-9]{9}$/);
+    expect(rec).toEqual({
+      messages: [
+        { role: 'system', content: 'SYS' },
+        { role: 'user', content: 'What is in a.txt?' },
+        { role: 'assistant', content: '', tool_calls: [{ id, type: 'function', function: { name: 'read_file', arguments: '{"file_path":"a.txt"}' } }] },
+        { role: 'tool', content: 'alpha', tool_call_id: id },
+        { role: 'assistant', content: 'It says alpha.' },
+      ],
+      reasoning: { style: 'agent', content: [{ step_number: 1, thought: 'think', action: 'read_file({"file_path":"a.txt"})' }, { step_number: 2, thought: 'I have it' }] },
+      tool_context: { executions: [{ function_name: 'read_file', arguments: '{"file_path":"a.txt"}', reasoning: 'to read_file', result: 'alpha' }] },
+      tools: expect.arrayContaining([{ type: 'function', function: { name: 'ping', description: 'Ping a host', parameters: { type: 'object', properties: { host: { type: 'string', description: 'h' } }, required: ['host'] } } }]),
+    });
+    // The same example gives the same ids (a resumed example keeps them).
+    expect(agentRecord(p, s, { sysMsg: true, systemPrompt: 'SYS', idSeed: 'run/0' })).toEqual(rec);
+  });
+
+  test('wrong steps are validation errors naming the step; the last allowed step must answer', async () => {
+    const s = settings({ maxAgentSteps: 2 });
+    await expect(run(s, [step({ question: 'q', tool_calls: [call('nope', {})] })])).rejects.toThrow(new ModelError('agent step 1: unknown tool "nope"; the tools are read_file, write_file, list_files, delete_file, ping', { category: 'validation_error', provider: 'openai' }));
+    await expect(run(s, [step({ tool_calls: [] })])).rejects.toThrow('agent step 1: "question" is empty');
+    await expect(run(s, [step({ question: 'q' }), step({ tool_calls: [call('ping', { host: 'h' })] })])).rejects.toThrow('agent step 2: "final_answer" is empty');
+    const p: AgentProgress = { question: 'q', steps: [{ thought: 't', calls: [{ function_name: 'ping', arguments: '{"host":"h"}', reasoning: 'r', result: 'R' }] }], inputTokens: 0, outputTokens: 0 };
+    const prompt = agentStepPrompt({ instructions: 'Be useful.', topicPath: ['Net', 'Ping'], tools: s, progress: p, previousError: 'bad' });
+    expect(prompt).toContain('Topic: Net -> Ping');
+    expect(prompt).toContain('called ping({"host":"h"}) because r\n  result: R');
+    expect(prompt).toContain('Step 2 is the last: set "is_final" to true');
+    expect(prompt).toContain('Your previous answer was rejected: bad.');
+  });
+
+  test('more executions than max_per_query: dropped when strict, cut to the limit otherwise', async () => {
+    const answers = [step({ question: 'q', tool_calls: [call('ping', { host: 'a' }), call('ping', { host: 'b' })] }), step({ tool_calls: [call('ping', { host: 'c' })] }), step({ is_final: true, final_answer: 'done' })];
+    const strict = settings({ maxPerQuery: 2 });
+    expect(agentRecord(await run(strict, answers), strict, { sysMsg: false, systemPrompt: '', idSeed: 's' })).toBeUndefined();
+    const loose = settings({ maxPerQuery: 2, strict: false });
+    const rec = agentRecord(await run(loose, answers), loose, { sysMsg: false, systemPrompt: '', idSeed: 's' }) as { tool_context: { executions: { arguments: string }[] }; messages: { role: string }[] };
+    expect(rec.tool_context.executions.map((e) => e.arguments)).toEqual(['{"host":"a"}', '{"host":"b"}']);
+    expect(rec.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
+  });
+});
