@@ -64,7 +64,8 @@ function agentModel(call: { prompt: string }): unknown {
   const step = Number(m[1] ?? m[2]);
   const read = /called read_file\(.*\n {2}result: (.*)/.exec(call.prompt)?.[1] ?? '';
   const answer = (o: object) => ({ question: '', thought: `step ${step}`, tool_calls: [], is_final: false, final_answer: '', ...o });
-  if (step === 1) return answer({ question: 'Copy notes.txt to copy.txt and tell me the time in UTC', tool_calls: [{ function_name: 'read_file', arguments_json: '{"file_path":"notes.txt"}', reasoning: 'see the notes' }] });
+  const topic = /Topic: (.*)/.exec(call.prompt)?.[1] ?? '';
+  if (step === 1) return answer({ question: `Copy notes.txt to copy.txt and tell me the time in UTC (${topic})`, tool_calls: [{ function_name: 'read_file', arguments_json: '{"file_path":"notes.txt"}', reasoning: 'see the notes' }] });
   if (step === 2) {
     return answer({
       tool_calls: [
@@ -332,7 +333,7 @@ it('validate --check-api makes one call per stage model; a bad key fails it; a l
   writeFileSync(path.join(cwd, 'lossy.yaml'), readFileSync(path.join(cwd, 'an-agent-with-tools.yaml'), 'utf8').replace('save_as: agent.jsonl', 'save_as: agent.jsonl\n  format: alpaca'));
   const lossy = await cli(['validate', 'lossy.yaml']);
   expect(lossy.code).toBe(2);
-  expect(lossy.stderr).toMatch(/output\.format: tool_calling records: format "alpaca" cannot carry .*formats that carry every field: chatml, trl/);
+  expect(lossy.stderr).toMatch(/output\.format: agent records: format "alpaca" cannot carry .*formats that carry every field: chatml, trl/);
 
   const inspect = await cli(['topic', 'inspect', path.join(root, 'test', 'fixtures', 'deepfabric-tree.jsonl')]);
   expect(inspect.stdout).toMatch(/: 4 paths, depth 2\ntopics per level: 0: 1, 1: 2, 2: 4\n/);
@@ -376,4 +377,27 @@ it('the huggingface section pushed the completed dataset and a card to the Hub; 
   const noToken = await cli(['upload-hf', 'hf.jsonl', '--repo', 'someone/geo-copy'], { HF_TOKEN: '' });
   expect(noToken.code).toBe(2);
   expect(noToken.stderr).toMatch(/error: HF_TOKEN: not set; create a write token/);
+});
+
+it('an agent example whose step fails resumes at that step on the retry: the steps already done are not paid again', async () => {
+  writeFileSync(
+    path.join(cwd, 'agent-retry.yaml'),
+    readFileSync(path.join(cwd, 'an-agent-with-tools.yaml'), 'utf8')
+      .replace('topics: { prompt: "File operations", depth: 1, degree: 2 }', 'topics: { paths: [[Files, Copying]] }')
+      .replace('num_samples: 2', 'num_samples: 1')
+      .replace('save_as: agent.jsonl', 'save_as: agent-retry.jsonl'),
+  );
+  llm.configure({ script: ['ok', '500'] });
+  const r = await generate(['agent-retry.yaml', '--run-id', 'agent-retry']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  const calls = llm.calls.filter((c) => c.batch?.startsWith('agent-retry/'));
+  const stepOf = (prompt: string) => /Give step (\d+)|Step (\d+) is the last/.exec(prompt)!.slice(1).find(Boolean);
+  expect(calls.map((c) => [stepOf(c.prompt), c.outcome])).toEqual([
+    ['1', 'ok'],
+    ['2', '500'],
+    ['2', 'ok'],
+    ['3', 'ok'],
+  ]);
+  const [rec] = lines('agent-retry.jsonl');
+  expect((rec!.tool_context as { executions: { result: string }[] }).executions.map((e) => e.result)).toEqual(['buy milk', 'Wrote 8 bytes to copy.txt', 'It is noon in UTC']);
 });
