@@ -38,7 +38,10 @@ describe('tool execution', () => {
       req.on('end', () => {
         seen.push({ url: req.url!, body: JSON.parse(body) });
         const args = (JSON.parse(body) as { args: Record<string, string> }).args;
-        if (args.host === 'down') return res.writeHead(503).end('busy');
+        if (args.host === 'down') {
+          res.writeHead(503).end('busy');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(args.host === 'nowhere' ? { success: false, error: 'no such host' } : { success: true, result: `ran at ${req.url}` }));
       });
