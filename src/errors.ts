@@ -22,22 +22,53 @@ export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 /** Categories a retry cannot fix: the run stops at the first one instead of paying for more calls. */
 export const FATAL_CATEGORIES: readonly ErrorCategory[] = ['auth_error', 'bad_request', 'unreachable'];
 
+/**
+ * Every code an error of this package can carry: the model-call categories above, then the rest.
+ * Scripts branch on these; the CLI's exit status follows them (configuration errors exit 2).
+ */
+export const ERROR_CODES = [
+  ...ERROR_CATEGORIES,
+  /** Anything not named below. */
+  'generator_error',
+  /** Bad options, config files, flags or input files, found before anything is paid for. */
+  'configuration_error',
+  /** A run failed; a run was cancelled; a run ended short of its target. */
+  'run_failed',
+  'cancelled',
+  'incomplete',
+  /** A run has no dataset to export yet. */
+  'no_dataset',
+  /** `validate --check-api`: a stage's model did not answer. */
+  'api_check_failed',
+  /** The Hugging Face push failed (the dataset stays saved). */
+  'upload_failed',
+  /** A record has no shape a format can read. */
+  'format_error',
+  /** The run store (data folder or PostgreSQL) is unusable: unreadable, unreachable, or locked by a stuck process. */
+  'store_error',
+  /** The embedded Temporal dev server could not start. */
+  'dev_server_error',
+  /** A tool service (Spin) failed to execute a tool. */
+  'tool_service_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 /** Root of every error this package throws on purpose. */
 export class DataSetGeneratorError extends Error {
-  readonly code: string;
-  constructor(message: string, code = 'generator_error', options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'generator_error', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'DataSetGeneratorError';
     this.code = code;
   }
 }
 
-/** Bad options, config files or CLI flags, found before anything starts. */
+/** Bad options, config files, CLI flags or input files, found before anything starts. */
 export class ConfigurationError extends DataSetGeneratorError {
   /** Each problem as "field: what is wrong; what to do". */
   readonly issues: string[];
-  constructor(message: string, issues: string[] = [message]) {
-    super(message, 'configuration_error');
+  constructor(message: string, issues: string[] = [message], options?: { cause?: unknown }) {
+    super(message, 'configuration_error', options);
     this.name = 'ConfigurationError';
     this.issues = issues;
   }
@@ -108,7 +139,7 @@ export class ValidationError extends DataSetGeneratorError {
 /** A run ended without reaching its target, or failed; carries the run id so it can be inspected. */
 export class RunFailedError extends DataSetGeneratorError {
   readonly runId: string;
-  constructor(message: string, runId: string, code = 'run_failed', options?: { cause?: unknown }) {
+  constructor(message: string, runId: string, code: 'run_failed' | 'cancelled' | 'incomplete' = 'run_failed', options?: { cause?: unknown }) {
     super(message, code, options);
     this.name = 'RunFailedError';
     this.runId = runId;

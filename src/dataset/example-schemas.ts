@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConversationType } from '../config/run-input';
+import { ValidationError } from '../errors';
 
 /**
  * Record shapes: DeepFabric 2.x's conversation types, and DeepFabric 4.x's `Conversation` for
@@ -175,9 +176,9 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new Error(`${what} is not valid JSON`);
+    throw new ValidationError(`${what} is not valid JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
 }
 

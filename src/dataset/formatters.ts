@@ -4,7 +4,7 @@
  * reasoning, answers, metadata) must survive into the output, or the format refuses the record,
  * naming the fields it would lose and the formats that carry them.
  */
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, DataSetGeneratorError } from '../errors';
 import type { ConversationType } from '../config/run-input';
 
 type Rec = Record<string, unknown>;
@@ -21,7 +21,7 @@ function messagesOf(r: Rec): Msg[] {
       { role: 'assistant', content: `${String(r.chain_of_thought ?? '')}\n\n${String(r.final_answer ?? '')}`.trim() },
     ];
   }
-  throw new Error('record has neither messages nor question: cannot format it');
+  throw new DataSetGeneratorError('record has neither messages nor question: cannot format it', 'format_error');
 }
 
 /** A messages record's fields other than its messages (a question-form record folds them into the messages). */

@@ -13,6 +13,7 @@ import { writeFileAtomic, type Shard } from './run-store';
 import type { Claim } from '../dataset/dedup';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
 import type { RunData, RunLayout, Store, TopicBuildData } from './store';
+import { DataSetGeneratorError } from '../errors';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deepfabric_meta (key text PRIMARY KEY, value text NOT NULL);
@@ -69,7 +70,7 @@ export class PgStore implements Store {
     const store = new PgStore(pool, describePgUrl(url));
     const client = await pool.connect().catch((err: Error) => {
       void pool.end();
-      throw new Error(`DEEPFABRIC_STORE: cannot reach ${store.description}: ${err.message}`);
+      throw new DataSetGeneratorError(`DEEPFABRIC_STORE: cannot reach ${store.description}: ${err.message}`, 'store_error');
     });
     // Workers starting together must not race on CREATE TABLE: one at a time under an advisory lock.
     await underLock(client, 'schema', (c) => c.query(SCHEMA));
@@ -167,7 +168,7 @@ class PgRunData implements RunData {
       batch,
     ]);
     const row = r.rows[0];
-    if (!row) throw new Error(`${this.location}: no shard for batch ${batch}`);
+    if (!row) throw new DataSetGeneratorError(`${this.location}: no shard for batch ${batch}`, 'store_error');
     return { summary: JSON.parse(row.summary) as S, records: JSON.parse(row.records) as unknown[] };
   }
   async shardIndices(): Promise<number[]> {
@@ -208,7 +209,7 @@ class PgRunData implements RunData {
   }
   async readTopics(): Promise<string[][]> {
     const r = await this.pool.query<{ paths: string }>('SELECT paths::text AS paths FROM deepfabric_topics WHERE run_id = $1', [this.runId]);
-    if (!r.rows[0]) throw new Error(`${this.location}: the run's topics are not in the store`);
+    if (!r.rows[0]) throw new DataSetGeneratorError(`${this.location}: the run's topics are not in the store`, 'store_error');
     return JSON.parse(r.rows[0].paths) as string[][];
   }
   async assemble(numSteps: number, onShard: (batch: number) => void): Promise<{ records: number; shards: number }> {

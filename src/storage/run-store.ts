@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DataSetGeneratorError } from '../errors';
 
 /**
  * The run folder on disk, shared by all workers of a run:
@@ -118,7 +119,7 @@ export function parseJsonl(text: string, source = 'JSONL'): unknown[] {
     try {
       out.push(JSON.parse(line));
     } catch (err) {
-      throw new Error(`${source}: line ${i + 1} is not valid JSON (${(err as Error).message})`);
+      throw new DataSetGeneratorError(`${source}: line ${i + 1} is not valid JSON (${(err as Error).message})`, 'store_error');
     }
   });
   return out;

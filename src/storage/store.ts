@@ -19,6 +19,7 @@ import { withFileLock } from './file-lock';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import { PgStore } from './pg-store';
 import { RunStore, writeFileAtomic, type Shard } from './run-store';
+import { ConfigurationError, DataSetGeneratorError } from '../errors';
 
 /** One run's data in a store. */
 export interface RunData {
@@ -107,7 +108,7 @@ export class FsStore implements Store {
         if (id) return id;
         await new Promise((r) => setTimeout(r, 20));
       }
-      throw new Error(`${file} is empty; delete it and start again`);
+      throw new DataSetGeneratorError(`${file} is empty; delete it and start again`, 'store_error');
     })();
     return this.idPromise;
   }
@@ -301,7 +302,7 @@ class FsRunData implements RunData {
 export async function openStore(opts: { dataDir: string; url?: string | undefined }): Promise<Store> {
   const url = opts.url?.trim();
   if (!url) return new FsStore(opts.dataDir);
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DEEPFABRIC_STORE: "${url.replace(/\/\/[^@/]*@/, '//')}" is not a postgres:// URL; unset it to use the data folder`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigurationError(`DEEPFABRIC_STORE: "${url.replace(/\/\/[^@/]*@/, '//')}" is not a postgres:// URL; unset it to use the data folder`);
   return PgStore.connect(url);
 }
 

@@ -9,6 +9,7 @@
  * (workflow history): they hold no secret.
  */
 import { z } from 'zod';
+import { ConfigurationError, DataSetGeneratorError } from '../errors';
 
 export const ToolParameterSchema = z
   .object({
@@ -166,7 +167,7 @@ export async function executeTool(settings: ToolsSettings, session: ToolSession,
       ...(signal ? { signal } : {}),
     });
     const body = await res.text();
-    if (res.status >= 500) throw new Error(`tool service ${settings.spinEndpoint} answered ${res.status} for ${name}: ${body.slice(0, 200)}`);
+    if (res.status >= 500) throw new DataSetGeneratorError(`tool service ${settings.spinEndpoint} answered ${res.status} for ${name}: ${body.slice(0, 200)}`, 'tool_service_error');
     result = res.ok ? spinResult(body) : `Error: ${res.status} ${body.slice(0, 500)}`;
   } else if (tool.component === 'builtin') {
     result = runBuiltin(session, name, a);
@@ -174,7 +175,7 @@ export async function executeTool(settings: ToolsSettings, session: ToolSession,
     const filled = fill(tool.mock_response, a);
     result = typeof filled === 'string' ? filled : JSON.stringify(filled);
   } else {
-    throw new Error(`tool ${name} has no way to run (no mock_response, no spin_endpoint)`);
+    throw new ConfigurationError(`generation.tools: tool ${name} has no way to run (no mock_response, no spin_endpoint)`);
   }
   return result.trim() ? result : '(no output)';
 }

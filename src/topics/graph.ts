@@ -6,6 +6,7 @@ import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { GraphCore, type GraphNode } from './graph-core';
 import { drawSvg } from './svg';
+import { ConfigurationError } from '../errors';
 
 export type { GraphNode };
 
@@ -45,17 +46,17 @@ export class Graph extends GraphCore {
   /** Parses DeepFabric's graph JSON; a malformed node is named by id. */
   static fromJSON(value: unknown, source = 'graph'): Graph {
     const file = GraphFileSchema.safeParse(value);
-    if (!file.success) throw new Error(`${source}: not a topic graph (${file.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
+    if (!file.success) throw new ConfigurationError(`${source}: not a topic graph (${file.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
     const graph = new Graph(Number(file.data.root_id), file.data.metadata ?? {});
     for (const [key, raw] of Object.entries(file.data.nodes)) {
       const node = NodeSchema.safeParse(raw);
-      if (!node.success) throw new Error(`${source}: node "${key}" is malformed (${node.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+      if (!node.success) throw new ConfigurationError(`${source}: node "${key}" is malformed (${node.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
       const n = node.data;
       graph.nodes.set(Number(n.id), { id: Number(n.id), topic: n.topic, children: n.children.map(Number), parents: n.parents.map(Number), metadata: n.metadata });
     }
-    if (!graph.nodes.has(graph.rootId)) throw new Error(`${source}: root_id ${graph.rootId} is not among the nodes`);
+    if (!graph.nodes.has(graph.rootId)) throw new ConfigurationError(`${source}: root_id ${graph.rootId} is not among the nodes`);
     for (const n of graph.nodes.values()) {
-      for (const c of n.children) if (!graph.nodes.has(c)) throw new Error(`${source}: node "${n.id}" has child ${c}, which does not exist`);
+      for (const c of n.children) if (!graph.nodes.has(c)) throw new ConfigurationError(`${source}: node "${n.id}" has child ${c}, which does not exist`);
     }
     return graph;
   }
@@ -65,7 +66,7 @@ export class Graph extends GraphCore {
     try {
       value = JSON.parse(await fs.readFile(file, 'utf8'));
     } catch (err) {
-      throw new Error(`${file}: ${(err as Error).message}`);
+      throw new ConfigurationError(`${file}: ${(err as Error).message}`);
     }
     return Graph.fromJSON(value, file);
   }

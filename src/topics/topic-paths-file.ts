@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { ConfigurationError } from '../errors';
 
 const cache = new Map<string, { mtimeMs: number; paths: string[][] }>();
 
@@ -28,11 +29,11 @@ export function parseTopicPaths(text: string, source: string): string[][] {
     try {
       value = JSON.parse(line);
     } catch {
-      throw new Error(`${source}: line ${i + 1} is not valid JSON`);
+      throw new ConfigurationError(`${source}: line ${i + 1} is not valid JSON`);
     }
     const p = Array.isArray(value) ? value : (value as { path?: unknown })?.path;
     if (!Array.isArray(p) || p.length === 0 || !p.every((x) => typeof x === 'string')) {
-      throw new Error(`${source}: line ${i + 1} has no "path" list of strings`);
+      throw new ConfigurationError(`${source}: line ${i + 1} has no "path" list of strings`);
     }
     paths.push(p as string[]);
   });

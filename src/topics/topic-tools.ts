@@ -2,6 +2,7 @@
  * `deepfabric topic inspect` and `topic prune` (DeepFabric's CLI): what a topic set holds, and a
  * smaller one cut by level or without a branch. Pure functions over topic paths (root first).
  */
+import { ConfigurationError } from '../errors';
 
 export interface TopicReport {
   paths: number;
@@ -35,11 +36,11 @@ export function inspectTopics(paths: string[][]): TopicReport {
 export function prunePaths(paths: string[][], opts: { level?: number; branch?: string }): string[][] {
   let out = paths;
   if (opts.branch !== undefined) {
-    if (!paths.some((p) => p[1] === opts.branch)) throw new Error(`no top-level branch "${opts.branch}"; branches: ${[...new Set(paths.map((p) => p[1]).filter(Boolean))].join(', ')}`);
+    if (!paths.some((p) => p[1] === opts.branch)) throw new ConfigurationError(`no top-level branch "${opts.branch}"; branches: ${[...new Set(paths.map((p) => p[1]).filter(Boolean))].join(', ')}`);
     out = out.filter((p) => p[1] !== opts.branch);
   }
   if (opts.level !== undefined) {
-    if (!Number.isInteger(opts.level) || opts.level < 1) throw new Error(`level must be an integer of at least 1 (the root's children), got ${opts.level}`);
+    if (!Number.isInteger(opts.level) || opts.level < 1) throw new ConfigurationError(`level must be an integer of at least 1 (the root's children), got ${opts.level}`);
     const seen = new Set<string>();
     out = out
       .map((p) => p.slice(0, opts.level! + 1))
@@ -48,6 +49,6 @@ export function prunePaths(paths: string[][], opts: { level?: number; branch?: s
         return seen.has(k) ? false : (seen.add(k), true);
       });
   }
-  if (!out.length) throw new Error('nothing would remain');
+  if (!out.length) throw new ConfigurationError('nothing would remain');
   return out;
 }

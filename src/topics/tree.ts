@@ -4,6 +4,7 @@ import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { parseTopicPaths } from './topic-paths-file';
 import { drawSvg, nodesFromPaths } from './svg';
+import { ConfigurationError } from '../errors';
 
 /**
  * A topic tree as its leaf paths (root prompt first), the form DeepFabric saves: JSONL with one
@@ -70,7 +71,7 @@ export class Tree {
   /** Reads DeepFabric's tree JSONL; a bad line is named by number. */
   static async load(file: string): Promise<Tree> {
     const paths = parseTopicPaths(await fs.readFile(file, 'utf8'), file);
-    if (!paths.length) throw new Error(`${file}: no topic paths`);
+    if (!paths.length) throw new ConfigurationError(`${file}: no topic paths`);
     return new Tree(paths);
   }
 }

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DataSetGeneratorError } from '../errors';
 import { packageRoot } from './paths';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
@@ -17,7 +18,7 @@ export async function ensureTemporalCli(): Promise<string> {
   const script = path.join(packageRoot(), 'scripts', 'ensure-temporal.sh');
   const { stdout } = await execFileAsync('bash', [script], { maxBuffer: 1 << 20, timeout: 15 * 60_000 });
   const cli = stdout.trim().split('\n').pop();
-  if (!cli) throw new Error('scripts/ensure-temporal.sh printed no path');
+  if (!cli) throw new DataSetGeneratorError('scripts/ensure-temporal.sh printed no path', 'dev_server_error');
   return cli;
 }
 
@@ -109,10 +110,10 @@ export class DevServer {
     const server = new DevServer(child, `127.0.0.1:${port}`, `http://127.0.0.1:${uiPort}`, opts);
     const deadline = Date.now() + 60_000;
     while (!(await isListening('127.0.0.1', port))) {
-      if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with code ${child.exitCode}; see ${logFile}`);
+      if (child.exitCode !== null) throw new DataSetGeneratorError(`temporal server start-dev exited with code ${child.exitCode}; see ${logFile}`, 'dev_server_error');
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`temporal server start-dev did not listen on ${port} within 60 s; see ${logFile}`);
+        throw new DataSetGeneratorError(`temporal server start-dev did not listen on ${port} within 60 s; see ${logFile}`, 'dev_server_error');
       }
       await new Promise((r) => setTimeout(r, 100));
     }

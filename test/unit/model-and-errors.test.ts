@@ -4,6 +4,11 @@ import OpenAI from 'openai';
 import { classifyError, retryAfterMs } from '../../src/llm/classify-error';
 import { toStrictJsonSchema } from '../../src/llm/json-schema';
 import { batchSchema } from '../../src/dataset/example-schemas';
+import { applyFormatter } from '../../src/dataset/formatters';
+import { ConfigurationError, DataSetGeneratorError, ERROR_CATEGORIES, ERROR_CODES } from '../../src/errors';
+import { openStore } from '../../src/storage/store';
+import { parseTopicPaths } from '../../src/topics/topic-paths-file';
+import { prunePaths } from '../../src/topics/topic-tools';
 
 describe('parseModelName', () => {
   it('splits provider/model and keeps slashes inside the model id', () => {
@@ -92,5 +97,25 @@ describe('a connection nobody answers', () => {
   it('a connection reset is not "unreachable" (something answered)', () => {
     const reset = new OpenAI.APIConnectionError({ message: 'Connection error.', cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) });
     expect(classifyError(reset, 'openai', 'gpt-4o', 'http://h/v1', OpenAI).unreachable).toBe(false);
+  });
+});
+
+describe('one error family', () => {
+  const codeOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(DataSetGeneratorError);
+      return (err as DataSetGeneratorError).code;
+    }
+    throw new Error('expected a throw');
+  };
+
+  test('every model-call category is a code; bad input files and flags are configuration errors; other failures carry their own code', async () => {
+    for (const c of ERROR_CATEGORIES) expect(ERROR_CODES).toContain(c);
+    expect(codeOf(() => parseTopicPaths('{"path": 3}\n', 'topics.jsonl'))).toBe('configuration_error');
+    expect(codeOf(() => prunePaths([['a', 'b']], { level: 0 }))).toBe('configuration_error');
+    expect(codeOf(() => applyFormatter('chatml', { text: 'no messages' }))).toBe('format_error');
+    await expect(openStore({ dataDir: '/tmp', url: 'mysql://x' })).rejects.toBeInstanceOf(ConfigurationError);
   });
 });
