@@ -15,6 +15,19 @@ module.exports = tseslint.config(
     },
   },
   {
+    // Type-aware rules where a wrong promise costs most: a floating promise in an activity or the
+    // CLI is a lost error (or a batch that "finished" before its write), a misused one a handler
+    // that never awaits. The type checker answers these; the untyped rules above cannot.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: __dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
