@@ -49,11 +49,19 @@ async function main(): Promise<void> {
     const b = inPhase(t, t + 10_000);
     buckets.push({ fromHalvingS: (t - halvedAt) / 1000, calls: b.length, rateLimited: b.filter((c) => c.outcome === '429').length });
   }
-  const last429 = Math.max(0, ...inPhase(halvedAt, end).filter((c) => c.outcome === '429').map((c) => c.startedAt));
+  const last429 = Math.max(
+    0,
+    ...inPhase(halvedAt, end)
+      .filter((c) => c.outcome === '429')
+      .map((c) => c.startedAt),
+  );
   const p2 = inPhase(halvedAt + 60_000, end);
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    machine: `${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     limitPerMinute: 600,
     pacedAt: 600,
     burst: 10,

@@ -20,7 +20,11 @@ const batchSize = Number(process.env.BENCH_EXAMPLES_PER_CALL ?? 1);
 const callsPerBatch = process.env.BENCH_CALLS_PER_BATCH ? Number(process.env.BENCH_CALLS_PER_BATCH) : undefined;
 
 async function main(): Promise<void> {
-  const stack = await startStack({ taskQueue: 'bench', memoryDb: !!process.env.BENCH_MEMORY_DB, workerNodeArgs: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [] });
+  const stack = await startStack({
+    taskQueue: 'bench',
+    memoryDb: !!process.env.BENCH_MEMORY_DB,
+    workerNodeArgs: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [],
+  });
   const { server, llm, worker, client, taskQueue, dataDir } = stack;
   llm.configure({ latencyMs });
   let peak = peakRssMb(worker.pid!);
@@ -99,7 +103,10 @@ async function main(): Promise<void> {
   const perCallMs = (sec: number) => Number(((sec * 1000) / llm.calls.length).toFixed(2));
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     modelCalls,
     examplesPerCall: batchSize,
     callsPerBatch: callsPerBatch ?? 'default',
@@ -125,9 +132,7 @@ async function main(): Promise<void> {
     meanCompletionToNextScheduleMs: mean(gap),
     llmCalls: llm.calls.length,
     // Time-weighted mean of calls in flight at the LLM server (32 would be ideal).
-    meanCallsInFlight: Number(
-      (llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / (Date.now() - started)).toFixed(1),
-    ),
+    meanCallsInFlight: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / (Date.now() - started)).toFixed(1)),
     meanCallMs: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / llm.calls.length).toFixed(1)),
     maxConcurrentCalls: llm.maxConcurrent,
   };

@@ -43,7 +43,13 @@ export interface AgentProgress {
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… (${s.length - n} more characters)` : s);
 
 /** The prompt of the next step: the topic, the tools, the request, and every step so far with its real results. */
-export function agentStepPrompt(opts: { instructions: string; topicPath: string[]; tools: ToolsSettings; progress: AgentProgress; previousError?: string | undefined }): string {
+export function agentStepPrompt(opts: {
+  instructions: string;
+  topicPath: string[];
+  tools: ToolsSettings;
+  progress: AgentProgress;
+  previousError?: string | undefined;
+}): string {
   const { progress, tools } = opts;
   const n = progress.steps.length + 1;
   const last = n >= tools.maxAgentSteps;
@@ -76,10 +82,23 @@ export function agentStepPrompt(opts: { instructions: string; topicPath: string[
  * A wrong answer (unknown tool, bad arguments, no question, no final answer) is a `validation_error`
  * whose message goes into the retry's prompt.
  */
-export async function applyAgentStep(answer: unknown, progress: AgentProgress, tools: ToolsSettings, session: ToolSession, provider: string, signal?: AbortSignal): Promise<void> {
+export async function applyAgentStep(
+  answer: unknown,
+  progress: AgentProgress,
+  tools: ToolsSettings,
+  session: ToolSession,
+  provider: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const parsed = AgentStepSchema.safeParse(answer);
   const invalid = (msg: string) => new ModelError(`agent step ${progress.steps.length + 1}: ${msg}`, { category: 'validation_error', provider });
-  if (!parsed.success) throw invalid(parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw invalid(
+      parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; '),
+    );
   const step = parsed.data;
   if (progress.question === undefined) {
     if (!step.question.trim()) throw invalid('"question" is empty: write the user\'s request');
@@ -119,7 +138,11 @@ function toolCallId(seed: string): string {
  * and the `tools`. More executions than `max_per_query`: undefined when strict (the example is
  * dropped), else the executions past the limit are cut (DeepFabric's `strict`).
  */
-export function agentRecord(progress: AgentProgress, tools: ToolsSettings, opts: { sysMsg: boolean; systemPrompt: string; idSeed: string }): DatasetRecord | undefined {
+export function agentRecord(
+  progress: AgentProgress,
+  tools: ToolsSettings,
+  opts: { sysMsg: boolean; systemPrompt: string; idSeed: string },
+): DatasetRecord | undefined {
   const total = progress.steps.reduce((n, s) => n + s.calls.length, 0);
   if (total > tools.maxPerQuery && tools.strict) return undefined;
   let budget = tools.maxPerQuery;
@@ -131,7 +154,11 @@ export function agentRecord(progress: AgentProgress, tools: ToolsSettings, opts:
     budget -= calls.length;
     if (calls.length) {
       const ids = calls.map((_, k) => toolCallId(`${opts.idSeed}/${i}/${k}`));
-      messages.push({ role: 'assistant', content: '', tool_calls: calls.map((c, k) => ({ id: ids[k], type: 'function', function: { name: c.function_name, arguments: c.arguments } })) });
+      messages.push({
+        role: 'assistant',
+        content: '',
+        tool_calls: calls.map((c, k) => ({ id: ids[k], type: 'function', function: { name: c.function_name, arguments: c.arguments } })),
+      });
       calls.forEach((c, k) => messages.push({ role: 'tool', content: c.result, tool_call_id: ids[k] }));
       executions.push(...calls);
     }

@@ -41,7 +41,12 @@ const buildIdOf = (buildDir: string) => path.basename(buildDir);
 
 const treeSchema = (n: number) => z.object({ subtopics: z.array(z.string().min(1)).min(n).max(n) });
 const graphSchema = (n: number) =>
-  z.object({ subtopics: z.array(z.object({ topic: z.string().min(1), connections: z.array(z.number().int()) })).min(n).max(n) });
+  z.object({
+    subtopics: z
+      .array(z.object({ topic: z.string().min(1), connections: z.array(z.number().int()) }))
+      .min(n)
+      .max(n),
+  });
 
 /**
  * Expands one topic node with one structured call. The answer is checkpointed, so a retried or
@@ -102,9 +107,9 @@ export function makeExpandTopic(providers: ProviderFactory, store: Store) {
         );
       }
       const raw = parsed.data.subtopics as (string | { topic: string; connections: number[] })[];
-      const subtopics = raw.slice(0, n).map((s) =>
-        typeof s === 'string' ? { topic: s, connections: [] } : { topic: s.topic, connections: s.connections.filter((c) => known.has(c)) },
-      );
+      const subtopics = raw
+        .slice(0, n)
+        .map((s) => (typeof s === 'string' ? { topic: s, connections: [] } : { topic: s.topic, connections: s.connections.filter((c) => known.has(c)) }));
       return { subtopics, usage: result.usage };
     };
 
@@ -154,7 +159,12 @@ function failuresFile(failures: FailedExpansion[]): string {
  * shorter leaf. Returns the file's path in the client's build folder (the client copies it there).
  */
 export function makeSaveTopicTree(store: Store) {
-  return async function saveTopicTree(input: { buildDir: string; rootPrompt: string; depth: number; failures: FailedExpansion[] }): Promise<{ file: string; leaves: number; failed: number }> {
+  return async function saveTopicTree(input: {
+    buildDir: string;
+    rootPrompt: string;
+    depth: number;
+    failures: FailedExpansion[];
+  }): Promise<{ file: string; leaves: number; failed: number }> {
     const build = store.topicBuild(buildIdOf(input.buildDir));
     const leaves: string[][] = [];
     const walk = async (p: string[]): Promise<void> => {

@@ -79,7 +79,8 @@ const agentStepJsonSchema = () => (agentSchema ??= toStrictJsonSchema(AgentStepS
 function replayFileCall(session: ToolSession, call: ExecutedCall): void {
   const args = JSON.parse(call.arguments) as { file_path?: string; content?: unknown };
   if (typeof args.file_path !== 'string' || call.result.startsWith('Error')) return;
-  if (call.function_name === 'write_file') session.files.set(args.file_path, typeof args.content === 'string' ? args.content : JSON.stringify(args.content ?? ''));
+  if (call.function_name === 'write_file')
+    session.files.set(args.file_path, typeof args.content === 'string' ? args.content : JSON.stringify(args.content ?? ''));
   else session.files.delete(args.file_path);
 }
 
@@ -207,7 +208,8 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
         });
       } catch (err) {
         // A 429 slows every worker's pacing of this endpoint down.
-        if (input.pacing && err instanceof ModelError && err.category === 'rate_limit') await runStore.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
+        if (input.pacing && err instanceof ModelError && err.category === 'rate_limit')
+          await runStore.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
         if (err instanceof ModelError && err.unreachable && input.firstWave) {
           throw new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err });
         }
@@ -224,7 +226,11 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
         const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
         const result = await callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
         try {
-          outcome = { ...(await validateAnswer(result.object, c, paths, input, g)), inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens };
+          outcome = {
+            ...(await validateAnswer(result.object, c, paths, input, g)),
+            inputTokens: result.usage.inputTokens,
+            outputTokens: result.usage.outputTokens,
+          };
         } catch (err) {
           throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
         }
@@ -248,7 +254,8 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
         const progress = (examples[i] ??= { steps: [], inputTokens: 0, outputTokens: 0 });
         // Each example has its own tool session: the builtin file system starts from scenario_seed again.
         const session = new ToolSession(`${input.runId}-${input.batchIndex}-${c.slotStart + i}`, tools.seedFiles);
-        for (const s of progress.steps) for (const call of s.calls) if (call.function_name === 'write_file' || call.function_name === 'delete_file') replayFileCall(session, call);
+        for (const s of progress.steps)
+          for (const call of s.calls) if (call.function_name === 'write_file' || call.function_name === 'delete_file') replayFileCall(session, call);
         let feedback = lastValidation ? String(lastValidation.message) : undefined;
         while (progress.final === undefined) {
           const prompt = agentStepPrompt({ instructions: g.instructions, topicPath: paths[i] ?? [], tools, progress, previousError: feedback });
@@ -272,7 +279,14 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       );
       const kept = built.flatMap((r, i) => (r ? [{ r, path: paths[i]! }] : []));
       if (kept.length < built.length) rejected['more tool calls than max_per_query'] = built.length - kept.length;
-      const outcome = await validateAnswer({ examples: kept.map((k) => k.r) }, { ...c, count: kept.length }, kept.map((k) => k.path), input, g, (raw) => raw as DatasetRecord);
+      const outcome = await validateAnswer(
+        { examples: kept.map((k) => k.r) },
+        { ...c, count: kept.length },
+        kept.map((k) => k.path),
+        input,
+        g,
+        (raw) => raw as DatasetRecord,
+      );
       for (const [k, v] of Object.entries(rejected)) outcome.rejected[k] = (outcome.rejected[k] ?? 0) + v;
       return { ...outcome, inputTokens: examples.reduce((n, p) => n + p.inputTokens, 0), outputTokens: examples.reduce((n, p) => n + p.outputTokens, 0) };
     };
@@ -396,7 +410,8 @@ async function validateAnswer(
   paths: string[][],
   input: BatchInput,
   g: BatchInput['generation'],
-  build: (raw: unknown) => DatasetRecord = (raw) => toRecord(g.conversationType, raw, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt }),
+  build: (raw: unknown) => DatasetRecord = (raw) =>
+    toRecord(g.conversationType, raw, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt }),
 ): Promise<{ records: unknown[]; topics: string[][]; rejected: Record<string, number> }> {
   const obj = answer as { examples?: unknown };
   if (!obj || !Array.isArray(obj.examples)) {

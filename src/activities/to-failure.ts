@@ -11,7 +11,14 @@ export function toFailure(err: ModelError, tokens?: { inputTokens: number; outpu
     message: err.message,
     type: err.category,
     nonRetryable: !err.retryable,
-    details: [{ provider: err.provider, status: err.status ?? null, ...(err.baseUrl ? { baseUrl: err.baseUrl } : {}), ...(tokens && (tokens.inputTokens || tokens.outputTokens) ? tokens : {}) }],
+    details: [
+      {
+        provider: err.provider,
+        status: err.status ?? null,
+        ...(err.baseUrl ? { baseUrl: err.baseUrl } : {}),
+        ...(tokens && (tokens.inputTokens || tokens.outputTokens) ? tokens : {}),
+      },
+    ],
     ...(err.retryAfterMs !== undefined ? { nextRetryDelay: Math.max(1, Math.ceil(err.retryAfterMs)) } : {}),
   });
 }

@@ -130,7 +130,13 @@ export class DataSetGenerator {
   }
 
   /** Maps onto the Temporal retry policy of every batch. */
-  setRetryStrategy(s: { maxRetries?: number; backoffMultiplier?: number; maxBackoffSeconds?: number; initialBackoffSeconds?: number; retryOnErrors?: ErrorCategory[] }): this {
+  setRetryStrategy(s: {
+    maxRetries?: number;
+    backoffMultiplier?: number;
+    maxBackoffSeconds?: number;
+    initialBackoffSeconds?: number;
+    retryOnErrors?: ErrorCategory[];
+  }): this {
     const next: GeneratorOptionsInput = { ...this.raw };
     if (s.maxRetries !== undefined) next.maxRetries = s.maxRetries;
     if (s.backoffMultiplier !== undefined) next.backoffMultiplier = s.backoffMultiplier;
@@ -213,7 +219,10 @@ export class DataSetGenerator {
     }
     const template = this.state.customTemplate ?? this.state.templates[this.state.activeTemplate] ?? '';
     const unknown = unknownVariables(template, this.raw.templateVars ?? {});
-    if (unknown.length) issues.push(`template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with setTemplateVariables() or remove it`);
+    if (unknown.length)
+      issues.push(
+        `template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with setTemplateVariables() or remove it`,
+      );
     return issues;
   }
 
@@ -322,10 +331,16 @@ export class DataSetGenerator {
         );
       }
       await run
-        .updateSettings({ concurrency: input.concurrency, retry: input.retry, requestTimeoutSeconds: input.generation.requestTimeoutSeconds, ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}) })
+        .updateSettings({
+          concurrency: input.concurrency,
+          retry: input.retry,
+          requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
+          ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
+        })
         .catch(async (err: unknown) => {
           // Runs started by version 1 of the workflow know only setConcurrency.
-          if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message)) await run.setConcurrency(input.concurrency);
+          if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message))
+            await run.setConcurrency(input.concurrency);
           else throw err;
         });
       return run;

@@ -87,7 +87,10 @@ export function datasetDigest(input: Pick<RunInput, 'generation' | 'batchSize' |
     generation: { ...generation, requestTimeoutSeconds: undefined },
     batchSize: input.batchSize,
     sampling: input.sampling,
-    topics: input.topics.kind === 'inline' ? sha256(JSON.stringify(input.topics.paths)) : (topicsFileDigest ?? (input.topics.kind === 'file' ? input.topics.file : 'stored')),
+    topics:
+      input.topics.kind === 'inline'
+        ? sha256(JSON.stringify(input.topics.paths))
+        : (topicsFileDigest ?? (input.topics.kind === 'file' ? input.topics.file : 'stored')),
   };
   return sha256(JSON.stringify(identity)).slice(0, 8);
 }
@@ -130,7 +133,9 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   const template = state.customTemplate ?? state.templates[state.activeTemplate] ?? DEFAULT_TEMPLATES.default!;
   const unknown = unknownVariables(template, opts.templateVars);
   if (unknown.length) {
-    problems.push(`template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with templateVars or remove it`);
+    problems.push(
+      `template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with templateVars or remove it`,
+    );
   }
   if (problems.length) throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
 
@@ -150,11 +155,13 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     concurrency,
     ...(price ? { price } : {}),
     ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
-    ...(opts.rateLimit ? { pacing: { requestsPerMinute: opts.rateLimit.requestsPerMinute, ...(opts.rateLimit.burst ? { burst: opts.rateLimit.burst } : {}) } } : {}),
-    ...(opts.dedup.exact || opts.dedup.near !== undefined ? { dedup: { exact: opts.dedup.exact, ...(opts.dedup.near !== undefined ? { near: opts.dedup.near } : {}) } } : {}),
-    topics: args.topicsFile
-      ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 }
-      : { kind: 'inline' as const, paths: paths! },
+    ...(opts.rateLimit
+      ? { pacing: { requestsPerMinute: opts.rateLimit.requestsPerMinute, ...(opts.rateLimit.burst ? { burst: opts.rateLimit.burst } : {}) } }
+      : {}),
+    ...(opts.dedup.exact || opts.dedup.near !== undefined
+      ? { dedup: { exact: opts.dedup.exact, ...(opts.dedup.near !== undefined ? { near: opts.dedup.near } : {}) } }
+      : {}),
+    topics: args.topicsFile ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 } : { kind: 'inline' as const, paths: paths! },
     sampling: { strategy, seed: args.seed ?? opts.seed },
     generation: {
       model,
@@ -165,7 +172,9 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
       requestTimeoutSeconds: opts.requestTimeout,
       conversationType: opts.conversationType,
       sysMsg: args.sysMsg ?? true,
-      ...(opts.datasetSystemPrompt !== undefined && opts.datasetSystemPrompt !== opts.generationSystemPrompt ? { datasetSystemPrompt: opts.datasetSystemPrompt } : {}),
+      ...(opts.datasetSystemPrompt !== undefined && opts.datasetSystemPrompt !== opts.generationSystemPrompt
+        ? { datasetSystemPrompt: opts.datasetSystemPrompt }
+        : {}),
       template,
       templateVars: opts.templateVars,
       fewShot: opts.examples,

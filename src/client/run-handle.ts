@@ -3,7 +3,16 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type Workf
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { datasetRunWorkflow, RunResult } from '../workflows/dataset-run';
-import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettings, type RunSettingsPatch } from '../workflows/definitions';
+import {
+  cancelRunSignal,
+  pauseSignal,
+  resumeSignal,
+  setConcurrencyUpdate,
+  statsQuery,
+  updateSettingsUpdate,
+  type RunSettings,
+  type RunSettingsPatch,
+} from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
 import type { Store } from '../storage/store';

@@ -51,11 +51,17 @@ export function incompleteRunError(result: RunResult): Error {
   const rejected = Object.entries(s.rejected);
   if (rejected.length && s.batchesFailed === 0) {
     const reasons = rejected.map(([reason, n]) => `${n} x ${reason}`);
-    return new ValidationError(`${summary}; generated content was rejected: ${reasons.join(', ')}. Relax the filters or raise maxExtraBatchFraction`, reasons, run);
+    return new ValidationError(
+      `${summary}; generated content was rejected: ${reasons.join(', ')}. Relax the filters or raise maxExtraBatchFraction`,
+      reasons,
+      run,
+    );
   }
   const main = mainFailure(s);
   if (!main) return new RunFailedError(`${summary}`, result.runId, 'incomplete');
-  const failed = `${s.batchesFailed} batches failed after their retries (${Object.entries(s.errorCategories).map(([c, n]) => `${c}: ${n}`).join(', ')})`;
+  const failed = `${s.batchesFailed} batches failed after their retries (${Object.entries(s.errorCategories)
+    .map(([c, n]) => `${c}: ${n}`)
+    .join(', ')})`;
   const message = `${summary}; ${failed}. ${adviceFor(main.category, main.note)}`;
   if (SCHEMA_CATEGORIES.includes(main.category)) return new ValidationError(message, [main.note?.message ?? main.category], run);
   if ((ERROR_CATEGORIES as readonly string[]).includes(main.category)) {

@@ -23,7 +23,10 @@ export function formatStatus(s: GenerationStats): string {
     ['run', s.runId],
     ['status', s.paused ? 'paused (deepfabric resume to go on)' : s.status],
     ['progress', `${s.accepted} of ${s.target} examples (${pct(s.accepted, s.target)})`],
-    ['batches', `${s.batchesDone} done of ${s.batchesPlanned} planned, ${s.batchesInFlight} in flight, ${s.batchesFailed} failed${s.batchesCached ? `, ${s.batchesCached} reused from checkpoints` : ''}`],
+    [
+      'batches',
+      `${s.batchesDone} done of ${s.batchesPlanned} planned, ${s.batchesInFlight} in flight, ${s.batchesFailed} failed${s.batchesCached ? `, ${s.batchesCached} reused from checkpoints` : ''}`,
+    ],
     ['rate', `${s.examplesPerSecond.toFixed(1)} examples/s${s.etaSeconds !== null && s.accepted < s.target ? `, about ${duration(s.etaSeconds)} left` : ''}`],
     ['concurrency', String(s.concurrency)],
     ['tokens', `${s.inputTokens} in, ${s.outputTokens} out`],
@@ -36,7 +39,13 @@ export function formatStatus(s: GenerationStats): string {
 }
 
 /** An ended run, from what Temporal keeps without a worker (status and the progress memo). */
-export function formatEnded(r: { runId: string; temporalStatus: string; closedAt?: string | undefined; progress?: { accepted?: number; target?: number; status?: string } | undefined; model?: string | undefined }): string {
+export function formatEnded(r: {
+  runId: string;
+  temporalStatus: string;
+  closedAt?: string | undefined;
+  progress?: { accepted?: number; target?: number; status?: string } | undefined;
+  model?: string | undefined;
+}): string {
   const p = r.progress;
   const rows: [string, string][] = [
     ['run', r.runId],
@@ -141,7 +150,11 @@ export function notableEvents(prev: GenerationStats | undefined, cur: Generation
   if (!prev) return [];
   const grew = (k: string) => (cur.errorCategories[k] ?? 0) - (prev.errorCategories[k] ?? 0);
   const out: string[] = [];
-  const words: Record<string, string> = { rate_limit: 'answered 429 (rate limit); retried after the provider\'s retry-after', timeout: 'timed out; retried', server_error: 'failed with a server error; retried' };
+  const words: Record<string, string> = {
+    rate_limit: "answered 429 (rate limit); retried after the provider's retry-after",
+    timeout: 'timed out; retried',
+    server_error: 'failed with a server error; retried',
+  };
   for (const [k, text] of Object.entries(words)) {
     const n = grew(k);
     if (n > 0) out.push(`${n} call${n > 1 ? 's' : ''} ${text}`);

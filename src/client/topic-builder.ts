@@ -40,7 +40,10 @@ export const BuildTopicsOptionsSchema = z
     maxTokens: z.number().int().positive().default(2048),
     maxContextNodes: z.number().int().min(0).max(200).default(20),
     heartbeatTimeout: z.number().positive().default(10),
-    buildId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).optional(),
+    buildId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/)
+      .optional(),
     dataDir: z.string().optional(),
     /** Copy of the result: tree JSONL or graph JSON. */
     saveAs: z.string().optional(),
@@ -109,7 +112,12 @@ export async function buildTopics(options: BuildTopicsOptions): Promise<{ model:
 }
 
 /** Runs a validated build on an open Temporal context (shared with a generator's runs). */
-export async function runTopicBuild(ctx: TemporalContext, input: TopicBuildInput, store: Store, saveAs?: string): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
+export async function runTopicBuild(
+  ctx: TemporalContext,
+  input: TopicBuildInput,
+  store: Store,
+  saveAs?: string,
+): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
   await fs.mkdir(input.buildDir, { recursive: true });
   const handle = await ctx.client.workflow.start<typeof topicTreeWorkflow>(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
     taskQueue: ctx.taskQueue,

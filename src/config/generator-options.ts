@@ -34,11 +34,20 @@ export const GeneratorOptionsSchema = z
     /** Model calls one batch activity runs at once (default: a quarter of `concurrency`, 1 to 8). */
     callsPerBatch: z.number().int().min(1).max(64).optional(),
     /** Dollars per million tokens of the model, when the built-in table (src/llm/prices.ts) lacks it or is out of date. */
-    price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0) }).strict().optional(),
+    price: z
+      .object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0) })
+      .strict()
+      .optional(),
     /** Duplicate examples: exact duplicates (normalised text) dropped by default; `near` (0.5-1) also drops examples that similar. The run tops up what is dropped. */
-    dedup: z.object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() }).strict().default({ exact: true }),
+    dedup: z
+      .object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() })
+      .strict()
+      .default({ exact: true }),
     /** The provider's request limit: calls are paced to it across every worker of the store (burst: calls allowed back to back). */
-    rateLimit: z.object({ requestsPerMinute: z.number().positive().max(1_000_000), burst: z.number().int().min(1).max(10_000).optional() }).strict().optional(),
+    rateLimit: z
+      .object({ requestsPerMinute: z.number().positive().max(1_000_000), burst: z.number().int().min(1).max(10_000).optional() })
+      .strict()
+      .optional(),
     /** Stop the run gracefully before its estimated cost passes this many dollars (needs a known price). */
     budgetUsd: z.number().positive().optional(),
     backoffMultiplier: z.number().min(1).max(10).default(2),

@@ -8,13 +8,38 @@ export const PROVIDERS = {
   openai: { protocol: 'openai', keyEnv: 'OPENAI_API_KEY', baseUrlEnv: 'OPENAI_BASE_URL', defaultBaseUrl: undefined, keyRequired: true },
   anthropic: { protocol: 'anthropic', keyEnv: 'ANTHROPIC_API_KEY', baseUrlEnv: 'ANTHROPIC_BASE_URL', defaultBaseUrl: undefined, keyRequired: true },
   ollama: { protocol: 'openai', keyEnv: 'OLLAMA_API_KEY', baseUrlEnv: 'OLLAMA_BASE_URL', defaultBaseUrl: 'http://localhost:11434/v1', keyRequired: false },
-  openrouter: { protocol: 'openai', keyEnv: 'OPENROUTER_API_KEY', baseUrlEnv: 'OPENROUTER_BASE_URL', defaultBaseUrl: 'https://openrouter.ai/api/v1', keyRequired: true },
+  openrouter: {
+    protocol: 'openai',
+    keyEnv: 'OPENROUTER_API_KEY',
+    baseUrlEnv: 'OPENROUTER_BASE_URL',
+    defaultBaseUrl: 'https://openrouter.ai/api/v1',
+    keyRequired: true,
+  },
   vllm: { protocol: 'openai', keyEnv: 'VLLM_API_KEY', baseUrlEnv: 'VLLM_BASE_URL', defaultBaseUrl: 'http://localhost:8000/v1', keyRequired: false },
   // Google's OpenAI-compatible endpoint; the key may also be in GOOGLE_API_KEY (as DeepFabric reads it).
-  gemini: { protocol: 'openai', keyEnv: 'GEMINI_API_KEY', altKeyEnv: 'GOOGLE_API_KEY', baseUrlEnv: 'GEMINI_BASE_URL', defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai/', keyRequired: true },
-  together: { protocol: 'openai', keyEnv: 'TOGETHER_API_KEY', baseUrlEnv: 'TOGETHER_BASE_URL', defaultBaseUrl: 'https://api.together.xyz/v1', keyRequired: true },
+  gemini: {
+    protocol: 'openai',
+    keyEnv: 'GEMINI_API_KEY',
+    altKeyEnv: 'GOOGLE_API_KEY',
+    baseUrlEnv: 'GEMINI_BASE_URL',
+    defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai/',
+    keyRequired: true,
+  },
+  together: {
+    protocol: 'openai',
+    keyEnv: 'TOGETHER_API_KEY',
+    baseUrlEnv: 'TOGETHER_BASE_URL',
+    defaultBaseUrl: 'https://api.together.xyz/v1',
+    keyRequired: true,
+  },
   groq: { protocol: 'openai', keyEnv: 'GROQ_API_KEY', baseUrlEnv: 'GROQ_BASE_URL', defaultBaseUrl: 'https://api.groq.com/openai/v1', keyRequired: true },
-  'openai-compatible': { protocol: 'openai', keyEnv: 'OPENAI_COMPATIBLE_API_KEY', baseUrlEnv: 'OPENAI_COMPATIBLE_BASE_URL', defaultBaseUrl: undefined, keyRequired: false },
+  'openai-compatible': {
+    protocol: 'openai',
+    keyEnv: 'OPENAI_COMPATIBLE_API_KEY',
+    baseUrlEnv: 'OPENAI_COMPATIBLE_BASE_URL',
+    defaultBaseUrl: undefined,
+    keyRequired: false,
+  },
 } as const;
 
 export type ProviderName = keyof typeof PROVIDERS;

@@ -23,25 +23,38 @@ const LlmSchema = z
     base_url: z.string().url().optional(),
     max_tokens: z.number().int().positive().optional(),
     /** Dollars per million tokens, when the built-in table lacks the model or is out of date. */
-    price: z.object({ input_per_mtok: z.number().min(0), output_per_mtok: z.number().min(0) }).strict().optional(),
+    price: z
+      .object({ input_per_mtok: z.number().min(0), output_per_mtok: z.number().min(0) })
+      .strict()
+      .optional(),
   })
   .strict();
 
 /** `num_samples`: a count, `auto` (one per topic path) or a percentage of the topic paths (`"50%"`). */
 const NumSamplesSchema = z.union([
-  z.number().int().positive().max(MAX_EXAMPLES_PER_RUN, { error: (i) => tooManyExamples('num_samples', i.input as number).slice('num_samples: '.length) }),
+  z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_EXAMPLES_PER_RUN, { error: (i) => tooManyExamples('num_samples', i.input as number).slice('num_samples: '.length) }),
   z.literal('auto'),
   z.string().regex(/^\d+(\.\d+)?%$/, { error: 'expected a positive integer, "auto" or a percentage such as "50%"' }),
 ]);
 
 export const RawYamlConfigSchema = z
   .object({
-    run: z.object({ name: z.string().min(1).optional(), id: z.string().min(1).optional() }).strict().default({}),
+    run: z
+      .object({ name: z.string().min(1).optional(), id: z.string().min(1).optional() })
+      .strict()
+      .default({}),
     llm: LlmSchema.optional(),
     topics: z
       .object({
         /** Topic paths given inline, each a list from the root down. */
-        paths: z.array(z.array(z.string().min(1)).min(1)).min(1).optional(),
+        paths: z
+          .array(z.array(z.string().min(1)).min(1))
+          .min(1)
+          .optional(),
         /** A topic file: tree JSONL ({"path": [...]}) or graph JSON. */
         load_from: z.string().min(1).optional(),
         prompt: z.string().min(1).optional(),
@@ -81,7 +94,10 @@ export const RawYamlConfigSchema = z
         /** Stop gracefully before the estimated cost passes this many dollars (needs a known price). */
         budget_usd: z.number().positive().optional(),
         /** Drop duplicate examples: exact (default true) and near (a similarity threshold, 0.5-1). */
-        dedup: z.object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() }).strict().optional(),
+        dedup: z
+          .object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() })
+          .strict()
+          .optional(),
         sys_msg: z.boolean().optional(),
         sampling: z.enum(['sequential', 'random', 'balanced']).default('sequential'),
         seed: z.number().int().optional(),
@@ -115,7 +131,10 @@ export const RawYamlConfigSchema = z
             custom: z.array(z.record(z.string(), z.unknown())).optional(),
             max_per_query: z.number().int().min(1).max(10).optional(),
             strict: z.boolean().optional(),
-            scenario_seed: z.object({ files: z.record(z.string(), z.string()).optional() }).strict().optional(),
+            scenario_seed: z
+              .object({ files: z.record(z.string(), z.string()).optional() })
+              .strict()
+              .optional(),
             max_agent_steps: z.number().int().min(1).max(10).optional(),
             tool_execute_path: z.string().optional(),
           })
@@ -143,7 +162,10 @@ export const RawYamlConfigSchema = z
       })
       .strict(),
     /** DeepFabric 4.x: push the dataset and a card to this Hub dataset repo after a completed run (HF_TOKEN). */
-    huggingface: z.object({ repository: z.string().min(1), tags: z.array(z.string()).default([]) }).strict().optional(),
+    huggingface: z
+      .object({ repository: z.string().min(1), tags: z.array(z.string()).default([]) })
+      .strict()
+      .optional(),
     // DeepFabric 4.x integrations: accepted with a warning.
     kaggle: z.record(z.string(), z.unknown()).optional(),
     deepfabric_cloud: z.record(z.string(), z.unknown()).optional(),
@@ -171,7 +193,10 @@ export interface YamlConfig {
   /** The topic build's model (`topics.llm` over `llm`); undefined when topics are not built. */
   topicsLlm: ResolvedLlm | undefined;
   topics: Omit<RawYamlConfig['topics'], 'llm' | 'max_concurrent' | 'prompt_style'>;
-  generation: Omit<RawYamlConfig['generation'], 'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'sys_msg' | 'max_tokens'> & {
+  generation: Omit<
+    RawYamlConfig['generation'],
+    'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'sys_msg' | 'max_tokens'
+  > & {
     conversation: { type: ConversationType };
     /** Resolved tools of an agent run (DeepFabric's generation.tools). */
     tools?: ToolsSettings;
@@ -198,7 +223,7 @@ export interface YamlConfig {
 /** DeepFabric keys that are accepted but do nothing here, and why. */
 const DEEPFABRIC_ONLY: Record<string, string> = {
   'generation.sample_retries': 'retries after a validation failure are part of max_retries here (the retry carries the error in its prompt)',
-  'generation.output_schema': 'output.format custom is not supported; records follow the conversation type\'s schema',
+  'generation.output_schema': "output.format custom is not supported; records follow the conversation type's schema",
   'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
   kaggle: 'no upload here',
   deepfabric_cloud: 'no DeepFabric Cloud here',
@@ -263,11 +288,14 @@ function resolveTools(t: NonNullable<RawYamlConfig['generation']['tools']>, issu
       return;
     }
     if (parsed.data.mock_response === undefined && !t.spin_endpoint) {
-      issues.push(`${where}: no mock_response and no spin_endpoint, so nothing could execute it; give it a mock_response (placeholders {{arg}}) or set generation.tools.spin_endpoint`);
+      issues.push(
+        `${where}: no mock_response and no spin_endpoint, so nothing could execute it; give it a mock_response (placeholders {{arg}}) or set generation.tools.spin_endpoint`,
+      );
     }
     tools.push(parsed.data);
   });
-  if (t.tools_endpoint) issues.push('generation.tools.tools_endpoint: loading tool definitions from an endpoint is not supported here; define them under generation.tools.custom');
+  if (t.tools_endpoint)
+    issues.push('generation.tools.tools_endpoint: loading tool definitions from an endpoint is not supported here; define them under generation.tools.custom');
   const names = tools.map((x) => x.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) issues.push(`generation.tools: the tool "${dup}" is defined twice`);
@@ -303,11 +331,13 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
     const where = raw[section] as Record<string, unknown> | undefined;
     if (field ? present(where, field) : where !== undefined) warnings.push(`${key}: accepted, no effect: ${why}`);
   }
-  if (raw.topics.prompt_style && raw.topics.prompt_style !== 'default') warnings.push(`topics.prompt_style ${raw.topics.prompt_style}: accepted, no effect: topics are built with the default prompts`);
+  if (raw.topics.prompt_style && raw.topics.prompt_style !== 'default')
+    warnings.push(`topics.prompt_style ${raw.topics.prompt_style}: accepted, no effect: topics are built with the default prompts`);
   if (raw.generation.save_as && raw.output.save_as === undefined) warnings.push('generation.save_as: used as output.save_as');
-  if (raw.topics.concurrency !== undefined && raw.topics.max_concurrent !== undefined) issues.push('topics.max_concurrent: same as topics.concurrency; keep one');
+  if (raw.topics.concurrency !== undefined && raw.topics.max_concurrent !== undefined)
+    issues.push('topics.max_concurrent: same as topics.concurrency; keep one');
   if (raw.output.batch_size !== undefined && raw.generation.calls_per_batch !== undefined) {
-    issues.push('output.batch_size: DeepFabric\'s batch_size (parallel calls) is generation.calls_per_batch here; keep one');
+    issues.push("output.batch_size: DeepFabric's batch_size (parallel calls) is generation.calls_per_batch here; keep one");
   }
 
   const gl = mergeLlm('generation', raw.llm, raw.generation.llm);
@@ -320,14 +350,27 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
 
   const topics = omit(raw.topics, ['llm', 'max_concurrent', 'prompt_style']);
   const max_concurrent = raw.topics.max_concurrent;
-  const generation = omit(raw.generation, ['llm', 'conversation', 'sample_retries', 'rate_limit', 'tools', 'output_schema', 'save_as', 'sys_msg', 'max_tokens']);
+  const generation = omit(raw.generation, [
+    'llm',
+    'conversation',
+    'sample_retries',
+    'rate_limit',
+    'tools',
+    'output_schema',
+    'save_as',
+    'sys_msg',
+    'max_tokens',
+  ]);
   const rl = raw.generation.rate_limit;
   if (rl?.max_retries !== undefined && raw.generation.max_retries !== undefined && rl.max_retries !== raw.generation.max_retries) {
     issues.push('generation.rate_limit.max_retries: contradicts generation.max_retries; keep one');
   }
-  if (rl?.jitter) warnings.push('generation.rate_limit.jitter: accepted, no effect: Temporal retries without jitter; pacing (requests_per_minute) spreads calls instead');
-  if (rl?.backoff_strategy && !rl.backoff_strategy.startsWith('exponential')) warnings.push(`generation.rate_limit.backoff_strategy ${rl.backoff_strategy}: accepted, retries back off exponentially here`);
-  if (rl?.respect_retry_after === false) warnings.push('generation.rate_limit.respect_retry_after false: accepted, no effect: a provider\'s retry-after is always honoured');
+  if (rl?.jitter)
+    warnings.push('generation.rate_limit.jitter: accepted, no effect: Temporal retries without jitter; pacing (requests_per_minute) spreads calls instead');
+  if (rl?.backoff_strategy && !rl.backoff_strategy.startsWith('exponential'))
+    warnings.push(`generation.rate_limit.backoff_strategy ${rl.backoff_strategy}: accepted, retries back off exponentially here`);
+  if (rl?.respect_retry_after === false)
+    warnings.push("generation.rate_limit.respect_retry_after false: accepted, no effect: a provider's retry-after is always honoured");
   const { conversation, save_as: genSaveAs, sys_msg } = raw.generation;
   const output = omit(raw.output, ['batch_size', 'samples_per_call', 'include_system_message', 'checkpoint']);
   const { batch_size, samples_per_call, include_system_message } = raw.output;
@@ -338,7 +381,10 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
   let tools: ToolsSettings | undefined;
   if (raw.generation.tools) {
     if (convType === 'agent') tools = resolveTools(raw.generation.tools, issues);
-    else warnings.push(`generation.tools: accepted, no effect: tools are called by agent examples (conversation type cot with reasoning_style agent), not ${convType}`);
+    else
+      warnings.push(
+        `generation.tools: accepted, no effect: tools are called by agent examples (conversation type cot with reasoning_style agent), not ${convType}`,
+      );
   }
   const cfg: YamlConfig = {
     run: raw.run,
@@ -352,7 +398,13 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
       ...(tools ? { tools } : {}),
       ...(rl?.max_retries !== undefined && raw.generation.max_retries === undefined ? { max_retries: rl.max_retries } : {}),
       ...(rl && (rl.base_delay !== undefined || rl.max_delay !== undefined || rl.exponential_base !== undefined)
-        ? { backoff: { ...(rl.base_delay !== undefined ? { initial: rl.base_delay } : {}), ...(rl.max_delay !== undefined ? { max: rl.max_delay } : {}), ...(rl.exponential_base !== undefined ? { multiplier: rl.exponential_base } : {}) } }
+        ? {
+            backoff: {
+              ...(rl.base_delay !== undefined ? { initial: rl.base_delay } : {}),
+              ...(rl.max_delay !== undefined ? { max: rl.max_delay } : {}),
+              ...(rl.exponential_base !== undefined ? { multiplier: rl.exponential_base } : {}),
+            },
+          }
         : {}),
       ...(rl?.requests_per_minute !== undefined ? { pacing: { requestsPerMinute: rl.requests_per_minute, ...(rl.burst ? { burst: rl.burst } : {}) } } : {}),
       sys_msg: include_system_message ?? sys_msg ?? true,
@@ -447,9 +499,7 @@ export async function loadYamlConfig(file: string): Promise<YamlConfig> {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigurationError(
-      code === 'ENOENT' ? `config file ${file} does not exist` : `cannot read config file ${file}: ${(err as Error).message}`,
-    );
+    throw new ConfigurationError(code === 'ENOENT' ? `config file ${file} does not exist` : `cannot read config file ${file}: ${(err as Error).message}`);
   }
   return parseYamlConfig(text, path.basename(file));
 }
@@ -490,7 +540,8 @@ export function applyOverrides(cfg: YamlConfig, o: GenerateOverrides): YamlConfi
     ...(o.baseUrl ? { base_url: o.baseUrl } : {}),
     ...(o.temperature !== undefined ? { temperature: Number(o.temperature) } : {}),
   });
-  if (o.temperature !== undefined && !(Number(o.temperature) >= 0 && Number(o.temperature) <= 2)) issues.push(`--temperature: expected a number from 0 to 2, got "${o.temperature}"`);
+  if (o.temperature !== undefined && !(Number(o.temperature) >= 0 && Number(o.temperature) <= 2))
+    issues.push(`--temperature: expected a number from 0 to 2, got "${o.temperature}"`);
   let numSamples: YamlConfig['output']['num_samples'] | undefined;
   if (o.numSamples !== undefined) {
     const parsed = NumSamplesSchema.safeParse(/^\d+$/.test(o.numSamples) ? Number(o.numSamples) : o.numSamples);

@@ -43,7 +43,11 @@ const ConversationMessage = z
     role: Role,
     content: z.string().optional(),
     tool_calls: z
-      .array(z.object({ id: ToolCallId, type: z.literal('function'), function: z.object({ name: z.string().min(1), arguments: JsonObjectString }).strict() }).strict())
+      .array(
+        z
+          .object({ id: ToolCallId, type: z.literal('function'), function: z.object({ name: z.string().min(1), arguments: JsonObjectString }).strict() })
+          .strict(),
+      )
       .optional(),
     tool_call_id: ToolCallId.optional(),
   })
@@ -59,10 +63,19 @@ export const ConversationSchema = z
   .object({
     messages: z.array(ConversationMessage).min(1),
     metadata: z.record(z.string(), z.unknown()).optional(),
-    reasoning: z.object({ style: z.enum(['freetext', 'agent']), content: z.union([z.string(), z.array(ReasoningStep4)]) }).strict().optional(),
-    tool_context: z.object({ executions: z.array(ToolExecutionSchema) }).strict().optional(),
+    reasoning: z
+      .object({ style: z.enum(['freetext', 'agent']), content: z.union([z.string(), z.array(ReasoningStep4)]) })
+      .strict()
+      .optional(),
+    tool_context: z
+      .object({ executions: z.array(ToolExecutionSchema) })
+      .strict()
+      .optional(),
     tools: z.array(ToolSchema).optional(),
-    agent_context: z.object({ mode: z.enum(['single_turn', 'multi_turn']), planning_trace: z.string().optional(), execution_summary: z.string().optional() }).strict().optional(),
+    agent_context: z
+      .object({ mode: z.enum(['single_turn', 'multi_turn']), planning_trace: z.string().optional(), execution_summary: z.string().optional() })
+      .strict()
+      .optional(),
     structured_data: z.record(z.string(), z.unknown()).optional(),
     question: z.string().optional(),
     final_answer: z.string().optional(),
@@ -79,9 +92,7 @@ export const RecordSchemas = {
   cot_freetext: z.object({ question: z.string().min(1), chain_of_thought: z.string().min(1), final_answer: z.string().min(1) }),
   cot_structured: z.object({
     messages: z.array(MessageSchema).min(2),
-    reasoning_trace: z
-      .array(z.object({ step_number: z.number().int(), thought: z.string(), action: z.string() }))
-      .min(1),
+    reasoning_trace: z.array(z.object({ step_number: z.number().int(), thought: z.string(), action: z.string() })).min(1),
     final_answer: z.string().min(1),
   }),
   tool_calling: z.object({
@@ -138,9 +149,7 @@ const LlmSchemas = {
         z.object({
           role: z.enum(['user', 'assistant', 'tool']),
           content: z.string(),
-          tool_calls: z.array(
-            z.object({ id: z.string().min(1), name: z.string().min(1), arguments_json: z.string() }),
-          ),
+          tool_calls: z.array(z.object({ id: z.string().min(1), name: z.string().min(1), arguments_json: z.string() })),
           tool_call_id: z.string(),
         }),
       )
@@ -186,11 +195,7 @@ function parseJsonObject(text: string, what: string): Record<string, unknown> {
  * Turns one model-made example into a dataset record: inserts the system message when asked,
  * unpacks JSON-string fields. Throws (with a message fit for the retry prompt) when it cannot.
  */
-export function toRecord(
-  type: ConversationType,
-  raw: unknown,
-  opts: { sysMsg: boolean; systemPrompt: string },
-): DatasetRecord {
+export function toRecord(type: ConversationType, raw: unknown, opts: { sysMsg: boolean; systemPrompt: string }): DatasetRecord {
   const parsed = LlmSchemas[type].parse(raw) as Record<string, unknown>;
   const system = opts.sysMsg && opts.systemPrompt ? [{ role: 'system' as const, content: opts.systemPrompt }] : [];
   switch (type) {
@@ -215,7 +220,10 @@ export function toRecord(
       const p = parsed as z.infer<(typeof LlmSchemas)['agent']>;
       return RecordSchemas.agent.parse({
         messages: [...system, { role: 'user', content: p.question }, { role: 'assistant', content: p.answer }],
-        reasoning: { style: 'agent', content: p.steps.map((st, i) => ({ step_number: i + 1, thought: st.thought, ...(st.action ? { action: st.action } : {}) })) },
+        reasoning: {
+          style: 'agent',
+          content: p.steps.map((st, i) => ({ step_number: i + 1, thought: st.thought, ...(st.action ? { action: st.action } : {}) })),
+        },
       });
     }
     case 'tool_calling': {

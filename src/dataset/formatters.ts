@@ -55,13 +55,17 @@ export const FORMATTERS: Record<string, Formatter> = {
   // OpenAI's fine-tuning chat format: messages, and the record's other fields (tools, reasoning, metadata) beside them.
   chatml: (r) => ({ ...extrasOf(r), messages: messagesOf(r) }),
   chatml_text: (r) => ({
-    text: messagesOf(r)
-      .map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>`)
-      .join('\n') + '\n',
+    text:
+      messagesOf(r)
+        .map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>`)
+        .join('\n') + '\n',
   }),
   alpaca: (r) => {
     const msgs = messagesOf(r);
-    const system = msgs.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
+    const system = msgs
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n');
     const user = msgs.find((m) => m.role === 'user')?.content ?? '';
     const answer = [...msgs].reverse().find((m) => m.role === 'assistant')?.content ?? '';
     return { instruction: system ? `${system}\n\n${user}` : user, input: '', output: answer };
@@ -77,15 +81,16 @@ export const FORMATTERS: Record<string, Formatter> = {
     const msgs = messagesOf(r);
     const reasoning = reasoningOf(r);
     if (reasoning === undefined) {
-      throw new FormatLossError('grpo', ['reasoning (none: grpo wraps reasoning and answer in its markers; this record has no chain_of_thought or reasoning_trace)'], ['chatml', 'trl']);
+      throw new FormatLossError(
+        'grpo',
+        ['reasoning (none: grpo wraps reasoning and answer in its markers; this record has no chain_of_thought or reasoning_trace)'],
+        ['chatml', 'trl'],
+      );
     }
     const answer = finalAnswerOf(r, msgs);
     const prompt = msgs.filter((m) => m.role !== 'assistant');
     return {
-      messages: [
-        ...prompt,
-        { role: 'assistant', content: `<start_working_out>${reasoning}<end_working_out><SOLUTION>${answer}</SOLUTION>` },
-      ],
+      messages: [...prompt, { role: 'assistant', content: `<start_working_out>${reasoning}<end_working_out><SOLUTION>${answer}</SOLUTION>` }],
     };
   },
   harmony: (r) => {
@@ -93,9 +98,10 @@ export const FORMATTERS: Record<string, Formatter> = {
     const reasoning = reasoningOf(r);
     const parts = msgs.map((m) => {
       if (m.role === 'assistant') {
-        const analysis = reasoning && m === [...msgs].reverse().find((x) => x.role === 'assistant')
-          ? `<|start|>assistant<|channel|>analysis<|message|>${reasoning}<|end|>`
-          : '';
+        const analysis =
+          reasoning && m === [...msgs].reverse().find((x) => x.role === 'assistant')
+            ? `<|start|>assistant<|channel|>analysis<|message|>${reasoning}<|end|>`
+            : '';
         return `${analysis}<|start|>assistant<|channel|>final<|message|>${m.content}<|end|>`;
       }
       return `<|start|>${m.role}<|message|>${m.content}<|end|>`;
@@ -114,7 +120,9 @@ export class FormatLossError extends ConfigurationError {
   ) {
     super(
       `format "${format}" cannot carry ${fields.join(', ')} of these records, and would drop ${fields.length > 1 ? 'them' : 'it'}; ` +
-        (carriers.length ? `formats that carry every field: ${carriers.join(', ')}` : 'no named format carries every field; write the records as they are (no format)'),
+        (carriers.length
+          ? `formats that carry every field: ${carriers.join(', ')}`
+          : 'no named format carries every field; write the records as they are (no format)'),
       fields.map((f) => `${format}: cannot carry ${f}`),
     );
     this.name = 'FormatLossError';
@@ -173,15 +181,29 @@ export function applyFormatter(format: string | Formatter, record: Rec): Rec {
 
 /** One record of each conversation type, every field filled: what a format is checked against before a run. */
 export const SAMPLE_RECORDS: Record<ConversationType, Rec> = {
-  basic: { messages: [{ role: 'system', content: 'S1' }, { role: 'user', content: 'U1' }, { role: 'assistant', content: 'A1' }] },
+  basic: {
+    messages: [
+      { role: 'system', content: 'S1' },
+      { role: 'user', content: 'U1' },
+      { role: 'assistant', content: 'A1' },
+    ],
+  },
   structured: {
-    messages: [{ role: 'system', content: 'S1' }, { role: 'user', content: 'U1' }, { role: 'assistant', content: 'A1' }],
+    messages: [
+      { role: 'system', content: 'S1' },
+      { role: 'user', content: 'U1' },
+      { role: 'assistant', content: 'A1' },
+    ],
     reasoning_trace: 'R1',
     metadata: { topic: 'T1', difficulty: 'D1', tags: ['G1'] },
   },
   cot_freetext: { question: 'Q1', chain_of_thought: 'C1', final_answer: 'F1' },
   cot_structured: {
-    messages: [{ role: 'system', content: 'S1' }, { role: 'user', content: 'U1' }, { role: 'assistant', content: 'A1' }],
+    messages: [
+      { role: 'system', content: 'S1' },
+      { role: 'user', content: 'U1' },
+      { role: 'assistant', content: 'A1' },
+    ],
     reasoning_trace: [{ step_number: 1, thought: 'T1', action: 'X1' }],
     final_answer: 'A1',
   },
@@ -192,10 +214,19 @@ export const SAMPLE_RECORDS: Record<ConversationType, Rec> = {
       { role: 'tool', content: 'O1', tool_call_id: 'c1' },
       { role: 'assistant', content: 'A1' },
     ],
-    tools: [{ type: 'function', function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } } }],
+    tools: [
+      {
+        type: 'function',
+        function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } },
+      },
+    ],
   },
   chain_of_thought: {
-    messages: [{ role: 'system', content: 'S1' }, { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' }],
+    messages: [
+      { role: 'system', content: 'S1' },
+      { role: 'user', content: 'Q1' },
+      { role: 'assistant', content: 'A1' },
+    ],
     reasoning: { style: 'freetext', content: 'R1' },
     question: 'Q1',
     final_answer: 'F1',
@@ -210,7 +241,12 @@ export const SAMPLE_RECORDS: Record<ConversationType, Rec> = {
     ],
     reasoning: { style: 'agent', content: [{ step_number: 1, thought: 'T1', action: 'X1' }] },
     tool_context: { executions: [{ function_name: 'N1', arguments: '{"k":"V1"}', reasoning: 'W1', result: 'O1' }] },
-    tools: [{ type: 'function', function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } } }],
+    tools: [
+      {
+        type: 'function',
+        function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } },
+      },
+    ],
   },
 };
 

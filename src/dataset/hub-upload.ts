@@ -87,9 +87,7 @@ export function datasetCard(opts: { repo: string; records: number; tags: string[
     ['format', s.format],
     ['tokens in / out', s.tokens ? `${s.tokens.input} / ${s.tokens.output}` : undefined],
   ];
-  const table = rows
-    .filter(([, v]) => v !== undefined && v !== '')
-    .map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+  const table = rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `| ${k} | ${String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
   const front = [
     '---',
     'tags:',

@@ -23,24 +23,26 @@ export class AnthropicProvider implements LlmProvider {
       // This SDK's types no longer list `temperature`, but the Messages API still takes it for the
       // models that honour it (range 0..1), and the seed's temperature is a core knob.
       const params = {
-          model: this.model,
-          max_tokens: req.maxTokens,
-          temperature: Math.min(1, req.temperature),
-          ...(req.system ? { system: req.system } : {}),
-          messages: [{ role: 'user' as const, content: req.prompt }],
-          tools: [
-            {
-              name: req.schemaName,
-              description: 'Return the generated examples in this exact structure.',
-              input_schema: req.jsonSchema as Anthropic.Messages.Tool.InputSchema,
-            },
-          ],
-          tool_choice: { type: 'tool' as const, name: req.schemaName },
+        model: this.model,
+        max_tokens: req.maxTokens,
+        temperature: Math.min(1, req.temperature),
+        ...(req.system ? { system: req.system } : {}),
+        messages: [{ role: 'user' as const, content: req.prompt }],
+        tools: [
+          {
+            name: req.schemaName,
+            description: 'Return the generated examples in this exact structure.',
+            input_schema: req.jsonSchema as Anthropic.Messages.Tool.InputSchema,
+          },
+        ],
+        tool_choice: { type: 'tool' as const, name: req.schemaName },
       };
-      message = await this.client.messages.create(
-        params as Anthropic.Messages.MessageCreateParamsNonStreaming,
-        { timeout: req.timeoutMs, maxRetries: 0, signal: req.signal ?? null, headers: req.headers ?? {} },
-      );
+      message = await this.client.messages.create(params as Anthropic.Messages.MessageCreateParamsNonStreaming, {
+        timeout: req.timeoutMs,
+        maxRetries: 0,
+        signal: req.signal ?? null,
+        headers: req.headers ?? {},
+      });
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, Anthropic);
     }

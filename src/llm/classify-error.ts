@@ -65,7 +65,13 @@ export function classifyError(err: unknown, provider: string, model: string, bas
   if (err instanceof sdk.APIConnectionError) {
     const cause = errorCode(err);
     const unreachable = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
-    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, { category: 'server_error', provider, baseUrl: endpoint, unreachable, cause: err });
+    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, {
+      category: 'server_error',
+      provider,
+      baseUrl: endpoint,
+      unreachable,
+      cause: err,
+    });
   }
   return new ModelError(`${provider}/${model}: ${detail}`, { category: 'server_error', provider, baseUrl: endpoint, cause: err });
 }

@@ -26,10 +26,7 @@ export class OpenAIProvider implements LlmProvider {
           model: this.model,
           temperature: req.temperature,
           max_completion_tokens: req.maxTokens,
-          messages: [
-            ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
-            { role: 'user' as const, content: req.prompt },
-          ],
+          messages: [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user' as const, content: req.prompt }],
           response_format: {
             type: 'json_schema',
             json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },

@@ -19,7 +19,11 @@ export const PriceSchema = z
   .strict();
 export type Price = z.output<typeof PriceSchema>;
 
-const listed = (inputPerMTokUsd: number, outputPerMTokUsd: number, asOf: string): Price => ({ inputPerMTokUsd, outputPerMTokUsd, source: `list price ${asOf}` });
+const listed = (inputPerMTokUsd: number, outputPerMTokUsd: number, asOf: string): Price => ({
+  inputPerMTokUsd,
+  outputPerMTokUsd,
+  source: `list price ${asOf}`,
+});
 
 /** Known list prices by `provider/model` (a dated snapshot suffix, e.g. `-2024-07-18`, matches too). */
 export const PRICE_TABLE: Readonly<Record<string, Price>> = {

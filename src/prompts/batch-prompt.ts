@@ -9,7 +9,7 @@ const TYPE_DESCRIPTIONS: Record<ConversationType, string> = {
   tool_calling:
     'tool-calling conversation (define the tools with JSON-schema parameters; the assistant calls them with JSON arguments, tool messages answer with tool_call_id, then the assistant answers)',
   chain_of_thought:
-    'chain-of-thought example (a user question, free-text step-by-step reasoning, the assistant\'s reply to the user, and the short final answer)',
+    "chain-of-thought example (a user question, free-text step-by-step reasoning, the assistant's reply to the user, and the short final answer)",
   agent: 'agent reasoning example (a user request, the numbered reasoning steps an agent takes, each with its thought and action, and the answer to the user)',
 };
 
@@ -17,15 +17,9 @@ const TYPE_DESCRIPTIONS: Record<ConversationType, string> = {
  * The user prompt of one batch call: the instructions, one rendered template per example slot,
  * optional few-shot examples, and the previous attempt's validation error, if any.
  */
-export function renderBatchPrompt(
-  settings: GenerationSettings,
-  topicPaths: string[][],
-  previousError?: string,
-): string {
+export function renderBatchPrompt(settings: GenerationSettings, topicPaths: string[][], previousError?: string): string {
   const examples = settings.fewShot.length ? settings.fewShot.join('\n') : '(none)';
-  const items = topicPaths.map(
-    (path, i) => `Example ${i + 1}: ${renderTemplate(settings.template, { path, examples }, settings.templateVars)}`,
-  );
+  const items = topicPaths.map((path, i) => `Example ${i + 1}: ${renderTemplate(settings.template, { path, examples }, settings.templateVars)}`);
   const parts = [
     settings.instructions.trim(),
     `Generate exactly ${topicPaths.length} ${TYPE_DESCRIPTIONS[settings.conversationType]} training examples, ` +

@@ -9,8 +9,7 @@ export const BUILTIN_VARIABLES = ['topic', 'context', 'path', 'examples', 'audie
 /** Built-in template kinds and their defaults. `default` is DeepFabric's own wording. */
 export const DEFAULT_TEMPLATES: Record<string, string> = {
   default: 'The example should relate to: {path}',
-  instruction:
-    'Create a clear explanation of {topic} suitable for {audience}. Include practical examples and key concepts. Context: {context}',
+  instruction: 'Create a clear explanation of {topic} suitable for {audience}. Include practical examples and key concepts. Context: {context}',
   conversation: 'Generate a natural conversation about {topic} that demonstrates helpful, informative dialogue. Context: {context}',
 };
 

@@ -34,7 +34,11 @@ export async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, op
       const holder = Number((await fs.readFile(lockFile, 'utf8').catch(() => '')).trim());
       // An empty file is a lock being written this instant; a dead holder's lock is stale.
       if (holder > 0 && !processAlive(holder)) await fs.rm(lockFile, { force: true });
-      else if (Date.now() > deadline) throw new DataSetGeneratorError(`${lockFile} has been held by process ${holder} for ${Math.round(maxWait / 60_000)} minutes; remove it if that process is stuck`, 'store_error');
+      else if (Date.now() > deadline)
+        throw new DataSetGeneratorError(
+          `${lockFile} has been held by process ${holder} for ${Math.round(maxWait / 60_000)} minutes; remove it if that process is stuck`,
+          'store_error',
+        );
       else await new Promise((r) => setTimeout(r, poll + Math.random() * poll));
     }
   }

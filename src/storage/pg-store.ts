@@ -91,15 +91,25 @@ export class PgStore implements Store {
     const pool = this.pool;
     return {
       async readNode<T>(key: string) {
-        const r = await pool.query<{ value: string }>('SELECT value::text AS value FROM deepfabric_topic_nodes WHERE build_id = $1 AND key = $2', [buildId, key]);
+        const r = await pool.query<{ value: string }>('SELECT value::text AS value FROM deepfabric_topic_nodes WHERE build_id = $1 AND key = $2', [
+          buildId,
+          key,
+        ]);
         return r.rows[0] ? (JSON.parse(r.rows[0].value) as T) : undefined;
       },
       async writeNode(key, value) {
         // First answer wins: a node expanded twice (a retry racing a slow attempt) keeps one set of children.
-        await pool.query('INSERT INTO deepfabric_topic_nodes (build_id, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [buildId, key, JSON.stringify(value)]);
+        await pool.query('INSERT INTO deepfabric_topic_nodes (build_id, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          buildId,
+          key,
+          JSON.stringify(value),
+        ]);
       },
       async writeFile(name, text) {
-        await pool.query('INSERT INTO deepfabric_topic_files (build_id, name, text) VALUES ($1, $2, $3) ON CONFLICT (build_id, name) DO UPDATE SET text = EXCLUDED.text', [buildId, name, text]);
+        await pool.query(
+          'INSERT INTO deepfabric_topic_files (build_id, name, text) VALUES ($1, $2, $3) ON CONFLICT (build_id, name) DO UPDATE SET text = EXCLUDED.text',
+          [buildId, name, text],
+        );
       },
       async readFile(name) {
         const r = await pool.query<{ text: string }>('SELECT text FROM deepfabric_topic_files WHERE build_id = $1 AND name = $2', [buildId, name]);
@@ -128,11 +138,10 @@ export class PgStore implements Store {
       const row = r.rows[0]!;
       const state = row.tat === null || row.interval_ms === null ? undefined : { tat: row.tat, intervalMs: row.interval_ms };
       const out = fn(state, Number(row.now));
-      await c.query('INSERT INTO deepfabric_pacing (key, tat, interval_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET tat = EXCLUDED.tat, interval_ms = EXCLUDED.interval_ms', [
-        key,
-        out.state.tat,
-        out.state.intervalMs,
-      ]);
+      await c.query(
+        'INSERT INTO deepfabric_pacing (key, tat, interval_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET tat = EXCLUDED.tat, interval_ms = EXCLUDED.interval_ms',
+        [key, out.state.tat, out.state.intervalMs],
+      );
       result = out.result;
     });
     return result;
@@ -163,10 +172,10 @@ class PgRunData implements RunData {
     ]);
   }
   async readShard<S>(batch: number): Promise<Shard<S>> {
-    const r = await this.pool.query<{ summary: string; records: string }>('SELECT summary::text AS summary, records::text AS records FROM deepfabric_shards WHERE run_id = $1 AND batch = $2', [
-      this.runId,
-      batch,
-    ]);
+    const r = await this.pool.query<{ summary: string; records: string }>(
+      'SELECT summary::text AS summary, records::text AS records FROM deepfabric_shards WHERE run_id = $1 AND batch = $2',
+      [this.runId, batch],
+    );
     const row = r.rows[0];
     if (!row) throw new DataSetGeneratorError(`${this.location}: no shard for batch ${batch}`, 'store_error');
     return { summary: JSON.parse(row.summary) as S, records: JSON.parse(row.records) as unknown[] };
@@ -179,14 +188,25 @@ class PgRunData implements RunData {
     await this.pool.query('INSERT INTO deepfabric_shard_errors (run_id, batch, entry) VALUES ($1, $2, $3)', [this.runId, batch, JSON.stringify(entry)]);
   }
   async readErrors(batch: number): Promise<Record<string, unknown>[]> {
-    const r = await this.pool.query<{ entry: string }>('SELECT entry::text AS entry FROM deepfabric_shard_errors WHERE run_id = $1 AND batch = $2 ORDER BY id', [this.runId, batch]);
+    const r = await this.pool.query<{ entry: string }>(
+      'SELECT entry::text AS entry FROM deepfabric_shard_errors WHERE run_id = $1 AND batch = $2 ORDER BY id',
+      [this.runId, batch],
+    );
     return r.rows.map((x) => JSON.parse(x.entry) as Record<string, unknown>);
   }
   async writeCall(batch: number, call: number, outcome: unknown): Promise<void> {
-    await this.pool.query('INSERT INTO deepfabric_calls (run_id, batch, call, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [this.runId, batch, call, JSON.stringify(outcome)]);
+    await this.pool.query('INSERT INTO deepfabric_calls (run_id, batch, call, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      this.runId,
+      batch,
+      call,
+      JSON.stringify(outcome),
+    ]);
   }
   async readCall<T>(batch: number, call: number): Promise<T | undefined> {
-    const r = await this.pool.query<{ outcome: string }>('SELECT outcome::text AS outcome FROM deepfabric_calls WHERE run_id = $1 AND batch = $2 AND call = $3', [this.runId, batch, call]);
+    const r = await this.pool.query<{ outcome: string }>(
+      'SELECT outcome::text AS outcome FROM deepfabric_calls WHERE run_id = $1 AND batch = $2 AND call = $3',
+      [this.runId, batch, call],
+    );
     return r.rows[0] ? (JSON.parse(r.rows[0].outcome) as T) : undefined;
   }
   async appendClaims(claims: Claim[]): Promise<void> {
@@ -196,7 +216,10 @@ class PgRunData implements RunData {
     );
   }
   async readClaims(from: number): Promise<{ claims: Claim[]; next: number }> {
-    const r = await this.pool.query<{ id: string; claim: string }>('SELECT id, claim::text AS claim FROM deepfabric_claims WHERE run_id = $1 AND id > $2 ORDER BY id', [this.runId, from]);
+    const r = await this.pool.query<{ id: string; claim: string }>(
+      'SELECT id, claim::text AS claim FROM deepfabric_claims WHERE run_id = $1 AND id > $2 ORDER BY id',
+      [this.runId, from],
+    );
     return { claims: r.rows.map((x) => JSON.parse(x.claim) as Claim), next: r.rows.length ? Number(r.rows[r.rows.length - 1]!.id) : from };
   }
   async layout(proposed: RunLayout): Promise<RunLayout> {
@@ -205,7 +228,10 @@ class PgRunData implements RunData {
     return JSON.parse(r.rows[0]!.layout) as RunLayout;
   }
   async writeTopics(paths: string[][]): Promise<void> {
-    await this.pool.query('INSERT INTO deepfabric_topics (run_id, paths) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET paths = EXCLUDED.paths', [this.runId, JSON.stringify(paths)]);
+    await this.pool.query('INSERT INTO deepfabric_topics (run_id, paths) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET paths = EXCLUDED.paths', [
+      this.runId,
+      JSON.stringify(paths),
+    ]);
   }
   async readTopics(): Promise<string[][]> {
     const r = await this.pool.query<{ paths: string }>('SELECT paths::text AS paths FROM deepfabric_topics WHERE run_id = $1', [this.runId]);
@@ -238,10 +264,10 @@ class PgRunData implements RunData {
     }
   }
   async writeManifest(manifest: Record<string, unknown>): Promise<void> {
-    await this.pool.query('INSERT INTO deepfabric_manifests (run_id, manifest) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET manifest = EXCLUDED.manifest', [
-      this.runId,
-      JSON.stringify(manifest),
-    ]);
+    await this.pool.query(
+      'INSERT INTO deepfabric_manifests (run_id, manifest) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET manifest = EXCLUDED.manifest',
+      [this.runId, JSON.stringify(manifest)],
+    );
   }
   async exportDataset(file: string): Promise<number | undefined> {
     const manifest = await this.pool.query<{ manifest: string }>('SELECT manifest::text AS manifest FROM deepfabric_manifests WHERE run_id = $1', [this.runId]);

@@ -158,7 +158,10 @@ export class FsStore implements Store {
     return withFileLock(
       `${file}.lock`,
       async () => {
-        const state = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as PacingState, () => undefined);
+        const state = await fs.readFile(file, 'utf8').then(
+          (t) => JSON.parse(t) as PacingState,
+          () => undefined,
+        );
         const { state: next, result } = fn(state, Date.now());
         await fs.writeFile(file, JSON.stringify(next));
         return result;
@@ -243,7 +246,11 @@ class FsRunData implements RunData {
       const text = buf.subarray(0, bytesRead).toString('utf8');
       // Only whole lines: a write still in progress after ours is read next time.
       const end = text.lastIndexOf('\n') + 1;
-      const claims = text.slice(0, end).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Claim);
+      const claims = text
+        .slice(0, end)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Claim);
       return { claims, next: from + Buffer.byteLength(text.slice(0, end)) };
     } finally {
       await fh.close();
@@ -302,7 +309,8 @@ class FsRunData implements RunData {
 export async function openStore(opts: { dataDir: string; url?: string | undefined }): Promise<Store> {
   const url = opts.url?.trim();
   if (!url) return new FsStore(opts.dataDir);
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigurationError(`DEEPFABRIC_STORE: "${url.replace(/\/\/[^@/]*@/, '//')}" is not a postgres:// URL; unset it to use the data folder`);
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new ConfigurationError(`DEEPFABRIC_STORE: "${url.replace(/\/\/[^@/]*@/, '//')}" is not a postgres:// URL; unset it to use the data folder`);
   return PgStore.connect(url);
 }
 

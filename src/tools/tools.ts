@@ -51,7 +51,14 @@ const P = (name: string, description: string) => ({ name, type: 'str' as const, 
 
 /** DeepFabric's builtin component: a virtual file system per example. */
 export const BUILTIN_TOOLS: ToolDefinition[] = [
-  { name: 'read_file', description: 'Read the content of a file', parameters: [P('file_path', 'Path of the file to read')], returns: 'The file content', category: 'vfs', component: 'builtin' },
+  {
+    name: 'read_file',
+    description: 'Read the content of a file',
+    parameters: [P('file_path', 'Path of the file to read')],
+    returns: 'The file content',
+    category: 'vfs',
+    component: 'builtin',
+  },
   {
     name: 'write_file',
     description: 'Write content to a file (creates or replaces it)',
@@ -61,7 +68,14 @@ export const BUILTIN_TOOLS: ToolDefinition[] = [
     component: 'builtin',
   },
   { name: 'list_files', description: 'List all files', parameters: [], returns: 'A JSON list of file paths', category: 'vfs', component: 'builtin' },
-  { name: 'delete_file', description: 'Delete a file', parameters: [P('file_path', 'Path of the file to delete')], returns: 'A confirmation', category: 'vfs', component: 'builtin' },
+  {
+    name: 'delete_file',
+    description: 'Delete a file',
+    parameters: [P('file_path', 'Path of the file to delete')],
+    returns: 'A confirmation',
+    category: 'vfs',
+    component: 'builtin',
+  },
 ];
 
 const JSON_TYPES: Record<string, string> = { str: 'string', int: 'integer', float: 'number', bool: 'boolean', list: 'array', dict: 'object' };
@@ -72,7 +86,11 @@ export function toOpenAiTool(t: ToolDefinition): { type: 'function'; function: {
   for (const p of t.parameters) properties[p.name] = { type: JSON_TYPES[p.type] ?? 'string', description: p.description };
   return {
     type: 'function',
-    function: { name: t.name, description: t.description, parameters: { type: 'object', properties, required: t.parameters.filter((p) => p.required).map((p) => p.name) } },
+    function: {
+      name: t.name,
+      description: t.description,
+      parameters: { type: 'object', properties, required: t.parameters.filter((p) => p.required).map((p) => p.name) },
+    },
   };
 }
 
@@ -99,7 +117,10 @@ export class ToolCallError extends Error {
 }
 
 function fill(template: unknown, args: Record<string, unknown>): unknown {
-  if (typeof template === 'string') return template.replace(/\{\{\s*([\w-]+)\s*\}\}/g, (_m, k: string) => (args[k] === undefined ? '' : typeof args[k] === 'string' ? (args[k] as string) : JSON.stringify(args[k])));
+  if (typeof template === 'string')
+    return template.replace(/\{\{\s*([\w-]+)\s*\}\}/g, (_m, k: string) =>
+      args[k] === undefined ? '' : typeof args[k] === 'string' ? (args[k] as string) : JSON.stringify(args[k]),
+    );
   if (Array.isArray(template)) return template.map((v) => fill(v, args));
   if (template && typeof template === 'object') return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, fill(v, args)]));
   return template;
@@ -167,7 +188,8 @@ export async function executeTool(settings: ToolsSettings, session: ToolSession,
       ...(signal ? { signal } : {}),
     });
     const body = await res.text();
-    if (res.status >= 500) throw new DataSetGeneratorError(`tool service ${settings.spinEndpoint} answered ${res.status} for ${name}: ${body.slice(0, 200)}`, 'tool_service_error');
+    if (res.status >= 500)
+      throw new DataSetGeneratorError(`tool service ${settings.spinEndpoint} answered ${res.status} for ${name}: ${body.slice(0, 200)}`, 'tool_service_error');
     result = res.ok ? spinResult(body) : `Error: ${res.status} ${body.slice(0, 500)}`;
   } else if (tool.component === 'builtin') {
     result = runBuiltin(session, name, a);

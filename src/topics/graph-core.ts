@@ -82,7 +82,6 @@ export class GraphCore {
     return [...seen.values()];
   }
 
-
   toJSON(): Record<string, unknown> {
     const nodes: Record<string, unknown> = {};
     for (const n of this.nodes.values()) nodes[String(n.id)] = n;

@@ -46,13 +46,23 @@ export class Graph extends GraphCore {
   /** Parses DeepFabric's graph JSON; a malformed node is named by id. */
   static fromJSON(value: unknown, source = 'graph'): Graph {
     const file = GraphFileSchema.safeParse(value);
-    if (!file.success) throw new ConfigurationError(`${source}: not a topic graph (${file.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`);
+    if (!file.success)
+      throw new ConfigurationError(
+        `${source}: not a topic graph (${file.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')})`,
+      );
     const graph = new Graph(Number(file.data.root_id), file.data.metadata ?? {});
     for (const [key, raw] of Object.entries(file.data.nodes)) {
       const node = NodeSchema.safeParse(raw);
-      if (!node.success) throw new ConfigurationError(`${source}: node "${key}" is malformed (${node.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+      if (!node.success)
+        throw new ConfigurationError(`${source}: node "${key}" is malformed (${node.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
       const n = node.data;
-      graph.nodes.set(Number(n.id), { id: Number(n.id), topic: n.topic, children: n.children.map(Number), parents: n.parents.map(Number), metadata: n.metadata });
+      graph.nodes.set(Number(n.id), {
+        id: Number(n.id),
+        topic: n.topic,
+        children: n.children.map(Number),
+        parents: n.parents.map(Number),
+        metadata: n.metadata,
+      });
     }
     if (!graph.nodes.has(graph.rootId)) throw new ConfigurationError(`${source}: root_id ${graph.rootId} is not among the nodes`);
     for (const n of graph.nodes.values()) {

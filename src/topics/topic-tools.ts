@@ -36,11 +36,13 @@ export function inspectTopics(paths: string[][]): TopicReport {
 export function prunePaths(paths: string[][], opts: { level?: number; branch?: string }): string[][] {
   let out = paths;
   if (opts.branch !== undefined) {
-    if (!paths.some((p) => p[1] === opts.branch)) throw new ConfigurationError(`no top-level branch "${opts.branch}"; branches: ${[...new Set(paths.map((p) => p[1]).filter(Boolean))].join(', ')}`);
+    if (!paths.some((p) => p[1] === opts.branch))
+      throw new ConfigurationError(`no top-level branch "${opts.branch}"; branches: ${[...new Set(paths.map((p) => p[1]).filter(Boolean))].join(', ')}`);
     out = out.filter((p) => p[1] !== opts.branch);
   }
   if (opts.level !== undefined) {
-    if (!Number.isInteger(opts.level) || opts.level < 1) throw new ConfigurationError(`level must be an integer of at least 1 (the root's children), got ${opts.level}`);
+    if (!Number.isInteger(opts.level) || opts.level < 1)
+      throw new ConfigurationError(`level must be an integer of at least 1 (the root's children), got ${opts.level}`);
     const seen = new Set<string>();
     out = out
       .map((p) => p.slice(0, opts.level! + 1))

@@ -110,7 +110,8 @@ export class DevServer {
     const server = new DevServer(child, `127.0.0.1:${port}`, `http://127.0.0.1:${uiPort}`, opts);
     const deadline = Date.now() + 60_000;
     while (!(await isListening('127.0.0.1', port))) {
-      if (child.exitCode !== null) throw new DataSetGeneratorError(`temporal server start-dev exited with code ${child.exitCode}; see ${logFile}`, 'dev_server_error');
+      if (child.exitCode !== null)
+        throw new DataSetGeneratorError(`temporal server start-dev exited with code ${child.exitCode}; see ${logFile}`, 'dev_server_error');
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new DataSetGeneratorError(`temporal server start-dev did not listen on ${port} within 60 s; see ${logFile}`, 'dev_server_error');

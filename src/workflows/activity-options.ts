@@ -13,7 +13,12 @@ export const MAX_PACED_WAIT_SECONDS = 900;
  * strategy as Temporal's retry policy; categories outside `retryOnErrors`, and the fatal ones, fail
  * at once.
  */
-export function modelCallActivityOptions(retry: RetryStrategy, requestTimeoutSeconds: number, heartbeatTimeoutSeconds: number, pacedWaitSeconds = 0): ActivityOptions {
+export function modelCallActivityOptions(
+  retry: RetryStrategy,
+  requestTimeoutSeconds: number,
+  heartbeatTimeoutSeconds: number,
+  pacedWaitSeconds = 0,
+): ActivityOptions {
   const retryable = new Set<string>(retry.retryOnErrors);
   return {
     // The model call has its own timeout (requestTimeout); this one is the backstop for a stuck

@@ -33,7 +33,16 @@ import { newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus } f
 import type { RunCursor, RunResult } from './dataset-run';
 
 // Frozen as version 1 knew them (later versions add categories): the retry policies it schedules stay the same.
-const ERROR_CATEGORIES = ['rate_limit', 'timeout', 'server_error', 'auth_error', 'bad_request', 'json_parse_error', 'validation_error', 'content_filtered'] as const;
+const ERROR_CATEGORIES = [
+  'rate_limit',
+  'timeout',
+  'server_error',
+  'auth_error',
+  'bad_request',
+  'json_parse_error',
+  'validation_error',
+  'content_filtered',
+] as const;
 /** Failure types that end the whole run: retrying another batch cannot fix them. */
 const RUN_FATAL: string[] = ['auth_error', 'bad_request', 'configuration_error'];
 
@@ -140,8 +149,7 @@ export async function datasetRunWorkflowV1(input: RunInput, cursor?: RunCursor):
     } catch (err) {
       if (isCancellation(err)) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      const category =
-        cause instanceof ApplicationFailure && cause.type ? cause.type : cause instanceof TimeoutFailure ? 'timeout' : 'server_error';
+      const category = cause instanceof ApplicationFailure && cause.type ? cause.type : cause instanceof TimeoutFailure ? 'timeout' : 'server_error';
       const attempts = cause instanceof ApplicationFailure && cause.nonRetryable ? 1 : input.retry.maxRetries + 1;
       recordBatchFailure(stats, category, attempts, count);
       if (RUN_FATAL.includes(category) && !fatal) {
@@ -180,11 +188,7 @@ export async function datasetRunWorkflowV1(input: RunInput, cursor?: RunCursor):
     await scope.run(async () => {
       for (;;) {
         await condition(
-          () =>
-            fatal !== undefined ||
-            stopRequested ||
-            (!paused && inFlight.size < concurrency) ||
-            (inFlight.size === 0 && nextWork() === undefined),
+          () => fatal !== undefined || stopRequested || (!paused && inFlight.size < concurrency) || (inFlight.size === 0 && nextWork() === undefined),
         );
         if (fatal || stopRequested) break;
         segmentFull = scheduledThisSegment >= input.batchesPerRun || workflowInfo().continueAsNewSuggested;

@@ -103,7 +103,11 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const schedulingEnded = new Promise<void>((resolve) => (endScheduling = resolve));
 
   const currentStats = () =>
-    snapshot(stats, { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused }, { price: input.price, budgetUsd });
+    snapshot(
+      stats,
+      { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused },
+      { price: input.price, budgetUsd },
+    );
 
   // Operational settings a restarted `generate` may change (updateSettings); they apply to batches started afterwards.
   let retry = input.retry;
@@ -125,7 +129,17 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   };
 
   const batchInput = (work: BatchWork): BatchInput => {
-    const base = { runId: input.runId, runDir: input.runDir, ...(input.storeId ? { storeId: input.storeId } : {}), ...work, generation: { ...input.generation, requestTimeoutSeconds }, firstWave: stats.batchesDone === 0, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}), ...(input.dedup ? { dedup: input.dedup } : {}), ...(input.pacing ? { pacing: input.pacing } : {}) };
+    const base = {
+      runId: input.runId,
+      runDir: input.runDir,
+      ...(input.storeId ? { storeId: input.storeId } : {}),
+      ...work,
+      generation: { ...input.generation, requestTimeoutSeconds },
+      firstWave: stats.batchesDone === 0,
+      ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}),
+      ...(input.dedup ? { dedup: input.dedup } : {}),
+      ...(input.pacing ? { pacing: input.pacing } : {}),
+    };
     if (inline) {
       const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
       return { ...base, topicPaths };
@@ -142,7 +156,10 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   // their memo upserts are unchanged.
   let latestSample: string | undefined;
   const publishProgress = () => {
-    upsertMemo({ progress: { accepted: stats.accepted, target: stats.target, batchesDone: stats.batchesDone, status }, ...(latestSample ? { latest: latestSample } : {}) });
+    upsertMemo({
+      progress: { accepted: stats.accepted, target: stats.target, batchesDone: stats.batchesDone, status },
+      ...(latestSample ? { latest: latestSample } : {}),
+    });
     if (input.searchAttributes) upsertSearchAttributes([{ key: DatasetAccepted, value: stats.accepted }]);
   };
 
@@ -199,12 +216,18 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     if (summary) {
       recordBatch(stats, summary);
       if (summary.sample) latestSample = summary.sample;
-    }
-    else if (isCancellation(err)) cancelRequested = true;
+    } else if (isCancellation(err)) cancelRequested = true;
     else {
       const failure = describeBatchFailure(err);
       const { inputTokens = 0, outputTokens = 0, ...details } = failure.details;
-      recordBatchFailure(stats, failure.category, failure.nonRetryable ? 1 : retry.maxRetries + 1, work.count, { message: failure.message, ...details }, { inputTokens, outputTokens });
+      recordBatchFailure(
+        stats,
+        failure.category,
+        failure.nonRetryable ? 1 : retry.maxRetries + 1,
+        work.count,
+        { message: failure.message, ...details },
+        { inputTokens, outputTokens },
+      );
       if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
     }
     if ((stats.batchesDone + stats.batchesFailed) % progressStep === 0) publishProgress();
@@ -251,7 +274,11 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   setHandler(
     updateSettingsUpdate,
     (patch: RunSettingsPatch) => {
-      const next = { concurrency: patch.concurrency ?? concurrency, retry: patch.retry ?? retry, requestTimeoutSeconds: patch.requestTimeoutSeconds ?? requestTimeoutSeconds };
+      const next = {
+        concurrency: patch.concurrency ?? concurrency,
+        retry: patch.retry ?? retry,
+        requestTimeoutSeconds: patch.requestTimeoutSeconds ?? requestTimeoutSeconds,
+      };
       // A patch from before budgets existed has none: the budget in force stays (no change to old histories).
       const nextBudget = patch.budgetUsd ?? budgetUsd;
       afterThisEvent(() => {
@@ -265,10 +292,12 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     {
       validator: (patch: RunSettingsPatch) => {
         const n = patch.concurrency;
-        if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)) throw new Error(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`);
+        if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY))
+          throw new Error(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`);
         const t = patch.requestTimeoutSeconds;
         if (t !== undefined && !(t > 0)) throw new Error(`requestTimeoutSeconds must be positive, got ${t}`);
-        if (patch.retry && !(Number.isInteger(patch.retry.maxRetries) && patch.retry.maxRetries >= 0)) throw new Error(`retry.maxRetries must be a non-negative integer`);
+        if (patch.retry && !(Number.isInteger(patch.retry.maxRetries) && patch.retry.maxRetries >= 0))
+          throw new Error(`retry.maxRetries must be a non-negative integer`);
         if (patch.budgetUsd !== undefined && !(patch.budgetUsd > 0)) throw new Error(`budgetUsd must be positive, got ${patch.budgetUsd}`);
         if (patch.budgetUsd !== undefined && !input.price) throw new Error(`budgetUsd needs a known price for the run's model, and this run has none`);
       },
@@ -286,7 +315,12 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
 
   if (segmentFull && !cancelRequested && !fatal && !stopRequested) {
     await condition(allHandlersFinished);
-    const carried: RunInput = { ...input, retry, generation: { ...input.generation, requestTimeoutSeconds }, ...(budgetUsd !== undefined ? { budgetUsd } : {}) };
+    const carried: RunInput = {
+      ...input,
+      retry,
+      generation: { ...input.generation, requestTimeoutSeconds },
+      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
+    };
     return continueAsNew<typeof datasetRunWorkflow>(carried, { ...plan, concurrency, paused, stats });
   }
 

@@ -122,7 +122,14 @@ export function recordBatch(s: StatsState, b: BatchSummary): void {
 }
 
 /** Folds one batch that failed for good (after its retries) into the stats. */
-export function recordBatchFailure(s: StatsState, category: string, attempts: number, requested: number, note?: FailureNote, tokens?: { inputTokens: number; outputTokens: number }): void {
+export function recordBatchFailure(
+  s: StatsState,
+  category: string,
+  attempts: number,
+  requested: number,
+  note?: FailureNote,
+  tokens?: { inputTokens: number; outputTokens: number },
+): void {
   s.batchesFailed++;
   s.inputTokens += tokens?.inputTokens ?? 0;
   s.outputTokens += tokens?.outputTokens ?? 0;

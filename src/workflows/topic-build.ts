@@ -86,22 +86,35 @@ export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBu
   const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
 
-  await drainQueue(queue, input.concurrency, async (path) => {
-    try {
-      const r: ExpandResult = await expandTopic({ build, path });
-      progress.expanded++;
-      progress.inputTokens += r.inputTokens;
-      progress.outputTokens += r.outputTokens;
-      progress.duplicatesDropped += r.duplicatesDropped ?? 0;
-      progress.nodes += r.subtopics.length;
-      if (path.length < input.depth) for (const s of r.subtopics) queue.push([...path, s.topic]);
-    } catch (err) {
-      recordFailure(state, `topic tree ${input.buildId}`, path, err);
-    }
-  }, state);
+  await drainQueue(
+    queue,
+    input.concurrency,
+    async (path) => {
+      try {
+        const r: ExpandResult = await expandTopic({ build, path });
+        progress.expanded++;
+        progress.inputTokens += r.inputTokens;
+        progress.outputTokens += r.outputTokens;
+        progress.duplicatesDropped += r.duplicatesDropped ?? 0;
+        progress.nodes += r.subtopics.length;
+        if (path.length < input.depth) for (const s of r.subtopics) queue.push([...path, s.topic]);
+      } catch (err) {
+        recordFailure(state, `topic tree ${input.buildId}`, path, err);
+      }
+    },
+    state,
+  );
 
   const saved = await saveTopicTree({ buildDir: input.buildDir, rootPrompt, depth: input.depth, failures });
-  return { file: saved.file, mode: 'tree', paths: saved.leaves, nodes: progress.nodes, failed: saved.failed, crossLinks: 0, progress: { ...progress, inFlight: 0, queued: 0 } };
+  return {
+    file: saved.file,
+    mode: 'tree',
+    paths: saved.leaves,
+    nodes: progress.nodes,
+    failed: saved.failed,
+    crossLinks: 0,
+    progress: { ...progress, inFlight: 0, queued: 0 },
+  };
 }
 
 export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicBuildResult> {
@@ -129,30 +142,35 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
     return out;
   };
 
-  await drainQueue(queue, input.concurrency, async (id) => {
-    const path = graph.pathTo(id);
-    const all = [...graph.nodes.values()].map((n) => ({ id: n.id, topic: n.topic, branch: branchOf.get(n.id) }));
-    const context = relevantNodes(all, path, { id, branch: branchOf.get(id), ancestors: ancestors(id) }, input.maxContextNodes);
-    try {
-      const r: ExpandResult = await expandTopic({ build, path, nodeId: id, context });
-      progress.expanded++;
-      progress.inputTokens += r.inputTokens;
-      progress.outputTokens += r.outputTokens;
-      progress.duplicatesDropped += r.duplicatesDropped ?? 0;
-      const depth = depthOf.get(id)! + 1;
-      for (const s of r.subtopics) {
-        const child = graph.addNode(s.topic, id, { depth });
-        depthOf.set(child.id, depth);
-        branchOf.set(child.id, branchOf.get(id) ?? child.id);
-        progress.nodes++;
-        // Each proposed connection adds an edge from that existing node to the new one, unless it would close a cycle.
-        for (const from of s.connections) if (from !== id) graph.addEdge(from, child.id);
-        if (depth < input.depth) queue.push(child.id);
+  await drainQueue(
+    queue,
+    input.concurrency,
+    async (id) => {
+      const path = graph.pathTo(id);
+      const all = [...graph.nodes.values()].map((n) => ({ id: n.id, topic: n.topic, branch: branchOf.get(n.id) }));
+      const context = relevantNodes(all, path, { id, branch: branchOf.get(id), ancestors: ancestors(id) }, input.maxContextNodes);
+      try {
+        const r: ExpandResult = await expandTopic({ build, path, nodeId: id, context });
+        progress.expanded++;
+        progress.inputTokens += r.inputTokens;
+        progress.outputTokens += r.outputTokens;
+        progress.duplicatesDropped += r.duplicatesDropped ?? 0;
+        const depth = depthOf.get(id)! + 1;
+        for (const s of r.subtopics) {
+          const child = graph.addNode(s.topic, id, { depth });
+          depthOf.set(child.id, depth);
+          branchOf.set(child.id, branchOf.get(id) ?? child.id);
+          progress.nodes++;
+          // Each proposed connection adds an edge from that existing node to the new one, unless it would close a cycle.
+          for (const from of s.connections) if (from !== id) graph.addEdge(from, child.id);
+          if (depth < input.depth) queue.push(child.id);
+        }
+      } catch (err) {
+        recordFailure(state, `topic graph ${input.buildId}`, path, err);
       }
-    } catch (err) {
-      recordFailure(state, `topic graph ${input.buildId}`, path, err);
-    }
-  }, state);
+    },
+    state,
+  );
 
   const saved = await saveTopicGraph({ buildDir: input.buildDir, graph: graph.toJSON(), failures });
   return {

@@ -23,7 +23,7 @@ const env = useIntegrationEnv('chaos', { worker: false });
 const RUNS = Number(process.env.CHAOS_RUNS ?? 3);
 const BATCHES = 240;
 let seed = Number(process.env.CHAOS_SEED ?? 20261127);
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 let bundlePath: string;
@@ -122,12 +122,15 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
       for (const runId of chain) {
         const history = await env.client.workflow.getHandle(run.runId, runId).fetchHistory();
         const ndeFailures = (history.events ?? []).filter(
-          (e) => e.workflowTaskFailedEventAttributes?.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+          (e) =>
+            e.workflowTaskFailedEventAttributes?.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
         );
         expect({ runId, ndeFailures: ndeFailures.length }).toEqual({ runId, ndeFailures: 0 });
         await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, runId)).resolves.toBeUndefined();
       }
-      console.log(`chaos run ${r}: ${monkey.kills} kills, ${queries} stats queries answered, ${queryErrors.length} failed (timeouts while no worker had the run), ${chain.length} segments`);
+      console.log(
+        `chaos run ${r}: ${monkey.kills} kills, ${queries} stats queries answered, ${queryErrors.length} failed (timeouts while no worker had the run), ${chain.length} segments`,
+      );
       expect(monkey.kills).toBeGreaterThanOrEqual(2);
     } finally {
       await monkey.stop();

@@ -47,7 +47,14 @@ it('kill -9 of the worker in the middle of a batch: calls that had finished are 
   const vars = { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir };
   let worker = await spawnWorkerProcess(taskQueue, vars);
   try {
-    const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir, concurrency: 8, callsPerBatch: 8, heartbeatTimeout: 2, temporal: { client: env.client, taskQueue } });
+    const gen = new DataSetGenerator({
+      modelName: 'openai/gpt-4o-mini',
+      dataDir,
+      concurrency: 8,
+      callsPerBatch: 8,
+      heartbeatTimeout: 2,
+      temporal: { client: env.client, taskQueue },
+    });
     const run = await gen.startData({ numSteps: 8, batchSize: 1, topics: topicPaths(8), runName: 'kill-mid-batch' });
     const calls = new FsStore(dataDir).run(run.runId);
     await waitFor(async () => (await Promise.all([0, 1, 2, 3].map((i) => calls.readCall(0, i)))).every(Boolean), 60_000, 20);
@@ -68,13 +75,35 @@ it('kill -9 of the worker in the middle of a batch: calls that had finished are 
 it('a run made before layouts existed (shards, no layout on record) keeps one call per batch when started again', async () => {
   const runId = `legacy-${Date.now()}`;
   const legacy = new FsStore(env.dataDir).run(runId);
-  const record = { messages: [{ role: 'user', content: 'legacy question' }, { role: 'assistant', content: 'legacy answer' }] };
+  const record = {
+    messages: [
+      { role: 'user', content: 'legacy question' },
+      { role: 'assistant', content: 'legacy answer' },
+    ],
+  };
   await legacy.writeShard(0, {
-    summary: { batchIndex: 0, requested: 1, accepted: 1, rejected: {}, errors: {}, attempts: 1, inputTokens: 0, outputTokens: 0, latencyMs: 1, finishedAtMs: 1, cached: false },
+    summary: {
+      batchIndex: 0,
+      requested: 1,
+      accepted: 1,
+      rejected: {},
+      errors: {},
+      attempts: 1,
+      inputTokens: 0,
+      outputTokens: 0,
+      latencyMs: 1,
+      finishedAtMs: 1,
+      cached: false,
+    },
     records: [record],
   });
   // concurrency 8 would mean 2 calls per batch for a new run.
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, concurrency: 8, temporal: { client: env.client, taskQueue: env.taskQueue, workerInProcess: true } });
+  const gen = new DataSetGenerator({
+    modelName: 'openai/gpt-4o-mini',
+    dataDir: env.dataDir,
+    concurrency: 8,
+    temporal: { client: env.client, taskQueue: env.taskQueue, workerInProcess: true },
+  });
   const result = await (await gen.startData({ numSteps: 4, batchSize: 1, topics: topicPaths(4), runId })).result();
   expect(result.records).toBe(4);
   expect(await legacy.layout({ examplesPerCall: 1, callsPerBatch: 99 })).toEqual({ examplesPerCall: 1, callsPerBatch: 1 });

@@ -24,7 +24,11 @@ const make = (extra: Record<string, unknown> = {}) =>
     ...extra,
     temporal: { client: env.client, taskQueue: env.taskQueue },
   });
-const served = () => env.llm.calls.reduce((t, c) => ({ inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), { inputTokens: 0, outputTokens: 0 });
+const served = () =>
+  env.llm.calls.reduce((t, c) => ({ inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), {
+    inputTokens: 0,
+    outputTokens: 0,
+  });
 
 it('the tokens the server reported add up to the run totals, a rejected answer included, and cost = price x tokens', async () => {
   env.llm.configure({ script: ['bad_schema'] }); // the first answer breaks the schema: paid for, then retried
@@ -62,7 +66,12 @@ it('a budget below the run cost stops it short, says why, and overshoots by at m
 });
 
 it('a budget without a known price is refused before anything starts, naming the field and the fix', () => {
-  const gen = new DataSetGenerator({ modelName: 'ollama/llama3', dataDir: env.dataDir, budgetUsd: 1, temporal: { client: env.client, taskQueue: env.taskQueue } });
+  const gen = new DataSetGenerator({
+    modelName: 'ollama/llama3',
+    dataDir: env.dataDir,
+    budgetUsd: 1,
+    temporal: { client: env.client, taskQueue: env.taskQueue },
+  });
   return expect(gen.startData({ numSteps: 2, batchSize: 1, topics: topicPaths(2), runName: 'no-price' })).rejects.toThrow(
     /budgetUsd: no price is known for ollama\/llama3.*set price: \{ inputPerMTokUsd, outputPerMTokUsd \}/,
   );

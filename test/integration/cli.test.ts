@@ -50,7 +50,12 @@ async function startCliWorker(cwd: string, env: Record<string, string>): Promise
 
 const good = {
   llm: { model: 'openai/gpt-4o-mini' },
-  topics: { paths: [['Python', 'Lists'], ['Python', 'Sets']] },
+  topics: {
+    paths: [
+      ['Python', 'Lists'],
+      ['Python', 'Sets'],
+    ],
+  },
   generation: { instructions: 'Q&A', conversation: { type: 'basic' } },
   output: { num_samples: 6, samples_per_call: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
 };
@@ -58,17 +63,45 @@ const good = {
 describe('deepfabric generate refuses bad input before anything starts', () => {
   const cases: [string, string, RegExp][] = [
     ['malformed YAML', 'llm: [model: x\n  : :', /not valid YAML/],
-    ['an unknown key, suggesting the closest', JSON.stringify({ ...good, output: { ...good.output, num_sample: 3 } }), /output\.num_sample: unknown option; did you mean "num_samples"/],
+    [
+      'an unknown key, suggesting the closest',
+      JSON.stringify({ ...good, output: { ...good.output, num_sample: 3 } }),
+      /output\.num_sample: unknown option; did you mean "num_samples"/,
+    ],
     ['a wrong type', JSON.stringify({ ...good, llm: { model: 'openai/gpt-4o-mini', temperature: 'hot' } }), /llm\.temperature: .*number/],
-    ['a model without provider', JSON.stringify({ ...good, llm: { model: 'gpt4' } }), /llm\.model: model "gpt4" names no provider; write it as provider\/model/],
+    [
+      'a model without provider',
+      JSON.stringify({ ...good, llm: { model: 'gpt4' } }),
+      /llm\.model: model "gpt4" names no provider; write it as provider\/model/,
+    ],
     ['an unknown provider', JSON.stringify({ ...good, llm: { model: 'acme/big' } }), /llm\.model: unknown provider "acme"/],
     ['a zero count', JSON.stringify({ ...good, output: { ...good.output, num_samples: 0 } }), /output\.num_samples: .*(>0|greater than 0|too small)/i],
     ['a negative batch size', JSON.stringify({ ...good, output: { ...good.output, batch_size: -2 } }), /output\.batch_size/],
-    ['an output path escaping the data folder', JSON.stringify({ ...good, output: { ...good.output, save_as: '../../etc/evil.jsonl' } }), /output\.save_as: .*outside the current folder and the data folder/],
-    ['a topics.save_as escaping the data folder', JSON.stringify({ ...good, topics: { prompt: 'Python', save_as: '../../etc/topics.jsonl' } }), /topics\.save_as: .*outside the current folder and the data folder/],
-    ['a num_samples past the per-run bound', 'llm: {model: openai/gpt-4o-mini}\ntopics: {paths: [[a, b]]}\ngeneration: {instructions: x}\noutput: {num_samples: 1e12}\n', /output\.num_samples: at most 1,000,000 examples per run, got 1000000000000; split/],
-    ['a topic file that does not exist', JSON.stringify({ ...good, topics: { load_from: 'missing-topics.jsonl' } }), /topics\.load_from: missing-topics\.jsonl does not exist/],
-    ['an unknown output format', JSON.stringify({ ...good, output: { ...good.output, format: 'parquet' } }), /output\.format: unknown format "parquet"; known formats: chatml/],
+    [
+      'an output path escaping the data folder',
+      JSON.stringify({ ...good, output: { ...good.output, save_as: '../../etc/evil.jsonl' } }),
+      /output\.save_as: .*outside the current folder and the data folder/,
+    ],
+    [
+      'a topics.save_as escaping the data folder',
+      JSON.stringify({ ...good, topics: { prompt: 'Python', save_as: '../../etc/topics.jsonl' } }),
+      /topics\.save_as: .*outside the current folder and the data folder/,
+    ],
+    [
+      'a num_samples past the per-run bound',
+      'llm: {model: openai/gpt-4o-mini}\ntopics: {paths: [[a, b]]}\ngeneration: {instructions: x}\noutput: {num_samples: 1e12}\n',
+      /output\.num_samples: at most 1,000,000 examples per run, got 1000000000000; split/,
+    ],
+    [
+      'a topic file that does not exist',
+      JSON.stringify({ ...good, topics: { load_from: 'missing-topics.jsonl' } }),
+      /topics\.load_from: missing-topics\.jsonl does not exist/,
+    ],
+    [
+      'an unknown output format',
+      JSON.stringify({ ...good, output: { ...good.output, format: 'parquet' } }),
+      /output\.format: unknown format "parquet"; known formats: chatml/,
+    ],
     ['a run id with path characters', JSON.stringify({ ...good, run: { id: '../escape' } }), /runId: "\.\.\/escape" may only hold/],
   ];
   it.each(cases)('%s', async (_name, text, message) => {
@@ -89,7 +122,7 @@ describe('deepfabric generate refuses bad input before anything starts', () => {
   });
 });
 
-describe('cluster mode with the compose file\'s worker settings', () => {
+describe("cluster mode with the compose file's worker settings", () => {
   const llm = useLlmServer();
   let pg: TestPostgres;
   beforeAll(async () => {
@@ -108,11 +141,15 @@ describe('cluster mode with the compose file\'s worker settings', () => {
     expect(s.temporal.depends_on['temporal-schema'].condition).toBe('service_completed_successfully');
     expect(s.temporal.ports).toContain('7233:7233');
     expect(s.temporal.environment.DB).toBe('postgres12');
-    for (const file of ['setup-temporal-schema.sh', 'create-namespace.sh', 'dynamicconfig/deepfabric.yaml']) expect(existsSync(path.join(root, 'scripts/compose', file))).toBe(true);
+    for (const file of ['setup-temporal-schema.sh', 'create-namespace.sh', 'dynamicconfig/deepfabric.yaml'])
+      expect(existsSync(path.join(root, 'scripts/compose', file))).toBe(true);
     expect(s['temporal-ui'].image).toMatch(/^temporalio\/ui:/);
     expect(s['temporal-ui'].ports).toContain('8080:8080');
     expect(s.worker.build).toBe('.');
-    expect(s.worker.environment).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', DEEPFABRIC_STORE: 'postgres://temporal:temporal@postgresql:5432/deepfabric' });
+    expect(s.worker.environment).toMatchObject({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      DEEPFABRIC_STORE: 'postgres://temporal:temporal@postgresql:5432/deepfabric',
+    });
     expect(s.worker.volumes).toBeUndefined();
     expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/CMD \["node", "bin\/deepfabric.js", "worker"\]/);
   });
@@ -141,16 +178,25 @@ describe('cluster mode with the compose file\'s worker settings', () => {
     expect(stderr).toMatch(/cluster Temporal at/);
     expect(code).toBe(0);
     expect(stdout).toMatch(/completed: 6 records/);
-    const out = readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const out = readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(out).toHaveLength(6);
     expect(out[0].conversations[0].from).toBe('system');
     expect(llm.server.calls).toHaveLength(2);
     expect(existsSync(path.join(workerDir, 'runs'))).toBe(false); // the worker wrote nothing to its disk
 
     const runId = /run (\S+) \(cluster/.exec(stderr)![1]!;
-    const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], { cwd, env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], {
+      cwd,
+      env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') },
+    });
     expect(exported.code).toBe(0);
-    const rows = readFileSync(path.join(cwd, 'alpaca.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(path.join(cwd, 'alpaca.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(6);
     expect(Object.keys(rows[0]).sort()).toEqual(['input', 'instruction', 'output']);
     const missing = await runCli(['export', 'no-such-run', '--out', 'x.jsonl'], { cwd, env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
@@ -177,7 +223,10 @@ describe('topics from a prompt', () => {
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
     expect(built.stdout).toMatch(/tree: 4 paths, 7 nodes, 0 failed expansions/);
-    const lines = readFileSync(path.join(cwd, 'topics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path.join(cwd, 'topics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(4);
     expect(lines.every((l) => l.path.length === 3 && l.path[0] === 'Databases')).toBe(true);
 
@@ -202,14 +251,18 @@ describe('one embedded server shared by every command of a data folder', () => {
   it('two `generate` started together both finish exact, though the first ends early; then `runs list` and `status` answer', async () => {
     llm.server.configure({ latencyMs: 150 });
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-shared-'));
-    const cfg = (n: number, saveAs: string) => JSON.stringify({ ...good, output: { num_samples: n, samples_per_call: 2, save_as: saveAs }, generation: { ...good.generation, concurrency: 2 } });
+    const cfg = (n: number, saveAs: string) =>
+      JSON.stringify({ ...good, output: { num_samples: n, samples_per_call: 2, save_as: saveAs }, generation: { ...good.generation, concurrency: 2 } });
     writeFileSync(path.join(cwd, 'a.yaml'), cfg(4, 'out/a.jsonl'));
     writeFileSync(path.join(cwd, 'b.yaml'), cfg(40, 'out/b.jsonl'));
     const env = { OPENAI_API_KEY: 'sk-embedded', OPENAI_BASE_URL: llm.server.openaiBaseUrl };
     const [a, b] = await Promise.all([runCli(['generate', 'a.yaml'], { cwd, env }), runCli(['generate', 'b.yaml'], { cwd, env })]);
     expect({ code: a.code, stderr: a.stderr.slice(-500) }).toEqual({ code: 0, stderr: expect.any(String) });
     expect({ code: b.code, stderr: b.stderr.slice(-500) }).toEqual({ code: 0, stderr: expect.any(String) });
-    const lines = (f: string) => readFileSync(path.join(cwd, 'out', f), 'utf8').split('\n').filter(Boolean);
+    const lines = (f: string) =>
+      readFileSync(path.join(cwd, 'out', f), 'utf8')
+        .split('\n')
+        .filter(Boolean);
     expect(lines('a.jsonl')).toHaveLength(4);
     expect(new Set(lines('b.jsonl')).size).toBe(40);
 
@@ -229,7 +282,10 @@ describe('one embedded server shared by every command of a data folder', () => {
     expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
 
     // `deepfabric server` keeps the server and its UI up on the same state until Ctrl-C.
-    const server = spawn(process.execPath, [bin, 'server'], { cwd, env: { ...process.env, TEMPORAL_ADDRESS: '', DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') } });
+    const server = spawn(process.execPath, [bin, 'server'], {
+      cwd,
+      env: { ...process.env, TEMPORAL_ADDRESS: '', DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') },
+    });
     const exited = new Promise((r) => server.once('exit', r));
     try {
       const uiUrl = await new Promise<string>((resolve, reject) => {

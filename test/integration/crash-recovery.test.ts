@@ -30,7 +30,13 @@ it('a dev server stopped mid-run and restarted on the same SQLite file, with a n
   let worker = await spawnWorkerProcess(taskQueue, { ...workerEnv(llm), DEEPFABRIC_DATA_DIR: dir }, server.address);
   let connection = await Connection.connect({ address: server.address });
   try {
-    const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: dir, concurrency: 2, heartbeatTimeout: 2, temporal: { client: new Client({ connection }), taskQueue } });
+    const gen = new DataSetGenerator({
+      modelName: 'openai/gpt-4o-mini',
+      dataDir: dir,
+      concurrency: 2,
+      heartbeatTimeout: 2,
+      temporal: { client: new Client({ connection }), taskQueue },
+    });
     const run = await gen.startData({ numSteps: 60, batchSize: 2, topics: topicPaths(60), runName: 'restart' });
     const store = new RunStore(run.runDir!);
     await waitFor(async () => (await store.shardIndices()).length >= 5, 60_000, 50);

@@ -10,7 +10,6 @@ import { startWorker, tempDataDir, uniqueTaskQueue, waitFor, type RunningWorker 
 
 const env = useIntegrationEnv('run', { worker: false });
 
-
 async function readJsonl(file: string): Promise<Record<string, unknown>[]> {
   return (await fs.readFile(file, 'utf8'))
     .split('\n')
@@ -78,7 +77,11 @@ describe.each([
       const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8'));
       expect(manifest).toMatchObject({ records: 100, partial: false, status: 'completed' });
       // 100 distinct topic paths under 4 branches, sampled in order: every topic once, a quarter each.
-      expect(manifest.diversity).toMatchObject({ examples: 100, topicsUsed: 100, branchShare: { 'Branch 0': 0.25, 'Branch 1': 0.25, 'Branch 2': 0.25, 'Branch 3': 0.25 } });
+      expect(manifest.diversity).toMatchObject({
+        examples: 100,
+        topicsUsed: 100,
+        branchShare: { 'Branch 0': 0.25, 'Branch 1': 0.25, 'Branch 2': 0.25, 'Branch 3': 0.25 },
+      });
       expect(manifest.diversity.distinct1).toBeGreaterThan(0);
       expect(manifest.stats.outputTokens).toBeGreaterThan(0);
     });
@@ -143,9 +146,7 @@ it('keeps the API key out of workflow history, and the history replays determini
     const decoded = [...text.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8')).join('\n');
     expect(decoded).toContain('gpt-4o-mini');
     expect(decoded).not.toContain(SECRET_KEY);
-    await expect(
-      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, run.runId),
-    ).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, run.runId)).resolves.toBeUndefined();
   });
 });
 
@@ -166,7 +167,9 @@ it('attaches to the existing run when the same run is started twice, paying once
     const r10 = await smaller.result();
     expect(r10.records).toBe(10);
     expect(env.llm.count()).toBe(4);
-    expect((await fs.readFile(r10.datasetPath, 'utf8')).split('\n').filter(Boolean)).toEqual((await fs.readFile(a.datasetPath, 'utf8')).split('\n').filter(Boolean).slice(0, 10));
+    expect((await fs.readFile(r10.datasetPath, 'utf8')).split('\n').filter(Boolean)).toEqual(
+      (await fs.readFile(a.datasetPath, 'utf8')).split('\n').filter(Boolean).slice(0, 10),
+    );
     // A setting that defines the examples (examples per call) is a different dataset, so a different run.
     const third = await gen.startData({ ...args, batchSize: 4 });
     expect(third.runId).not.toBe(first.runId);

@@ -23,7 +23,16 @@ const make = (extra: Record<string, unknown> = {}) =>
     temporal: { client: env.client, taskQueue: env.taskQueue },
   });
 const words = (seed: number) => Array.from({ length: 40 }, (_, k) => `w${(k * 13 + seed * 31) % 211}`).join(' ');
-const answer = (question: string) => ({ examples: [{ messages: [{ role: 'user', content: question }, { role: 'assistant', content: `An answer to: ${question}` }] }] });
+const answer = (question: string) => ({
+  examples: [
+    {
+      messages: [
+        { role: 'user', content: question },
+        { role: 'assistant', content: `An answer to: ${question}` },
+      ],
+    },
+  ],
+});
 
 it('planted exact and near duplicates are dropped, counted by reason, and made up by extra calls', async () => {
   const near2 = words(2).split(' ').slice(0, 39).concat(['changed']).join(' ');
@@ -34,7 +43,12 @@ it('planted exact and near duplicates are dropped, counted by reason, and made u
       return answer(words(callNo));
     },
   });
-  const run = await make({ concurrency: 1, dedup: { exact: true, near: 0.8 } }).startData({ numSteps: 8, batchSize: 1, topics: topicPaths(8), runName: 'planted' });
+  const run = await make({ concurrency: 1, dedup: { exact: true, near: 0.8 } }).startData({
+    numSteps: 8,
+    batchSize: 1,
+    topics: topicPaths(8),
+    runName: 'planted',
+  });
   const result = await run.result();
   expect(result.status).toBe('completed');
   expect(result.records).toBe(8);
@@ -63,7 +77,9 @@ it('batches in flight together that return one text keep it once', async () => {
 
 it('dedup off: the same answers are all kept', async () => {
   env.llm.configure({ respond: () => answer('always this') });
-  const result = await (await make({ concurrency: 1, dedup: { exact: false } }).startData({ numSteps: 3, batchSize: 1, topics: topicPaths(3), runName: 'off' })).result();
+  const result = await (
+    await make({ concurrency: 1, dedup: { exact: false } }).startData({ numSteps: 3, batchSize: 1, topics: topicPaths(3), runName: 'off' })
+  ).result();
   expect(result.records).toBe(3);
   expect(result.stats.rejected).toEqual({});
 });

@@ -65,7 +65,11 @@ function agentModel(call: { prompt: string }): unknown {
   const read = /called read_file\(.*\n {2}result: (.*)/.exec(call.prompt)?.[1] ?? '';
   const answer = (o: object) => ({ question: '', thought: `step ${step}`, tool_calls: [], is_final: false, final_answer: '', ...o });
   const topic = /Topic: (.*)/.exec(call.prompt)?.[1] ?? '';
-  if (step === 1) return answer({ question: `Copy notes.txt to copy.txt and tell me the time in UTC (${topic})`, tool_calls: [{ function_name: 'read_file', arguments_json: '{"file_path":"notes.txt"}', reasoning: 'see the notes' }] });
+  if (step === 1)
+    return answer({
+      question: `Copy notes.txt to copy.txt and tell me the time in UTC (${topic})`,
+      tool_calls: [{ function_name: 'read_file', arguments_json: '{"file_path":"notes.txt"}', reasoning: 'see the notes' }],
+    });
   if (step === 2) {
     return answer({
       tool_calls: [
@@ -270,12 +274,13 @@ it('the agent config: tool results come from executing the tools (seeded file sy
   }
 });
 
-it('the tree config: output.system_prompt is the records\' system message; batch_size is parallel one-sample calls', async () => {
+it("the tree config: output.system_prompt is the records' system message; batch_size is parallel one-sample calls", async () => {
   const r = await generate(['tree-topics-one-top-level-llm.yaml', '--run-id', 'tree-again']);
   expect(r.code).toBe(0);
   const records = lines('tree.jsonl');
   expect(records).toHaveLength(4);
-  for (const rec of records) expect((rec.messages as { role: string; content: string }[])[0]).toEqual({ role: 'system', content: 'You are a helpful Python tutor.' });
+  for (const rec of records)
+    expect((rec.messages as { role: string; content: string }[])[0]).toEqual({ role: 'system', content: 'You are a helpful Python tutor.' });
   // One example per call (DeepFabric's meaning), the generator's own system prompt sent to the model.
   const generation = llm.calls.filter((c) => c.batch?.startsWith('tree-again/'));
   expect(generation).toHaveLength(4);
@@ -288,7 +293,14 @@ it('per-stage models: the topic calls go to gemini-2.5-flash, the generation cal
   const models = new Set(llm.calls.filter((c) => c.batch?.startsWith('stages-again/')).map((c) => c.model));
   expect(models).toEqual(new Set(['gpt-4o-mini']));
   // The topics were built before (same build id): a new save_as copies them without calls; a fresh build shows gemini.
-  const built = await generate(['per-stage-llm-topics-on-gemini-generation-on-openai.yaml', '--topic-only', '--depth', '2', '--topics-save-as', 'stage-topics-2.jsonl']);
+  const built = await generate([
+    'per-stage-llm-topics-on-gemini-generation-on-openai.yaml',
+    '--topic-only',
+    '--depth',
+    '2',
+    '--topics-save-as',
+    'stage-topics-2.jsonl',
+  ]);
   expect(built.code).toBe(0);
   expect(built.stdout).toMatch(/topics: 9 paths .*--topic-only/);
   const topicModels = new Set(llm.calls.filter((c) => !c.batch?.startsWith('stages-again/')).map((c) => c.model));
@@ -296,7 +308,17 @@ it('per-stage models: the topic calls go to gemini-2.5-flash, the generation cal
 });
 
 it('generate --num-samples 12 --model openai/other overrides the file, at the LLM server and in the manifest', async () => {
-  const r = await generate(['tree-topics-one-top-level-llm.yaml', '--num-samples', '12', '--model', 'openai/other', '--output-save-as', 'override.jsonl', '--run-id', 'override']);
+  const r = await generate([
+    'tree-topics-one-top-level-llm.yaml',
+    '--num-samples',
+    '12',
+    '--model',
+    'openai/other',
+    '--output-save-as',
+    'override.jsonl',
+    '--run-id',
+    'override',
+  ]);
   expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
   expect(lines('override.jsonl')).toHaveLength(12);
   const calls = llm.calls.filter((c) => c.batch?.startsWith('override/'));
@@ -330,7 +352,10 @@ it('validate --check-api makes one call per stage model; a bad key fails it; a l
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/error: generation: openai\/gpt-4o-mini: .*(401|key)/i);
 
-  writeFileSync(path.join(cwd, 'lossy.yaml'), readFileSync(path.join(cwd, 'an-agent-with-tools.yaml'), 'utf8').replace('save_as: agent.jsonl', 'save_as: agent.jsonl\n  format: alpaca'));
+  writeFileSync(
+    path.join(cwd, 'lossy.yaml'),
+    readFileSync(path.join(cwd, 'an-agent-with-tools.yaml'), 'utf8').replace('save_as: agent.jsonl', 'save_as: agent.jsonl\n  format: alpaca'),
+  );
   const lossy = await cli(['validate', 'lossy.yaml']);
   expect(lossy.code).toBe(2);
   expect(lossy.stderr).toMatch(/output\.format: agent records: format "alpaca" cannot carry .*formats that carry every field: chatml, trl/);
@@ -358,7 +383,12 @@ it('the huggingface section pushed the completed dataset and a card to the Hub; 
   // Pushed by the `a huggingface section and a checkpoint` config above (it ran before this test).
   const repo = hub.repos.get('someone/geography');
   expect(repo && [...repo.keys()].sort()).toEqual(['README.md', 'data/train.jsonl']);
-  const pushed = repo!.get('data/train.jsonl')!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const pushed = repo!
+    .get('data/train.jsonl')!
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(pushed).toEqual(lines('hf.jsonl'));
   const card = repo!.get('README.md')!.toString('utf8');
   expect(card).toMatch(/^---\ntags:\n- "deepfabric"\n- "synthetic"\nsize_categories:\n- n<1K\nsource_models:\n- "claude-3-5-haiku-latest"\n/);
@@ -399,5 +429,9 @@ it('an agent example whose step fails resumes at that step on the retry: the ste
     ['3', 'ok'],
   ]);
   const [rec] = lines('agent-retry.jsonl');
-  expect((rec!.tool_context as { executions: { result: string }[] }).executions.map((e) => e.result)).toEqual(['buy milk', 'Wrote 8 bytes to copy.txt', 'It is noon in UTC']);
+  expect((rec!.tool_context as { executions: { result: string }[] }).executions.map((e) => e.result)).toEqual([
+    'buy milk',
+    'Wrote 8 bytes to copy.txt',
+    'It is noon in UTC',
+  ]);
 });

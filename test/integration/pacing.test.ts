@@ -57,10 +57,21 @@ it('429s slow every worker down through the shared state, and the run still fini
   const worker = await spawnWorkerProcess(taskQueue, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir });
   try {
     env.llm.configure({ script: ['429', '429'], retryAfterSeconds: 0 });
-    const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir, concurrency: 2, callsPerBatch: 1, initialBackoffSeconds: 0.1, rateLimit: { requestsPerMinute: 600 }, temporal: { client: env.client, taskQueue } });
+    const gen = new DataSetGenerator({
+      modelName: 'openai/gpt-4o-mini',
+      dataDir,
+      concurrency: 2,
+      callsPerBatch: 1,
+      initialBackoffSeconds: 0.1,
+      rateLimit: { requestsPerMinute: 600 },
+      temporal: { client: env.client, taskQueue },
+    });
     const result = await (await gen.startData({ numSteps: 6, batchSize: 1, topics: topicPaths(6), runName: 'paced-429' })).result();
     expect(result.records).toBe(6);
-    const ok = env.llm.calls.filter((c) => c.outcome === 'ok').map((c) => c.startedAt).sort((a, b) => a - b);
+    const ok = env.llm.calls
+      .filter((c) => c.outcome === 'ok')
+      .map((c) => c.startedAt)
+      .sort((a, b) => a - b);
     // Two 429s quadrupled the 100 ms spacing; the first answered calls are spaced well above 100 ms.
     expect(ok[1]! - ok[0]!).toBeGreaterThanOrEqual(250);
   } finally {

@@ -59,7 +59,8 @@ it('claims logs (dedup) in PostgreSQL and in a folder: concurrent appends land w
       const first = await run.readClaims(0);
       expect(first.claims).toHaveLength(24);
       // Each append is contiguous and in slot order: no interleaving of two writers.
-      for (let i = 0; i < 24; i += 3) expect(first.claims.slice(i, i + 3).map((c) => [c.attempt, c.slot])).toEqual([0, 1, 2].map((slot) => [first.claims[i]!.attempt, slot]));
+      for (let i = 0; i < 24; i += 3)
+        expect(first.claims.slice(i, i + 3).map((c) => [c.attempt, c.slot])).toEqual([0, 1, 2].map((slot) => [first.claims[i]!.attempt, slot]));
       await run.appendClaims([claim('a9', 0)]);
       const more = await run.readClaims(first.next);
       expect(more.claims).toEqual([claim('a9', 0)]);
@@ -93,7 +94,14 @@ it('two workers with separate folders and the PostgreSQL store: exact after one 
   const a = await worker(tempDataDir('worker-a-'));
   let b = await worker(tempDataDir('worker-b-'));
   try {
-    const client = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: tempDataDir('client-'), store: pg.url, concurrency: 6, heartbeatTimeout: 2, temporal: { client: env.client, taskQueue } });
+    const client = new DataSetGenerator({
+      modelName: 'openai/gpt-4o-mini',
+      dataDir: tempDataDir('client-'),
+      store: pg.url,
+      concurrency: 6,
+      heartbeatTimeout: 2,
+      temporal: { client: env.client, taskQueue },
+    });
     const run = await client.startData({ numSteps: 80, batchSize: 2, topics: topicPaths(80), runName: 'no-shared-disk' });
     const probe = await PgStore.connect(pg.url);
     await waitFor(async () => (await probe.run(run.runId).shardIndices()).length >= 8, 60_000, 20);
@@ -129,7 +137,9 @@ it('a topic build on workers with folders of their own and the PostgreSQL store:
     expect((await readLines(path.join(clientDir, 'topics', buildDir!, 'topics.jsonl'))).map((l) => JSON.parse(l).path)).toEqual(tree.getAllPaths());
     // The workers wrote it into PostgreSQL, where any client finds it by build id.
     const probe = await PgStore.connect(pg.url);
-    expect(await probe.topicBuild(buildDir!).readFile('topics.jsonl')).toBe(await fs.readFile(path.join(clientDir, 'topics', buildDir!, 'topics.jsonl'), 'utf8'));
+    expect(await probe.topicBuild(buildDir!).readFile('topics.jsonl')).toBe(
+      await fs.readFile(path.join(clientDir, 'topics', buildDir!, 'topics.jsonl'), 'utf8'),
+    );
     await probe.close();
     await client.close();
   } finally {

@@ -13,9 +13,15 @@ import { waitFor } from '../support/temporal';
 const env = useIntegrationEnv('preview');
 const bin = path.join(__dirname, '..', '..', 'bin', 'deepfabric.js');
 
-it('preview mid-run shows the newest records of the run\'s shards', async () => {
+it("preview mid-run shows the newest records of the run's shards", async () => {
   env.llm.configure({ latencyMs: 300 });
-  const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, concurrency: 1, callsPerBatch: 1, temporal: { client: env.client, taskQueue: env.taskQueue } });
+  const gen = new DataSetGenerator({
+    modelName: 'openai/gpt-4o-mini',
+    dataDir: env.dataDir,
+    concurrency: 1,
+    callsPerBatch: 1,
+    temporal: { client: env.client, taskQueue: env.taskQueue },
+  });
   const run = await gen.startData({ numSteps: 20, batchSize: 1, topics: topicPaths(20), runName: 'preview' });
   await waitFor(async () => ((await run.stats()).batchesDone >= 3 ? true : undefined));
   const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
@@ -31,7 +37,9 @@ it('preview mid-run shows the newest records of the run\'s shards', async () => 
   expect(shown).toHaveLength(2);
   const shards = new FsStore(env.dataDir).run(run.runId);
   const inShards: string[] = [];
-  for (const b of await shards.shardIndices()) for (const r of (await shards.readShard(b)).records as { messages: { role: string; content: string }[] }[]) inShards.push(r.messages.find((m) => m.role === 'user')!.content);
+  for (const b of await shards.shardIndices())
+    for (const r of (await shards.readShard(b)).records as { messages: { role: string; content: string }[] }[])
+      inShards.push(r.messages.find((m) => m.role === 'user')!.content);
   for (const text of shown) expect(inShards).toContain(text);
   // The UI's view: the run's memo holds the latest accepted example, short, from a shard.
   const memo = (await run.handle.describe()).memo as { latest?: string };

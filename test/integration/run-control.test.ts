@@ -7,9 +7,13 @@ import { waitFor } from '../support/temporal';
 
 const env = useIntegrationEnv('control');
 
-
 const make = (extra: Record<string, unknown> = {}) =>
-  new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, ...extra, temporal: { client: env.client, taskQueue: env.taskQueue, searchAttributes: true } });
+  new DataSetGenerator({
+    modelName: 'openai/gpt-4o-mini',
+    dataDir: env.dataDir,
+    ...extra,
+    temporal: { client: env.client, taskQueue: env.taskQueue, searchAttributes: true },
+  });
 
 const lines = async (file: string) => (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,10 +23,14 @@ it('pause stops new calls once in-flight ones end; resume finishes with the exac
   const run = await make({ concurrency: 2 }).startData({ numSteps: 40, batchSize: 2, topics: topicPaths(40), runName: 'pause' });
   await waitFor(async () => (await run.stats()).accepted >= 4, 30_000, 50);
   await run.pause();
-  const paused = await waitFor(async () => {
-    const s = await run.stats();
-    return s.paused && s.batchesInFlight === 0 ? s : undefined;
-  }, 30_000, 50);
+  const paused = await waitFor(
+    async () => {
+      const s = await run.stats();
+      return s.paused && s.batchesInFlight === 0 ? s : undefined;
+    },
+    30_000,
+    50,
+  );
   expect(paused.status).toBe('paused');
   const callsAtPause = env.llm.calls.length;
   await sleep(2500);
@@ -54,7 +62,10 @@ it('cancel mid-run ends cancelled with a partial dataset holding exactly the acc
   const run = await make({ concurrency: 2 }).startData({ numSteps: 60, batchSize: 2, topics: topicPaths(60), runName: 'cancel' });
   await waitFor(async () => (await run.stats()).accepted >= 6, 30_000, 50);
   await run.cancel();
-  const err = await run.result().then(() => undefined, (e: unknown) => e);
+  const err = await run.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(RunFailedError);
   expect((err as RunFailedError).code).toBe('cancelled');
   expect((await run.handle.describe()).status.name).toBe('CANCELLED');
@@ -89,10 +100,14 @@ it('stop lets in-flight batches finish and completes with a partial dataset', as
 it('crosses a small continue-as-new threshold several times with exact counts and a working query', async () => {
   env.llm.configure({ latencyMs: 100 });
   const run = await make({ concurrency: 2, batchesPerRun: 3 }).startData({ numSteps: 30, batchSize: 2, topics: topicPaths(30), runName: 'can' });
-  const early = await waitFor(async () => {
-    const s = await run.stats().catch(() => undefined);
-    return s && s.segments >= 2 ? s : undefined;
-  }, 30_000, 50);
+  const early = await waitFor(
+    async () => {
+      const s = await run.stats().catch(() => undefined);
+      return s && s.segments >= 2 ? s : undefined;
+    },
+    30_000,
+    50,
+  );
   expect(early.accepted).toBeGreaterThan(0);
   const result = await run.result();
   expect(await lines(result.datasetPath)).toHaveLength(30);
@@ -120,11 +135,16 @@ it('is found by a search on its attributes, and its memo shows progress', async 
   const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, temporal: { client: env.client, taskQueue: env.taskQueue } });
   const run = await gen.startData({ numSteps: 10, batchSize: 5, topics: topicPaths(10), runName: name });
   await run.result();
-  const found = await waitFor(async () => {
-    const out = [];
-    for await (const wf of env.client.workflow.list({ query: `DatasetName = '${name}' AND DatasetModel = 'openai/gpt-4o-mini' AND DatasetAccepted = 10` })) out.push(wf);
-    return out.length ? out : undefined;
-  }, 20_000, 250);
+  const found = await waitFor(
+    async () => {
+      const out = [];
+      for await (const wf of env.client.workflow.list({ query: `DatasetName = '${name}' AND DatasetModel = 'openai/gpt-4o-mini' AND DatasetAccepted = 10` }))
+        out.push(wf);
+      return out.length ? out : undefined;
+    },
+    20_000,
+    250,
+  );
   expect(found[0]!.workflowId).toBe(run.runId);
   const memo = found[0]!.memo as { model: string; target: number; progress: { accepted: number; target: number; status: string } };
   expect(memo.model).toBe('openai/gpt-4o-mini');

@@ -19,7 +19,14 @@ it('interrupted at ~30%, concurrency and max_retries edited, started again: the 
   const taskQueue = uniqueTaskQueue('edit');
   const dataDir = tempDataDir();
   const make = (concurrency: number, maxRetries: number) =>
-    new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir, concurrency, maxRetries, heartbeatTimeout: 2, temporal: { client: env.client, taskQueue } });
+    new DataSetGenerator({
+      modelName: 'openai/gpt-4o-mini',
+      dataDir,
+      concurrency,
+      maxRetries,
+      heartbeatTimeout: 2,
+      temporal: { client: env.client, taskQueue },
+    });
   const args = { numSteps: 60, batchSize: 2, topics: topicPaths(60), runName: 'edited' };
 
   const workerVars = { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir };

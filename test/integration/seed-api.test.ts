@@ -13,7 +13,6 @@ import path from 'node:path';
 
 const env = useIntegrationEnv('seed');
 
-
 const make = (extra: Record<string, unknown> = {}) =>
   new DataSetGenerator({
     instructions: 'Create detailed educational content',
@@ -39,7 +38,10 @@ it('a content filter removes short examples, counts them by reason, and the run 
   const dataset = await generator.createData({ numSteps: 20, batchSize: 4, topics: topicPaths(20), runName: 'filter' });
   expect(dataset.length).toBe(20);
   for (const r of dataset) {
-    const text = (r.messages as { role: string; content: string }[]).filter((m) => m.role !== 'system').map((m) => m.content).join('\n');
+    const text = (r.messages as { role: string; content: string }[])
+      .filter((m) => m.role !== 'system')
+      .map((m) => m.content)
+      .join('\n');
     expect(text.length).toBeGreaterThanOrEqual(100);
   }
   const stats = generator.getGenerationStats()!;
@@ -94,7 +96,11 @@ describe('runs that end short raise what the seed says, with the run id and the 
     const err = await generator.createData({ numSteps: 4, batchSize: 2, topics: topicPaths(4), runName: 'always-500' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelError);
     const m = err as ModelError;
-    expect({ category: m.category, provider: m.provider, baseUrl: m.baseUrl }).toEqual({ category: 'server_error', provider: 'openai', baseUrl: env.llm.openaiBaseUrl.replace(/\/$/, '') });
+    expect({ category: m.category, provider: m.provider, baseUrl: m.baseUrl }).toEqual({
+      category: 'server_error',
+      provider: 'openai',
+      baseUrl: env.llm.openaiBaseUrl.replace(/\/$/, ''),
+    });
     expect(m.runId).toMatch(/^always-500-/);
     expect(m.datasetPath!.endsWith(path.join('runs', m.runId!, 'dataset.jsonl'))).toBe(true);
     expect(env.llm.calls).toHaveLength(4); // 2 batches x (1 try + 1 retry)
@@ -122,10 +128,14 @@ it('enableMonitoring prints progress and getGenerationStats shows it mid-run', a
   process.stderr.write = ((chunk: string) => (writes.push(String(chunk)), true)) as typeof process.stderr.write;
   try {
     const done = generator.createData({ numSteps: 40, batchSize: 2, topics: topicPaths(40), runName: 'monitor' });
-    const mid = await waitFor(() => {
-      const s = generator.getGenerationStats();
-      return s && s.accepted > 0 && s.accepted < 40 ? s : undefined;
-    }, 30_000, 50);
+    const mid = await waitFor(
+      () => {
+        const s = generator.getGenerationStats();
+        return s && s.accepted > 0 && s.accepted < 40 ? s : undefined;
+      },
+      30_000,
+      50,
+    );
     await done;
     expect(mid.successRate).toBeGreaterThan(0);
     expect(mid.examplesPerSecond).toBeGreaterThan(0);
@@ -138,7 +148,15 @@ it('enableMonitoring prints progress and getGenerationStats shows it mid-run', a
 
 it('createBatch returns batchSize examples, and incremental generation checkpoints with Dataset.extend/save', async () => {
   const generator = make();
-  const batch = await generator.createBatch({ topics: [['Python', 'Lists'], ['Python', 'Sets'], ['Python', 'Dicts']], batchSize: 3, modelName: 'openai/gpt-3.5-turbo' });
+  const batch = await generator.createBatch({
+    topics: [
+      ['Python', 'Lists'],
+      ['Python', 'Sets'],
+      ['Python', 'Dicts'],
+    ],
+    batchSize: 3,
+    modelName: 'openai/gpt-3.5-turbo',
+  });
   expect(batch.length).toBe(3);
   expect(env.llm.calls.at(-1)!.model).toBe('gpt-3.5-turbo');
 

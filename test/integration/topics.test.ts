@@ -11,7 +11,6 @@ import { spawnWorkerProcess, tempDataDir, uniqueTaskQueue, waitFor } from '../su
 const env = useIntegrationEnv('topics');
 const fixtures = path.join(__dirname, '..', 'fixtures');
 
-
 const opts = (extra: Record<string, unknown> = {}) => ({
   rootPrompt: 'Machine learning',
   modelName: 'openai/gpt-4o-mini',
@@ -55,14 +54,17 @@ it('holds one global bound on expansions in flight', async () => {
   expect(env.llm.maxConcurrent).toBe(4);
 });
 
-it('records failed expansions instead of padding them, in DeepFabric\'s side file', async () => {
+it("records failed expansions instead of padding them, in DeepFabric's side file", async () => {
   env.llm.configure({ script: ['ok', '500', '500'] });
   const { model, result } = await buildTopics(opts({ degree: 2, depth: 2, maxRetries: 1, concurrency: 1, rootPrompt: 'Failing' }));
   expect(result.failed).toBe(1);
   const paths = model.getAllPaths();
   expect(paths).toHaveLength(3); // one branch expanded (2 leaves), the failed node stays a shorter leaf
   expect(paths.filter((p) => p.length === 2)).toHaveLength(1);
-  const side = (await fs.readFile(path.join(path.dirname(result.file), 'topics_failed.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const side = (await fs.readFile(path.join(path.dirname(result.file), 'topics_failed.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(side).toHaveLength(1);
   expect(side[0].failed_generation.node_path).toEqual(paths.find((p) => p.length === 2));
   expect(side[0].failed_generation.error).toMatch(/HTTP 500/);
@@ -78,7 +80,12 @@ it('builds a graph of more than 40 nodes with cross-links, never a cycle, even w
       if (!prompt.includes('connections')) return undefined;
       const n = Number(/Generate exactly (\d+)/.exec(prompt)![1]);
       // Propose every listed node, the root (an ancestor), and ids that do not exist.
-      return { subtopics: Array.from({ length: n }, (_, i) => ({ topic: `Sub ${i} of ${prompt.length}-${Math.random().toString(36).slice(2, 6)}`, connections: [...ids.slice(0, 3), 0, 9999] })) };
+      return {
+        subtopics: Array.from({ length: n }, (_, i) => ({
+          topic: `Sub ${i} of ${prompt.length}-${Math.random().toString(36).slice(2, 6)}`,
+          connections: [...ids.slice(0, 3), 0, 9999],
+        })),
+      };
     },
   });
   const { model, result } = await buildTopics(opts({ mode: 'graph', degree: 4, depth: 3, concurrency: 3, rootPrompt: 'Cooking' }));
@@ -110,7 +117,7 @@ it('generates from a DeepFabric tree JSONL and graph JSON', async () => {
   expect(env.llm.calls.at(-1)!.prompt).toContain('Cooking -> Baking -> Maillard reaction');
 });
 
-it('sends a large topic set by reference: the run\'s history stays small', async () => {
+it("sends a large topic set by reference: the run's history stays small", async () => {
   const paths = Array.from({ length: 3000 }, (_, i) => ['Big', `Branch ${i % 7}`, `Topic number ${i} with a fairly long name to weigh something`]);
   const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, temporal: { client: env.client, taskQueue: env.taskQueue } });
   const run = await gen.startData({ topics: paths, numSteps: 14, batchSize: 2, samplingStrategy: 'balanced', runName: 'big-topics' });
@@ -129,7 +136,9 @@ it('a worker killed mid-build resumes without expanding a recorded node twice', 
   const dataDir = tempDataDir('tree-crash-');
   let proc = await spawnWorkerProcess(tq, { ...workerEnv(env.llm), DEEPFABRIC_DATA_DIR: dataDir });
   try {
-    const building = buildTopics(opts({ degree: 3, depth: 3, concurrency: 2, heartbeatTimeout: 2, dataDir, rootPrompt: 'Crashy', temporal: { client: env.client, taskQueue: tq } }));
+    const building = buildTopics(
+      opts({ degree: 3, depth: 3, concurrency: 2, heartbeatTimeout: 2, dataDir, rootPrompt: 'Crashy', temporal: { client: env.client, taskQueue: tq } }),
+    );
     const nodesDir = () =>
       fs
         .readdir(path.join(dataDir, 'topics'))

@@ -68,13 +68,20 @@ export async function startHubServer(opts: { token: string; lfsThreshold?: numbe
         if (!b.transfers.includes('basic')) return json(422, { message: 'basic transfer required' });
         res.writeHead(200, { 'content-type': 'application/vnd.git-lfs+json' });
         return res.end(
-          JSON.stringify({ transfer: 'basic', objects: b.objects.map((o) => ({ oid: o.oid, size: o.size, actions: { upload: { href: `${url}/lfs-upload/${o.oid}` } } })) }),
+          JSON.stringify({
+            transfer: 'basic',
+            objects: b.objects.map((o) => ({ oid: o.oid, size: o.size, actions: { upload: { href: `${url}/lfs-upload/${o.oid}` } } })),
+          }),
         );
       }
       if (req.method === 'POST' && (m = /^\/api\/datasets\/([^/]+\/[^/]+)\/commit\/([^/]+)$/.exec(p))) {
         const files = repos.get(m[1]!);
         if (!files) return json(404, { error: 'Repository not found' });
-        const lines = body.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
+        const lines = body
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { key: string; value: Record<string, string> });
         for (const { key, value } of lines) {
           if (key === 'file') files.set(value.path!, Buffer.from(value.content!, value.encoding === 'base64' ? 'base64' : 'utf8'));
           else if (key === 'lfsFile') {

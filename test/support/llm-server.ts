@@ -181,10 +181,7 @@ export class LlmTestServer {
     const protocol = req.url?.startsWith('/v1/messages') ? 'anthropic' : req.url?.startsWith('/v1/chat/completions') ? 'openai' : undefined;
     if (!protocol || req.method !== 'POST') return this.send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
 
-    const key =
-      protocol === 'anthropic'
-        ? String(req.headers['x-api-key'] ?? '')
-        : String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    const key = protocol === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
     let outcome = this.pickOutcome();
     if (this.behaviour.acceptKey !== undefined && key !== this.behaviour.acceptKey) outcome = '401';
     let limitRetryAfter: number | undefined;
@@ -253,7 +250,7 @@ export class LlmTestServer {
         usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
       });
     }
-    const toolName = ((body.tools as { name: string }[] | undefined)?.[0]?.name) ?? 'answer';
+    const toolName = (body.tools as { name: string }[] | undefined)?.[0]?.name ?? 'answer';
     return this.send(res, 200, {
       id: `msg_${record.no}`,
       type: 'message',
@@ -261,10 +258,7 @@ export class LlmTestServer {
       model: record.model,
       stop_reason: 'tool_use',
       stop_sequence: null,
-      content:
-        outcome === 'bad_json'
-          ? [{ type: 'text', text }]
-          : [{ type: 'tool_use', id: `toolu_${record.no}`, name: toolName, input: answer }],
+      content: outcome === 'bad_json' ? [{ type: 'text', text }] : [{ type: 'tool_use', id: `toolu_${record.no}`, name: toolName, input: answer }],
       usage: { input_tokens: inputTokens, output_tokens: outputTokens },
     });
   }

@@ -90,7 +90,13 @@ export class HandDrivenWorkflow {
 
   async activate(jobs: Job[]): Promise<Command[]> {
     const completion = await this.wf.activate(
-      coresdk.workflow_activation.WorkflowActivation.fromObject({ runId: this.runId, timestamp: msToTs(Date.UTC(2026, 10, 25)), isReplaying: false, historyLength: 10, jobs }),
+      coresdk.workflow_activation.WorkflowActivation.fromObject({
+        runId: this.runId,
+        timestamp: msToTs(Date.UTC(2026, 10, 25)),
+        isReplaying: false,
+        historyLength: 10,
+        jobs,
+      }),
     );
     if (completion.failed) throw new Error(`activation failed: ${completion.failed.failure?.message}`);
     return completion.successful?.commands ?? [];
@@ -112,7 +118,11 @@ export function activityFailed(seq: number, type: string, message = 'failed', ac
   return {
     resolveActivity: {
       seq,
-      result: { failed: { failure: { message: 'Activity task failed', cause: { message, applicationFailureInfo: { type, nonRetryable: false } }, activityFailureInfo } } },
+      result: {
+        failed: {
+          failure: { message: 'Activity task failed', cause: { message, applicationFailureInfo: { type, nonRetryable: false } }, activityFailureInfo },
+        },
+      },
     },
   };
 }
@@ -130,7 +140,10 @@ export function describeCommand(c: Command): string {
   if (c.scheduleActivity) return `schedule ${c.scheduleActivity.activityType} #${c.scheduleActivity.seq}`;
   if (c.modifyWorkflowProperties) return 'memo';
   if (c.upsertWorkflowSearchAttributes) return 'search-attributes';
-  if (c.updateResponse) return `update ${c.updateResponse.protocolInstanceId} ${c.updateResponse.accepted ? 'accepted' : c.updateResponse.completed ? 'completed' : 'rejected'}`;
+  if (c.updateResponse)
+    return `update ${c.updateResponse.protocolInstanceId} ${c.updateResponse.accepted ? 'accepted' : c.updateResponse.completed ? 'completed' : 'rejected'}`;
   if (c.setPatchMarker) return `patch ${c.setPatchMarker.patchId}`;
-  return Object.keys(c).filter((k) => (c as Record<string, unknown>)[k] != null).join(',');
+  return Object.keys(c)
+    .filter((k) => (c as Record<string, unknown>)[k] != null)
+    .join(',');
 }

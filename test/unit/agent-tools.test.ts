@@ -5,8 +5,16 @@ import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ModelError } from '../../src/errors';
 import { BUILTIN_TOOLS, executeTool, ToolCallError, ToolSession, ToolsSettingsSchema, type ToolsSettings } from '../../src/tools/tools';
 
-const ping = { name: 'ping', description: 'Ping a host', parameters: [{ name: 'host', type: 'str' as const, description: 'h', required: true }], returns: 'latency', category: 'net', mock_response: { host: '{{host}}', ms: 12 } };
-const settings = (over: Partial<ToolsSettings> = {}): ToolsSettings => ToolsSettingsSchema.parse({ tools: [...BUILTIN_TOOLS, ping], seedFiles: { 'a.txt': 'alpha' }, ...over });
+const ping = {
+  name: 'ping',
+  description: 'Ping a host',
+  parameters: [{ name: 'host', type: 'str' as const, description: 'h', required: true }],
+  returns: 'latency',
+  category: 'net',
+  mock_response: { host: '{{host}}', ms: 12 },
+};
+const settings = (over: Partial<ToolsSettings> = {}): ToolsSettings =>
+  ToolsSettingsSchema.parse({ tools: [...BUILTIN_TOOLS, ping], seedFiles: { 'a.txt': 'alpha' }, ...over });
 
 describe('tool execution', () => {
   test('the builtin file system: one per session, seeded, and changed only by the calls', async () => {
@@ -21,11 +29,13 @@ describe('tool execution', () => {
     expect(await executeTool(s, one, 'read_file', '{"file_path":"a.txt"}')).toBe('Error: file not found: a.txt');
   });
 
-  test('a custom tool answers with its mock_response, filled from the arguments; a wrong call is the model\'s error', async () => {
+  test("a custom tool answers with its mock_response, filled from the arguments; a wrong call is the model's error", async () => {
     const s = settings();
     const session = new ToolSession('x', {});
     expect(await executeTool(s, session, 'ping', '{"host":"example.org"}')).toBe('{"host":"example.org","ms":12}');
-    await expect(executeTool(s, session, 'pong', '{}')).rejects.toThrow(new ToolCallError('unknown tool "pong"; the tools are read_file, write_file, list_files, delete_file, ping'));
+    await expect(executeTool(s, session, 'pong', '{}')).rejects.toThrow(
+      new ToolCallError('unknown tool "pong"; the tools are read_file, write_file, list_files, delete_file, ping'),
+    );
     await expect(executeTool(s, session, 'ping', '{}')).rejects.toThrow('ping needs host');
     await expect(executeTool(s, session, 'ping', '[1]')).rejects.toThrow('arguments of ping must be a JSON object');
   });
@@ -93,9 +103,24 @@ describe('an agent example', () => {
         { role: 'tool', content: 'alpha', tool_call_id: id },
         { role: 'assistant', content: 'It says alpha.' },
       ],
-      reasoning: { style: 'agent', content: [{ step_number: 1, thought: 'think', action: 'read_file({"file_path":"a.txt"})' }, { step_number: 2, thought: 'I have it' }] },
+      reasoning: {
+        style: 'agent',
+        content: [
+          { step_number: 1, thought: 'think', action: 'read_file({"file_path":"a.txt"})' },
+          { step_number: 2, thought: 'I have it' },
+        ],
+      },
       tool_context: { executions: [{ function_name: 'read_file', arguments: '{"file_path":"a.txt"}', reasoning: 'to read_file', result: 'alpha' }] },
-      tools: expect.arrayContaining([{ type: 'function', function: { name: 'ping', description: 'Ping a host', parameters: { type: 'object', properties: { host: { type: 'string', description: 'h' } }, required: ['host'] } } }]),
+      tools: expect.arrayContaining([
+        {
+          type: 'function',
+          function: {
+            name: 'ping',
+            description: 'Ping a host',
+            parameters: { type: 'object', properties: { host: { type: 'string', description: 'h' } }, required: ['host'] },
+          },
+        },
+      ]),
     });
     // The same example gives the same ids (a resumed example keeps them).
     expect(agentRecord(p, s, { sysMsg: true, systemPrompt: 'SYS', idSeed: 'run/0' })).toEqual(rec);
@@ -103,10 +128,22 @@ describe('an agent example', () => {
 
   test('wrong steps are validation errors naming the step; the last allowed step must answer', async () => {
     const s = settings({ maxAgentSteps: 2 });
-    await expect(run(s, [step({ question: 'q', tool_calls: [call('nope', {})] })])).rejects.toThrow(new ModelError('agent step 1: unknown tool "nope"; the tools are read_file, write_file, list_files, delete_file, ping', { category: 'validation_error', provider: 'openai' }));
+    await expect(run(s, [step({ question: 'q', tool_calls: [call('nope', {})] })])).rejects.toThrow(
+      new ModelError('agent step 1: unknown tool "nope"; the tools are read_file, write_file, list_files, delete_file, ping', {
+        category: 'validation_error',
+        provider: 'openai',
+      }),
+    );
     await expect(run(s, [step({ tool_calls: [] })])).rejects.toThrow('agent step 1: "question" is empty');
-    await expect(run(s, [step({ question: 'q' }), step({ tool_calls: [call('ping', { host: 'h' })] })])).rejects.toThrow('agent step 2: "final_answer" is empty');
-    const p: AgentProgress = { question: 'q', steps: [{ thought: 't', calls: [{ function_name: 'ping', arguments: '{"host":"h"}', reasoning: 'r', result: 'R' }] }], inputTokens: 0, outputTokens: 0 };
+    await expect(run(s, [step({ question: 'q' }), step({ tool_calls: [call('ping', { host: 'h' })] })])).rejects.toThrow(
+      'agent step 2: "final_answer" is empty',
+    );
+    const p: AgentProgress = {
+      question: 'q',
+      steps: [{ thought: 't', calls: [{ function_name: 'ping', arguments: '{"host":"h"}', reasoning: 'r', result: 'R' }] }],
+      inputTokens: 0,
+      outputTokens: 0,
+    };
     const prompt = agentStepPrompt({ instructions: 'Be useful.', topicPath: ['Net', 'Ping'], tools: s, progress: p, previousError: 'bad' });
     expect(prompt).toContain('Topic: Net -> Ping');
     expect(prompt).toContain('called ping({"host":"h"}) because r\n  result: R');
@@ -115,11 +152,18 @@ describe('an agent example', () => {
   });
 
   test('more executions than max_per_query: dropped when strict, cut to the limit otherwise', async () => {
-    const answers = [step({ question: 'q', tool_calls: [call('ping', { host: 'a' }), call('ping', { host: 'b' })] }), step({ tool_calls: [call('ping', { host: 'c' })] }), step({ is_final: true, final_answer: 'done' })];
+    const answers = [
+      step({ question: 'q', tool_calls: [call('ping', { host: 'a' }), call('ping', { host: 'b' })] }),
+      step({ tool_calls: [call('ping', { host: 'c' })] }),
+      step({ is_final: true, final_answer: 'done' }),
+    ];
     const strict = settings({ maxPerQuery: 2 });
     expect(agentRecord(await run(strict, answers), strict, { sysMsg: false, systemPrompt: '', idSeed: 's' })).toBeUndefined();
     const loose = settings({ maxPerQuery: 2, strict: false });
-    const rec = agentRecord(await run(loose, answers), loose, { sysMsg: false, systemPrompt: '', idSeed: 's' }) as { tool_context: { executions: { arguments: string }[] }; messages: { role: string }[] };
+    const rec = agentRecord(await run(loose, answers), loose, { sysMsg: false, systemPrompt: '', idSeed: 's' }) as {
+      tool_context: { executions: { arguments: string }[] };
+      messages: { role: string }[];
+    };
     expect(rec.tool_context.executions.map((e) => e.arguments)).toEqual(['{"host":"a"}', '{"host":"b"}']);
     expect(rec.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
   });

@@ -71,12 +71,21 @@ describe('a DeepFabric 4.x config', () => {
     for (const w of c.warnings) expect(w).toMatch(/accepted, no effect: \S/);
   });
 
-  it('rate_limit: DeepFabric\'s retry keys become the retry policy; requests_per_minute paces the calls', () => {
-    const c = parseYamlConfig(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { requests_per_minute: 60, burst: 4, base_delay: 2.0, max_delay: 120, exponential_base: 3, jitter: true }'));
+  it("rate_limit: DeepFabric's retry keys become the retry policy; requests_per_minute paces the calls", () => {
+    const c = parseYamlConfig(
+      template.replace(
+        'rate_limit: { requests_per_minute: 60 }',
+        'rate_limit: { requests_per_minute: 60, burst: 4, base_delay: 2.0, max_delay: 120, exponential_base: 3, jitter: true }',
+      ),
+    );
     expect(c.generation.pacing).toEqual({ requestsPerMinute: 60, burst: 4 });
     expect(c.generation.backoff).toEqual({ initial: 2, max: 120, multiplier: 3 });
-    expect(c.warnings.filter((w) => w.startsWith('generation.rate_limit'))).toEqual([expect.stringMatching(/^generation\.rate_limit\.jitter: accepted, no effect/)]);
-    expect(issuesOf(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { max_retries: 9 }'))).toEqual(['generation.rate_limit.max_retries: contradicts generation.max_retries; keep one']);
+    expect(c.warnings.filter((w) => w.startsWith('generation.rate_limit'))).toEqual([
+      expect.stringMatching(/^generation\.rate_limit\.jitter: accepted, no effect/),
+    ]);
+    expect(issuesOf(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { max_retries: 9 }'))).toEqual([
+      'generation.rate_limit.max_retries: contradicts generation.max_retries; keep one',
+    ]);
     expect(issuesOf(template.replace('rate_limit: { requests_per_minute: 60 }', 'rate_limit: { request_per_minute: 60 }'))).toEqual([
       'generation.rate_limit.request_per_minute: unknown option; did you mean "requests_per_minute"?',
     ]);
@@ -99,28 +108,44 @@ output: { num_samples: 4 }
   });
 
   it('maps cot reasoning styles to DeepFabric 4.x record types; structured and hybrid are agent, with a warning, as in 4.x', () => {
-    const parse = (style: string) => parseYamlConfig(`llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration: {conversation: {type: cot, reasoning_style: ${style}}}\noutput: {num_samples: 1}\n`);
+    const parse = (style: string) =>
+      parseYamlConfig(
+        `llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration: {conversation: {type: cot, reasoning_style: ${style}}}\noutput: {num_samples: 1}\n`,
+      );
     expect(parse('freetext').generation.conversation.type).toBe('chain_of_thought');
     expect(parse('agent').generation.conversation.type).toBe('agent');
     for (const style of ['structured', 'hybrid']) {
       const c = parse(style);
       expect(c.generation.conversation.type).toBe('agent');
-      expect(c.warnings).toEqual([`generation.conversation.reasoning_style ${style}: deprecated in DeepFabric 4.x, which writes it as agent; so does this tool`]);
+      expect(c.warnings).toEqual([
+        `generation.conversation.reasoning_style ${style}: deprecated in DeepFabric 4.x, which writes it as agent; so does this tool`,
+      ]);
     }
   });
 
   it('generation.tools: builtin and custom tools resolved with their limits; what cannot be executed is refused, naming the field', () => {
-    const agent = (tools: string) => `llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration:\n  conversation: {type: cot, reasoning_style: agent}\n  tools: ${tools}\noutput: {num_samples: 1}\n`;
-    const c = parseYamlConfig(agent('{components: {builtin: null}, custom: [{name: ping, description: "Ping a host", parameters: [{name: host, type: str, description: h}], mock_response: {ok: "{{host}}"}}], max_agent_steps: 3, strict: false, scenario_seed: {files: {a.txt: hi}}}'));
+    const agent = (tools: string) =>
+      `llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration:\n  conversation: {type: cot, reasoning_style: agent}\n  tools: ${tools}\noutput: {num_samples: 1}\n`;
+    const c = parseYamlConfig(
+      agent(
+        '{components: {builtin: null}, custom: [{name: ping, description: "Ping a host", parameters: [{name: host, type: str, description: h}], mock_response: {ok: "{{host}}"}}], max_agent_steps: 3, strict: false, scenario_seed: {files: {a.txt: hi}}}',
+      ),
+    );
     expect(c.generation.tools).toMatchObject({ maxPerQuery: 3, maxAgentSteps: 3, strict: false, seedFiles: { 'a.txt': 'hi' } });
     expect(c.generation.tools!.tools.map((t) => t.name)).toEqual(['read_file', 'write_file', 'list_files', 'delete_file', 'ping']);
-    expect(issuesOf(agent('{components: {builtin: [read_fil]}}'))).toEqual(['generation.tools.components.builtin: unknown tool "read_fil"; the builtin tools are read_file, write_file, list_files, delete_file']);
+    expect(issuesOf(agent('{components: {builtin: [read_fil]}}'))).toEqual([
+      'generation.tools.components.builtin: unknown tool "read_fil"; the builtin tools are read_file, write_file, list_files, delete_file',
+    ]);
     expect(issuesOf(agent('{custom: [{name: ping, description: x}]}'))).toEqual([
       'generation.tools.custom[0] (ping): no mock_response and no spin_endpoint, so nothing could execute it; give it a mock_response (placeholders {{arg}}) or set generation.tools.spin_endpoint',
     ]);
-    expect(parseYamlConfig(agent('{spin_endpoint: "http://localhost:3000", custom: [{name: ping, description: x}]}')).generation.tools!.spinEndpoint).toBe('http://localhost:3000');
+    expect(parseYamlConfig(agent('{spin_endpoint: "http://localhost:3000", custom: [{name: ping, description: x}]}')).generation.tools!.spinEndpoint).toBe(
+      'http://localhost:3000',
+    );
     expect(issuesOf(agent('{components: {github: [gh_list_issues]}}')).join()).toMatch(/^generation\.tools\.components\.github: components other than builtin/);
-    expect(issuesOf(agent('{custom: [{name: "bad name", description: x, mock_response: y}]}')).join()).toMatch(/^generation\.tools\.custom\[0\] \(bad name\)\.name: a function name/);
+    expect(issuesOf(agent('{custom: [{name: "bad name", description: x, mock_response: y}]}')).join()).toMatch(
+      /^generation\.tools\.custom\[0\] \(bad name\)\.name: a function name/,
+    );
     // Tools on a conversation type that calls none: accepted with a warning, not silently.
     const basic = parseYamlConfig(agent('{components: {builtin: null}}').replace('{type: cot, reasoning_style: agent}', '{type: basic}'));
     expect(basic.generation.tools).toBeUndefined();
@@ -165,6 +190,8 @@ describe('generate flags override the file', () => {
   });
 
   it('a bad flag is named by its flag', () => {
-    expect(() => applyOverrides(parseYamlConfig(template), { numSamples: 'many', depth: '99' })).toThrow(/--num-samples: .*"many"[\s\S]*--depth: expected an integer from 1 to 10, got "99"/);
+    expect(() => applyOverrides(parseYamlConfig(template), { numSamples: 'many', depth: '99' })).toThrow(
+      /--num-samples: .*"many"[\s\S]*--depth: expected an integer from 1 to 10, got "99"/,
+    );
   });
 });

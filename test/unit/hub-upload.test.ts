@@ -7,8 +7,20 @@ import { startHubServer, type HubServer } from '../support/hub-server';
 
 const TOKEN = 'hf_localTestToken123';
 const records = [
-  { messages: [{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: '4' }], reasoning: { style: 'freetext', content: 'add them' } },
-  { messages: [{ role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: 'Paris' }], reasoning: { style: 'freetext', content: 'recall' } },
+  {
+    messages: [
+      { role: 'user', content: 'What is 2+2?' },
+      { role: 'assistant', content: '4' },
+    ],
+    reasoning: { style: 'freetext', content: 'add them' },
+  },
+  {
+    messages: [
+      { role: 'user', content: 'Capital of France?' },
+      { role: 'assistant', content: 'Paris' },
+    ],
+    reasoning: { style: 'freetext', content: 'recall' },
+  },
 ];
 
 function datasetFile(lines: unknown[]): string {
@@ -35,7 +47,12 @@ describe('Hugging Face upload', () => {
     expect(out.records).toBe(2);
     const files = hub.repos.get('someone/math-qa')!;
     expect([...files.keys()].sort()).toEqual(['README.md', 'data/train.jsonl']);
-    const rows = files.get('data/train.jsonl')!.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = files
+      .get('data/train.jsonl')!
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // Nested objects are JSON strings on the Hub; parsing them back gives the records exactly.
     expect(rows.map((r) => ({ ...r, reasoning: JSON.parse(r.reasoning) }))).toEqual(records);
     expect(hub.requests.some((r) => r.path.endsWith('/info/lfs/objects/batch'))).toBe(true);
@@ -62,7 +79,9 @@ describe('Hugging Face upload', () => {
     const file = datasetFile(records);
     await expect(uploadToHub({ repo: 'someone/ds', token: 'hf_wrong', datasetFile: file, hubUrl: hub.url })).rejects.toThrow(DataSetGeneratorError);
     const before = hub.requests.length;
-    await expect(uploadToHub({ repo: 'no-slash', token: TOKEN, datasetFile: file, hubUrl: hub.url })).rejects.toThrow(/huggingface.repository: "no-slash" is not owner\/name/);
+    await expect(uploadToHub({ repo: 'no-slash', token: TOKEN, datasetFile: file, hubUrl: hub.url })).rejects.toThrow(
+      /huggingface.repository: "no-slash" is not owner\/name/,
+    );
     await expect(uploadToHub({ repo: 'a/b', token: 'sk-123', datasetFile: file, hubUrl: hub.url })).rejects.toThrow(/starts with "hf_"/);
     await expect(uploadToHub({ repo: 'a/b', token: TOKEN, datasetFile: file + '.missing', hubUrl: hub.url })).rejects.toThrow(ConfigurationError);
     expect(hub.requests.length).toBe(before);
@@ -70,7 +89,11 @@ describe('Hugging Face upload', () => {
 
   test('size categories and rows', () => {
     expect([999, 1000, 54_321, 250_000].map(sizeCategory)).toEqual(['n<1K', '1K<n<10K', '10K<n<100K', '100K<n<1M']);
-    expect(hubRow({ messages: [], tools: [{ type: 'function' }], metadata: 'already' })).toEqual({ messages: [], tools: '[{"type":"function"}]', metadata: 'already' });
+    expect(hubRow({ messages: [], tools: [{ type: 'function' }], metadata: 'already' })).toEqual({
+      messages: [],
+      tools: '[{"type":"function"}]',
+      metadata: 'already',
+    });
     const card = datasetCard({ repo: 'a/b', records: 5, tags: ['x'], settings: { topicPrompt: 'a | b\nc' }, nested: [], dataPath: 'data/train.jsonl' });
     expect(card).toContain('| topic prompt | a \\| b c |');
   });

@@ -35,7 +35,8 @@ describe('parseModelName', () => {
 
 describe('classifyError', () => {
   // The SDKs' own error values, as their clients throw them.
-  const api = (sdk: typeof OpenAI | typeof Anthropic, status: number, h: Record<string, string> = {}) => sdk.APIError.generate(status, { error: { message: `status ${status}` } }, undefined, new Headers(h));
+  const api = (sdk: typeof OpenAI | typeof Anthropic, status: number, h: Record<string, string> = {}) =>
+    sdk.APIError.generate(status, { error: { message: `status ${status}` } }, undefined, new Headers(h));
   it.each([
     [401, 'auth_error', false],
     [403, 'auth_error', false],
@@ -54,9 +55,16 @@ describe('classifyError', () => {
     expect(classifyError(api(OpenAI, 429, { 'retry-after': '3' }), 'openai', 'm', undefined, OpenAI).retryAfterMs).toBe(3000);
     expect(classifyError(api(Anthropic, 401), 'anthropic', 'm', undefined, Anthropic).message).toMatch(/anthropic refused the API key.*ANTHROPIC_API_KEY/);
     expect(classifyError(new OpenAI.APIConnectionTimeoutError(), 'openai', 'm', undefined, OpenAI).category).toBe('timeout');
-    const refused = new Anthropic.APIConnectionError({ message: 'Connection error.', cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const refused = new Anthropic.APIConnectionError({
+      message: 'Connection error.',
+      cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    });
     const e = classifyError(refused, 'anthropic', 'm', 'http://user:pw@localhost:1/v1?k=1', Anthropic);
-    expect({ category: e.category, unreachable: e.unreachable, baseUrl: e.baseUrl }).toEqual({ category: 'server_error', unreachable: true, baseUrl: 'http://localhost:1/v1' });
+    expect({ category: e.category, unreachable: e.unreachable, baseUrl: e.baseUrl }).toEqual({
+      category: 'server_error',
+      unreachable: true,
+      baseUrl: 'http://localhost:1/v1',
+    });
     // Another SDK's error is not mistaken for this one's: it falls through to a plain server error.
     expect(classifyError(api(Anthropic, 401), 'openai', 'm', undefined, OpenAI).category).toBe('server_error');
   });
@@ -83,7 +91,11 @@ describe('toStrictJsonSchema', () => {
 });
 
 describe('a connection nobody answers', () => {
-  const refused = () => new OpenAI.APIConnectionError({ message: 'Connection error.', cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }) });
+  const refused = () =>
+    new OpenAI.APIConnectionError({
+      message: 'Connection error.',
+      cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) }),
+    });
   it('is marked unreachable, names the endpoint without credentials, and stays a retryable server error', () => {
     const err = classifyError(refused(), 'openai', 'gpt-4o', 'http://user:pw@10.0.0.1:8000/v1', OpenAI);
     expect({ category: err.category, unreachable: err.unreachable, baseUrl: err.baseUrl, retryable: err.retryable }).toEqual({

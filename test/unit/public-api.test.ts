@@ -2,8 +2,14 @@ import * as api from '../../src';
 
 it('exports what the seed imports next to DataSetGenerator', () => {
   // from deepfabric import DataSetGenerator, Tree (and Graph for topic graphs)
-  const tree = new api.Tree([['Root', 'A'], ['Root', 'B']]);
-  expect(tree.getAllPaths()).toEqual([['Root', 'A'], ['Root', 'B']]);
+  const tree = new api.Tree([
+    ['Root', 'A'],
+    ['Root', 'B'],
+  ]);
+  expect(tree.getAllPaths()).toEqual([
+    ['Root', 'A'],
+    ['Root', 'B'],
+  ]);
   expect(typeof api.Graph.fromJSON).toBe('function');
   expect(typeof api.buildTopics).toBe('function');
   expect(typeof api.DataSetGenerator).toBe('function');

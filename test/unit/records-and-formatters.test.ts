@@ -10,12 +10,20 @@ const opts = { sysMsg: true, systemPrompt: 'SYS' };
 
 describe('conversation types', () => {
   it('basic inserts the system message first when sysMsg is true, not when false', () => {
-    const raw = { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] };
+    const raw = {
+      messages: [
+        { role: 'user', content: 'Q' },
+        { role: 'assistant', content: 'A' },
+      ],
+    };
     expect(toRecord('basic', raw, opts)).toEqual({ messages: [{ role: 'system', content: 'SYS' }, ...raw.messages] });
     expect(toRecord('basic', raw, { ...opts, sysMsg: false })).toEqual(raw);
   });
   it('every type parses with its record schema', () => {
-    const turns = [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }];
+    const turns = [
+      { role: 'user', content: 'Q' },
+      { role: 'assistant', content: 'A' },
+    ];
     const raws = {
       basic: { messages: turns },
       structured: { messages: turns, reasoning_trace: 'why', metadata: { topic: 't', difficulty: 'easy', tags: ['x'] } },
@@ -115,15 +123,39 @@ describe('content filters (declarative)', () => {
     expect(await check({ minLength: 2, bannedPhrases: ['zzz'] }, 'fine text')).toEqual({ ok: true });
   });
   it('recordText joins non-system messages', () => {
-    expect(recordText({ messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }, { role: 'assistant', content: 'A' }] })).toBe('U\nA');
+    expect(
+      recordText({
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'U' },
+          { role: 'assistant', content: 'A' },
+        ],
+      }),
+    ).toBe('U\nA');
   });
 });
 
 describe('Dataset', () => {
   it('extends, saves with a format, and loads back', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ds-'));
-    const ds = new Dataset([{ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'A' }] }]);
-    ds.extend(new Dataset([{ messages: [{ role: 'user', content: 'Q2' }, { role: 'assistant', content: 'A2' }] }]));
+    const ds = new Dataset([
+      {
+        messages: [
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: 'A' },
+        ],
+      },
+    ]);
+    ds.extend(
+      new Dataset([
+        {
+          messages: [
+            { role: 'user', content: 'Q2' },
+            { role: 'assistant', content: 'A2' },
+          ],
+        },
+      ]),
+    );
     expect(ds.length).toBe(2);
     await ds.save(path.join(dir, 'checkpoint_0.jsonl'));
     const back = await Dataset.load(path.join(dir, 'checkpoint_0.jsonl'));
@@ -142,7 +174,17 @@ describe('Dataset', () => {
 describe('formats never drop data silently', () => {
   // Every non-empty text of the record must appear in the formatted output (a format may move it).
   const textsOf = (v: unknown): string[] =>
-    typeof v === 'string' ? (v.trim() ? [v] : []) : Array.isArray(v) ? v.flatMap(textsOf) : v && typeof v === 'object' ? Object.entries(v).filter(([k]) => !['role', 'type', 'id', 'tool_call_id'].includes(k)).flatMap(([, x]) => textsOf(x)) : [];
+    typeof v === 'string'
+      ? v.trim()
+        ? [v]
+        : []
+      : Array.isArray(v)
+        ? v.flatMap(textsOf)
+        : v && typeof v === 'object'
+          ? Object.entries(v)
+              .filter(([k]) => !['role', 'type', 'id', 'tool_call_id'].includes(k))
+              .flatMap(([, x]) => textsOf(x))
+          : [];
   const types = Object.keys(SAMPLE_RECORDS) as (keyof typeof SAMPLE_RECORDS)[];
 
   it.each(types)('%s records: each format keeps every text or refuses, naming the field and formats that can', (type) => {
@@ -164,7 +206,8 @@ describe('formats never drop data silently', () => {
       }
       kept++;
       const json = JSON.stringify(out);
-      for (const text of textsOf(record)) expect({ format, text, found: json.includes(JSON.stringify(text).slice(1, -1)) }).toEqual({ format, text, found: true });
+      for (const text of textsOf(record))
+        expect({ format, text, found: json.includes(JSON.stringify(text).slice(1, -1)) }).toEqual({ format, text, found: true });
     }
     expect(kept).toBeGreaterThan(0); // every type has at least one format that carries it whole
   });
@@ -173,7 +216,9 @@ describe('formats never drop data silently', () => {
     const tc = SAMPLE_RECORDS.tool_calling;
     expect(applyFormatter('chatml', tc)).toEqual({ messages: tc.messages, tools: tc.tools });
     expect(applyFormatter('chatml', SAMPLE_RECORDS.cot_structured)).toEqual(SAMPLE_RECORDS.cot_structured);
-    expect(() => applyFormatter('alpaca', tc)).toThrow(/format "alpaca" cannot carry messages\[\]\.tool_calls\[\]\.function\.name.*tools\[\]\.function\.name.*formats that carry every field: chatml, trl/);
+    expect(() => applyFormatter('alpaca', tc)).toThrow(
+      /format "alpaca" cannot carry messages\[\]\.tool_calls\[\]\.function\.name.*tools\[\]\.function\.name.*formats that carry every field: chatml, trl/,
+    );
   });
 
   it('grpo refuses records without reasoning instead of writing empty markers', () => {
@@ -181,7 +226,9 @@ describe('formats never drop data silently', () => {
   });
 
   it('a run whose format would drop fields is refused before it starts, naming the config field', () => {
-    expect(() => checkFormat('sharegpt', 'tool_calling')).toThrow(/^output\.format: tool_calling records: format "sharegpt" cannot carry messages\[\]\.tool_calls/);
+    expect(() => checkFormat('sharegpt', 'tool_calling')).toThrow(
+      /^output\.format: tool_calling records: format "sharegpt" cannot carry messages\[\]\.tool_calls/,
+    );
     expect(() => checkFormat('harmony', 'cot_structured')).not.toThrow();
     expect(() => checkFormat('parquet', 'basic')).toThrow(/unknown format "parquet"/);
   });

@@ -48,13 +48,21 @@ describe('buildRunInput', () => {
 });
 
 describe('run identity is dataset identity', () => {
-  const base = { topics: [['R', 'A'], ['R', 'B']], runName: 'ds' };
+  const base = {
+    topics: [
+      ['R', 'A'],
+      ['R', 'B'],
+    ],
+    runName: 'ds',
+  };
   const idOf = (o: Record<string, unknown>, args: Record<string, unknown> = {}) =>
     buildRunInput(GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', ...o }), state, { ...base, ...args }, '/data').runId;
   const id = idOf({});
 
   it('ignores operational settings and the example count', () => {
-    expect(idOf({ concurrency: 3, maxRetries: 9, requestTimeout: 200, maxBackoffSeconds: 5, heartbeatTimeout: 30, batchesPerRun: 50, maxExtraBatchFraction: 2 })).toBe(id);
+    expect(
+      idOf({ concurrency: 3, maxRetries: 9, requestTimeout: 200, maxBackoffSeconds: 5, heartbeatTimeout: 30, batchesPerRun: 50, maxExtraBatchFraction: 2 }),
+    ).toBe(id);
     expect(idOf({ baseUrl: 'http://mirror.local/v1' })).toBe(id);
     expect(idOf({}, { numSteps: 500 })).toBe(id);
   });
@@ -67,7 +75,15 @@ describe('run identity is dataset identity', () => {
       idOf({ conversationType: 'cot_freetext' }),
       idOf({}, { batchSize: 7 }),
       idOf({}, { seed: 7, samplingStrategy: 'random' }),
-      idOf({}, { topics: [['R', 'A'], ['R', 'C']] }),
+      idOf(
+        {},
+        {
+          topics: [
+            ['R', 'A'],
+            ['R', 'C'],
+          ],
+        },
+      ),
     ];
     expect(new Set([id, ...others]).size).toBe(others.length + 1);
   });

@@ -16,14 +16,32 @@ function result(fold: (s: ReturnType<typeof newStats>) => void): RunResult {
     stats: snapshot(s, { runId: 'ds-1', status: 'completed', batchesInFlight: 0, concurrency: 2, paused: false }),
   };
 }
-const ok = (i: number) => ({ batchIndex: i, requested: 2, accepted: 2, rejected: {}, errors: {}, attempts: 1, inputTokens: 1, outputTokens: 1, latencyMs: 1, finishedAtMs: 1, cached: false });
+const ok = (i: number) => ({
+  batchIndex: i,
+  requested: 2,
+  accepted: 2,
+  rejected: {},
+  errors: {},
+  attempts: 1,
+  inputTokens: 1,
+  outputTokens: 1,
+  latencyMs: 1,
+  finishedAtMs: 1,
+  cached: false,
+});
 
 describe('a run that ended short raises the error the seed names', () => {
   it('a provider that kept answering 5xx: ModelError with provider, endpoint, run id and partial path', () => {
     const err = incompleteRunError(
       result((s) => {
         recordBatch(s, ok(0));
-        for (let i = 1; i < 5; i++) recordBatchFailure(s, 'server_error', 4, 2, { message: 'openai/gpt-4o: HTTP 503: busy', provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1', status: 503 });
+        for (let i = 1; i < 5; i++)
+          recordBatchFailure(s, 'server_error', 4, 2, {
+            message: 'openai/gpt-4o: HTTP 503: busy',
+            provider: 'openai',
+            baseUrl: 'http://127.0.0.1:9/v1',
+            status: 503,
+          });
       }),
     );
     expect(err).toBeInstanceOf(ModelError);

@@ -3,7 +3,19 @@ import { newStats, recordBatch, snapshot } from '../../src/workflows/stats';
 
 it('status shows progress, rate, ETA, tokens, errors and a paused run as paused', () => {
   const s = newStats(100, 20, 0);
-  recordBatch(s, { batchIndex: 0, requested: 5, accepted: 5, rejected: { too_short: 1 }, errors: { rate_limit: 2 }, attempts: 3, inputTokens: 100, outputTokens: 400, latencyMs: 9, finishedAtMs: 10_000, cached: false });
+  recordBatch(s, {
+    batchIndex: 0,
+    requested: 5,
+    accepted: 5,
+    rejected: { too_short: 1 },
+    errors: { rate_limit: 2 },
+    attempts: 3,
+    inputTokens: 100,
+    outputTokens: 400,
+    latencyMs: 9,
+    finishedAtMs: 10_000,
+    cached: false,
+  });
   const text = formatStatus(snapshot(s, { runId: 'ds-1', status: 'running', batchesInFlight: 3, concurrency: 4, paused: true }));
   expect(text).toMatch(/^status\s+paused \(deepfabric resume to go on\)$/m);
   expect(text).toMatch(/^progress\s+5 of 100 examples \(5%\)$/m);
@@ -40,7 +52,12 @@ describe('formatPreview', () => {
       'batch 4',
       30,
     );
-    expect(text.split('\n')).toEqual(['── batch 4', 'user: Weather in Paris?', 'assistant: [calls weather({"city":"Paris"})]', `assistant: ${'x'.repeat(30)}… (40 chars)`]);
+    expect(text.split('\n')).toEqual([
+      '── batch 4',
+      'user: Weather in Paris?',
+      'assistant: [calls weather({"city":"Paris"})]',
+      `assistant: ${'x'.repeat(30)}… (40 chars)`,
+    ]);
   });
   it('prints question-form records field by field', () => {
     expect(formatPreview({ question: 'Q', chain_of_thought: 'C', final_answer: 'A' }, 'b')).toBe('── b\nquestion: Q\nchain_of_thought: C\nfinal_answer: A');

@@ -25,12 +25,22 @@ describe('validateConfiguration', () => {
   });
   it('refuses unknown options at construction, suggesting the right name', () => {
     expect(() => new DataSetGenerator({ modelName: 'openai/gpt-4', temprature: 0.5 } as never)).toThrow(ConfigurationError);
-    expect(() => new DataSetGenerator({ modelName: 'openai/gpt-4', temprature: 0.5 } as never)).toThrow(/temprature: unknown option; did you mean "temperature"/);
+    expect(() => new DataSetGenerator({ modelName: 'openai/gpt-4', temprature: 0.5 } as never)).toThrow(
+      /temprature: unknown option; did you mean "temperature"/,
+    );
   });
   it('presets set their documented values', () => {
-    const g = new DataSetGenerator({ modelName: 'openai/gpt-4' }).optimizeForThroughput({ largeBatchSizes: true, parallelRequests: true, aggressiveTimeouts: false });
+    const g = new DataSetGenerator({ modelName: 'openai/gpt-4' }).optimizeForThroughput({
+      largeBatchSizes: true,
+      parallelRequests: true,
+      aggressiveTimeouts: false,
+    });
     expect((g as any).raw).toMatchObject({ defaultBatchSize: 20, concurrency: 32 });
-    const r = new DataSetGenerator({ modelName: 'openai/gpt-4' }).optimizeForReliability({ conservativeBatchSizes: true, extendedTimeouts: true, maximumRetries: true });
+    const r = new DataSetGenerator({ modelName: 'openai/gpt-4' }).optimizeForReliability({
+      conservativeBatchSizes: true,
+      extendedTimeouts: true,
+      maximumRetries: true,
+    });
     expect((r as any).raw).toMatchObject({ defaultBatchSize: 2, concurrency: 4, requestTimeout: 180, maxRetries: 10, maxBackoffSeconds: 120 });
     expect(r.validateConfiguration()).toEqual([]);
   });

@@ -95,7 +95,16 @@ describe('commands do not depend on how events are grouped into activations', ()
       expect({ cut, rest: own(split.rest) }).toEqual({ cut, rest: own(whole.rest) });
     }
     // Two completions refill their slots, the update opens two more, the third completion refills its own.
-    expect(whole.rest.filter((c) => !c.startsWith('update'))).toEqual(['memo', 'schedule generateBatch #7', 'memo', 'schedule generateBatch #8', 'schedule generateBatch #9', 'schedule generateBatch #10', 'memo', 'schedule generateBatch #11']);
+    expect(whole.rest.filter((c) => !c.startsWith('update'))).toEqual([
+      'memo',
+      'schedule generateBatch #7',
+      'memo',
+      'schedule generateBatch #8',
+      'schedule generateBatch #9',
+      'schedule generateBatch #10',
+      'memo',
+      'schedule generateBatch #11',
+    ]);
     expect(whole.rest).toEqual(expect.arrayContaining(['update u1 accepted', 'update u1 completed']));
   });
 

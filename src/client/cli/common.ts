@@ -39,7 +39,9 @@ Runtime.install({
 
 function safeJson(v: unknown): string {
   try {
-    return JSON.stringify(v, (_k, x: unknown) => (x instanceof Error ? { name: x.name, message: x.message, stack: x.stack } : typeof x === 'bigint' ? String(x) : x));
+    return JSON.stringify(v, (_k, x: unknown) =>
+      x instanceof Error ? { name: x.name, message: x.message, stack: x.stack } : typeof x === 'bigint' ? String(x) : x,
+    );
   } catch {
     return String(v);
   }
@@ -58,12 +60,10 @@ export function fail(err: unknown): never {
   process.exit(1);
 }
 
-
 export function isInside(file: string, dir: string): boolean {
   const rel = path.relative(path.resolve(dir), file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
-
 
 /** This package's version, from its package.json (found from the source and the compiled file alike). */
 export function packageVersion(): string {
@@ -124,4 +124,3 @@ export function control(name: string, description: string, act: (run: RunHandle,
       }
     });
 }
-

@@ -29,7 +29,9 @@ function confineOutputs(cfg: YamlConfig, dataDir: string): void {
     if (!value) continue;
     const out = path.resolve(value);
     if (!isInside(out, process.cwd()) && !isInside(out, dataDir)) {
-      throw new ConfigurationError(`${field}: "${value}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`);
+      throw new ConfigurationError(
+        `${field}: "${value}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`,
+      );
     }
   }
 }
@@ -87,7 +89,6 @@ async function topicsFromConfig(cfg: YamlConfig, gen: DataSetGenerator): Promise
   return { topics: model.getAllPaths() };
 }
 
-
 /**
  * Polls the stats query and shows a bar on a terminal (fitted to its width: 80 columns keep the
  * count, rate and ETA), a line every few seconds elsewhere; notable events print one line each
@@ -106,22 +107,25 @@ function watch(run: RunHandle, target: number): () => void {
     if (tty) process.stderr.write(`\r\x1b[2K${line}\n`);
     else process.stderr.write(`${line}\n`);
   };
-  const timer = setInterval(() => {
-    run
-      .stats()
-      .then((s) => {
-        rate.sample(Date.now(), s.accepted, s.status === 'running' && !s.paused);
-        for (const e of notableEvents(prev, s)) say(e);
-        prev = s;
-        const line = progressLine(s, rate.perSecond(), tty ? columns() - barSize() - 10 : 200);
-        if (bar) bar.update(Math.min(s.accepted, target), { line });
-        else if (Date.now() - last > 5000) {
-          last = Date.now();
-          say(line);
-        }
-      })
-      .catch(() => rate.sample(Date.now(), prev?.accepted ?? 0, false));
-  }, tty ? 500 : 1000);
+  const timer = setInterval(
+    () => {
+      run
+        .stats()
+        .then((s) => {
+          rate.sample(Date.now(), s.accepted, s.status === 'running' && !s.paused);
+          for (const e of notableEvents(prev, s)) say(e);
+          prev = s;
+          const line = progressLine(s, rate.perSecond(), tty ? columns() - barSize() - 10 : 200);
+          if (bar) bar.update(Math.min(s.accepted, target), { line });
+          else if (Date.now() - last > 5000) {
+            last = Date.now();
+            say(line);
+          }
+        })
+        .catch(() => rate.sample(Date.now(), prev?.accepted ?? 0, false));
+    },
+    tty ? 500 : 1000,
+  );
   let stopped = false;
   return () => {
     if (stopped) return;
@@ -169,7 +173,11 @@ function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string):
   });
   if (g.template) gen.setCustomTemplate(g.template);
   // Key checks belong to workers (they hold the keys); field names are the YAML's.
-  const yamlNames: Record<string, string> = { 'modelName:': 'llm.model:', 'requestTimeout:': 'generation.request_timeout:', 'template:': 'generation.template:' };
+  const yamlNames: Record<string, string> = {
+    'modelName:': 'llm.model:',
+    'requestTimeout:': 'generation.request_timeout:',
+    'template:': 'generation.template:',
+  };
   const problems = gen
     .validateConfiguration()
     .filter((p) => !p.startsWith('apiKey:'))
@@ -180,7 +188,6 @@ function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string):
   if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
   return gen;
 }
-
 
 /** One cheap structured call to a stage's model, with the keys of this process's environment. */
 async function checkApi(stage: string, llm: YamlConfig['llm']): Promise<string> {
@@ -202,7 +209,6 @@ async function checkApi(stage: string, llm: YamlConfig['llm']): Promise<string> 
   }
 }
 
-
 program
   .command('validate')
   .argument('<config>', 'YAML config to check')
@@ -215,7 +221,11 @@ program
       for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
       const gen = checkedGenerator(cfg, configFile, path.resolve(o.dataDir ?? defaultDataDir()));
       const t = cfg.topics;
-      const topics = t.paths ? `${t.paths.length} inline paths` : t.load_from ? `loaded from ${t.load_from}` : `a ${t.mode} built from "${t.prompt}" (depth ${t.depth}, degree ${t.degree})`;
+      const topics = t.paths
+        ? `${t.paths.length} inline paths`
+        : t.load_from
+          ? `loaded from ${t.load_from}`
+          : `a ${t.mode} built from "${t.prompt}" (depth ${t.depth}, degree ${t.degree})`;
       const lines = [
         `${configFile} is valid`,
         `  topics: ${topics}${cfg.topicsLlm ? ` with ${cfg.topicsLlm.model}` : ''}`,
@@ -234,7 +244,6 @@ program
       fail(err);
     }
   });
-
 
 program
   .command('generate')
@@ -269,7 +278,9 @@ program
       if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const topicArgs = await topicsFromConfig(cfg, gen);
       if (o.topicOnly) {
-        process.stdout.write(`topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`);
+        process.stdout.write(
+          `topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
+        );
         await gen.close();
         process.exit(0);
       }
@@ -282,7 +293,7 @@ program
         samplingStrategy: g.sampling,
         ...topicArgs,
         ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
-        ...(o.runId ?? cfg.run.id ? { runId: (o.runId ?? cfg.run.id)! } : {}),
+        ...((o.runId ?? cfg.run.id) ? { runId: (o.runId ?? cfg.run.id)! } : {}),
         ...(o.replace ? { replace: true } : {}),
       });
       const info = await gen.temporalInfo();
@@ -344,7 +355,6 @@ program
     }
   });
 
-
 program
   .command('topics')
   .argument('<config>', 'YAML config with topics.prompt (and mode, depth, degree, save_as) and llm')
@@ -369,4 +379,3 @@ program
       fail(err);
     }
   });
-

@@ -41,7 +41,6 @@ program
     process.stdout.write(rows.join('\n') + '\n');
   });
 
-
 program
   .command('visualize')
   .argument('<topic-file>', 'tree JSONL or graph JSON')
@@ -60,7 +59,6 @@ program
       fail(err);
     }
   });
-
 
 program
   .command('worker')
@@ -85,7 +83,6 @@ program
     }
   });
 
-
 control('status', 'progress, rate, ETA, tokens and errors of a run (--json for scripts)', async (run, json) => {
   const described = await run.handle.describe();
   // A query runs workflow code on a worker; an ended run needs none: its memo holds the progress.
@@ -93,15 +90,28 @@ control('status', 'progress, rate, ETA, tokens and errors of a run (--json for s
     const stats = await run.stats();
     return json ? stats : formatStatus(stats);
   }
-  const ended = { runId: run.runId, temporalStatus: described.status.name, closedAt: described.closeTime?.toISOString(), ...((described.memo ?? {}) as { progress?: { accepted?: number; target?: number; status?: string }; model?: string }) };
+  const ended = {
+    runId: run.runId,
+    temporalStatus: described.status.name,
+    closedAt: described.closeTime?.toISOString(),
+    ...((described.memo ?? {}) as { progress?: { accepted?: number; target?: number; status?: string }; model?: string }),
+  };
   return json ? ended : formatEnded(ended);
 });
 control('pause', 'start no new batches (in-flight ones finish)', async (run) => (await run.pause(), `paused ${run.runId}`));
 control('resume', 'resume a paused run', async (run) => (await run.resume(), `resumed ${run.runId}`));
-const partialNote = (runId: string) => `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
-control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', async (run) => (await run.stop(), `stopping ${run.runId}: ${partialNote(run.runId)}`));
-control('cancel', 'cancel in-flight batches and assemble the partial dataset', async (run) => (await run.cancel(), `cancelling ${run.runId}: ${partialNote(run.runId)}`));
-
+const partialNote = (runId: string) =>
+  `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
+control(
+  'stop',
+  'stop gracefully: finish in-flight batches, assemble the partial dataset',
+  async (run) => (await run.stop(), `stopping ${run.runId}: ${partialNote(run.runId)}`),
+);
+control(
+  'cancel',
+  'cancel in-flight batches and assemble the partial dataset',
+  async (run) => (await run.cancel(), `cancelling ${run.runId}: ${partialNote(run.runId)}`),
+);
 
 const topic = program.command('topic').description('inspect or prune a topic file (tree JSONL or graph JSON)');
 topic
@@ -129,7 +139,7 @@ topic
 topic
   .command('prune')
   .argument('<file>', 'tree JSONL or graph JSON')
-  .option('--level <n>', 'cut every path at this depth (1 = the root\'s children)', (v) => Number(v))
+  .option('--level <n>', "cut every path at this depth (1 = the root's children)", (v) => Number(v))
   .option('--branch <name>', 'drop this top-level branch')
   .option('--out <file>', 'where to write the pruned paths (tree JSONL; default <file>.pruned.jsonl)')
   .description('a smaller topic set: cut at a level and/or without a branch, written as tree JSONL')
@@ -139,7 +149,10 @@ topic
       const model = await topicFile(file);
       let pruned: string[][];
       try {
-        pruned = prunePaths(model.getAllPaths(), { ...(o.level !== undefined ? { level: o.level } : {}), ...(o.branch !== undefined ? { branch: o.branch } : {}) });
+        pruned = prunePaths(model.getAllPaths(), {
+          ...(o.level !== undefined ? { level: o.level } : {}),
+          ...(o.branch !== undefined ? { branch: o.branch } : {}),
+        });
       } catch (err) {
         throw new ConfigurationError(`topic prune: ${(err as Error).message}`);
       }
@@ -150,7 +163,6 @@ topic
       fail(err);
     }
   });
-
 
 program
   .command('preview')
@@ -173,7 +185,12 @@ program
           for (const record of [...records].reverse()) if (picked.length < o.number) picked.push({ batch, record: record as Record<string, unknown> });
           if (picked.length >= o.number) break;
         }
-        process.stdout.write(picked.reverse().map((p) => formatPreview(p.record, `batch ${p.batch}`)).join('\n\n') + '\n');
+        process.stdout.write(
+          picked
+            .reverse()
+            .map((p) => formatPreview(p.record, `batch ${p.batch}`))
+            .join('\n\n') + '\n',
+        );
       } finally {
         await store.close();
       }
@@ -181,7 +198,6 @@ program
       fail(err);
     }
   });
-
 
 program
   .command('export')
@@ -192,7 +208,8 @@ program
   .description("write a run's dataset (complete or partial) in a chosen format")
   .action(async (runId: string, o: { out: string; format?: string; dataDir?: string }) => {
     try {
-      if (o.format && !FORMATTERS[o.format]) throw new ConfigurationError(`--format: unknown format "${o.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
+      if (o.format && !FORMATTERS[o.format])
+        throw new ConfigurationError(`--format: unknown format "${o.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
       const file = path.join(path.resolve(o.dataDir ?? defaultDataDir()), 'runs', runId, 'dataset.jsonl');
       const ds = await Dataset.load(file).catch((err: NodeJS.ErrnoException) => {
         throw new DataSetGeneratorError(
@@ -207,7 +224,6 @@ program
     }
   });
 
-
 program
   .command('runs')
   .argument('[action]', 'list', 'list')
@@ -219,7 +235,12 @@ program
       const rows: RunRow[] = [];
       for await (const wf of client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
         const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number; status?: string } };
-        const status = wf.status.name === 'RUNNING' ? 'running' : memo.progress?.status && memo.progress.status !== 'running' ? memo.progress.status : wf.status.name.toLowerCase();
+        const status =
+          wf.status.name === 'RUNNING'
+            ? 'running'
+            : memo.progress?.status && memo.progress.status !== 'running'
+              ? memo.progress.status
+              : wf.status.name.toLowerCase();
         rows.push({
           runId: wf.workflowId,
           status,
@@ -234,7 +255,6 @@ program
       fail(err);
     }
   });
-
 
 program
   .command('server')
@@ -257,4 +277,3 @@ program
       fail(err);
     }
   });
-
