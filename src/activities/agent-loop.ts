@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { ModelError } from '../errors';
 import { executeTool, toOpenAiTool, ToolCallError, toolSignature, type ToolSession, type ToolsSettings } from '../tools/tools';
 import { RecordSchemas, type DatasetRecord } from '../dataset/example-schemas';
+import type { AgentProgress, ExecutedCall } from './types';
 
 /** What the model answers at each step (strict-mode friendly: every field present). */
 export const AgentStepSchema = z.object({
@@ -22,23 +23,7 @@ export const AgentStepSchema = z.object({
   final_answer: z.string(),
 });
 
-export interface ExecutedCall {
-  function_name: string;
-  arguments: string;
-  reasoning: string;
-  result: string;
-}
-
-/** An example's progress: what its checkpoint holds. */
-export interface AgentProgress {
-  question?: string;
-  steps: { thought: string; calls: ExecutedCall[] }[];
-  final?: string;
-  /** The thought of the step that answered. */
-  finalThought?: string;
-  inputTokens: number;
-  outputTokens: number;
-}
+export type { AgentProgress, ExecutedCall } from './types';
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… (${s.length - n} more characters)` : s);
 

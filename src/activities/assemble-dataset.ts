@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { DiversityMeter, type Diversity } from '../dataset/diversity';
 import { recordText, type DatasetRecord } from '../dataset/example-schemas';
 import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
-import type { StoredSummary } from './generate-batch';
+import type { StoredSummary } from './types';
 import type { AssembleInput, AssembleResult } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
@@ -9,6 +9,7 @@ import type { ProviderFactory } from '../llm/provider-factory';
 import type { Store } from '../storage/store';
 import { sameTopic } from '../dataset/dedup';
 import { toFailure } from './to-failure';
+import { parseCheckpoint } from './types';
 
 /** One node to expand: its path from the root, and (graph mode) existing nodes it may link to. */
 export interface ExpandInput {
@@ -19,13 +20,21 @@ export interface ExpandInput {
   context?: { id: number; topic: string }[];
 }
 
-export interface ExpandResult {
-  subtopics: { topic: string; connections: number[] }[];
-  inputTokens: number;
-  outputTokens: number;
-  cached: boolean;
+export const ExpandResultSchema = z.object({
+  subtopics: z.array(z.object({ topic: z.string(), connections: z.array(z.number().int()) })),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cached: z.boolean(),
   /** Proposed subtopics dropped as duplicates of a sibling, an ancestor or (graph) an existing node. */
-  duplicatesDropped?: number;
+  duplicatesDropped: z.number().int().optional(),
+});
+export type ExpandResult = z.infer<typeof ExpandResultSchema>;
+
+/** A node's checkpoint, parsed (an unreadable one counts as absent: the node is expanded again). */
+async function readNode(build: ReturnType<Store['topicBuild']>, key: string): Promise<ExpandResult | undefined> {
+  return parseCheckpoint(ExpandResultSchema, await build.readNode<unknown>(key), (why) =>
+    log.warn(`topic node ${key}: checkpoint unreadable (${why}); expanding it again`),
+  );
 }
 
 /** Extra calls an expansion may make to replace subtopics dropped as duplicates. */
@@ -57,7 +66,7 @@ export function makeExpandTopic(providers: ProviderFactory, store: Store) {
     const b = input.build;
     const key = nodeKey(input.path, input.nodeId);
     const build = store.topicBuild(buildIdOf(b.buildDir));
-    const done = await build.readNode<ExpandResult>(key);
+    const done = await readNode(build, key);
     if (done) return { ...done, cached: true };
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), 1000);
@@ -136,7 +145,7 @@ export function makeExpandTopic(providers: ProviderFactory, store: Store) {
     const out: ExpandResult = { subtopics: kept, inputTokens, outputTokens, cached: false, ...(dropped ? { duplicatesDropped: dropped } : {}) };
     await build.writeNode(key, out);
     // The stored answer wins (an attempt racing a slow one): the build's tree is what the store holds.
-    const stored = await build.readNode<ExpandResult>(key);
+    const stored = await readNode(build, key);
     return stored ? { ...stored, cached: false } : out;
   };
 }
@@ -169,7 +178,7 @@ export function makeSaveTopicTree(store: Store) {
     const leaves: string[][] = [];
     const walk = async (p: string[]): Promise<void> => {
       if (p.length > input.depth) return void leaves.push(p);
-      const node = await build.readNode<ExpandResult>(nodeKey(p));
+      const node = await readNode(build, nodeKey(p));
       if (!node) return void leaves.push(p);
       for (const s of node.subtopics) await walk([...p, s.topic]);
     };

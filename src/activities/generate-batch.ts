@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { toFailure } from './to-failure';
 import { ModelError, type ErrorCategory } from '../errors';
 import { randomUUID } from 'node:crypto';
@@ -11,15 +11,25 @@ import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { renderBatchPrompt } from '../prompts/batch-prompt';
 import { ToolSession } from '../tools/tools';
-import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep, type AgentProgress, type ExecutedCall } from './agent-loop';
+import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { branchesOf, pathIndexForSlot } from '../topics/sampling';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { ConversationType } from '../config/run-input';
-import type { BatchInput, BatchSummary } from './types';
+import {
+  AgentCallProgressSchema,
+  CallOutcomeSchema,
+  parseCheckpoint,
+  StoredSummarySchema,
+  type AgentProgress,
+  type BatchInput,
+  type BatchSummary,
+  type CallOutcome,
+  type ExecutedCall,
+  type StoredSummary,
+} from './types';
 
-/** A shard's summary as stored: the batch summary plus each record's topic path. */
-export type StoredSummary = BatchSummary & { recordTopics?: string[][] };
+export type { StoredSummary } from './types';
 
 const branchCache = new WeakMap<string[][], number[][]>();
 function cachedBranches(paths: string[][]): number[][] {
@@ -93,16 +103,6 @@ function countBy(entries: Record<string, unknown>[], key: string): Record<string
   return out;
 }
 
-/** What one finished model call of a batch produced (its checkpoint). */
-interface CallOutcome {
-  records: unknown[];
-  /** Each record's topic path (absent in checkpoints written before it was kept). */
-  topics?: string[][];
-  rejected: Record<string, number>;
-  inputTokens: number;
-  outputTokens: number;
-}
-
 /** The model calls of a batch: consecutive slot ranges of at most `examplesPerCall` examples. */
 export function splitCalls(slotStart: number, count: number, examplesPerCall: number): { call: number; slotStart: number; count: number }[] {
   const per = Math.max(1, examplesPerCall);
@@ -165,8 +165,15 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       throw err;
     });
     if (await store.hasShard(input.batchIndex)) {
-      const { summary } = await store.readShard<StoredSummary>(input.batchIndex);
-      const small: StoredSummary = { ...summary, cached: true };
+      const { summary: raw } = await store.readShard<unknown>(input.batchIndex);
+      const summary = StoredSummarySchema.safeParse(raw);
+      if (!summary.success) {
+        throw ApplicationFailure.nonRetryable(
+          `batch ${input.batchIndex}: its stored shard has no readable summary (${summary.error.issues[0]?.message}); delete the shard to generate it again`,
+          'store_error',
+        );
+      }
+      const small: StoredSummary = { ...summary.data, cached: true };
       delete small.recordTopics; // the topics stay in the store, out of history
       return small;
     }
@@ -182,7 +189,9 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     const outcomes = new Map<number, CallOutcome>();
     if (ctx.info.attempt > 1 && calls.length > 1) {
       for (const c of calls) {
-        const done = await store.readCall<CallOutcome>(input.batchIndex, c.call);
+        const done = parseCheckpoint(CallOutcomeSchema, await store.readCall<unknown>(input.batchIndex, c.call), (why) =>
+          log.warn(`batch ${input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
+        );
         if (done) outcomes.set(c.call, done);
       }
     }
@@ -247,7 +256,12 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     const runAgentCall = async (c: { call: number; slotStart: number; count: number }, paths: string[][]): Promise<CallOutcome> => {
       const tools = g.tools!;
       const key = AGENT_PROGRESS_KEY + c.call;
-      const saved = ctx.info.attempt > 1 ? await store.readCall<{ examples: AgentProgress[] }>(input.batchIndex, key) : undefined;
+      const saved =
+        ctx.info.attempt > 1
+          ? parseCheckpoint(AgentCallProgressSchema, await store.readCall<unknown>(input.batchIndex, key), (why) =>
+              log.warn(`batch ${input.batchIndex} call ${c.call}: agent checkpoint unreadable (${why}); starting its examples again`),
+            )
+          : undefined;
       const examples: AgentProgress[] = saved?.examples ?? [];
       const save = () => store.writeCall(input.batchIndex, key, { examples });
       for (let i = 0; i < c.count; i++) {

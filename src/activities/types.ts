@@ -1,71 +1,127 @@
-import type { GenerationSettings, RunInput } from '../config/run-input';
+/**
+ * What activities take and return, and what they keep in the run store, as zod schemas: the
+ * types are derived from them (`z.infer`), and every checkpoint read back from a store is parsed
+ * with its schema (`parseCheckpoint`), not cast, so a damaged or older file is noticed where it is read.
+ */
+import { z } from 'zod';
+import { GenerationSettingsSchema, RunInputSchema } from '../config/run-input';
 
 /** Input of one batch: small, so history stays small. Topics come inline or as slots of a file. */
-export interface BatchInput {
-  runId: string;
+export const BatchInputSchema = z.object({
+  runId: z.string(),
   /** The client's run folder: used only by runs without `storeId` (started before stores existed). */
-  runDir: string;
+  runDir: z.string(),
   /** The client's store id; the worker's store must have the same (see src/storage/store.ts). */
-  storeId?: string;
-  batchIndex: number;
+  storeId: z.string().optional(),
+  batchIndex: z.number().int().min(0),
   /** First example slot of this batch and how many examples it asks for. */
-  slotStart: number;
-  count: number;
+  slotStart: z.number().int().min(0),
+  count: z.number().int().min(0),
   /** The batch's topic paths, when the run's topics are inline. */
-  topicPaths?: string[][];
+  topicPaths: z.array(z.array(z.string())).optional(),
   /** Where to read topic paths when they are not inline (large topic sets): the run's store, or a file (older runs). */
-  topicsRef?: { file: string; stored?: boolean; sampling: RunInput['sampling']; count: number };
-  generation: GenerationSettings;
+  topicsRef: z.object({ file: z.string(), stored: z.boolean().optional(), sampling: RunInputSchema.shape.sampling, count: z.number().int() }).optional(),
+  generation: GenerationSettingsSchema,
   /**
    * True while no batch of the run has succeeded. A refused connection or unknown host then stops
    * the run at once (`unreachable`) instead of retrying every batch against nothing; later on it is
    * an ordinary, retried server error (an endpoint that answered before is probably restarting).
    */
-  firstWave?: boolean;
+  firstWave: z.boolean().optional(),
   /** Examples asked for in one model call; the batch runs `ceil(count / examplesPerCall)` calls at once (absent: one call). */
-  examplesPerCall?: number;
+  examplesPerCall: z.number().int().positive().optional(),
   /** Pace calls at the provider's limit (absent: no pacing). */
-  pacing?: { requestsPerMinute: number; burst?: number | undefined };
+  pacing: z.object({ requestsPerMinute: z.number(), burst: z.number().int().optional() }).optional(),
   /** Drop duplicates of examples the run already holds (absent in runs started before dedup: off). */
-  dedup?: { exact: boolean; near?: number | undefined };
-}
+  dedup: z.object({ exact: z.boolean(), near: z.number().optional() }).optional(),
+});
+export type BatchInput = z.infer<typeof BatchInputSchema>;
+
+const Counts = z.record(z.string(), z.number());
 
 /** What a batch reports back to the workflow: counts only, never the examples. */
-export interface BatchSummary {
-  batchIndex: number;
-  requested: number;
-  accepted: number;
+export const BatchSummarySchema = z.object({
+  batchIndex: z.number().int(),
+  requested: z.number().int(),
+  accepted: z.number().int(),
   /** Examples dropped, by reason (schema errors, content filters). */
-  rejected: Record<string, number>;
+  rejected: Counts,
   /** Failed attempts of this batch, by error category. */
-  errors: Record<string, number>;
+  errors: Counts,
   /** Attempts this batch took (1 = no retry). */
-  attempts: number;
+  attempts: z.number().int(),
   /** Model calls paid for, all attempts (absent in older summaries: one per attempt). */
-  calls?: number;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
+  calls: z.number().int().optional(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  latencyMs: z.number(),
   /** Worker clock when the batch finished (ms since epoch); data, so replay stays deterministic. */
-  finishedAtMs: number;
+  finishedAtMs: z.number(),
   /** True when the shard already existed and nothing was generated. */
-  cached: boolean;
+  cached: z.boolean(),
   /** The batch's first accepted example, cut to 300 characters: the run's memo shows the latest one in the UI. */
-  sample?: string;
-}
+  sample: z.string().optional(),
+});
+export type BatchSummary = z.infer<typeof BatchSummarySchema>;
 
-export interface AssembleInput {
-  runId: string;
-  runDir: string;
-  storeId?: string;
-  numSteps: number;
+/** A shard's summary as stored: the batch summary plus each record's topic path (the manifest's diversity). */
+export const StoredSummarySchema = BatchSummarySchema.extend({ recordTopics: z.array(z.array(z.string())).optional() });
+export type StoredSummary = z.infer<typeof StoredSummarySchema>;
+
+/** What one finished model call of a batch produced (its checkpoint). */
+export const CallOutcomeSchema = z.object({
+  records: z.array(z.unknown()),
+  /** Each record's topic path (absent in checkpoints written before it was kept). */
+  topics: z.array(z.array(z.string())).optional(),
+  rejected: Counts,
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+});
+export type CallOutcome = z.infer<typeof CallOutcomeSchema>;
+
+/** One executed tool call of an agent example. */
+export const ExecutedCallSchema = z.object({ function_name: z.string(), arguments: z.string(), reasoning: z.string(), result: z.string() });
+export type ExecutedCall = z.infer<typeof ExecutedCallSchema>;
+
+/** An agent example's progress: what its checkpoint holds after each finished step. */
+export const AgentProgressSchema = z.object({
+  question: z.string().optional(),
+  steps: z.array(z.object({ thought: z.string(), calls: z.array(ExecutedCallSchema) })),
+  final: z.string().optional(),
+  /** The thought of the step that answered. */
+  finalThought: z.string().optional(),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+});
+export type AgentProgress = z.infer<typeof AgentProgressSchema>;
+export const AgentCallProgressSchema = z.object({ examples: z.array(AgentProgressSchema) });
+
+export const AssembleInputSchema = z.object({
+  runId: z.string(),
+  runDir: z.string(),
+  storeId: z.string().optional(),
+  numSteps: z.number().int(),
   /** Stats and run facts written into manifest.json. */
-  manifest: Record<string, unknown>;
-}
+  manifest: z.record(z.string(), z.unknown()),
+});
+export type AssembleInput = z.infer<typeof AssembleInputSchema>;
 
-export interface AssembleResult {
-  datasetPath: string;
-  manifestPath: string;
-  records: number;
-  partial: boolean;
+export const AssembleResultSchema = z.object({ datasetPath: z.string(), manifestPath: z.string(), records: z.number().int(), partial: z.boolean() });
+export type AssembleResult = z.infer<typeof AssembleResultSchema>;
+
+/**
+ * A checkpoint read back from a store, parsed: undefined when absent or unreadable (the work it
+ * records is redone, which costs a call but never a wrong record), with `onBad` told why.
+ */
+export function parseCheckpoint<T>(schema: z.ZodType<T>, value: unknown, onBad?: (why: string) => void): T | undefined {
+  if (value === undefined) return undefined;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  onBad?.(
+    r.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; '),
+  );
+  return undefined;
 }

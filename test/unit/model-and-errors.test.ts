@@ -9,6 +9,7 @@ import { ConfigurationError, DataSetGeneratorError, ERROR_CATEGORIES, ERROR_CODE
 import { openStore } from '../../src/storage/store';
 import { parseTopicPaths } from '../../src/topics/topic-paths-file';
 import { prunePaths } from '../../src/topics/topic-tools';
+import { CallOutcomeSchema, parseCheckpoint } from '../../src/activities/types';
 
 describe('parseModelName', () => {
   it('splits provider/model and keeps slashes inside the model id', () => {
@@ -129,5 +130,17 @@ describe('one error family', () => {
     expect(codeOf(() => prunePaths([['a', 'b']], { level: 0 }))).toBe('configuration_error');
     expect(codeOf(() => applyFormatter('chatml', { text: 'no messages' }))).toBe('format_error');
     await expect(openStore({ dataDir: '/tmp', url: 'mysql://x' })).rejects.toBeInstanceOf(ConfigurationError);
+  });
+});
+
+describe('checkpoints are parsed on read', () => {
+  test('a valid checkpoint comes back typed; a damaged one counts as absent and says why', () => {
+    const good = { records: [{ messages: [] }], rejected: {}, inputTokens: 3, outputTokens: 4 };
+    expect(parseCheckpoint(CallOutcomeSchema, good)).toEqual(good);
+    const why: string[] = [];
+    expect(parseCheckpoint(CallOutcomeSchema, { records: 'oops', rejected: {}, inputTokens: 3 }, (w) => why.push(w))).toBeUndefined();
+    expect(why).toEqual(['records: Invalid input: expected array, received string; outputTokens: Invalid input: expected number, received undefined']);
+    expect(parseCheckpoint(CallOutcomeSchema, undefined, (w) => why.push(w))).toBeUndefined();
+    expect(why).toHaveLength(1);
   });
 });
