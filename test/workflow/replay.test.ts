@@ -55,3 +55,15 @@ describe('histories recorded by the completion-driven scheduler before calls per
     });
   }
 });
+
+describe('topic builds recorded before they could continue as new', () => {
+  // scripts/record-topic-histories.ts on commit d75d721 (one run per build, 15% server
+  // errors). Continue-as-new is gated by `expansionsPerRun`, which these inputs lack.
+  for (const file of ['topic-build-v1-tree-0.json', 'topic-build-v1-graph-0.json']) {
+    it(`${file} replays on today's code`, async () => {
+      const history = load(file);
+      expect(history.events!.filter((e) => e.activityTaskScheduledEventAttributes).length).toBeGreaterThan(7);
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+    });
+  }
+});
