@@ -1,4 +1,4 @@
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
@@ -190,10 +190,48 @@ export function makeSaveTopicTree(store: Store) {
 }
 
 /** Writes the graph JSON (DeepFabric's form) and the failures side file into the store. */
+/** Where a build's state is kept between two workflow runs: chunk `index` of segment `segment`. */
+const stateFile = (segment: number, index: number) => `state-${segment}-${index}.json`;
+
+/**
+ * A build's state crosses continue-as-new through the store, in chunks small enough for one
+ * activity payload each (a big graph's state is megabytes; one payload may hold 2 MB).
+ */
+export function makeWriteTopicBuildState(store: Store) {
+  return async function writeTopicBuildState(input: { buildDir: string; segment: number; index: number; chunk: string }): Promise<void> {
+    await store.topicBuild(buildIdOf(input.buildDir)).writeFile(stateFile(input.segment, input.index), input.chunk);
+  };
+}
+
+async function readStateChunk(store: Store, buildDir: string, segment: number, index: number): Promise<string> {
+  const text = await store.topicBuild(buildIdOf(buildDir)).readFile(stateFile(segment, index));
+  if (text === undefined)
+    throw ApplicationFailure.nonRetryable(`topic build ${buildIdOf(buildDir)}: state chunk ${index} of segment ${segment} is not in the store`, 'store_error');
+  return text;
+}
+
+export function makeReadTopicBuildState(store: Store) {
+  return async function readTopicBuildState(input: { buildDir: string; segment: number; index: number }): Promise<string> {
+    return readStateChunk(store, input.buildDir, input.segment, input.index);
+  };
+}
+
 export function makeSaveTopicGraph(store: Store) {
-  return async function saveTopicGraph(input: { buildDir: string; graph: Record<string, unknown>; failures: FailedExpansion[] }): Promise<{ file: string }> {
+  return async function saveTopicGraph(input: {
+    buildDir: string;
+    /** The graph inline (builds started before continue-as-new), or where its state chunks are. */
+    graph?: Record<string, unknown>;
+    state?: { segment: number; chunks: number };
+    failures: FailedExpansion[];
+  }): Promise<{ file: string }> {
     const build = store.topicBuild(buildIdOf(input.buildDir));
-    await build.writeFile('topics.json', JSON.stringify(input.graph, null, 2) + '\n');
+    let graph = input.graph;
+    if (!graph && input.state) {
+      let text = '';
+      for (let i = 0; i < input.state.chunks; i++) text += await readStateChunk(store, input.buildDir, input.state.segment, i);
+      graph = (JSON.parse(text) as { graph: Record<string, unknown> }).graph;
+    }
+    await build.writeFile('topics.json', JSON.stringify(graph, null, 2) + '\n');
     await build.writeFile('topics_failed.jsonl', failuresFile(input.failures));
     return { file: path.join(input.buildDir, 'topics.json') };
   };

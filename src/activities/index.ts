@@ -3,7 +3,7 @@ import { makeAssembleDataset } from './assemble-dataset';
 import { FsStore, type Store } from '../storage/store';
 import { defaultDataDir } from '../worker/paths';
 import { makeGenerateBatch } from './generate-batch';
-import { makeExpandTopic, makeSaveTopicGraph, makeSaveTopicTree } from './expand-topic';
+import { makeExpandTopic, makeReadTopicBuildState, makeSaveTopicGraph, makeSaveTopicTree, makeWriteTopicBuildState } from './expand-topic';
 
 export type { BatchInput, BatchSummary, AssembleInput, AssembleResult } from './types';
 export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
@@ -21,6 +21,8 @@ export function createActivities(opts: { env?: Env; store?: Store } = {}) {
     expandTopic: makeExpandTopic(providers, store),
     saveTopicTree: makeSaveTopicTree(store),
     saveTopicGraph: makeSaveTopicGraph(store),
+    writeTopicBuildState: makeWriteTopicBuildState(store),
+    readTopicBuildState: makeReadTopicBuildState(store),
   };
 }
 

@@ -39,6 +39,8 @@ export const BuildTopicsOptionsSchema = z
     systemPrompt: z.string().default('You are an expert at organising a subject into clear, specific subtopics.'),
     maxTokens: z.number().int().positive().default(2048),
     maxContextNodes: z.number().int().min(0).max(200).default(20),
+    /** Expansions per workflow run before the build continues as new (keeps each history small). Not part of the build's identity. */
+    expansionsPerRun: z.number().int().min(1).max(100_000).default(1000),
     heartbeatTimeout: z.number().positive().default(10),
     buildId: z
       .string()
@@ -84,7 +86,7 @@ export function buildTopicInput(options: Omit<BuildTopicsOptions, 'temporal'>): 
   };
   const buildId = o.buildId ?? `topics-${slug(o.rootPrompt).slice(0, 30)}-${createHash('sha256').update(JSON.stringify(base)).digest('hex').slice(0, 8)}`;
   const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
-  return TopicBuildInputSchema.parse({ ...base, buildId, buildDir: path.join(dataDir, 'topics', buildId) });
+  return TopicBuildInputSchema.parse({ ...base, buildId, buildDir: path.join(dataDir, 'topics', buildId), expansionsPerRun: o.expansionsPerRun });
 }
 
 /**

@@ -22,5 +22,12 @@ export const TopicBuildInputSchema = z.object({
   heartbeatTimeoutSeconds: z.number().positive(),
   /** Graph only: existing nodes shown to the model for cross-links, the most relevant first. */
   maxContextNodes: z.number().int().min(0).max(200),
+  /**
+   * Expansions per workflow run: the build continues as new after this many, so its history stays
+   * far below Temporal's limits however big the build (absent in builds started before: never).
+   */
+  expansionsPerRun: z.number().int().min(1).optional(),
+  /** Set by continue-as-new: the segment number and the chunks of the build's state in the store. */
+  resume: z.object({ segment: z.number().int().min(1), chunks: z.number().int().min(1) }).optional(),
 });
 export type TopicBuildInput = z.infer<typeof TopicBuildInputSchema>;

@@ -3,12 +3,12 @@
  * expansions in flight (a queue, not per-sibling limits, so concurrency never compounds with
  * depth), retries from the engine, failures recorded instead of padded with placeholder topics.
  */
-import { ActivityFailure, ApplicationFailure, condition, proxyActivities, setHandler, defineQuery } from '@temporalio/workflow';
-import type { Activities, ExpandResult, FailedExpansion } from '../activities';
+import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, defineQuery } from '@temporalio/workflow';
+import type { Activities, ExpandInput, ExpandResult, FailedExpansion } from '../activities';
 import type { TopicBuildInput } from '../config/topic-build-input';
 import { modelCallActivityOptions } from './activity-options';
 import { RUN_FATAL_TYPES } from './failures';
-import { GraphCore } from '../topics/graph-core';
+import { GraphCore, type GraphNode } from '../topics/graph-core';
 import { relevantNodes } from '../topics/relevance';
 
 export interface TopicBuildProgress {
@@ -21,6 +21,8 @@ export interface TopicBuildProgress {
   outputTokens: number;
   /** Proposed subtopics not added because they repeated a sibling, an ancestor or an existing node. */
   duplicatesDropped?: number;
+  /** Workflow runs the build has taken so far (it continues as new every `expansionsPerRun` expansions). */
+  segments?: number;
 }
 
 export interface TopicBuildResult {
@@ -39,17 +41,59 @@ function activitiesFor(input: TopicBuildInput) {
   return proxyActivities<Activities>(modelCallActivityOptions(input.retry, input.requestTimeoutSeconds, input.heartbeatTimeoutSeconds));
 }
 
-/** Runs `work` for queued items with at most `limit` in flight; items may enqueue more. */
-async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promise<void>, state: BuildState): Promise<void> {
+/** The store-only activities that carry a build's state across continue-as-new. */
+function stateActivities() {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+  });
+}
+
+/** Characters of state per activity payload (well below the 512 KB warning and 2 MB limit of one payload). */
+const STATE_CHUNK = 200_000;
+
+/** Writes `state` to the store in chunks, for the next run of the build; returns how many. */
+async function saveState(input: TopicBuildInput, segment: number, state: unknown): Promise<number> {
+  const { writeTopicBuildState } = stateActivities();
+  const text = JSON.stringify(state);
+  const chunks = Math.max(1, Math.ceil(text.length / STATE_CHUNK));
+  for (let i = 0; i < chunks; i++)
+    await writeTopicBuildState({ buildDir: input.buildDir, segment, index: i, chunk: text.slice(i * STATE_CHUNK, (i + 1) * STATE_CHUNK) });
+  return chunks;
+}
+
+/** The state the previous run of the build saved (see `saveState`). */
+async function loadState<T>(input: TopicBuildInput, resume: { segment: number; chunks: number }): Promise<T> {
+  const { readTopicBuildState } = stateActivities();
+  let text = '';
+  for (let i = 0; i < resume.chunks; i++) text += await readTopicBuildState({ buildDir: input.buildDir, segment: resume.segment, index: i });
+  return JSON.parse(text) as T;
+}
+
+/**
+ * Runs `work` for queued items with at most `limit` in flight; items may enqueue more. After
+ * `budget` items it stops starting new ones and returns 'paused' once the started ones are done
+ * (the caller continues as new); 'done' when the queue is empty. An unbounded budget (builds
+ * started before continue-as-new) gives exactly the commands of the earlier version.
+ */
+async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promise<void>, state: BuildState, budget = Infinity): Promise<'done' | 'paused'> {
+  let started = 0;
   for (;;) {
-    await condition(() => state.fatal !== undefined || (queue.length > 0 && state.inFlight < limit) || (queue.length === 0 && state.inFlight === 0));
+    await condition(
+      () =>
+        state.fatal !== undefined ||
+        (started < budget && queue.length > 0 && state.inFlight < limit) ||
+        (state.inFlight === 0 && (queue.length === 0 || started >= budget)),
+    );
     if (state.fatal !== undefined) {
       await condition(() => state.inFlight === 0);
       throw state.fatal;
     }
-    if (queue.length === 0) return;
+    if (state.inFlight === 0 && queue.length === 0) return 'done';
+    if (state.inFlight === 0 && started >= budget) return 'paused';
     const item = queue.shift()!;
     state.inFlight++;
+    started++;
     void work(item).finally(() => state.inFlight--);
   }
 }
@@ -77,16 +121,36 @@ function recordFailure(state: BuildState, what: string, path: string[], err: unk
   }
 }
 
+/** What an expansion needs of the build's input: the same in every segment (checkpoints are keyed by path or node id). */
+function expansionBuild(input: TopicBuildInput): ExpandInput['build'] {
+  const build: Partial<TopicBuildInput> = { ...input };
+  delete build.rootPrompt;
+  delete build.resume;
+  delete build.expansionsPerRun;
+  return build as ExpandInput['build'];
+}
+
+/** What a tree build carries across continue-as-new. */
+interface TreeState {
+  queue: string[][];
+  progress: { expanded: number; failed: number; nodes: number; inputTokens: number; outputTokens: number; duplicatesDropped: number };
+  failures: FailedExpansion[];
+}
+
 export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBuildResult> {
   const { expandTopic, saveTopicTree } = activitiesFor(input);
-  const { rootPrompt, ...build } = input;
-  const queue: string[][] = [[rootPrompt]];
-  const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
-  const failures: FailedExpansion[] = [];
+  const { rootPrompt } = input;
+  const build = expansionBuild(input);
+  const saved = input.resume ? await loadState<TreeState>(input, input.resume) : undefined;
+  const queue: string[][] = saved?.queue ?? [[rootPrompt]];
+  const progress = saved?.progress ?? { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
+  const failures: FailedExpansion[] = saved?.failures ?? [];
+  const segment = input.resume?.segment ?? 0;
+  const segments = () => (input.expansionsPerRun !== undefined ? { segments: segment + 1 } : {});
   const state: BuildState = { inFlight: 0, failures, progress };
-  setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
+  setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length, ...segments() }));
 
-  await drainQueue(
+  const outcome = await drainQueue(
     queue,
     input.concurrency,
     async (path) => {
@@ -103,32 +167,61 @@ export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBu
       }
     },
     state,
+    input.expansionsPerRun,
   );
+  if (outcome === 'paused') {
+    const chunks = await saveState(input, segment + 1, { queue, progress, failures } satisfies TreeState);
+    return continueAsNew<typeof topicTreeWorkflow>({ ...input, resume: { segment: segment + 1, chunks } });
+  }
 
-  const saved = await saveTopicTree({ buildDir: input.buildDir, rootPrompt, depth: input.depth, failures });
+  const out = await saveTopicTree({ buildDir: input.buildDir, rootPrompt, depth: input.depth, failures });
   return {
-    file: saved.file,
+    file: out.file,
     mode: 'tree',
-    paths: saved.leaves,
+    paths: out.leaves,
     nodes: progress.nodes,
-    failed: saved.failed,
+    failed: out.failed,
     crossLinks: 0,
-    progress: { ...progress, inFlight: 0, queued: 0 },
+    progress: { ...progress, inFlight: 0, queued: 0, ...segments() },
   };
+}
+
+/** What a graph build carries across continue-as-new. */
+interface GraphState {
+  graph: Record<string, unknown>;
+  depthOf: [number, number][];
+  branchOf: [number, number | null][];
+  queue: number[];
+  progress: TreeState['progress'];
+  failures: FailedExpansion[];
 }
 
 export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicBuildResult> {
   const { expandTopic, saveTopicGraph } = activitiesFor(input);
-  const { rootPrompt, ...build } = input;
+  const { rootPrompt } = input;
+  const build = expansionBuild(input);
+  const saved = input.resume ? await loadState<GraphState>(input, input.resume) : undefined;
   const graph = new GraphCore(0, { provider: input.model.provider, model: input.model.model, temperature: input.temperature });
-  const root = graph.addNode(rootPrompt, undefined, { depth: 0 });
-  const depthOf = new Map<number, number>([[root.id, 0]]);
-  const branchOf = new Map<number, number | undefined>([[root.id, undefined]]);
-  const queue: number[] = [root.id];
-  const progress = { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
-  const failures: FailedExpansion[] = [];
+  let depthOf: Map<number, number>;
+  let branchOf: Map<number, number | undefined>;
+  let queue: number[];
+  if (saved) {
+    for (const n of Object.values(saved.graph.nodes as Record<string, GraphNode>)) graph.nodes.set(n.id, n);
+    depthOf = new Map(saved.depthOf);
+    branchOf = new Map(saved.branchOf.map(([k, v]) => [k, v ?? undefined]));
+    queue = saved.queue;
+  } else {
+    const root = graph.addNode(rootPrompt, undefined, { depth: 0 });
+    depthOf = new Map<number, number>([[root.id, 0]]);
+    branchOf = new Map<number, number | undefined>([[root.id, undefined]]);
+    queue = [root.id];
+  }
+  const progress = saved?.progress ?? { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
+  const failures: FailedExpansion[] = saved?.failures ?? [];
+  const segment = input.resume?.segment ?? 0;
+  const segments = () => (input.expansionsPerRun !== undefined ? { segments: segment + 1 } : {});
   const state: BuildState = { inFlight: 0, failures, progress };
-  setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length }));
+  setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length, ...segments() }));
 
   const ancestors = (id: number): Set<number> => {
     const out = new Set<number>();
@@ -142,7 +235,7 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
     return out;
   };
 
-  await drainQueue(
+  const outcome = await drainQueue(
     queue,
     input.concurrency,
     async (id) => {
@@ -170,16 +263,37 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
       }
     },
     state,
+    input.expansionsPerRun,
   );
+  const graphState = (): GraphState => ({
+    graph: graph.toJSON(),
+    depthOf: [...depthOf],
+    branchOf: [...branchOf].map(([k, v]) => [k, v ?? null]),
+    queue,
+    progress,
+    failures,
+  });
+  if (outcome === 'paused') {
+    const chunks = await saveState(input, segment + 1, graphState());
+    return continueAsNew<typeof topicGraphWorkflow>({ ...input, resume: { segment: segment + 1, chunks } });
+  }
 
-  const saved = await saveTopicGraph({ buildDir: input.buildDir, graph: graph.toJSON(), failures });
+  // A build that continues as new hands its graph to the save through the store (it may exceed one payload).
+  const out =
+    input.expansionsPerRun === undefined
+      ? await saveTopicGraph({ buildDir: input.buildDir, graph: graph.toJSON(), failures })
+      : await saveTopicGraph({
+          buildDir: input.buildDir,
+          state: { segment: segment + 1, chunks: await saveState(input, segment + 1, graphState()) },
+          failures,
+        });
   return {
-    file: saved.file,
+    file: out.file,
     mode: 'graph',
     paths: graph.getAllPaths().length,
     nodes: graph.nodes.size,
     failed: failures.length,
     crossLinks: graph.crossLinkCount(),
-    progress: { ...progress, inFlight: 0, queued: 0 },
+    progress: { ...progress, inFlight: 0, queued: 0, ...segments() },
   };
 }

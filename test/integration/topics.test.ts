@@ -1,7 +1,7 @@
 import { useIntegrationEnv } from '../support/integration-env';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { buildTopics } from '../../src/client/topic-builder';
+import { buildTopicInput, buildTopics } from '../../src/client/topic-builder';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { Graph } from '../../src/topics/graph';
 import { Tree } from '../../src/topics/tree';
@@ -45,6 +45,28 @@ it('builds a tree of degree 3 and depth 3: 27 leaf paths of length 4, saved and 
   const file = path.join(tempDataDir(), 'tree.jsonl');
   await (model as Tree).save(file);
   expect((await Tree.load(file)).getAllPaths()).toEqual(paths);
+});
+
+it('a build continues as new every expansionsPerRun expansions, carrying its state through the store: the same tree, no node expanded twice', async () => {
+  const treeOpts = opts({ degree: 3, depth: 3, concurrency: 2, rootPrompt: 'Segmented tree', expansionsPerRun: 4 });
+  const { model, result } = await buildTopics(treeOpts);
+  const paths = model.getAllPaths();
+  expect(paths).toHaveLength(27);
+  expect(new Set(paths.map((p) => JSON.stringify(p))).size).toBe(27);
+  expect(env.llm.calls).toHaveLength(13);
+  // 1 + 3 expansions, then 4, 4 and the last 1.
+  expect(result.progress.segments).toBe(4);
+  const { temporal, ...inputOpts } = treeOpts;
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${buildTopicInput(inputOpts).buildId}'` })) runs.push(wf.runId);
+  expect(runs).toHaveLength(4);
+
+  const graphBuild = await buildTopics(opts({ mode: 'graph', degree: 2, depth: 3, concurrency: 2, rootPrompt: 'Segmented graph', expansionsPerRun: 3 }));
+  const graph = graphBuild.model as Graph;
+  expect(graph.nodes.size).toBe(15);
+  expect(graphBuild.result.progress.segments).toBe(3);
+  expect(graphBuild.result.progress.expanded).toBe(7);
+  expect((await Graph.load(graphBuild.result.file)).getAllPaths()).toEqual(graph.getAllPaths());
 });
 
 it('holds one global bound on expansions in flight', async () => {
