@@ -67,3 +67,23 @@ describe('topic builds recorded before they could continue as new', () => {
     });
   }
 });
+
+describe('topic builds that continue as new', () => {
+  // scripts/record-topic-histories.ts <prefix> 3 on the commit that added continue-as-new to topic
+  // builds: three segments each (state carried through the store in chunks), 15% server errors.
+  for (const mode of ['tree', 'graph']) {
+    for (const i of [0, 1, 2]) {
+      const file = `topic-build-v2-${mode}-${i}.json`;
+      it(`${file} replays on today's code`, async () => {
+        const history = load(file);
+        const names = history.events!.flatMap((e) =>
+          e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name] : [],
+        );
+        // Each segment but the first reads the state; each but the last writes it (the graph's last writes it for the save).
+        expect(names.includes('readTopicBuildState')).toBe(i > 0);
+        expect(names.includes('writeTopicBuildState')).toBe(i < 2 || mode === 'graph');
+        await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+      });
+    }
+  }
+});
