@@ -1,35 +1,28 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { RunInput } from '../config/run-input';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { formatIssues, GeneratorOptionsSchema, type GeneratorOptions, type GeneratorOptionsInput } from '../config/generator-options';
-import { PROVIDERS } from '../config/model-spec';
-import type { ErrorCategory } from '../errors';
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, type ErrorCategory } from '../errors';
 import { incompleteRunError } from './run-outcome';
 import { registerContentFilter, type ContentFilter } from '../dataset/content-filters';
 import { Dataset } from '../dataset/dataset';
-import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
-import { readTopicPathsFile } from '../topics/topic-paths-file';
+import { DEFAULT_TEMPLATES } from '../prompts/template';
 import { openStore, type Store } from '../storage/store';
-import type { datasetRunWorkflow, RunResult } from '../workflows/dataset-run';
+import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
-import { buildRunInput, extraBatches, defaultDataDir, resolveModel, type CreateDataArgs, type GeneratorState } from './run-builder';
+import { buildRunInput, defaultDataDir, type CreateDataArgs, type GeneratorState } from './run-builder';
 import { RunHandle } from './run-handle';
 import { buildTopicInput, runTopicBuild, type BuildTopicsOptions } from './topic-builder';
 import type { Graph } from '../topics/graph';
 import type { Tree } from '../topics/tree';
-import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { TemporalContext, type TemporalOptions } from './temporal-context';
+import { startRun } from './run-starter';
+import { configurationIssues } from './configuration-issues';
 
 /** Constructor options: the seed's, plus how to reach Temporal. */
 export type DataSetGeneratorOptions = GeneratorOptionsInput & { temporal?: TemporalOptions };
 
 let generatorCount = 0;
-
-/** Above this many topic paths, a run's topics go to a file in the run folder instead of its history. */
-const INLINE_TOPICS_LIMIT = 1000;
 
 /**
  * The seed's `DataSetGenerator`, on Temporal: each `createData` is a durable workflow run that
@@ -194,36 +187,8 @@ export class DataSetGenerator {
    * (the worker's, in embedded mode) and the template's variables.
    */
   validateConfiguration(): string[] {
-    const issues: string[] = [];
-    const parsed = GeneratorOptionsSchema.safeParse(this.raw);
-    if (!parsed.success) issues.push(...formatIssues(parsed.error, Object.keys(GeneratorOptionsSchema.shape)));
-    const opts = parsed.success ? parsed.data : undefined;
-    const modelName = this.raw.modelName ?? this.raw.model;
-    if (!modelName) issues.push('modelName: missing; set it to provider/model, e.g. "openai/gpt-4o-mini"');
-    else if (opts) {
-      try {
-        const spec = resolveModel(opts);
-        const def = PROVIDERS[spec.provider];
-        if (def.keyRequired && !process.env[def.keyEnv] && !('altKeyEnv' in def && process.env[def.altKeyEnv])) {
-          issues.push(`apiKey: ${def.keyEnv} is not set in this process's environment; ${spec.provider} will refuse every call (set it where the worker runs)`);
-        }
-      } catch (err) {
-        issues.push((err as Error).message);
-      }
-    }
-    if (opts && opts.requestTimeout < 5) {
-      issues.push(`requestTimeout: ${opts.requestTimeout} s is shorter than a plausible model call; use at least 5 (30-120 is typical)`);
-    }
-    if (opts && opts.maxBackoffSeconds < opts.initialBackoffSeconds) {
-      issues.push(`maxBackoffSeconds: ${opts.maxBackoffSeconds} is below initialBackoffSeconds ${opts.initialBackoffSeconds}`);
-    }
     const template = this.state.customTemplate ?? this.state.templates[this.state.activeTemplate] ?? '';
-    const unknown = unknownVariables(template, this.raw.templateVars ?? {});
-    if (unknown.length)
-      issues.push(
-        `template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with setTemplateVariables() or remove it`,
-      );
-    return issues;
+    return configurationIssues(this.raw, template, process.env);
   }
 
   // ---- runs ------------------------------------------------------------------------------
@@ -250,129 +215,12 @@ export class DataSetGenerator {
           .digest('hex')
       : undefined;
     const input = buildRunInput(opts, this.state, args, this.dataDir, topicsFileDigest);
-    const store = await this.store();
-    input.storeId = await store.id();
-    // The run's layout is fixed by its first start (batch k always covers the same examples). A run
-    // with shards but no layout on record was made before layouts existed: one call per batch.
-    const data = store.run(input.runId);
-    const legacy = (await data.shardIndices()).length > 0;
-    const layout = await data.layout({ examplesPerCall: input.batchSize, callsPerBatch: legacy ? 1 : (input.callsPerBatch ?? 1) });
-    if (layout.callsPerBatch !== input.callsPerBatch) {
-      input.callsPerBatch = layout.callsPerBatch;
-      input.maxExtraBatches = extraBatches(input.numSteps, input.batchSize, layout.callsPerBatch, opts.maxExtraBatchFraction);
-    }
-    // Big topic sets and topic files travel by reference, in the run's store (never a client path a
-    // worker on another machine cannot read, never the workflow's history).
-    let storedTopics: string[][] | undefined;
-    if (input.topics.kind === 'file') {
-      storedTopics = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
-        throw new ConfigurationError(`topicsFile: ${err.message}`);
-      });
-    } else if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = input.topics.paths;
-    if (storedTopics) {
-      await store.run(input.runId).writeTopics(storedTopics);
-      input.topics = { kind: 'stored', count: storedTopics.length };
-    }
-    const ctx = await this.context();
-    if (this.state.namedFilters.length && !ctx.hasLocalWorker) {
-      throw new ConfigurationError(
-        'addContentFilter: function filters run only in an in-process worker (embedded mode); with a cluster, register them by name in your workers or use declarative filters',
-      );
-    }
-    input.searchAttributes = this.temporalOptions.searchAttributes ?? (await ctx.hasDatasetSearchAttributes());
-    await fs.mkdir(input.runDir, { recursive: true });
-    const attached = await this.attachToSameDataset(ctx, input);
-    if (attached) return attached;
-    await this.settleNameConflicts(ctx, input, args.replace === true);
-    // Typed by the workflow's signature (a type-only import): the input and result are checked, no workflow code is loaded.
-    await ctx.client.workflow.start<typeof datasetRunWorkflow>('datasetRunWorkflow', {
-      ...(input.searchAttributes
-        ? {
-            typedSearchAttributes: [
-              { key: DatasetName, value: input.name },
-              { key: DatasetModel, value: `${input.generation.model.provider}/${input.generation.model.model}` },
-              { key: DatasetTarget, value: input.numSteps },
-              { key: DatasetAccepted, value: 0 },
-            ],
-          }
-        : {}),
-      taskQueue: ctx.taskQueue,
-      workflowId: input.runId,
-      args: [input],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      memo: {
-        name: input.name,
-        model: `${input.generation.model.provider}/${input.generation.model.model}`,
-        target: input.numSteps,
-        progress: { accepted: 0, target: input.numSteps, batchesDone: 0, status: 'running' },
-      },
-      staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
+    return startRun(() => this.context(), await this.store(), input, {
+      maxExtraBatchFraction: opts.maxExtraBatchFraction,
+      functionFilters: this.state.namedFilters.length > 0,
+      ...(this.temporalOptions.searchAttributes !== undefined ? { searchAttributes: this.temporalOptions.searchAttributes } : {}),
+      replace: args.replace === true,
     });
-    return new RunHandle(ctx.client, input.runId, input.runDir, store);
-  }
-
-  /** The existing run of this dataset when it can be attached to (see `startData`); undefined to start one. */
-  private async attachToSameDataset(ctx: TemporalContext, input: RunInput): Promise<RunHandle | undefined> {
-    const run = new RunHandle(ctx.client, input.runId, input.runDir, await this.store());
-    let described;
-    try {
-      described = await run.handle.describe();
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
-    const memo = (described.memo ?? {}) as { target?: number; progress?: { target?: number } };
-    const target = memo.progress?.target ?? memo.target;
-    if (described.status.name === 'RUNNING') {
-      if (target !== undefined && target !== input.numSteps) {
-        throw new ConfigurationError(
-          `numSteps: run ${input.runId} of this dataset is still running with a target of ${target} examples, not ${input.numSteps}; ` +
-            `let it finish (or stop it: deepfabric stop ${input.runId}) and start again to ${input.numSteps > target ? 'extend it (finished batches are reused)' : 'take the first ' + input.numSteps}`,
-        );
-      }
-      await run
-        .updateSettings({
-          concurrency: input.concurrency,
-          retry: input.retry,
-          requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
-          ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
-        })
-        .catch(async (err: unknown) => {
-          // Runs started by version 1 of the workflow know only setConcurrency.
-          if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message))
-            await run.setConcurrency(input.concurrency);
-          else throw err;
-        });
-      return run;
-    }
-    if (described.status.name === 'COMPLETED' && target === input.numSteps) {
-      const result = await run.result().catch(() => undefined);
-      if (result?.status === 'completed') return run;
-    }
-    return undefined;
-  }
-
-  /** Refuses (or, with `replace`, stops) other running runs of the same name with different dataset settings. */
-  private async settleNameConflicts(ctx: TemporalContext, input: RunInput, replace: boolean): Promise<void> {
-    const prefix = input.runId.slice(0, input.runId.lastIndexOf('-') + 1);
-    if (!prefix) return;
-    const others: string[] = [];
-    const query = `WorkflowType = 'datasetRunWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '${prefix.replace(/'/g, '')}'`;
-    try {
-      for await (const wf of ctx.client.workflow.list({ query })) {
-        if (wf.workflowId !== input.runId && (wf.memo as { name?: string } | undefined)?.name === input.name) others.push(wf.workflowId);
-      }
-    } catch {
-      return; // a visibility store without STARTS_WITH: no check rather than no run
-    }
-    if (!others.length) return;
-    if (!replace) {
-      throw new ConfigurationError(
-        `runName: run${others.length > 1 ? 's' : ''} ${others.join(', ')} of "${input.name}" ${others.length > 1 ? 'are' : 'is'} still running with other dataset settings (both would spend). ` +
-          `Replace it (generate --replace, or replace: true: it stops and keeps its partial data), attach to it (--run-id ${others[0]}), or give this dataset another name`,
-      );
-    }
-    for (const id of others) await new RunHandle(ctx.client, id, undefined).stop();
   }
 
   /** Where runs go: embedded or cluster mode, the server address, the UI's URL when known. */

@@ -1,0 +1,154 @@
+/**
+ * Starting a dataset run: the run's layout fixed at its first start, big topic sets moved into the
+ * store, then either attaching to the run of the same dataset (see `DataSetGenerator.startData`) or
+ * starting the workflow, after refusing (or, with `replace`, stopping) other runs of the same name.
+ */
+import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { promises as fs } from 'node:fs';
+import type { RunInput } from '../config/run-input';
+import { ConfigurationError } from '../errors';
+import type { Store } from '../storage/store';
+import { readTopicPathsFile } from '../topics/topic-paths-file';
+import type { datasetRunWorkflow } from '../workflows/dataset-run';
+import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
+import { extraBatches } from './run-builder';
+import { RunHandle } from './run-handle';
+import type { TemporalContext } from './temporal-context';
+
+/** Above this many topic paths, a run's topics go to the run's store instead of its history. */
+const INLINE_TOPICS_LIMIT = 1000;
+
+export interface StartRunOptions {
+  maxExtraBatchFraction: number;
+  /** The generator has function filters: they run only in an in-process worker. */
+  functionFilters: boolean;
+  /** Whether the namespace has the Dataset* search attributes (asked of the server when not given). */
+  searchAttributes?: boolean;
+  replace: boolean;
+}
+
+/** Starts the run `input` describes, or attaches to the run of the same dataset; returns its handle. */
+export async function startRun(context: () => Promise<TemporalContext>, store: Store, input: RunInput, opts: StartRunOptions): Promise<RunHandle> {
+  input.storeId = await store.id();
+  // The run's layout is fixed by its first start (batch k always covers the same examples). A run
+  // with shards but no layout on record was made before layouts existed: one call per batch.
+  const data = store.run(input.runId);
+  const legacy = (await data.shardIndices()).length > 0;
+  const layout = await data.layout({ examplesPerCall: input.batchSize, callsPerBatch: legacy ? 1 : (input.callsPerBatch ?? 1) });
+  if (layout.callsPerBatch !== input.callsPerBatch) {
+    input.callsPerBatch = layout.callsPerBatch;
+    input.maxExtraBatches = extraBatches(input.numSteps, input.batchSize, layout.callsPerBatch, opts.maxExtraBatchFraction);
+  }
+  // Big topic sets and topic files travel by reference, in the run's store (never a client path a
+  // worker on another machine cannot read, never the workflow's history).
+  let storedTopics: string[][] | undefined;
+  if (input.topics.kind === 'file') {
+    storedTopics = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
+      throw new ConfigurationError(`topicsFile: ${err.message}`);
+    });
+  } else if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = input.topics.paths;
+  if (storedTopics) {
+    await store.run(input.runId).writeTopics(storedTopics);
+    input.topics = { kind: 'stored', count: storedTopics.length };
+  }
+  const ctx = await context();
+  if (opts.functionFilters && !ctx.hasLocalWorker) {
+    throw new ConfigurationError(
+      'addContentFilter: function filters run only in an in-process worker (embedded mode); with a cluster, register them by name in your workers or use declarative filters',
+    );
+  }
+  input.searchAttributes = opts.searchAttributes ?? (await ctx.hasDatasetSearchAttributes());
+  await fs.mkdir(input.runDir, { recursive: true });
+  const attached = await attachToSameDataset(ctx, store, input);
+  if (attached) return attached;
+  await settleNameConflicts(ctx, input, opts.replace);
+  // Typed by the workflow's signature (a type-only import): the input and result are checked, no workflow code is loaded.
+  await ctx.client.workflow.start<typeof datasetRunWorkflow>('datasetRunWorkflow', {
+    ...(input.searchAttributes
+      ? {
+          typedSearchAttributes: [
+            { key: DatasetName, value: input.name },
+            { key: DatasetModel, value: `${input.generation.model.provider}/${input.generation.model.model}` },
+            { key: DatasetTarget, value: input.numSteps },
+            { key: DatasetAccepted, value: 0 },
+          ],
+        }
+      : {}),
+    taskQueue: ctx.taskQueue,
+    workflowId: input.runId,
+    args: [input],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    memo: {
+      name: input.name,
+      model: `${input.generation.model.provider}/${input.generation.model.model}`,
+      target: input.numSteps,
+      progress: { accepted: 0, target: input.numSteps, batchesDone: 0, status: 'running' },
+    },
+    staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
+  });
+  return new RunHandle(ctx.client, input.runId, input.runDir, store);
+}
+
+/** The existing run of this dataset when it can be attached to (see `startRun`); undefined to start one. */
+async function attachToSameDataset(ctx: TemporalContext, store: Store, input: RunInput): Promise<RunHandle | undefined> {
+  const run = new RunHandle(ctx.client, input.runId, input.runDir, store);
+  let described;
+  try {
+    described = await run.handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  const memo = (described.memo ?? {}) as { target?: number; progress?: { target?: number } };
+  const target = memo.progress?.target ?? memo.target;
+  if (described.status.name === 'RUNNING') {
+    if (target !== undefined && target !== input.numSteps) {
+      throw new ConfigurationError(
+        `numSteps: run ${input.runId} of this dataset is still running with a target of ${target} examples, not ${input.numSteps}; ` +
+          `let it finish (or stop it: deepfabric stop ${input.runId}) and start again to ${input.numSteps > target ? 'extend it (finished batches are reused)' : 'take the first ' + input.numSteps}`,
+      );
+    }
+    await run
+      .updateSettings({
+        concurrency: input.concurrency,
+        retry: input.retry,
+        requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
+        ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
+      })
+      .catch(async (err: unknown) => {
+        // Runs started by version 1 of the workflow know only setConcurrency.
+        if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message))
+          await run.setConcurrency(input.concurrency);
+        else throw err;
+      });
+    return run;
+  }
+  if (described.status.name === 'COMPLETED' && target === input.numSteps) {
+    const result = await run.result().catch(() => undefined);
+    if (result?.status === 'completed') return run;
+  }
+  return undefined;
+}
+
+/** Refuses (or, with `replace`, stops) other running runs of the same name with different dataset settings. */
+async function settleNameConflicts(ctx: TemporalContext, input: RunInput, replace: boolean): Promise<void> {
+  const prefix = input.runId.slice(0, input.runId.lastIndexOf('-') + 1);
+  if (!prefix) return;
+  const others: string[] = [];
+  const query = `WorkflowType = 'datasetRunWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '${prefix.replace(/'/g, '')}'`;
+  try {
+    for await (const wf of ctx.client.workflow.list({ query })) {
+      if (wf.workflowId !== input.runId && (wf.memo as { name?: string } | undefined)?.name === input.name) others.push(wf.workflowId);
+    }
+  } catch {
+    return; // a visibility store without STARTS_WITH: no check rather than no run
+  }
+  if (!others.length) return;
+  if (!replace) {
+    throw new ConfigurationError(
+      `runName: run${others.length > 1 ? 's' : ''} ${others.join(', ')} of "${input.name}" ${others.length > 1 ? 'are' : 'is'} still running with other dataset settings (both would spend). ` +
+        `Replace it (generate --replace, or replace: true: it stops and keeps its partial data), attach to it (--run-id ${others[0]}), or give this dataset another name`,
+    );
+  }
+  for (const id of others) await new RunHandle(ctx.client, id, undefined).stop();
+}
