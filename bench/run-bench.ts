@@ -29,6 +29,11 @@ async function main(): Promise<void> {
   llm.configure({ latencyMs });
   let peak = peakRssMb(worker.pid!);
   const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(worker.pid!))), 500);
+  // The worker's own account of its memory every 500 ms: where RSS goes (V8 heap or native).
+  const mem: { at: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }[] = [];
+  worker.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) if (line.startsWith('mem ')) mem.push(JSON.parse(line.slice(4)) as (typeof mem)[number]);
+  });
 
   const gen = new DataSetGenerator({
     modelName: 'openai/gpt-4o-mini',
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
   const run = await gen.startData({ numSteps: modelCalls * batchSize, batchSize, topics, runName: 'bench' });
   const result = await run.result();
   const wallSec = (Date.now() - started) / 1000;
+  const during = mem.filter((m) => m.at >= started);
   const clientCpu = process.cpuUsage(cpuBefore.client);
   const cpu = {
     worker: cpuSeconds(worker.pid!) - cpuBefore.worker,
@@ -98,6 +104,7 @@ async function main(): Promise<void> {
     while (j < allSchedules.length && allSchedules[j]! < c) j++;
     if (j < allSchedules.length) gap.push(allSchedules[j]! - c);
   }
+  const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
   const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1));
   const ideal = Math.ceil(modelCalls / concurrency) * (latencyMs / 1000);
   const perCallMs = (sec: number) => Number(((sec * 1000) / llm.calls.length).toFixed(2));
@@ -127,6 +134,16 @@ async function main(): Promise<void> {
     historyEventsPerBatch: Number((events / batches).toFixed(2)),
     historyEventsPerCall: Number((events / modelCalls).toFixed(2)),
     workerPeakRssMb: Number(peak.toFixed(1)),
+    // Peaks during the run of what the worker reports (MB): V8's heap, memory outside it, RSS at the end.
+    workerMemoryMb: {
+      peakHeapUsed: mb(Math.max(0, ...during.map((m) => m.heapUsed))),
+      peakHeapTotal: mb(Math.max(0, ...during.map((m) => m.heapTotal))),
+      peakExternal: mb(Math.max(0, ...during.map((m) => m.external))),
+      peakArrayBuffers: mb(Math.max(0, ...during.map((m) => m.arrayBuffers))),
+      peakRssMinusHeapTotal: mb(Math.max(0, ...during.map((m) => m.rss - m.heapTotal))),
+      endRss: mb(during.at(-1)?.rss ?? 0),
+      endHeapUsed: mb(during.at(-1)?.heapUsed ?? 0),
+    },
     meanScheduleToStartMs: mean(dispatch),
     meanStartToCloseMs: mean(exec),
     meanCompletionToNextScheduleMs: mean(gap),

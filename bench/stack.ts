@@ -51,6 +51,7 @@ export async function startStack(opts: { taskQueue: string; memoryDb?: boolean; 
       DEEPFABRIC_DATA_DIR: dataDir,
       OPENAI_API_KEY: 'bench-key',
       OPENAI_BASE_URL: llm.openaiBaseUrl,
+      DF_MEM_REPORT_MS: '500',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -14,6 +14,9 @@ async function main(): Promise<void> {
     ...(process.env.DF_TEST_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.DF_TEST_WORKFLOW_BUNDLE } } : {}),
   });
   process.stdout.write('worker ready\n');
+  // Benches read the worker's memory by kind (V8 heap, external, array buffers) as `mem {...}` lines.
+  const every = Number(process.env.DF_MEM_REPORT_MS ?? 0);
+  if (every > 0) setInterval(() => process.stdout.write(`mem ${JSON.stringify({ at: Date.now(), ...process.memoryUsage() })}\n`), every).unref();
   await worker.run();
 }
 
