@@ -9,6 +9,7 @@
  *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
  *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
  */
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { DataSetGenerator } from '../src/client/data-set-generator';
 import { cpuSeconds, peakRssMb, runBench, startStack } from './stack';
@@ -23,7 +24,10 @@ async function main(): Promise<void> {
   const stack = await startStack({
     taskQueue: 'bench',
     memoryDb: !!process.env.BENCH_MEMORY_DB,
-    workerNodeArgs: process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [],
+    workerNodeArgs: [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      ...(process.env.BENCH_WORKER_NODE_ARGS ? process.env.BENCH_WORKER_NODE_ARGS.split(' ') : []),
+    ],
   });
   const { server, llm, worker, client, taskQueue, dataDir } = stack;
   llm.configure({ latencyMs });
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
   const result = await run.result();
   const wallSec = (Date.now() - started) / 1000;
   const during = mem.filter((m) => m.at >= started);
+  if (process.env.BENCH_MEM_SERIES) await fs.writeFile(process.env.BENCH_MEM_SERIES, during.map((m) => JSON.stringify({ ...m, at: m.at - started })).join('\n') + '\n');
   const clientCpu = process.cpuUsage(cpuBefore.client);
   const cpu = {
     worker: cpuSeconds(worker.pid!) - cpuBefore.worker,
