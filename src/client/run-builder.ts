@@ -195,9 +195,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   const name = args.runName ?? 'dataset';
   // Same name and dataset settings give the same id, so starting a run again attaches instead of paying twice.
   const runId = args.runId ?? `${slug(name)}-${datasetDigest(base, topicsFileDigest)}`;
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(runId)) {
-    throw new ConfigurationError(`runId: "${runId}" may only hold letters, digits, '.', '_' and '-'`);
-  }
+  checkRunId(runId);
   const input = { ...base, runId, name, runDir: path.join(dataDir, 'runs', runId) };
   const checked = RunInputSchema.safeParse(input);
   if (!checked.success) {
@@ -205,4 +203,11 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     throw new ConfigurationError(`invalid run: ${issues.join('; ')}`, issues);
   }
   return checked.data;
+}
+
+/** A run id is also a folder name and a workflow id: letters, digits, '.', '_' and '-' only. */
+export function checkRunId(runId: string): void {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(runId)) {
+    throw new ConfigurationError(`runId: "${runId}" may only hold letters, digits, '.', '_' and '-'`);
+  }
 }

@@ -60,11 +60,6 @@ export function fail(err: unknown): never {
   process.exit(1);
 }
 
-export function isInside(file: string, dir: string): boolean {
-  const rel = path.relative(path.resolve(dir), file);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-}
-
 /** This package's version, from its package.json (found from the source and the compiled file alike). */
 export function packageVersion(): string {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {

@@ -1,13 +1,13 @@
 /** `validate`, `generate`, `topics`: the commands that read a YAML config (and what they share: checks, the progress bar, topic builds). */
-import { fail, isInside, logSink, logToFile, program } from './common';
+import { fail, logSink, logToFile, program } from './common';
+import { checkedGenerator, checkGenerate, confineOutputs } from './preflight';
 import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatModel, parseModelName } from '../../config/model-spec';
 import { ProviderFactory } from '../../llm/provider-factory';
-import { applyOverrides, loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../../config/yaml-config';
+import { loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../../config/yaml-config';
 import { Dataset } from '../../dataset/dataset';
-import { checkFormat } from '../../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { loadTopicModel } from '../../topics/topic-model-file';
 import type { GenerationStats } from '../../workflows/stats';
@@ -18,23 +18,6 @@ import { incompleteRunError } from '../run-outcome';
 import { ActiveRate, notableEvents, progressLine } from '../status-format';
 import { buildTopics } from '../topic-builder';
 import { pushAfterRun } from './upload';
-
-/** Every file a config writes stays under the current folder or the data folder (no `../../etc`). */
-function confineOutputs(cfg: YamlConfig, dataDir: string): void {
-  const outputs: [string, string | undefined][] = [
-    ['output.save_as', cfg.output.save_as],
-    ['topics.save_as', cfg.topics.save_as],
-  ];
-  for (const [field, value] of outputs) {
-    if (!value) continue;
-    const out = path.resolve(value);
-    if (!isInside(out, process.cwd()) && !isInside(out, dataDir)) {
-      throw new ConfigurationError(
-        `${field}: "${value}" resolves to ${out}, outside the current folder and the data folder ${dataDir}; write it under one of them`,
-      );
-    }
-  }
-}
 
 /** `out/data.jsonl` -> `out/data.partial.jsonl`: where a run that did not complete leaves its records. */
 function partialPath(file: string): string {
@@ -135,60 +118,6 @@ function watch(run: RunHandle, target: number): () => void {
   };
 }
 
-/**
- * The generator a config describes, with every check that needs no model call and no Temporal:
- * options, template, output paths, and the format against the conversation type. `generate` and
- * `validate` share it, so `validate` refuses exactly what `generate` would.
- */
-function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: string): DataSetGenerator {
-  const g = cfg.generation;
-  const gen = new DataSetGenerator({
-    instructions: g.instructions,
-    generationSystemPrompt: g.system_prompt,
-    ...(cfg.output.system_prompt !== undefined ? { datasetSystemPrompt: cfg.output.system_prompt } : {}),
-    modelName: cfg.llm.model,
-    ...(cfg.llm.provider ? { provider: cfg.llm.provider } : {}),
-    ...(cfg.llm.base_url ? { baseUrl: cfg.llm.base_url } : {}),
-    ...(cfg.llm.max_tokens ? { maxTokens: cfg.llm.max_tokens } : {}),
-    temperature: cfg.llm.temperature,
-    conversationType: g.conversation.type,
-    ...(g.tools ? { tools: g.tools } : {}),
-    ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
-    ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
-    ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
-    ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
-    ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
-    ...(g.dedup ? { dedup: g.dedup } : {}),
-    ...(g.pacing ? { rateLimit: g.pacing } : {}),
-    ...(g.backoff?.initial !== undefined ? { initialBackoffSeconds: g.backoff.initial } : {}),
-    ...(g.backoff?.max !== undefined ? { maxBackoffSeconds: g.backoff.max } : {}),
-    ...(g.backoff?.multiplier !== undefined ? { backoffMultiplier: g.backoff.multiplier } : {}),
-    ...(cfg.llm.price ? { price: { inputPerMTokUsd: cfg.llm.price.input_per_mtok, outputPerMTokUsd: cfg.llm.price.output_per_mtok } } : {}),
-    ...(g.retry_on_errors ? { retryOnErrors: g.retry_on_errors } : {}),
-    ...(g.filters ? { filters: g.filters } : {}),
-    ...(g.examples ? { examples: g.examples } : {}),
-    ...(g.template_vars ? { templateVars: g.template_vars } : {}),
-    ...(g.seed !== undefined ? { seed: g.seed } : {}),
-    dataDir,
-  });
-  if (g.template) gen.setCustomTemplate(g.template);
-  // Key checks belong to workers (they hold the keys); field names are the YAML's.
-  const yamlNames: Record<string, string> = {
-    'modelName:': 'llm.model:',
-    'requestTimeout:': 'generation.request_timeout:',
-    'template:': 'generation.template:',
-  };
-  const problems = gen
-    .validateConfiguration()
-    .filter((p) => !p.startsWith('apiKey:'))
-    .map((p) => Object.entries(yamlNames).reduce((acc, [from, to]) => (acc.startsWith(from) ? to + acc.slice(from.length) : acc), p));
-  if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
-  confineOutputs(cfg, dataDir);
-  // A format that would drop fields of this conversation type is refused before anything is paid for.
-  if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
-  return gen;
-}
-
 /** One cheap structured call to a stage's model, with the keys of this process's environment. */
 async function checkApi(stage: string, llm: YamlConfig['llm']): Promise<string> {
   const spec = parseModelName(llm.model, llm.provider, llm.base_url);
@@ -270,11 +199,12 @@ program
   .action(async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean; topicOnly?: boolean } & GenerateOverrides) => {
     let gen: DataSetGenerator | undefined;
     try {
-      const cfg = applyOverrides(await loadYamlConfig(configFile), o);
-      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
       const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+      const checked = await checkGenerate(configFile, o, dataDir);
+      const cfg = checked.cfg;
+      gen = checked.gen;
+      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
       const g = cfg.generation;
-      gen = checkedGenerator(cfg, configFile, dataDir);
       if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
       const topicArgs = await topicsFromConfig(cfg, gen);
       if (o.topicOnly) {
