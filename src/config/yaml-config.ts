@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors';
 import { closest } from './generator-options';
-import { BUILTIN_TOOLS, ToolDefinitionSchema, type ToolDefinition, type ToolsSettings } from '../tools/tools';
+import { BUILTIN_TOOLS, loadEndpointTools, ToolDefinitionSchema, type ToolDefinition, type ToolsSettings } from '../tools/tools';
 import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN, tooManyExamples, type ConversationType } from './run-input';
 
 /**
@@ -200,6 +200,8 @@ export interface YamlConfig {
     conversation: { type: ConversationType };
     /** Resolved tools of an agent run (DeepFabric's generation.tools). */
     tools?: ToolsSettings;
+    /** Tools of Spin components whose definitions `loadYamlConfig` reads from `tools_endpoint` (added to `tools`). */
+    toolsFromEndpoint?: { endpoint: string; components: Record<string, string[]> };
     sys_msg: boolean;
     /** Retry backoff from DeepFabric's rate_limit block. */
     backoff?: { initial?: number; max?: number; multiplier?: number };
@@ -263,14 +265,22 @@ function conversationType(c: RawYamlConfig['generation']['conversation'], warnin
 }
 
 /** DeepFabric's `generation.tools` resolved into the tools a worker executes; problems name their field. */
-function resolveTools(t: NonNullable<RawYamlConfig['generation']['tools']>, issues: string[]): ToolsSettings | undefined {
+function resolveTools(
+  t: NonNullable<RawYamlConfig['generation']['tools']>,
+  issues: string[],
+): { settings: ToolsSettings; fromEndpoint?: { endpoint: string; components: Record<string, string[]> } } | undefined {
   const tools: ToolDefinition[] = [];
+  const pending: Record<string, string[]> = {};
   const before = issues.length;
   for (const [component, names] of Object.entries(t.components ?? {})) {
     if (component !== 'builtin') {
-      issues.push(
-        `generation.tools.components.${component}: components other than builtin load their definitions from tools_endpoint, which is not supported here; define the tools under generation.tools.custom (with component: ${component} and spin_endpoint to execute them in Spin, or a mock_response)`,
-      );
+      // Loaded from tools_endpoint by loadYamlConfig, executed by Spin at /{component}/execute (DeepFabric's routing).
+      if (!t.tools_endpoint || !t.spin_endpoint) {
+        issues.push(
+          `generation.tools.components.${component}: needs tools_endpoint (where its tool definitions are listed) and spin_endpoint (where they run), as in DeepFabric; or define the tools under generation.tools.custom with a mock_response`,
+        );
+      } else if (!names?.length) issues.push(`generation.tools.components.${component}: list the tools to use from it`);
+      else pending[component] = names;
       continue;
     }
     const wanted = names?.length ? names : BUILTIN_TOOLS.map((b) => b.name);
@@ -294,16 +304,15 @@ function resolveTools(t: NonNullable<RawYamlConfig['generation']['tools']>, issu
     }
     tools.push(parsed.data);
   });
-  if (t.tools_endpoint)
-    issues.push('generation.tools.tools_endpoint: loading tool definitions from an endpoint is not supported here; define them under generation.tools.custom');
   const names = tools.map((x) => x.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) issues.push(`generation.tools: the tool "${dup}" is defined twice`);
-  if (tools.length === 0) {
+  const fromEndpoint = Object.keys(pending).length ? { endpoint: t.tools_endpoint!, components: pending } : undefined;
+  if (tools.length === 0 && !fromEndpoint) {
     if (issues.length === before) issues.push('generation.tools: no tools; list builtin tools under components.builtin or define tools under custom');
     return undefined;
   }
-  return {
+  const settings: ToolsSettings = {
     tools,
     ...(t.spin_endpoint ? { spinEndpoint: t.spin_endpoint } : {}),
     ...(t.tool_execute_path ? { toolExecutePath: t.tool_execute_path } : {}),
@@ -312,6 +321,7 @@ function resolveTools(t: NonNullable<RawYamlConfig['generation']['tools']>, issu
     strict: t.strict ?? true,
     maxAgentSteps: t.max_agent_steps ?? 5,
   };
+  return { settings, ...(fromEndpoint ? { fromEndpoint } : {}) };
 }
 
 /** `obj` without `keys`. */
@@ -379,9 +389,13 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
   }
   const convType = conversationType(conversation, warnings);
   let tools: ToolsSettings | undefined;
+  let toolsFromEndpoint: { endpoint: string; components: Record<string, string[]> } | undefined;
   if (raw.generation.tools) {
-    if (convType === 'agent') tools = resolveTools(raw.generation.tools, issues);
-    else
+    if (convType === 'agent') {
+      const resolved = resolveTools(raw.generation.tools, issues);
+      tools = resolved?.settings;
+      toolsFromEndpoint = resolved?.fromEndpoint;
+    } else
       warnings.push(
         `generation.tools: accepted, no effect: tools are called by agent examples (conversation type cot with reasoning_style agent), not ${convType}`,
       );
@@ -396,6 +410,7 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
       ...(batch_size !== undefined ? { calls_per_batch: batch_size } : {}),
       conversation: { type: convType },
       ...(tools ? { tools } : {}),
+      ...(toolsFromEndpoint ? { toolsFromEndpoint } : {}),
       ...(rl?.max_retries !== undefined && raw.generation.max_retries === undefined ? { max_retries: rl.max_retries } : {}),
       ...(rl && (rl.base_delay !== undefined || rl.max_delay !== undefined || rl.exponential_base !== undefined)
         ? {
@@ -501,7 +516,13 @@ export async function loadYamlConfig(file: string): Promise<YamlConfig> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigurationError(code === 'ENOENT' ? `config file ${file} does not exist` : `cannot read config file ${file}: ${(err as Error).message}`);
   }
-  return parseYamlConfig(text, path.basename(file));
+  const cfg = parseYamlConfig(text, path.basename(file));
+  const load = cfg.generation.toolsFromEndpoint;
+  if (load && cfg.generation.tools) {
+    cfg.generation.tools.tools.push(...(await loadEndpointTools(load.endpoint, load.components)));
+    delete cfg.generation.toolsFromEndpoint;
+  }
+  return cfg;
 }
 
 /** `generate` flags that override the config file, as DeepFabric's do. */

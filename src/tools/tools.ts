@@ -94,6 +94,64 @@ export function toOpenAiTool(t: ToolDefinition): { type: 'function'; function: {
   };
 }
 
+const MCP_TYPES: Record<string, ToolDefinition['parameters'][number]['type']> = {
+  string: 'str',
+  integer: 'int',
+  number: 'float',
+  boolean: 'bool',
+  array: 'list',
+  object: 'dict',
+};
+
+/** An MCP tool (`{name, description, inputSchema}`, as a `tools/list` answer holds them) as a tool definition of `component`. */
+export function fromMcpTool(
+  t: { name: string; description?: string; inputSchema?: { properties?: Record<string, { type?: string; description?: string }>; required?: string[] } },
+  component: string,
+): ToolDefinition {
+  const props = t.inputSchema?.properties ?? {};
+  const required = new Set(t.inputSchema?.required ?? []);
+  return ToolDefinitionSchema.parse({
+    name: t.name,
+    description: t.description || t.name,
+    parameters: Object.entries(props).map(([name, p]) => ({
+      name,
+      type: MCP_TYPES[p?.type ?? 'string'] ?? 'str',
+      description: p?.description ?? '',
+      required: required.has(name),
+    })),
+    component,
+  });
+}
+
+/**
+ * The definitions of the listed tools of each component, read from `endpoint` (DeepFabric's
+ * `tools_endpoint`: an MCP `tools/list` answer, `{tools: [...]}` or the bare list). Refused, naming
+ * the field, when the endpoint cannot be read or lacks a tool.
+ */
+export async function loadEndpointTools(endpoint: string, components: Record<string, string[]>): Promise<ToolDefinition[]> {
+  let listed: { name: string }[];
+  try {
+    const res = await fetch(endpoint, { signal: AbortSignal.timeout(15_000) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const body = (await res.json()) as unknown;
+    listed = (Array.isArray(body) ? body : ((body as { tools?: unknown[] }).tools ?? [])) as { name: string }[];
+  } catch (err) {
+    throw new ConfigurationError(`generation.tools.tools_endpoint: cannot read tool definitions from ${endpoint}: ${(err as Error).message}`);
+  }
+  const out: ToolDefinition[] = [];
+  for (const [component, names] of Object.entries(components)) {
+    for (const name of names) {
+      const t = listed.find((x) => x && x.name === name);
+      if (!t)
+        throw new ConfigurationError(
+          `generation.tools.components.${component}: ${endpoint} lists no tool "${name}"; it lists ${listed.map((x) => x.name).join(', ') || 'nothing'}`,
+        );
+      out.push(fromMcpTool(t as Parameters<typeof fromMcpTool>[0], component));
+    }
+  }
+  return out;
+}
+
 /** One line per tool for the prompt: `name(a: str, b?: int) -> returns: description`. */
 export function toolSignature(t: ToolDefinition): string {
   const params = t.parameters.map((p) => `${p.name}${p.required ? '' : '?'}: ${p.type}`).join(', ');

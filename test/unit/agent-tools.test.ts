@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { agentRecord, agentStepPrompt, applyAgentStep, type AgentProgress } from '../../src/activities/agent-loop';
+import { loadYamlConfig } from '../../src/config/yaml-config';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ModelError } from '../../src/errors';
 import { BUILTIN_TOOLS, executeTool, ToolCallError, ToolSession, ToolsSettingsSchema, type ToolsSettings } from '../../src/tools/tools';
@@ -166,5 +170,59 @@ describe('an agent example', () => {
     };
     expect(rec.tool_context.executions.map((e) => e.arguments)).toEqual(['{"host":"a"}', '{"host":"b"}']);
     expect(rec.messages.filter((m) => m.role === 'tool')).toHaveLength(2);
+  });
+});
+
+describe('tools of Spin components, listed at tools_endpoint', () => {
+  test('loadYamlConfig reads their definitions (MCP tools/list) and routes them to /{component}/execute; a missing tool or endpoint is refused naming the field', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          tools: [
+            {
+              name: 'gh_list_issues',
+              description: 'List issues',
+              inputSchema: {
+                type: 'object',
+                properties: { repo: { type: 'string', description: 'owner/name' }, limit: { type: 'integer' } },
+                required: ['repo'],
+              },
+            },
+            { name: 'other', description: 'x' },
+          ],
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tools-endpoint-'));
+    const config = (names: string, endpoint = `${url}/mock/list-tools`) => {
+      const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(
+        file,
+        `llm: {model: openai/x}\ntopics: {paths: [[a]]}\ngeneration:\n  conversation: {type: cot, reasoning_style: agent}\n  tools: {spin_endpoint: "${url}", tools_endpoint: "${endpoint}", components: {builtin: [read_file], github: [${names}]}}\noutput: {num_samples: 1}\n`,
+      );
+      return file;
+    };
+    try {
+      const cfg = await loadYamlConfig(config('gh_list_issues'));
+      expect(cfg.generation.tools!.tools.map((t) => [t.name, t.component])).toEqual([
+        ['read_file', 'builtin'],
+        ['gh_list_issues', 'github'],
+      ]);
+      expect(cfg.generation.tools!.tools[1]!.parameters).toEqual([
+        { name: 'repo', type: 'str', description: 'owner/name', required: true },
+        { name: 'limit', type: 'int', description: '', required: false },
+      ]);
+      await expect(loadYamlConfig(config('gh_nope'))).rejects.toThrow(
+        /generation\.tools\.components\.github: .* lists no tool "gh_nope"; it lists gh_list_issues, other/,
+      );
+      await expect(loadYamlConfig(config('gh_list_issues', 'http://127.0.0.1:1/list'))).rejects.toThrow(
+        /generation\.tools\.tools_endpoint: cannot read tool definitions from http:\/\/127\.0\.0\.1:1\/list/,
+      );
+    } finally {
+      server.close();
+    }
   });
 });

@@ -142,7 +142,9 @@ output: { num_samples: 4 }
     expect(parseYamlConfig(agent('{spin_endpoint: "http://localhost:3000", custom: [{name: ping, description: x}]}')).generation.tools!.spinEndpoint).toBe(
       'http://localhost:3000',
     );
-    expect(issuesOf(agent('{components: {github: [gh_list_issues]}}')).join()).toMatch(/^generation\.tools\.components\.github: components other than builtin/);
+    expect(issuesOf(agent('{components: {github: [gh_list_issues]}}'))).toEqual([
+      'generation.tools.components.github: needs tools_endpoint (where its tool definitions are listed) and spin_endpoint (where they run), as in DeepFabric; or define the tools under generation.tools.custom with a mock_response',
+    ]);
     expect(issuesOf(agent('{custom: [{name: "bad name", description: x, mock_response: y}]}')).join()).toMatch(
       /^generation\.tools\.custom\[0\] \(bad name\)\.name: a function name/,
     );
