@@ -5,9 +5,13 @@
  * reserves a slot with one atomic update in the run store (a row in PostgreSQL, a locked file in a
  * folder), so workers on any number of processes and machines together stay under the limit.
  *
- * A 429 doubles the spacing (up to 16 times the configured one) for everyone; each answered call
- * takes back 5% of the extra spacing, so the rate climbs back to the limit within about a minute
- * of calls once the provider accepts them again, and follows a lower limit the provider imposes.
+ * A 429 doubles the spacing (up to 4 times the configured one) for everyone, at most once per
+ * second (the 429s of calls already in flight when the limit dropped are one signal, not ten); the
+ * extra spacing then halves every 5 seconds of wall time, down to a floor learned from the 429s (a
+ * quarter above the spacing that met the first 429 of an episode, fading with a one-minute half-life), so the rate climbs
+ * back quickly after a storm of 429s and settles just under a lower limit the provider imposes
+ * instead of bursting into it again. Recovery was per call before: after a storm at 16 times the
+ * spacing, the few calls it allowed took more than a minute to bring the rate back.
  */
 
 /** Pacing settings of a run: the provider's limit in requests per minute, and the burst allowed. */
@@ -20,7 +24,41 @@ export interface PacingSettings {
 /** The pacing state of one endpoint. */
 export interface PacingState {
   tat: number;
+  /** The spacing set by the last 429 (or the configured one). */
   intervalMs: number;
+  /** When the last 429 set `intervalMs` (absent in state written before time-based recovery: per-call recovery). */
+  slowedAt?: number | undefined;
+  /**
+   * The spacing learned from the 429s: a quarter slower than the spacing in force at the last one.
+   * Recovery stops there instead of at the configured spacing, and the floor itself fades (half-life
+   * a minute), so the rate settles just under a lower limit and later probes back up.
+   */
+  floorMs?: number | undefined;
+}
+
+/** The extra spacing a 429 adds halves every this many milliseconds. */
+export const RECOVERY_HALF_LIFE_MS = 5_000;
+/** 429s closer together than this count as one. */
+export const SLOWDOWN_GAP_MS = 1_000;
+/**
+ * The most a 429 storm slows the spacing: 4 times the configured one. Reservations made during a
+ * storm are commitments (GCRA), so a larger factor leaves a backlog: at 16 times, 32 waiting calls
+ * were booked 50 s ahead, and the rate stayed low long after the provider accepted calls again.
+ */
+export const MAX_SLOWDOWN = 4;
+/** 429s more than this apart start a new episode (and teach a new floor). */
+export const EPISODE_GAP_MS = 10_000;
+/** The learned floor's extra over the configured spacing halves every this many milliseconds. */
+export const FLOOR_HALF_LIFE_MS = 60_000;
+
+/** The spacing in force at `now`: the configured one plus what is left of the last 429's extra. */
+export function currentInterval(state: PacingState | undefined, now: number, s: PacingSettings): number {
+  const base = baseInterval(s);
+  const set = Math.max(base, state?.intervalMs ?? base);
+  if (state?.slowedAt === undefined) return set;
+  const since = Math.max(0, now - state.slowedAt);
+  const floor = base + Math.max(0, (state.floorMs ?? base) - base) * 0.5 ** (since / FLOOR_HALF_LIFE_MS);
+  return Math.max(floor, base + (set - base) * 0.5 ** (since / RECOVERY_HALF_LIFE_MS));
 }
 
 /**
@@ -35,23 +73,40 @@ export function baseInterval(s: PacingSettings): number {
 
 /**
  * One reservation at `now`: when the call may start, and the new state. Pure (the stores run it
- * inside their atomic update). Each reservation takes back 5% of any extra spacing a 429 added.
+ * inside their atomic update).
  */
 export function reserve(state: PacingState | undefined, now: number, s: PacingSettings): { startAt: number; state: PacingState } {
   const base = baseInterval(s);
-  const current = Math.max(base, state?.intervalMs ?? base);
-  const interval = Math.max(base, current - (current - base) * 0.05);
+  let interval: number;
+  let kept: Pick<PacingState, 'intervalMs' | 'slowedAt' | 'floorMs'>;
+  if (state?.slowedAt !== undefined) {
+    interval = currentInterval(state, now, s);
+    kept = { intervalMs: state.intervalMs, slowedAt: state.slowedAt, ...(state.floorMs !== undefined ? { floorMs: state.floorMs } : {}) };
+  } else {
+    // State from before time-based recovery: each reservation takes back 5% of the extra spacing.
+    const current = Math.max(base, state?.intervalMs ?? base);
+    interval = Math.max(base, current - (current - base) * 0.05);
+    kept = { intervalMs: interval };
+  }
   const tau = (Math.max(1, s.burst ?? 1) - 1) * interval;
   const tatOld = state?.tat ?? now;
   const startAt = Math.max(now, tatOld - tau);
-  return { startAt, state: { tat: Math.max(tatOld, now) + interval, intervalMs: interval } };
+  return { startAt, state: { tat: Math.max(tatOld, now) + interval, ...kept } };
 }
 
-/** After a 429: the spacing doubles (at most 16 times the configured one). */
+/**
+ * After a 429: the spacing in force doubles (at most `MAX_SLOWDOWN` times the configured one); the first 429 of
+ * an episode sets the floor a quarter above the spacing it met; 429s within a second count once.
+ */
 export function slowDown(state: PacingState | undefined, now: number, s: PacingSettings): PacingState {
   const base = baseInterval(s);
-  const interval = Math.min(base * 16, Math.max(base, state?.intervalMs ?? base) * 2);
-  return { tat: Math.max(state?.tat ?? now, now), intervalMs: interval };
+  if (state?.slowedAt !== undefined && now - state.slowedAt < SLOWDOWN_GAP_MS) return state;
+  const current = currentInterval(state, now, s);
+  // The floor is learned from the first 429 of an episode (the spacing that met the limit), not from
+  // the spacing the episode's later 429s compounded to.
+  const newEpisode = state?.slowedAt === undefined || now - state.slowedAt > EPISODE_GAP_MS;
+  const floorMs = newEpisode ? Math.min(base * MAX_SLOWDOWN, current * 1.25) : (state?.floorMs ?? base);
+  return { tat: Math.max(state?.tat ?? now, now), intervalMs: Math.min(base * MAX_SLOWDOWN, current * 2), slowedAt: now, floorMs };
 }
 
 /** A store that keeps pacing state for endpoints (see `FsPacer` and the PostgreSQL store). */

@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS deepfabric_layouts (run_id text PRIMARY KEY, layout j
 CREATE TABLE IF NOT EXISTS deepfabric_claims (id bigserial PRIMARY KEY, run_id text NOT NULL, claim json NOT NULL);
 CREATE INDEX IF NOT EXISTS deepfabric_claims_run ON deepfabric_claims (run_id, id);
 CREATE TABLE IF NOT EXISTS deepfabric_pacing (key text PRIMARY KEY, tat double precision NOT NULL, interval_ms double precision NOT NULL);
+ALTER TABLE deepfabric_pacing ADD COLUMN IF NOT EXISTS slowed_at double precision;
+ALTER TABLE deepfabric_pacing ADD COLUMN IF NOT EXISTS floor_ms double precision;
 CREATE TABLE IF NOT EXISTS deepfabric_topic_nodes (build_id text NOT NULL, key text NOT NULL, value json NOT NULL, PRIMARY KEY (build_id, key));
 CREATE TABLE IF NOT EXISTS deepfabric_topic_files (build_id text NOT NULL, name text NOT NULL, text text NOT NULL, PRIMARY KEY (build_id, name));
 CREATE TABLE IF NOT EXISTS deepfabric_topics (run_id text PRIMARY KEY, paths json NOT NULL);
@@ -131,16 +133,24 @@ export class PgStore implements Store {
   private async pacing<T>(key: string, fn: (state: PacingState | undefined, now: number) => { state: PacingState; result: T }): Promise<T> {
     let result!: T;
     await underLock(await this.pool.connect(), `pacing:${key}`, async (c) => {
-      const r = await c.query<{ tat: number | null; interval_ms: number | null; now: string }>(
-        'SELECT p.tat, p.interval_ms, (extract(epoch from clock_timestamp()) * 1000)::text AS now FROM (SELECT 1) AS one LEFT JOIN deepfabric_pacing p ON p.key = $1',
+      const r = await c.query<{ tat: number | null; interval_ms: number | null; slowed_at: number | null; floor_ms: number | null; now: string }>(
+        'SELECT p.tat, p.interval_ms, p.slowed_at, p.floor_ms, (extract(epoch from clock_timestamp()) * 1000)::text AS now FROM (SELECT 1) AS one LEFT JOIN deepfabric_pacing p ON p.key = $1',
         [key],
       );
       const row = r.rows[0]!;
-      const state = row.tat === null || row.interval_ms === null ? undefined : { tat: row.tat, intervalMs: row.interval_ms };
+      const state =
+        row.tat === null || row.interval_ms === null
+          ? undefined
+          : {
+              tat: row.tat,
+              intervalMs: row.interval_ms,
+              ...(row.slowed_at !== null ? { slowedAt: row.slowed_at } : {}),
+              ...(row.floor_ms !== null ? { floorMs: row.floor_ms } : {}),
+            };
       const out = fn(state, Number(row.now));
       await c.query(
-        'INSERT INTO deepfabric_pacing (key, tat, interval_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET tat = EXCLUDED.tat, interval_ms = EXCLUDED.interval_ms',
-        [key, out.state.tat, out.state.intervalMs],
+        'INSERT INTO deepfabric_pacing (key, tat, interval_ms, slowed_at, floor_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET tat = EXCLUDED.tat, interval_ms = EXCLUDED.interval_ms, slowed_at = EXCLUDED.slowed_at, floor_ms = EXCLUDED.floor_ms',
+        [key, out.state.tat, out.state.intervalMs, out.state.slowedAt ?? null, out.state.floorMs ?? null],
       );
       result = out.result;
     });

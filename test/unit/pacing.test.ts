@@ -1,4 +1,4 @@
-import { reserve, slowDown, type PacingState } from '../../src/llm/pacing';
+import { currentInterval, reserve, slowDown, type PacingState } from '../../src/llm/pacing';
 
 /** Start times of `n` reservations made all at `now` (as many workers asking at once). */
 function starts(n: number, s: { requestsPerMinute: number; burst?: number }, state?: PacingState, now = 0): { at: number[]; state: PacingState | undefined } {
@@ -35,14 +35,32 @@ describe('GCRA pacing', () => {
     expect(most).toBeGreaterThanOrEqual(595); // and the limit is used
   });
 
-  it('a 429 doubles the spacing for everyone, up to 16 times; reservations take it back 5% at a time', () => {
-    let state: PacingState | undefined = slowDown(undefined, 0, { requestsPerMinute: 301 });
+  it('a 429 doubles the spacing for everyone (at most once a second, up to 4 times); the extra halves every 5 s down to a learned floor that fades in minutes', () => {
+    const s = { requestsPerMinute: 301 }; // 200 ms base spacing
+    let state: PacingState | undefined = slowDown(undefined, 0, s);
+    expect(state).toMatchObject({ intervalMs: 400, floorMs: 250, slowedAt: 0 });
+    // A burst of 429s from calls already in flight counts once.
+    for (let t = 1; t < 1000; t += 100) state = slowDown(state, t, s);
     expect(state.intervalMs).toBe(400);
-    for (let i = 0; i < 10; i++) state = slowDown(state, 0, { requestsPerMinute: 301 });
-    expect(state.intervalMs).toBe(3200);
-    const { at, state: after } = starts(40, { requestsPerMinute: 301 }, state, 0);
+    // Quick recovery of the doubling, then the floor (a quarter above the spacing that met the 429), fading slowly.
+    expect(currentInterval(state, 5_000, s)).toBeCloseTo(300, 6);
+    expect(currentInterval(state, 20_000, s)).toBeCloseTo(200 + 50 * 0.5 ** (20 / 60), 6);
+    expect(currentInterval(state, 600_000, s)).toBeCloseTo(200, 1);
+    // Reservations space calls by the spacing in force at their time, and keep the 429's record.
+    const r = reserve(state, 20_000, s);
+    expect(r.state).toMatchObject({ intervalMs: 400, slowedAt: 0, floorMs: 250 });
+    expect(r.state.tat - Math.max(state.tat, 20_000)).toBeCloseTo(200 + 50 * 0.5 ** (20 / 60), 6);
+    // Repeated 429s a second apart compound to the 4x cap; the floor stays the one the episode's first 429 taught.
+    for (let t = 1000; t <= 10_000; t += 1000) state = slowDown(state, t, s);
+    expect(state).toMatchObject({ intervalMs: 800, floorMs: 250 });
+    // A 429 after a quiet spell starts a new episode: a new floor, a quarter above the spacing it met.
+    const later = slowDown(state, 60_000, s);
+    expect(later.floorMs).toBeCloseTo(currentInterval(state, 60_000, s) * 1.25, 6);
+  });
+
+  it('state written before time-based recovery (no slowedAt) still recovers 5% per reservation', () => {
+    const { at, state: after } = starts(40, { requestsPerMinute: 301 }, { tat: 0, intervalMs: 3200 }, 0);
     expect(at[1]! - at[0]!).toBeGreaterThan(2000);
     expect(after!.intervalMs).toBeCloseTo(200 + 3000 * 0.95 ** 40, 6);
-    expect(after!.intervalMs).toBeGreaterThan(200);
   });
 });
