@@ -263,7 +263,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
             )
           : undefined;
       const examples: AgentProgress[] = saved?.examples ?? [];
-      const save = () => store.writeCall(input.batchIndex, key, { examples });
+      const save = () => store.writeCall(input.batchIndex, key, { examples }, { replace: true });
       for (let i = 0; i < c.count; i++) {
         const progress = (examples[i] ??= { steps: [], inputTokens: 0, outputTokens: 0 });
         // Each example has its own tool session: the builtin file system starts from scenario_seed again.

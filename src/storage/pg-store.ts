@@ -204,8 +204,9 @@ class PgRunData implements RunData {
     );
     return r.rows.map((x) => JSON.parse(x.entry) as Record<string, unknown>);
   }
-  async writeCall(batch: number, call: number, outcome: unknown): Promise<void> {
-    await this.pool.query('INSERT INTO deepfabric_calls (run_id, batch, call, outcome) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+  async writeCall(batch: number, call: number, outcome: unknown, opts?: { replace?: boolean }): Promise<void> {
+    const onConflict = opts?.replace ? 'ON CONFLICT (run_id, batch, call) DO UPDATE SET outcome = EXCLUDED.outcome' : 'ON CONFLICT DO NOTHING';
+    await this.pool.query(`INSERT INTO deepfabric_calls (run_id, batch, call, outcome) VALUES ($1, $2, $3, $4) ${onConflict}`, [
       this.runId,
       batch,
       call,

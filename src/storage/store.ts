@@ -32,8 +32,10 @@ export interface RunData {
   shardIndices(): Promise<number[]>;
   appendError(batch: number, entry: Record<string, unknown>): Promise<void>;
   readErrors(batch: number): Promise<Record<string, unknown>[]>;
-  /** One finished model call of a batch (a retry of the batch redoes only the calls without one). */
-  writeCall(batch: number, call: number, outcome: unknown): Promise<void>;
+  /**
+   * One model call's checkpoint in a batch (a retry of the batch redoes only the calls without one). PostgreSQL keeps the first write of a call (a finished call's outcome) unless `replace` (the progress of a call still running); a folder keeps the latest.
+   */
+  writeCall(batch: number, call: number, outcome: unknown, opts?: { replace?: boolean }): Promise<void>;
   readCall<T>(batch: number, call: number): Promise<T | undefined>;
   /**
    * The run's layout (examples per call, calls per batch), fixed by its first start: batch `k` of a

@@ -43,6 +43,13 @@ describe('PgStore', () => {
       expect(JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8'))).toEqual({ records: 2 });
       await run.appendError(3, { category: 'timeout' });
       expect(await run.readErrors(3)).toEqual([{ category: 'timeout' }]);
+      // A finished call's checkpoint keeps its first write; an agent call's progress is replaced at every step.
+      await run.writeCall(2, 0, { first: true });
+      await run.writeCall(2, 0, { first: false });
+      expect(await run.readCall(2, 0)).toEqual({ first: true });
+      await run.writeCall(2, 1000, { step: 1 }, { replace: true });
+      await run.writeCall(2, 1000, { step: 2 }, { replace: true });
+      expect(await run.readCall(2, 1000)).toEqual({ step: 2 });
     } finally {
       await store.close();
       await again.close();
