@@ -14,4 +14,15 @@ export type { GenerationStats } from './workflows/stats';
 export type { RunResult } from './workflows/dataset-run';
 export { createWorker } from './worker/worker';
 export { DevServer, ensureTemporalCli } from './worker/dev-server';
-export { DataSetGeneratorError, ConfigurationError, ModelError, ValidationError, RunFailedError, ERROR_CATEGORIES, type ErrorCategory } from './errors';
+export {
+  DataSetGeneratorError,
+  ConfigurationError,
+  ModelError,
+  ValidationError,
+  RunFailedError,
+  ERROR_CATEGORIES,
+  ERROR_CODES,
+  type ErrorCategory,
+  type ErrorCode,
+} from './errors';
+export { uploadToHub, type HubUploadOptions, type CardSettings } from './dataset/hub-upload';

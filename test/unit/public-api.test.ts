@@ -15,4 +15,7 @@ it('exports what the seed imports next to DataSetGenerator', () => {
   expect(typeof api.DataSetGenerator).toBe('function');
   expect(new api.ValidationError('x')).toBeInstanceOf(api.DataSetGeneratorError);
   expect(new api.ModelError('x', { category: 'server_error', provider: 'openai' })).toBeInstanceOf(api.DataSetGeneratorError);
+  expect(new api.ConfigurationError('x').code).toBe('configuration_error');
+  expect(api.ERROR_CODES).toContain('upload_failed');
+  expect(typeof api.uploadToHub).toBe('function');
 });
