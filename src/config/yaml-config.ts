@@ -121,7 +121,6 @@ export const RawYamlConfigSchema = z
           })
           .strict()
           .optional(),
-        // DeepFabric 4.x keys accepted with a warning (see DEEPFABRIC_ONLY below).
         /** DeepFabric 4.x: the tools an agent example calls (executed by the worker; see src/tools/tools.ts). */
         tools: z
           .object({
@@ -140,6 +139,8 @@ export const RawYamlConfigSchema = z
           })
           .strict()
           .optional(),
+        // DeepFabric 4.x: output_schema (accepted with a warning, see DEEPFABRIC_ONLY), save_as (used as
+        // output.save_as, with a warning), and the stage's own llm.
         output_schema: z.unknown().optional(),
         save_as: z.string().min(1).optional(),
         llm: LlmSchema.optional(),
