@@ -2,7 +2,7 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import type { TopicBuildInput } from '../config/topic-build-input';
+import { TopicBuildInputSchema } from '../config/topic-build-input';
 import { ModelError } from '../errors';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
@@ -12,13 +12,14 @@ import { toFailure } from './to-failure';
 import { parseCheckpoint } from './types';
 
 /** One node to expand: its path from the root, and (graph mode) existing nodes it may link to. */
-export interface ExpandInput {
-  build: Omit<TopicBuildInput, 'rootPrompt'>;
-  path: string[];
+export const ExpandInputSchema = z.object({
+  build: TopicBuildInputSchema.omit({ rootPrompt: true }),
+  path: z.array(z.string()),
   /** Graph mode: node id, for the checkpoint name. */
-  nodeId?: number;
-  context?: { id: number; topic: string }[];
-}
+  nodeId: z.number().int().optional(),
+  context: z.array(z.object({ id: z.number().int(), topic: z.string() })).optional(),
+});
+export type ExpandInput = z.infer<typeof ExpandInputSchema>;
 
 export const ExpandResultSchema = z.object({
   subtopics: z.array(z.object({ topic: z.string(), connections: z.array(z.number().int()) })),
