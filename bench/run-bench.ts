@@ -55,7 +55,8 @@ async function main(): Promise<void> {
   const result = await run.result();
   const wallSec = (Date.now() - started) / 1000;
   const during = mem.filter((m) => m.at >= started);
-  if (process.env.BENCH_MEM_SERIES) await fs.writeFile(process.env.BENCH_MEM_SERIES, during.map((m) => JSON.stringify({ ...m, at: m.at - started })).join('\n') + '\n');
+  if (process.env.BENCH_MEM_SERIES)
+    await fs.writeFile(process.env.BENCH_MEM_SERIES, during.map((m) => JSON.stringify({ ...m, at: m.at - started })).join('\n') + '\n');
   const clientCpu = process.cpuUsage(cpuBefore.client);
   const cpu = {
     worker: cpuSeconds(worker.pid!) - cpuBefore.worker,
