@@ -203,6 +203,9 @@ function runBuiltin(session: ToolSession, name: string, args: Record<string, unk
   }
 }
 
+/** The longest a tool service (Spin) may take to execute one call. */
+export const TOOL_TIMEOUT_MS = 60_000;
+
 /** Spin's answer as the tool's result: its `result` (text or JSON), or its error. */
 function spinResult(body: string): string {
   try {
@@ -243,7 +246,8 @@ export async function executeTool(settings: ToolsSettings, session: ToolSession,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ session_id: session.id, tool: name, args: a }),
-      ...(signal ? { signal } : {}),
+      // A tool service that never answers fails the call (and the batch is retried) instead of holding it to the activity's timeout.
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TOOL_TIMEOUT_MS)]) : AbortSignal.timeout(TOOL_TIMEOUT_MS),
     });
     const body = await res.text();
     if (res.status >= 500)

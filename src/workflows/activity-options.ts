@@ -5,7 +5,7 @@ import type { RetryStrategy } from '../config/run-input';
 import { ERROR_CATEGORIES } from '../errors';
 import { RUN_FATAL_TYPES } from './failures';
 
-/** The longest a paced call waits for its slot (a 429 storm slows pacing down up to 16 times). */
+/** The longest a paced call waits for its slot (a 429 storm slows pacing down, and the calls waiting are booked at that spacing). */
 export const MAX_PACED_WAIT_SECONDS = 900;
 
 /**
