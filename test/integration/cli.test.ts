@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { GOOD_CLI_CONFIG } from '../support/fixtures';
 import { LlmTestServer } from '../support/llm-server';
 import { freePort } from '../../src/worker/dev-server';
 import { startPostgres, type TestPostgres } from '../support/postgres';
@@ -48,17 +49,7 @@ async function startCliWorker(cwd: string, env: Record<string, string>): Promise
   });
 }
 
-const good = {
-  llm: { model: 'openai/gpt-4o-mini' },
-  topics: {
-    paths: [
-      ['Python', 'Lists'],
-      ['Python', 'Sets'],
-    ],
-  },
-  generation: { instructions: 'Q&A', conversation: { type: 'basic' } },
-  output: { num_samples: 6, samples_per_call: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
-};
+const good = GOOD_CLI_CONFIG;
 
 // Every refusal is unit-tested in-process (test/unit/cli-preflight.test.ts); these prove the CLI's
 // wiring: exit status 2, the message on stderr, no key echoed, nothing written.

@@ -17,3 +17,16 @@ export function workerEnv(server: LlmTestServer, key = SECRET_KEY): Record<strin
     ANTHROPIC_BASE_URL: server.anthropicBaseUrl,
   };
 }
+
+/** A config `deepfabric generate` accepts (as JSON, which is YAML): the CLI tests vary one field at a time. */
+export const GOOD_CLI_CONFIG = {
+  llm: { model: 'openai/gpt-4o-mini' },
+  topics: {
+    paths: [
+      ['Python', 'Lists'],
+      ['Python', 'Sets'],
+    ],
+  },
+  generation: { instructions: 'Q&A', conversation: { type: 'basic' } },
+  output: { num_samples: 6, samples_per_call: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
+};

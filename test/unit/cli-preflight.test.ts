@@ -7,18 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkGenerate } from '../../src/client/cli/preflight';
 import { ConfigurationError } from '../../src/errors';
+import { GOOD_CLI_CONFIG } from '../support/fixtures';
 
-const good = {
-  llm: { model: 'openai/gpt-4o-mini' },
-  topics: {
-    paths: [
-      ['Python', 'Lists'],
-      ['Python', 'Sets'],
-    ],
-  },
-  generation: { instructions: 'Q&A', conversation: { type: 'basic' } },
-  output: { num_samples: 6, samples_per_call: 3, save_as: 'out/dataset.jsonl', format: 'sharegpt' },
-};
+const good = GOOD_CLI_CONFIG;
 
 const cases: [string, string, RegExp][] = [
   ['malformed YAML', 'llm: [model: x\n  : :', /not valid YAML/],
