@@ -1,7 +1,7 @@
 /**
  * Records the histories of one dataset run chain for the replay tests (test/workflow/replay.test.ts):
- * pause and resume, an updateSettings update, 15% server errors, content-filter top-ups and
- * continue-as-new every 4 batches. Run it on the commit whose workflow code the fixtures must pin:
+ * pause and resume, an updateSettings update, 15% server errors, content-filter top-ups,
+ * continue-as-new every 4 batches, two calls per batch, a budget, pacing and exact dedup. Run it on the commit whose workflow code the fixtures must pin:
  *   npx tsx scripts/record-histories.ts <out-prefix>      (writes <out-prefix>-0.json, -1.json, ...)
  */
 import { DataSetGenerator } from '../src/client/data-set-generator';
@@ -16,8 +16,11 @@ async function main(): Promise<void> {
     const gen = new DataSetGenerator({
       modelName: 'openai/gpt-4o-mini',
       dataDir,
-      concurrency: 2,
+      concurrency: 4,
+      callsPerBatch: 2,
       batchesPerRun: 4,
+      budgetUsd: 100,
+      rateLimit: { requestsPerMinute: 6000 },
       initialBackoffSeconds: 0.1,
       maxBackoffSeconds: 0.5,
       maxRetries: 5,
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
     await waitStats((s) => s.batchesInFlight === 0);
     await run.resume();
     await waitStats((s) => s.segments >= 2);
-    await run.updateSettings({ concurrency: 3, requestTimeoutSeconds: 30 });
+    await run.updateSettings({ concurrency: 6, requestTimeoutSeconds: 30, budgetUsd: 90 });
     const result = await run.result();
     process.stdout.write(`${result.status}: ${result.records} records, ${result.stats.segments} segments\n`);
     const written = await writeChain(client, run.runId, prefix);

@@ -56,6 +56,19 @@ describe('histories recorded by the completion-driven scheduler before calls per
   }
 });
 
+describe('histories recorded with several calls per batch, a budget, pacing and dedup (before slices)', () => {
+  // scripts/record-histories.ts on commit 622933c: two calls per batch, budgetUsd, rateLimit, exact
+  // dedup, pause and resume, an updateSettings update with a budget, 15% server errors, filter
+  // top-ups, continue-as-new. Slices are gated by an input field these runs lack.
+  for (const file of ['dataset-run-v3-0.json', 'dataset-run-v3-1.json']) {
+    it(`${file} replays on today's code`, async () => {
+      const history = load(file);
+      expect(history.events!.length).toBeGreaterThan(20);
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+    });
+  }
+});
+
 describe('topic builds recorded before they could continue as new', () => {
   // scripts/record-topic-histories.ts on commit d75d721 (one run per build, 15% server
   // errors). Continue-as-new is gated by `expansionsPerRun`, which these inputs lack.
