@@ -6,7 +6,7 @@
  * of the worker and of the dev server (from /proc: stable on a noisy machine, unlike wall time),
  * history events per call (over the whole continue-as-new chain) and the worker's peak RSS.
  * Writes bench/results/latest.json.
- *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
+ *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_BATCHES_PER_SLICE, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
  *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
  */
 import { promises as fs } from 'node:fs';
@@ -19,6 +19,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const batchSize = Number(process.env.BENCH_EXAMPLES_PER_CALL ?? 1);
 const callsPerBatch = process.env.BENCH_CALLS_PER_BATCH ? Number(process.env.BENCH_CALLS_PER_BATCH) : undefined;
+const batchesPerSlice = process.env.BENCH_BATCHES_PER_SLICE ? Number(process.env.BENCH_BATCHES_PER_SLICE) : undefined;
 
 async function main(): Promise<void> {
   const stack = await startStack({
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     dataDir,
     concurrency,
     ...(callsPerBatch ? { callsPerBatch } : {}),
+    ...(batchesPerSlice ? { batchesPerSlice } : {}),
     ...(process.env.BENCH_DEDUP === 'off' ? { dedup: { exact: false } } : process.env.BENCH_DEDUP === 'near' ? { dedup: { exact: true, near: 0.85 } } : {}),
     ...(process.env.BENCH_BATCHES_PER_RUN ? { batchesPerRun: Number(process.env.BENCH_BATCHES_PER_RUN) } : {}),
     temporal: { client, taskQueue },
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
   const batches = result.stats.batchesDone;
 
   let events = 0;
+  let activityCount = 0;
   let runs = 0;
   let maxEventsPerRun = 0;
   // Where a batch cycle's time goes, from the history's event times.
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     const scheduled = new Map<number, number>();
     const started = new Map<number, number>();
     const scheduleTimes: number[] = [];
+    for (const e of history.events ?? []) if (e.activityTaskScheduledEventAttributes) activityCount++;
     for (const e of history.events ?? []) {
       const id = Number(e.eventId);
       if (e.activityTaskScheduledEventAttributes) {
@@ -113,6 +117,9 @@ async function main(): Promise<void> {
   const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
   const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1));
   const ideal = Math.ceil(modelCalls / concurrency) * (latencyMs / 1000);
+  const firstCall = Math.min(...llm.calls.map((c) => c.startedAt));
+  const lastCall = Math.max(...llm.calls.map((c) => c.endedAt ?? c.startedAt));
+  const genSec = (lastCall - firstCall) / 1000;
   const perCallMs = (sec: number) => Number(((sec * 1000) / llm.calls.length).toFixed(2));
   const out = {
     date: new Date().toISOString(),
@@ -123,6 +130,8 @@ async function main(): Promise<void> {
     modelCalls,
     examplesPerCall: batchSize,
     callsPerBatch: callsPerBatch ?? 'default',
+    batchesPerSlice: batchesPerSlice ?? 'default',
+    activities: activityCount,
     batches,
     concurrency,
     latencyMs,
@@ -134,6 +143,12 @@ async function main(): Promise<void> {
     examplesPerSecond: Number((result.records / wallSec).toFixed(1)),
     idealSeconds: ideal,
     ratioToIdeal: Number((ideal / wallSec).toFixed(3)),
+    // The acceptance run's measure: the generation phase only (first model call sent to last answer),
+    // without the run's start (workflow, first task) and its end (assembly of the dataset, the result).
+    generationSeconds: Number(genSec.toFixed(2)),
+    ratioToIdealDuringGeneration: Number((ideal / genSec).toFixed(3)),
+    secondsBeforeFirstCall: Number(((firstCall - started) / 1000).toFixed(2)),
+    secondsAfterLastCall: Number(((started + wallSec * 1000 - lastCall) / 1000).toFixed(2)),
     historyEvents: events,
     workflowRuns: runs,
     maxEventsPerRun,

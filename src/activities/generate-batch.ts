@@ -1,9 +1,11 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { toFailure } from './to-failure';
+import { CallSlots } from './call-slots';
 import { ModelError, type ErrorCategory } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { pacingKey, type Pacer, type PacingSettings } from '../llm/pacing';
 import { MAX_PACED_WAIT_SECONDS } from '../workflows/activity-options';
+import { RUN_FATAL_TYPES } from '../workflows/failures';
 import { claimFor, DedupIndex } from '../dataset/dedup';
 import { batchSchema, recordText, toRecord, type DatasetRecord } from '../dataset/example-schemas';
 import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
@@ -24,6 +26,9 @@ import {
   type AgentProgress,
   type BatchInput,
   type BatchSummary,
+  type SliceBatchFailure,
+  type SliceInput,
+  type SliceResult,
   type CallOutcome,
   type ExecutedCall,
   type StoredSummary,
@@ -128,14 +133,18 @@ function tokensOf(entries: Record<string, unknown>[]): { inputTokens: number; ou
   return { inputTokens, outputTokens };
 }
 
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
 /** Waits for this call's paced slot (cancellable); the wait is capped below the activity's timeout slack. */
 async function waitForSlot(pacer: Pacer, key: string, pacing: PacingSettings, signal: AbortSignal): Promise<void> {
   const wait = Math.min(await pacer.reserve(key, pacing), (MAX_PACED_WAIT_SECONDS - 30) * 1000);
-  if (wait <= 0) return;
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, wait);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+  if (wait > 0) await pause(wait, signal);
 }
 
 /** An example as one short line for the run's memo (the UI shows it): its turns, cut to 300 characters. */
@@ -158,8 +167,85 @@ function worstFailure(errs: ModelError[]): ModelError {
  * replays and restarts never pay twice.
  */
 export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
+  const runBatch = makeBatchRunner(providers, runStore);
   return async function generateBatch(input: BatchInput): Promise<BatchSummary> {
+    return runBatch(input, { heartbeat: true });
+  };
+}
+
+/**
+ * Generates the batches of one slice in one activity: all of their calls share `callsInFlight`
+ * slots, so a call that finishes hands its slot to the next call at once, in batch order, instead
+ * of waiting for its batch to end and the workflow to schedule the next. Each batch is exactly what
+ * `generateBatch` would do (checkpoints, shard, summary). A batch that fails is reported, not
+ * thrown: its neighbours keep their results, and the workflow retries it on its own with the run's
+ * retry policy. A killed worker's slice is retried by Temporal (heartbeat timeout), and its batches
+ * resume from their shards and call checkpoints.
+ */
+export function makeGenerateSlice(providers: ProviderFactory, runStore: Store) {
+  const runBatch = makeBatchRunner(providers, runStore);
+  return async function generateSlice(input: SliceInput): Promise<SliceResult> {
     const ctx = Context.current();
+    const slots = new CallSlots(input.callsInFlight);
+    const { batches, callsInFlight: _slots, ...shared } = input;
+    const done: number[] = [];
+    const beat = setInterval(() => ctx.heartbeat({ slice: batches[0]!.batchIndex, batchesDone: done, callsBusy: slots.busy }), 1000);
+    try {
+      const results = await Promise.all(
+        batches.map(async (b) => {
+          try {
+            const summary = await runBatch({ ...shared, ...b }, { slots, heartbeat: false });
+            done.push(b.batchIndex);
+            return { batchIndex: b.batchIndex, summary };
+          } catch (err) {
+            const failure = sliceFailure(err);
+            // A failure that ends the run (a refused key, an unreachable endpoint) starts no more calls here.
+            if (RUN_FATAL_TYPES.includes(failure.category)) slots.close(new SliceStopped(failure));
+            return { batchIndex: b.batchIndex, failure };
+          }
+        }),
+      );
+      // A cancelled slice (the run cancelled, the worker shutting down) still reports the batches it
+      // finished, so the run's stats count what its store holds; the others are reported `cancelled`.
+      return { batches: results };
+    } finally {
+      clearInterval(beat);
+    }
+  };
+}
+
+/** Why the calls of a slice that had not started were not made: another batch's failure ended the run. */
+class SliceStopped extends Error {
+  constructor(readonly failure: SliceBatchFailure) {
+    super(`not started: ${failure.message}`);
+  }
+}
+
+/** A batch's failure inside a slice, as the workflow would read it from a batch activity's failure. */
+function sliceFailure(err: unknown): SliceBatchFailure {
+  if (err instanceof SliceStopped) return { ...err.failure, message: err.message };
+  if (err instanceof CancelledFailure) return { category: 'cancelled', message: err.message || 'cancelled', nonRetryable: false, details: {} };
+  if (err instanceof ApplicationFailure) {
+    const details = (err.details?.[0] ?? {}) as SliceBatchFailure['details'];
+    const retryAfter = typeof err.nextRetryDelay === 'number' ? { retryAfterMs: err.nextRetryDelay } : {};
+    return { category: err.type || 'server_error', message: err.message, nonRetryable: err.nonRetryable === true, details, ...retryAfter };
+  }
+  return { category: 'server_error', message: err instanceof Error ? err.message : String(err), nonRetryable: false, details: {} };
+}
+
+/** How a batch runs: alone (its own activity, its own heartbeats) or inside a slice (the slice's call slots). */
+interface RunOptions {
+  /** Calls wait for one of these slots (a slice's); absent: all of the batch's calls run at once. */
+  slots?: CallSlots;
+  /** Heartbeat from this batch (a batch activity); a slice heartbeats for all of its batches. */
+  heartbeat: boolean;
+}
+
+function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
+  return async function runBatch(input: BatchInput, opts: RunOptions): Promise<BatchSummary> {
+    const ctx = Context.current();
+    // A batch retried on its own after its slice reported it failed counts the slice's attempt too.
+    const attempt = ctx.info.attempt + (input.priorAttempts ?? 0);
     const store = await runDataFor(runStore, input).catch((err: unknown) => {
       if (err instanceof StoreMismatchError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
       throw err;
@@ -180,14 +266,14 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
 
     const started = Date.now();
     // Only a retry can have failed attempts (and finished calls) on record.
-    const previous = ctx.info.attempt > 1 ? await store.readErrors(input.batchIndex) : [];
+    const previous = attempt > 1 ? await store.readErrors(input.batchIndex) : [];
     const lastValidation = [...previous].reverse().find((e) => e.category === 'validation_error' || e.category === 'json_parse_error');
     const g = input.generation;
     const topicPaths = await topicPathsFor(input, store);
     const calls = splitCalls(input.slotStart, input.count, input.examplesPerCall ?? input.count);
 
     const outcomes = new Map<number, CallOutcome>();
-    if (ctx.info.attempt > 1 && calls.length > 1) {
+    if (attempt > 1 && calls.length > 1) {
       for (const c of calls) {
         const done = parseCheckpoint(CallOutcomeSchema, await store.readCall<unknown>(input.batchIndex, c.call), (why) =>
           log.warn(`batch ${input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
@@ -198,10 +284,20 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
 
     // Heartbeats let a dead worker's batch be retried after seconds, and deliver cancellation; they
     // name the calls already checkpointed. The first goes out after a second (fast calls cost none).
-    const beat = setInterval(() => ctx.heartbeat({ batch: input.batchIndex, callsDone: [...outcomes.keys()] }), 1000);
+    const beat = opts.heartbeat ? setInterval(() => ctx.heartbeat({ batch: input.batchIndex, callsDone: [...outcomes.keys()] }), 1000) : undefined;
+    // A batch retried on its own after its slice waits its backoff here (heartbeating, cancellable).
+    if (input.retryDelayMs) await pause(input.retryDelayMs, ctx.cancellationSignal);
 
-    /** One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if anything. */
-    const callModel = async (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) => {
+    /**
+     * One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if
+     * anything. In a slice the call holds one of its slots only while it waits for its paced turn and
+     * the provider answers: checking the answer and checkpointing it happen outside, so the next call
+     * starts as soon as the answer arrives.
+     */
+    const callModel = (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) =>
+      opts.slots ? opts.slots.run(() => requestModel(c, prompt, jsonSchema, schemaName)) : requestModel(c, prompt, jsonSchema, schemaName);
+
+    const requestModel = async (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) => {
       if (input.pacing) await waitForSlot(runStore, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
       try {
         return await providers.get(g.model).generate({
@@ -219,9 +315,15 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
         // A 429 slows every worker's pacing of this endpoint down.
         if (input.pacing && err instanceof ModelError && err.category === 'rate_limit')
           await runStore.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
-        if (err instanceof ModelError && err.unreachable && input.firstWave) {
-          throw new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err });
-        }
+        const fatal =
+          err instanceof ModelError && err.unreachable && input.firstWave
+            ? new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err })
+            : err instanceof ModelError && RUN_FATAL_TYPES.includes(err.category)
+              ? err
+              : undefined;
+        // In a slice, a failure that ends the run starts no more calls (before this call's slot is handed on).
+        if (fatal && opts.slots) opts.slots.close(new SliceStopped(sliceFailure(toFailure(fatal))));
+        if (fatal && fatal !== err) throw fatal;
         throw new FailedCall(err, err instanceof ModelError ? err.usage : undefined);
       }
     };
@@ -257,7 +359,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       const tools = g.tools!;
       const key = AGENT_PROGRESS_KEY + c.call;
       const saved =
-        ctx.info.attempt > 1
+        attempt > 1
           ? parseCheckpoint(AgentCallProgressSchema, await store.readCall<unknown>(input.batchIndex, key), (why) =>
               log.warn(`batch ${input.batchIndex} call ${c.call}: agent checkpoint unreadable (${why}); starting its examples again`),
             )
@@ -306,7 +408,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
     };
 
     const settled = await Promise.allSettled(calls.filter((c) => !outcomes.has(c.call)).map(runCall));
-    clearInterval(beat);
+    if (beat) clearInterval(beat);
     // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
     const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof FailedCall ? r.reason : new FailedCall(r.reason, undefined)] : []));
@@ -316,7 +418,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       for (const { error: err, usage } of failures) {
         if (!(err instanceof ModelError)) throw err;
         modelErrors.push(err);
-        const entry = { attempt: ctx.info.attempt, category: err.category, message: err.message.slice(0, 500), at: new Date().toISOString(), ...(usage ?? {}) };
+        const entry = { attempt, category: err.category, message: err.message.slice(0, 500), at: new Date().toISOString(), ...(usage ?? {}) };
         entries.push(entry);
         await store.appendError(input.batchIndex, entry);
       }
@@ -338,7 +440,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       outputTokens += o.outputTokens;
     }
     // Duplicates of examples the run already holds are dropped here, so the workflow's top-ups replace them.
-    const keep = input.dedup && records.length ? await dropDuplicates(store, input, ctx.info.attempt, records, rejected) : records.map(() => true);
+    const keep = input.dedup && records.length ? await dropDuplicates(store, input, attempt, records, rejected) : records.map(() => true);
     const kept = records.filter((_, i) => keep[i]);
     const keptTopics = topics.filter((_, i) => keep[i]);
     const summary: BatchSummary = {
@@ -347,7 +449,7 @@ export function makeGenerateBatch(providers: ProviderFactory, runStore: Store) {
       accepted: kept.length,
       rejected,
       errors: countBy(previous, 'category') as Record<ErrorCategory, number>,
-      attempts: ctx.info.attempt,
+      attempts: attempt,
       // Every call that answered plus every failed call on record (all attempts): what was paid for.
       calls: calls.length + previous.length,
       inputTokens,

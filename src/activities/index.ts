@@ -2,10 +2,10 @@ import { ProviderFactory, type Env } from '../llm/provider-factory';
 import { makeAssembleDataset } from './assemble-dataset';
 import { FsStore, type Store } from '../storage/store';
 import { defaultDataDir } from '../worker/paths';
-import { makeGenerateBatch } from './generate-batch';
+import { makeGenerateBatch, makeGenerateSlice } from './generate-batch';
 import { makeExpandTopic, makeReadTopicBuildState, makeSaveTopicGraph, makeSaveTopicTree, makeWriteTopicBuildState } from './expand-topic';
 
-export type { BatchInput, BatchSummary, AssembleInput, AssembleResult } from './types';
+export type { BatchInput, BatchSummary, AssembleInput, AssembleResult, SliceInput, SliceResult, SliceBatchFailure } from './types';
 export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
 
 /**
@@ -17,6 +17,7 @@ export function createActivities(opts: { env?: Env; store?: Store } = {}) {
   const store = opts.store ?? new FsStore(defaultDataDir());
   return {
     generateBatch: makeGenerateBatch(providers, store),
+    generateSlice: makeGenerateSlice(providers, store),
     assembleDataset: makeAssembleDataset(store),
     expandTopic: makeExpandTopic(providers, store),
     saveTopicTree: makeSaveTopicTree(store),

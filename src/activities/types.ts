@@ -34,8 +34,37 @@ export const BatchInputSchema = z.object({
   pacing: z.object({ requestsPerMinute: z.number(), burst: z.number().int().optional() }).optional(),
   /** Drop duplicates of examples the run already holds (absent in runs started before dedup: off). */
   dedup: z.object({ exact: z.boolean(), near: z.number().optional() }).optional(),
+  /**
+   * Attempts this batch already made inside a slice (a batch retried on its own after its slice
+   * reported it failed); the batch counts its attempts from there and resumes from its checkpoints.
+   */
+  priorAttempts: z.number().int().min(1).optional(),
+  /** Backoff to wait before the first call (a batch retried on its own after its slice): Temporal's wait, done by the activity. */
+  retryDelayMs: z.number().min(0).optional(),
 });
 export type BatchInput = z.infer<typeof BatchInputSchema>;
+
+/** One batch of a slice: its index, first example slot, size and (inline topics) its topic paths. */
+export const SliceBatchSchema = BatchInputSchema.pick({ batchIndex: true, slotStart: true, count: true, topicPaths: true });
+export type SliceBatch = z.infer<typeof SliceBatchSchema>;
+
+/**
+ * Input of one slice: several batches that share one activity and `callsInFlight` call slots; a
+ * slot freed by a finished call goes to the next call at once (no round trip through the workflow).
+ * What the batches share is written once.
+ */
+export const SliceInputSchema = BatchInputSchema.omit({
+  batchIndex: true,
+  slotStart: true,
+  count: true,
+  topicPaths: true,
+  priorAttempts: true,
+  retryDelayMs: true,
+}).extend({
+  batches: z.array(SliceBatchSchema).min(1),
+  callsInFlight: z.number().int().min(1),
+});
+export type SliceInput = z.infer<typeof SliceInputSchema>;
 
 const Counts = z.record(z.string(), z.number());
 
@@ -63,6 +92,29 @@ export const BatchSummarySchema = z.object({
   sample: z.string().optional(),
 });
 export type BatchSummary = z.infer<typeof BatchSummarySchema>;
+
+/** Why a batch of a slice failed: what a batch activity's failure would carry (category = failure type). */
+export const SliceBatchFailureSchema = z.object({
+  category: z.string(),
+  message: z.string(),
+  nonRetryable: z.boolean(),
+  details: z.object({
+    provider: z.string().optional(),
+    status: z.number().nullable().optional(),
+    baseUrl: z.string().optional(),
+    inputTokens: z.number().optional(),
+    outputTokens: z.number().optional(),
+  }),
+  /** The provider's retry-after (429), which the retry waits at least. */
+  retryAfterMs: z.number().optional(),
+});
+export type SliceBatchFailure = z.infer<typeof SliceBatchFailureSchema>;
+
+/** What a slice reports: per batch, in input order, its summary or why it failed (the workflow retries it on its own). */
+export const SliceResultSchema = z.object({
+  batches: z.array(z.object({ batchIndex: z.number().int(), summary: BatchSummarySchema.optional(), failure: SliceBatchFailureSchema.optional() })),
+});
+export type SliceResult = z.infer<typeof SliceResultSchema>;
 
 /** A shard's summary as stored: the batch summary plus each record's topic path (the manifest's diversity). */
 export const StoredSummarySchema = BatchSummarySchema.extend({ recordTopics: z.array(z.array(z.string())).optional() });

@@ -152,6 +152,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     numSteps,
     batchSize,
     callsPerBatch,
+    batchesPerSlice: opts.batchesPerSlice,
     concurrency,
     ...(price ? { price } : {}),
     ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),

@@ -6,6 +6,9 @@ import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema, 
  * Options of `new DataSetGenerator(...)`: the seed's parameters in camelCase, plus what a durable
  * run needs (concurrency, data folder, Temporal connection). Unknown keys are refused by name.
  */
+/** Batches per slice when the config does not say (see README, "Slices"; bench/results/slices-*.json). */
+export const DEFAULT_BATCHES_PER_SLICE = 4;
+
 export const GeneratorOptionsSchema = z
   .object({
     instructions: z.string().default(''),
@@ -33,6 +36,12 @@ export const GeneratorOptionsSchema = z
     concurrency: z.number().int().min(1).max(10000).default(8),
     /** Model calls one batch activity runs at once (default: a quarter of `concurrency`, 1 to 8). */
     callsPerBatch: z.number().int().min(1).max(64).optional(),
+    /**
+     * Batches one slice activity works through (its calls share `callsPerBatch` slots, and a slot
+     * freed by a finished call goes to the next call at once). Fewer Temporal operations per call
+     * and no idle slots between batches; 1 = one activity per batch.
+     */
+    batchesPerSlice: z.number().int().min(1).max(64).default(DEFAULT_BATCHES_PER_SLICE),
     /** Dollars per million tokens of the model, when the built-in table (src/llm/prices.ts) lacks it or is out of date. */
     price: z
       .object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0) })

@@ -103,6 +103,11 @@ export const RunInputSchema = z.object({
    * `batchSize x callsPerBatch` examples; `concurrency` still bounds the calls in flight.
    */
   callsPerBatch: z.number().int().min(1).max(64).optional(),
+  /**
+   * Batches one `generateSlice` activity works through with `callsPerBatch` call slots, refilling a
+   * slot as soon as a call ends (absent in older runs: one `generateBatch` activity per batch).
+   */
+  batchesPerSlice: z.number().int().min(1).max(64).optional(),
   concurrency: z.number().int().positive().max(10000),
   /** Dollars per million tokens of the run's model, when known: the stats' estimated cost. */
   price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0), source: z.string() }).optional(),

@@ -91,6 +91,8 @@ export const RawYamlConfigSchema = z
         concurrency: z.number().int().min(1).max(10000).optional(),
         /** Model calls one batch activity runs at once (DeepFabric 4.x's output.batch_size means this). */
         calls_per_batch: z.number().int().min(1).max(64).optional(),
+        /** Batches one slice activity works through, refilling each call slot as soon as a call ends (default 4; 1 = no refill). */
+        batches_per_slice: z.number().int().min(1).max(64).optional(),
         /** Stop gracefully before the estimated cost passes this many dollars (needs a known price). */
         budget_usd: z.number().positive().optional(),
         /** Drop duplicate examples: exact (default true) and near (a similarity threshold, 0.5-1). */

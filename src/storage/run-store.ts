@@ -7,6 +7,7 @@ import { DataSetGeneratorError } from '../errors';
  * The run folder on disk, shared by all workers of a run:
  *   shards/batch-000007.json         {"summary", "records"}: one file, one atomic rename (the checkpoint)
  *   shards/batch-000007.errors.jsonl failed attempts of the batch (category, message), for stats and retry prompts
+ *   shards/batch-000007.calls.jsonl  each finished model call of the batch (its checkpoint), one line per call
  *   dataset.jsonl, manifest.json     the assembled result
  */
 export class RunStore {
@@ -52,6 +53,26 @@ export class RunStore {
   async appendError(batch: number, entry: Record<string, unknown>): Promise<void> {
     await this.ensureShardsDir();
     await fs.appendFile(this.errorsPath(batch), JSON.stringify(entry) + '\n');
+  }
+
+  callsPath(batch: number): string {
+    return path.join(this.shardsDir, `batch-${String(batch).padStart(6, '0')}.calls.jsonl`);
+  }
+
+  /** Appends one line to the batch's calls log (one O_APPEND write). */
+  async appendCall(batch: number, line: string): Promise<void> {
+    await this.ensureShardsDir();
+    await fs.appendFile(this.callsPath(batch), line);
+  }
+
+  /** The calls log's lines (the last may be torn); none when there is no log. */
+  async readCalls(batch: number): Promise<string[]> {
+    try {
+      return (await fs.readFile(this.callsPath(batch), 'utf8')).split('\n').filter((l) => l.length > 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
   }
 
   async readErrors(batch: number): Promise<Record<string, unknown>[]> {

@@ -201,16 +201,32 @@ class FsRunData implements RunData {
   readErrors(batch: number) {
     return this.files.readErrors(batch);
   }
-  private callPath(batch: number, call: number): string {
+  /** Where runs made before the calls log kept each call's checkpoint (read only, when resuming them). */
+  private oldCallPath(batch: number, call: number): string {
     return path.join(this.files.shardsDir, `batch-${String(batch).padStart(6, '0')}.call-${String(call).padStart(3, '0')}.json`);
   }
+  /**
+   * A call's checkpoint is one line appended to its batch's calls log (one O_APPEND write, no
+   * fsync): it survives the worker's death (the page cache outlives a process), and is cheap enough
+   * for every call. A torn last line (the machine, not the process, went down) reads as no
+   * checkpoint: that call is made again, never a wrong record. The latest line of a call wins.
+   */
   async writeCall(batch: number, call: number, outcome: unknown) {
-    await fs.mkdir(this.files.shardsDir, { recursive: true });
-    await writeFileAtomic(this.callPath(batch, call), JSON.stringify(outcome));
+    await this.files.appendCall(batch, JSON.stringify({ call, outcome }) + '\n');
   }
   async readCall<T>(batch: number, call: number): Promise<T | undefined> {
+    const lines = await this.files.readCalls(batch);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      let entry: { call?: unknown; outcome?: unknown };
+      try {
+        entry = JSON.parse(lines[i]!) as typeof entry;
+      } catch {
+        continue; // a torn line
+      }
+      if (entry.call === call) return entry.outcome as T;
+    }
     try {
-      return JSON.parse(await fs.readFile(this.callPath(batch, call), 'utf8')) as T;
+      return JSON.parse(await fs.readFile(this.oldCallPath(batch, call), 'utf8')) as T;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;

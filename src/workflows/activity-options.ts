@@ -18,12 +18,14 @@ export function modelCallActivityOptions(
   requestTimeoutSeconds: number,
   heartbeatTimeoutSeconds: number,
   pacedWaitSeconds = 0,
+  batchesInSequence = 1,
 ): ActivityOptions {
   const retryable = new Set<string>(retry.retryOnErrors);
   return {
     // The model call has its own timeout (requestTimeout); this one is the backstop for a stuck
-    // attempt, plus the longest wait for a paced slot (heartbeats still catch a dead worker).
-    startToCloseTimeout: `${Math.ceil(requestTimeoutSeconds * 2 + 30 + pacedWaitSeconds)}s`,
+    // attempt, plus the longest wait for a paced slot (heartbeats still catch a dead worker); a
+    // slice's batches take their turns in its call slots, so it gets that much per batch.
+    startToCloseTimeout: `${Math.ceil((requestTimeoutSeconds * 2 + 30 + pacedWaitSeconds) * batchesInSequence)}s`,
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {

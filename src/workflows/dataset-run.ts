@@ -37,14 +37,14 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { Activities, AssembleResult, BatchInput, BatchSummary } from '../activities';
+import type { Activities, AssembleResult, BatchInput, BatchSummary, SliceInput, SliceResult } from '../activities';
 import type { RunInput } from '../config/run-input';
 import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampling';
 import { MAX_PACED_WAIT_SECONDS, modelCallActivityOptions } from './activity-options';
 import { advance, newPlanCursor, nextWork, plannedBatches, type BatchWork, type PlanLimits } from './batch-plan';
 import { datasetRunWorkflowV1 } from './dataset-run-v1';
 import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from './definitions';
-import { describeBatchFailure, RUN_FATAL_TYPES, runFatalFailure } from './failures';
+import { describeBatchFailure, retriedOnItsOwn, retryAfterSlice, RUN_FATAL_TYPES, runFatalFailure, type BatchFailure } from './failures';
 import { DatasetAccepted } from './search-attributes';
 import { budgetRefusal, newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
 
@@ -71,6 +71,15 @@ export interface RunResult {
   stats: ReturnType<typeof snapshot>;
 }
 
+/** A batch of a slice that failed, waiting for a slot to be retried on its own. */
+interface QueuedRetry {
+  work: BatchWork;
+  attemptsMade: number;
+  failure: BatchFailure;
+  /** The backoff its activity waits before its first call. */
+  delayMs: number;
+}
+
 /** Concurrency bounds of the setConcurrency update. */
 const MAX_CONCURRENCY = 10000;
 
@@ -86,6 +95,9 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const limits: PlanLimits = { numSteps: input.numSteps, batchSize: input.batchSize * callsPerBatch, maxExtraBatches: input.maxExtraBatches };
   // `concurrency` bounds model calls in flight; at least one batch runs.
   const batchSlots = () => Math.max(1, Math.floor(concurrency / callsPerBatch));
+  // Slices (absent in runs started before them: one generateBatch activity per batch, commands
+  // unchanged, no patch needed): a slot runs one generateSlice activity of up to this many batches.
+  const batchesPerSlice = input.batchesPerSlice;
   const stats = cursor?.stats ?? newStats(input.numSteps, plannedBatches(limits), info.startTime.getTime());
   if (cursor) stats.segments++;
   const plan = cursor ? { nextBatch: cursor.nextBatch, nextSlot: cursor.nextSlot, extraBatchesUsed: cursor.extraBatchesUsed } : newPlanCursor(limits);
@@ -96,7 +108,9 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   let segmentFull = false;
   let status: RunStatus = 'running';
   let fatal: ApplicationFailure | undefined;
-  const inFlight = new Map<number, number>(); // batch index -> examples requested
+  const inFlight = new Map<number, number>(); // batch index -> examples requested (running, or waiting to be retried)
+  let running = 0; // activities in flight, each in one slot
+  const retryQueue: QueuedRetry[] = []; // batches of slices waiting for a slot to be retried on their own
   let scheduledThisSegment = 0;
   let ended = false;
   let endScheduling!: () => void;
@@ -105,7 +119,13 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const currentStats = () =>
     snapshot(
       stats,
-      { runId: input.runId, status: paused && status === 'running' ? 'paused' : status, batchesInFlight: inFlight.size, concurrency, paused },
+      {
+        runId: input.runId,
+        status: paused && status === 'running' ? 'paused' : status,
+        batchesInFlight: inFlight.size - retryQueue.length,
+        concurrency,
+        paused,
+      },
       { price: input.price, budgetUsd },
     );
 
@@ -116,7 +136,7 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   // Runs without pacing (all runs started before it existed) keep their timeouts unchanged.
   const pacedWait = input.pacing ? MAX_PACED_WAIT_SECONDS : 0;
   let batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds, pacedWait);
-  const { generateBatch } = proxyActivities<Activities>(batchOptions);
+  const { generateBatch, generateSlice } = proxyActivities<Activities>(batchOptions);
   const { assembleDataset } = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
 
   const inline = input.topics.kind === 'inline' ? input.topics.paths : undefined;
@@ -140,14 +160,28 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       ...(input.dedup ? { dedup: input.dedup } : {}),
       ...(input.pacing ? { pacing: input.pacing } : {}),
     };
-    if (inline) {
-      const topicPaths = Array.from({ length: work.count }, (_, i) => inline[pathIndexForSlot(sampling, work.slotStart + i)]!);
-      return { ...base, topicPaths };
-    }
-    if (input.topics.kind === 'stored') return { ...base, topicsRef: { file: '', stored: true, sampling: input.sampling, count: sampling.count } };
-    const file = input.topics.kind === 'file' ? input.topics.file : '';
-    return { ...base, topicsRef: { file, sampling: input.sampling, count: sampling.count } };
+    if (inline) return { ...base, topicPaths: inlinePaths(work) };
+    return { ...base, topicsRef: topicsRef() };
   };
+  const inlinePaths = (work: BatchWork) => Array.from({ length: work.count }, (_, i) => inline![pathIndexForSlot(sampling, work.slotStart + i)]!);
+  const topicsRef = () =>
+    input.topics.kind === 'stored'
+      ? { file: '', stored: true, sampling: input.sampling, count: sampling.count }
+      : { file: input.topics.kind === 'file' ? input.topics.file : '', sampling: input.sampling, count: sampling.count };
+
+  const sliceInput = (works: BatchWork[]): SliceInput => ({
+    runId: input.runId,
+    runDir: input.runDir,
+    ...(input.storeId ? { storeId: input.storeId } : {}),
+    generation: { ...input.generation, requestTimeoutSeconds },
+    firstWave: stats.batchesDone === 0,
+    examplesPerCall: input.batchSize,
+    ...(input.dedup ? { dedup: input.dedup } : {}),
+    ...(input.pacing ? { pacing: input.pacing } : {}),
+    ...(inline ? {} : { topicsRef: topicsRef() }),
+    batches: works.map((w) => (inline ? { ...w, topicPaths: inlinePaths(w) } : w)),
+    callsInFlight: callsPerBatch,
+  });
 
   // Progress in the memo (and the DatasetAccepted search attribute) once per ~2% of batches: the
   // decision depends only on how many batches have finished, i.e. on the completion events so far.
@@ -176,9 +210,13 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     }
   };
 
-  /** Starts batches while slots are free; called only from an event's handler (see the file comment). */
-  const fill = () => {
-    while (!ended && !fatal && !stopRequested && !cancelRequested && !paused && inFlight.size < batchSlots()) {
+  /**
+   * Takes up to `n` batches from the plan (each counted in flight at once, so top-ups and the
+   * budget see it); stops early at the segment's end or the budget.
+   */
+  const takeWorks = (n: number): BatchWork[] => {
+    const works: BatchWork[] = [];
+    while (works.length < n) {
       if (scheduledThisSegment >= input.batchesPerRun) {
         segmentFull = true;
         break;
@@ -194,13 +232,46 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       }
       advance(plan, limits, work);
       scheduledThisSegment++;
-      start(work);
+      inFlight.set(work.batchIndex, work.count);
+      works.push(work);
     }
+    return works;
+  };
+
+  /**
+   * Batches per slice for the slices one event starts: the planned batches left, spread over all
+   * slots, at most `batchesPerSlice` (so slices shrink toward the end of the run and the last ones
+   * end together); one at a time for top-ups (sized from the latest acceptance) and, with a budget,
+   * until a batch has been paid for (its cost is unknown before).
+   */
+  const sliceSize = (): number => {
+    if (batchesPerSlice === undefined) return 1;
+    if (budgetUsd !== undefined && stats.batchesDone - stats.batchesCached === 0) return 1;
+    const left = plannedBatches(limits) - plan.nextBatch;
+    return left <= 0 ? 1 : Math.min(batchesPerSlice, Math.ceil(left / batchSlots()));
+  };
+
+  /** Starts work while slots are free; called only from an event's handler (see the file comment). */
+  const fill = () => {
+    const size = sliceSize();
+    while (!ended && !fatal && !stopRequested && !cancelRequested && !paused && running < batchSlots()) {
+      const retried = retryQueue.shift();
+      if (retried) {
+        startRetry(retried);
+        continue;
+      }
+      const works = takeWorks(size);
+      if (!works.length) break;
+      if (batchesPerSlice === undefined) start(works[0]!);
+      else startSlice(works);
+    }
+    // A run that stops does not retry: a batch waiting for its retry fails with the failure it had.
+    if (fatal || stopRequested || cancelRequested) for (const r of retryQueue.splice(0)) giveUp(r);
     maybeEnd();
   };
 
   const start = (work: BatchWork) => {
-    inFlight.set(work.batchIndex, work.count);
+    running++;
     const bi = batchInput(work);
     const topic = bi.topicPaths?.[0]?.join(' -> ');
     const summary = `batch ${work.batchIndex}: ${work.count} examples${topic ? `, first topic ${topic.slice(0, 80)}` : ''}`;
@@ -211,7 +282,8 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     );
   };
 
-  const settle = (work: BatchWork, summary: BatchSummary | undefined, err: unknown) => {
+  const settle = (work: BatchWork, summary: BatchSummary | undefined, err: unknown, attemptsBefore = 0) => {
+    running--;
     inFlight.delete(work.batchIndex);
     if (summary) {
       recordBatch(stats, summary);
@@ -219,18 +291,102 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
     } else if (isCancellation(err)) cancelRequested = true;
     else {
       const failure = describeBatchFailure(err);
-      const { inputTokens = 0, outputTokens = 0, ...details } = failure.details;
-      recordBatchFailure(
-        stats,
-        failure.category,
-        failure.nonRetryable ? 1 : retry.maxRetries + 1,
-        work.count,
-        { message: failure.message, ...details },
-        { inputTokens, outputTokens },
-      );
-      if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
+      recordFailure(work, failure, failure.nonRetryable ? attemptsBefore + 1 : retry.maxRetries + 1);
     }
     if ((stats.batchesDone + stats.batchesFailed) % progressStep === 0) publishProgress();
+    fill();
+  };
+
+  /** Counts a batch that failed for good (after `attempts` attempts); a fatal category ends the run. */
+  const recordFailure = (work: BatchWork, failure: BatchFailure, attempts: number) => {
+    const { inputTokens = 0, outputTokens = 0, ...details } = failure.details;
+    recordBatchFailure(stats, failure.category, attempts, work.count, { message: failure.message, ...details }, { inputTokens, outputTokens });
+    if (RUN_FATAL_TYPES.includes(failure.category) && !fatal) fatal = runFatalFailure(input.runId, failure);
+  };
+
+  /**
+   * A batch of a slice failed (its neighbours are unaffected): queued to be retried on its own, or
+   * counted as failed. The retry waits for its backoff inside its activity (`retryDelayMs`), not on
+   * a workflow timer: every command then stays the direct effect of one completion (see the file
+   * comment), and a queued retry takes the next free slot before new work.
+   */
+  const sliceBatchFailed = (work: BatchWork, failure: BatchFailure & { retryAfterMs?: number | undefined }, attemptsMade: number) => {
+    // A batch the run's cancellation interrupted is neither failed nor retried (as a cancelled batch activity).
+    if (failure.category === 'cancelled' && cancelRequested) {
+      inFlight.delete(work.batchIndex);
+      return;
+    }
+    if (fatal || stopRequested || cancelRequested || !retriedOnItsOwn(failure, retry, attemptsMade)) {
+      inFlight.delete(work.batchIndex);
+      recordFailure(work, failure, attemptsMade);
+      return;
+    }
+    const delayMs = Math.max(retryAfterSlice(retry, attemptsMade).firstDelayMs, failure.retryAfterMs ?? 0);
+    retryQueue.push({ work, attemptsMade, failure, delayMs });
+  };
+
+  /** A queued retry that will not run (the run stops): the batch counts as failed with the failure it had. */
+  const giveUp = (r: QueuedRetry) => {
+    inFlight.delete(r.work.batchIndex);
+    recordFailure(r.work, r.failure, r.attemptsMade);
+  };
+
+  /** A sliced batch retried on its own: a generateBatch activity with the attempts and backoff it has left. */
+  const startRetry = ({ work, attemptsMade, delayMs }: QueuedRetry) => {
+    running++;
+    const options = modelCallActivityOptions(
+      retryAfterSlice(retry, attemptsMade).strategy,
+      requestTimeoutSeconds,
+      input.heartbeatTimeoutSeconds,
+      pacedWait + delayMs / 1000,
+    );
+    const summary = `batch ${work.batchIndex}: retried on its own after ${attemptsMade} attempt(s) in its slice`;
+    generateBatch.executeWithOptions({ ...options, summary }, [{ ...batchInput(work), priorAttempts: attemptsMade, retryDelayMs: delayMs }]).then(
+      (result) => settle(work, result, undefined, attemptsMade),
+      (err: unknown) => settle(work, undefined, err, attemptsMade),
+    );
+  };
+
+  /** Starts one slice: its batches share `callsPerBatch` call slots in one activity. */
+  const startSlice = (works: BatchWork[]) => {
+    running++;
+    const first = works[0]!;
+    const last = works[works.length - 1]!;
+    const options = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds, pacedWait, works.length);
+    const summary = `batches ${first.batchIndex}-${last.batchIndex}: ${works.reduce((n, w) => n + w.count, 0)} examples`;
+    generateSlice.executeWithOptions({ ...options, summary }, [sliceInput(works)]).then(
+      (result) => settleSlice(works, result, undefined),
+      (err: unknown) => settleSlice(works, undefined, err),
+    );
+  };
+
+  const settleSlice = (works: BatchWork[], result: SliceResult | undefined, err: unknown) => {
+    running--;
+    const before = stats.batchesDone + stats.batchesFailed;
+    if (result) {
+      for (const b of result.batches) {
+        const work = works.find((w) => w.batchIndex === b.batchIndex);
+        if (!work) continue;
+        if (b.summary) {
+          inFlight.delete(work.batchIndex);
+          recordBatch(stats, b.summary);
+          if (b.summary.sample) latestSample = b.summary.sample;
+        } else if (b.failure) sliceBatchFailed(work, b.failure, 1);
+      }
+      for (const w of works)
+        if (!result.batches.some((b) => b.batchIndex === w.batchIndex))
+          sliceBatchFailed(w, { category: 'server_error', message: `slice did not report batch ${w.batchIndex}`, nonRetryable: false, details: {} }, 1);
+    } else if (isCancellation(err)) {
+      for (const w of works) inFlight.delete(w.batchIndex);
+      cancelRequested = true;
+    } else {
+      // The slice itself failed after its retries (a worker that kept dying, a timeout): each of its
+      // batches is retried on its own, and those that had finished return their stored summaries.
+      const failure = describeBatchFailure(err);
+      for (const w of works) sliceBatchFailed(w, failure, 1);
+    }
+    const after = stats.batchesDone + stats.batchesFailed;
+    if (Math.floor(after / progressStep) !== Math.floor(before / progressStep)) publishProgress();
     fill();
   };
 

@@ -3,19 +3,20 @@
  * activity raised, see `src/activities/to-failure.ts`) and whether it ends the whole run.
  */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
-import { FATAL_CATEGORIES } from '../errors';
+import type { RetryStrategy } from '../config/run-input';
+import { ERROR_CATEGORIES, FATAL_CATEGORIES } from '../errors';
 
 /** Failure types that end the whole run: retrying another batch cannot fix them. */
 export const RUN_FATAL_TYPES: readonly string[] = [...FATAL_CATEGORIES, 'configuration_error'];
 
 /** Details a batch failure carries from the activity (provider, HTTP status, endpoint). */
 export interface FailureDetails {
-  provider?: string;
-  status?: number | null;
-  baseUrl?: string;
+  provider?: string | undefined;
+  status?: number | null | undefined;
+  baseUrl?: string | undefined;
   /** Tokens the batch's failed attempts cost (answers that failed validation). */
-  inputTokens?: number;
-  outputTokens?: number;
+  inputTokens?: number | undefined;
+  outputTokens?: number | undefined;
 }
 
 export interface BatchFailure {
@@ -47,4 +48,27 @@ export function runFatalFailure(runId: string, f: BatchFailure): ApplicationFail
     nonRetryable: true,
     details: [{ runId, category: f.category, ...f.details }],
   });
+}
+
+/**
+ * Whether a batch that failed inside a slice is retried on its own: exactly when Temporal's retry
+ * policy of a batch activity would retry it (see `modelCallActivityOptions`): not marked
+ * non-retryable, not fatal to the run, and either in `retryOnErrors` or not a model error category
+ * at all (a store or network failure), with attempts left after the one it made.
+ */
+export function retriedOnItsOwn(f: BatchFailure, retry: RetryStrategy, attemptsMade: number): boolean {
+  if (f.nonRetryable || RUN_FATAL_TYPES.includes(f.category)) return false;
+  if ((ERROR_CATEGORIES as readonly string[]).includes(f.category) && !retry.retryOnErrors.includes(f.category as never)) return false;
+  return attemptsMade < retry.maxRetries + 1;
+}
+
+/**
+ * The retry policy of a batch retried on its own after `attemptsMade` attempts in its slice: the
+ * attempts left, and backoff continuing where the slice's attempt left it (the workflow waited the
+ * first interval already), so the waits are Temporal's initial x multiplier^n as for any batch.
+ */
+export function retryAfterSlice(retry: RetryStrategy, attemptsMade: number): { strategy: RetryStrategy; firstDelayMs: number } {
+  const firstDelayMs = Math.min(retry.maxBackoffSeconds, retry.initialBackoffSeconds * retry.backoffMultiplier ** (attemptsMade - 1)) * 1000;
+  const next = Math.min(retry.maxBackoffSeconds, retry.initialBackoffSeconds * retry.backoffMultiplier ** attemptsMade);
+  return { strategy: { ...retry, maxRetries: retry.maxRetries - attemptsMade, initialBackoffSeconds: next }, firstDelayMs };
 }

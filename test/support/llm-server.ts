@@ -34,6 +34,8 @@ export interface Behaviour {
   respond: ((call: { prompt: string; callNo: number; schema: unknown }) => unknown) | undefined;
   /** A provider's limit: more than this many accepted requests in any sliding minute are answered 429. */
   requestsPerMinute: number | undefined;
+  /** An outcome chosen by the call's batch header (`<runId>/<batchIndex>`), before scripts and rates; undefined: the usual dice. */
+  outcomeForBatch: ((batch: string | undefined) => Outcome | undefined) | undefined;
 }
 
 export interface CallRecord {
@@ -64,6 +66,7 @@ const DEFAULTS: Behaviour = {
   seed: 42,
   respond: undefined,
   requestsPerMinute: undefined,
+  outcomeForBatch: undefined,
 };
 
 function mulberry32(seed: number): () => number {
@@ -182,7 +185,7 @@ export class LlmTestServer {
     if (!protocol || req.method !== 'POST') return this.send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
 
     const key = protocol === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
-    let outcome = this.pickOutcome();
+    let outcome = this.behaviour.outcomeForBatch?.(req.headers['x-deepfabric-batch'] as string | undefined) ?? this.pickOutcome();
     if (this.behaviour.acceptKey !== undefined && key !== this.behaviour.acceptKey) outcome = '401';
     let limitRetryAfter: number | undefined;
     if (outcome === 'ok' && this.behaviour.requestsPerMinute !== undefined) {

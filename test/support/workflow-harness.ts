@@ -25,7 +25,7 @@ function creator(workflowsPath: string): Promise<VMWorkflowCreator> {
   if (!c) {
     // The same bundle and the same parse the worker uses (source map split off the code).
     c = bundleWorkflowCode({ workflowsPath, logger: quiet as never }).then((bundle) =>
-      VMWorkflowCreator.create(parseWorkflowCode(bundle.code), 5000, new Set(['generateBatch', 'assembleDataset'])),
+      VMWorkflowCreator.create(parseWorkflowCode(bundle.code), 5000, new Set(['generateBatch', 'generateSlice', 'assembleDataset'])),
     );
     creators.set(workflowsPath, c);
   }
@@ -143,6 +143,7 @@ export function describeCommand(c: Command): string {
   if (c.updateResponse)
     return `update ${c.updateResponse.protocolInstanceId} ${c.updateResponse.accepted ? 'accepted' : c.updateResponse.completed ? 'completed' : 'rejected'}`;
   if (c.setPatchMarker) return `patch ${c.setPatchMarker.patchId}`;
+  if (c.startTimer) return `timer #${c.startTimer.seq}`;
   return Object.keys(c)
     .filter((k) => (c as Record<string, unknown>)[k] != null)
     .join(',');

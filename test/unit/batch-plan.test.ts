@@ -1,4 +1,6 @@
 import { advance, newPlanCursor, nextWork, plannedBatches, type PlanLimits } from '../../src/workflows/batch-plan';
+import { retriedOnItsOwn, retryAfterSlice } from '../../src/workflows/failures';
+import type { RetryStrategy } from '../../src/config/run-input';
 
 const limits: PlanLimits = { numSteps: 10, batchSize: 4, maxExtraBatches: 2 };
 const none = { accepted: 0, requested: 0, requestedInFlight: 0 };
@@ -40,5 +42,33 @@ describe('batch plan', () => {
   it('stops topping up after maxExtraBatches', () => {
     const cursor = { nextBatch: 5, nextSlot: 18, extraBatchesUsed: 2 };
     expect(nextWork(cursor, limits, { accepted: 5, requested: 18, requestedInFlight: 0 })).toBeUndefined();
+  });
+});
+
+describe('a batch that failed inside a slice', () => {
+  const retry = {
+    maxRetries: 3,
+    backoffMultiplier: 2,
+    initialBackoffSeconds: 1,
+    maxBackoffSeconds: 3,
+    retryOnErrors: ['server_error', 'rate_limit'] as RetryStrategy['retryOnErrors'],
+  };
+  const failure = (category: string, nonRetryable = false) => ({ category, message: 'm', nonRetryable, details: {} });
+
+  it('is retried on its own exactly when a batch activity would be: retryable, not fatal, in retryOnErrors or not a model category, attempts left', () => {
+    expect(retriedOnItsOwn(failure('server_error'), retry, 1)).toBe(true);
+    expect(retriedOnItsOwn(failure('server_error'), retry, 4)).toBe(false); // 1 + maxRetries attempts made
+    expect(retriedOnItsOwn(failure('server_error', true), retry, 1)).toBe(false);
+    expect(retriedOnItsOwn(failure('validation_error'), retry, 1)).toBe(false); // not in retryOnErrors
+    expect(retriedOnItsOwn(failure('auth_error'), retry, 1)).toBe(false); // ends the run
+    expect(retriedOnItsOwn(failure('configuration_error'), retry, 1)).toBe(false);
+    expect(retriedOnItsOwn(failure('Error'), retry, 1)).toBe(true); // a store or network failure
+    expect(retriedOnItsOwn(failure('server_error'), { ...retry, maxRetries: 0 }, 1)).toBe(false);
+  });
+
+  it('waits the first interval, then continues the backoff where the slice left it, with the attempts left', () => {
+    expect(retryAfterSlice(retry, 1)).toEqual({ firstDelayMs: 1000, strategy: { ...retry, maxRetries: 2, initialBackoffSeconds: 2 } });
+    // Capped at maxBackoffSeconds on both.
+    expect(retryAfterSlice(retry, 3)).toEqual({ firstDelayMs: 3000, strategy: { ...retry, maxRetries: 0, initialBackoffSeconds: 3 } });
   });
 });

@@ -17,9 +17,16 @@ import { activityCompleted, activityFailed, describeCommand, disposeHarness, Han
 const workflowsPath = require.resolve('../support/legacy-workflows');
 const state: GeneratorState = { templates: { ...DEFAULT_TEMPLATES }, activeTemplate: 'default', customTemplate: undefined, namedFilters: [] };
 
-function runInput(numSteps: number, concurrency: number) {
+/** A run's input; without slices unless asked (runs started before slices schedule one generateBatch per batch). */
+function runInput(numSteps: number, concurrency: number, sliced = false) {
   const opts = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency });
-  return buildRunInput(opts, state, { numSteps, batchSize: 1, topics: topicPaths(numSteps) } as never, path.join(os.tmpdir(), 'grouping'));
+  const { batchesPerSlice, ...input } = buildRunInput(
+    opts,
+    state,
+    { numSteps, batchSize: 1, topics: topicPaths(numSteps) } as never,
+    path.join(os.tmpdir(), 'grouping'),
+  );
+  return sliced ? { ...input, batchesPerSlice } : input;
 }
 
 const summary = (batchIndex: number): BatchSummary => ({
@@ -39,8 +46,8 @@ const summary = (batchIndex: number): BatchSummary => ({
 type Job = Parameters<HandDrivenWorkflow['activate']>[0][number];
 
 /** Starts the workflow, then feeds `groups` (each one activation) and returns every command after the start. */
-async function drive(workflowType: string, groups: Job[][], numSteps = 24, concurrency = 6): Promise<{ first: string[]; rest: string[] }> {
-  const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, workflowType, [runInput(numSteps, concurrency)]);
+async function drive(workflowType: string, groups: Job[][], numSteps = 24, concurrency = 6, sliced = false): Promise<{ first: string[]; rest: string[] }> {
+  const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, workflowType, [runInput(numSteps, concurrency, sliced)]);
   const rest: string[] = [];
   for (const jobs of groups) rest.push(...(await wf.activate(jobs)).map(describeCommand));
   await wf.dispose();
@@ -131,5 +138,59 @@ describe('commands do not depend on how events are grouped into activations', ()
     const schedules = (from: number, n: number) => Array.from({ length: n }, (_, i) => `schedule generateBatch #${from + i}`);
     expect(whole.rest).toEqual([...memos(6), ...schedules(7, 6)]);
     expect(split.rest).toEqual([...memos(3), ...schedules(7, 3), ...memos(3), ...schedules(10, 3)]);
+  });
+});
+
+describe('slices: the same rule, with batches retried on their own after a timer', () => {
+  // 48 batches, 6 slots: slices of 4 batches (slice k holds batches 4(k-1) .. 4k-1).
+  const sliceDone = (seq: number, failed: number[] = []) =>
+    activityCompleted(seq, {
+      batches: [0, 1, 2, 3].map((i) => {
+        const b = (seq - 1) * 4 + i;
+        return failed.includes(b)
+          ? { batchIndex: b, failure: { category: 'server_error', message: 'HTTP 500', nonRetryable: false, details: {} } }
+          : { batchIndex: b, summary: summary(b) };
+      }),
+    });
+  const driveSliced = (groups: Job[][]) => drive('datasetRunWorkflow', groups, 48, 6, true);
+
+  it('the first task schedules one slice per slot, each with its share of the batches', async () => {
+    const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, 'datasetRunWorkflow', [runInput(48, 6, true)]);
+    await wf.dispose();
+    expect(commands.map(describeCommand)).toEqual(['patch completion-driven-scheduling', ...[1, 2, 3, 4, 5, 6].map((s) => `schedule generateSlice #${s}`)]);
+    const inputOf = (i: number) => JSON.parse(Buffer.from(commands[i]!.scheduleActivity!.arguments![0]!.data!).toString('utf8'));
+    expect(inputOf(1).batches.map((b: { batchIndex: number }) => b.batchIndex)).toEqual([0, 1, 2, 3]);
+    expect(inputOf(6).batches.map((b: { batchIndex: number }) => b.batchIndex)).toEqual([20, 21, 22, 23]);
+    expect(inputOf(1).callsInFlight).toBe(1);
+  });
+
+  it('a failed batch of a slice is retried alone in the next free slot, before new work; same commands in any split', async () => {
+    const events: Job[] = [sliceDone(1), sliceDone(2, [5]), signal('pause'), sliceDone(3), signal('resume')];
+    const retried = [activityCompleted(8, summary(5))]; // batch 5 alone, scheduled by slice 2's completion
+    const whole = await driveSliced([events, retried]);
+    for (let cut = 1; cut < events.length; cut++) {
+      const split = await driveSliced([events.slice(0, cut), events.slice(cut), retried]);
+      expect({ cut, rest: split.rest }).toEqual({ cut, rest: whole.rest });
+    }
+    // Slice 1 refills its slot; slice 2's slot goes to batch 5 alone; the pause holds slice 3's slot
+    // until the resume; batch 5's completion refills its slot.
+    expect(whole.rest.filter((c) => c !== 'memo' && c !== 'search-attributes')).toEqual([
+      'schedule generateSlice #7',
+      'schedule generateBatch #8',
+      'schedule generateSlice #9',
+      'schedule generateSlice #10',
+    ]);
+  });
+
+  it('the retry carries the attempts made and waits the backoff in its activity, with the attempts left in its policy', async () => {
+    const { wf } = await HandDrivenWorkflow.start(workflowsPath, 'datasetRunWorkflow', [runInput(48, 6, true)]);
+    const after = await wf.activate([sliceDone(1, [2])]);
+    await wf.dispose();
+    const batch = after.find((c) => c.scheduleActivity?.activityType === 'generateBatch')!.scheduleActivity!;
+    const input = JSON.parse(Buffer.from(batch.arguments![0]!.data!).toString('utf8'));
+    expect(input).toMatchObject({ batchIndex: 2, priorAttempts: 1, retryDelayMs: 1000 });
+    // Defaults: maxRetries 3, backoff 1 s x 2: three attempts left, the next wait 2 s.
+    expect(batch.retryPolicy!.maximumAttempts).toBe(3);
+    expect(Number(batch.retryPolicy!.initialInterval!.seconds)).toBe(2);
   });
 });

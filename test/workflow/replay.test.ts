@@ -69,6 +69,19 @@ describe('histories recorded with several calls per batch, a budget, pacing and 
   }
 });
 
+describe('histories of a run with slices', () => {
+  // scripts/record-histories.ts with slices (the default): slices of 3 batches in 2 slots, a batch
+  // of a slice failing on a 500 and retried on its own (generateBatch), pause and resume, an
+  // updateSettings update, continue-as-new.
+  for (const file of ['dataset-run-v4-0.json', 'dataset-run-v4-1.json']) {
+    it(`${file} replays on today's code`, async () => {
+      const history = load(file);
+      expect(history.events!.length).toBeGreaterThan(20);
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
+    });
+  }
+});
+
 describe('topic builds recorded before they could continue as new', () => {
   // scripts/record-topic-histories.ts on commit d75d721 (one run per build, 15% server
   // errors). Continue-as-new is gated by `expansionsPerRun`, which these inputs lack.

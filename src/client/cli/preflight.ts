@@ -57,6 +57,7 @@ export function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: s
     ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
     ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
     ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
+    ...(g.batches_per_slice !== undefined ? { batchesPerSlice: g.batches_per_slice } : {}),
     ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
     ...(g.dedup ? { dedup: g.dedup } : {}),
     ...(g.pacing ? { rateLimit: g.pacing } : {}),
