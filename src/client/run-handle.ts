@@ -4,13 +4,13 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { datasetRunWorkflow, RunResult } from '../workflows/dataset-run';
 import {
+  applySettingsSignal,
   cancelRunSignal,
   pauseSignal,
   resumeSignal,
   setConcurrencyUpdate,
+  settingsProblem,
   statsQuery,
-  updateSettingsUpdate,
-  type RunSettings,
   type RunSettingsPatch,
 } from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
@@ -51,26 +51,35 @@ export class RunHandle {
   async cancel(): Promise<void> {
     await this.handle.cancel();
   }
-  /** Changes how many batches run at once; returns the value now in force. */
+  /**
+   * Changes how many model calls run at once (from the next batch or slice on); returns the value
+   * sent. Checked here, then sent as a signal (see `applySettingsSignal` for why not an update).
+   */
   async setConcurrency(n: number): Promise<number> {
+    const problem = settingsProblem({ concurrency: n }, true);
+    if (problem) throw new ConfigurationError(`setConcurrency: ${problem}`);
+    await this.handle.signal(applySettingsSignal, { concurrency: n });
+    return n;
+  }
+
+  /**
+   * Applies operational settings (concurrency, retries, request timeout, budget) to batches the run
+   * starts from now on: what a restarted `generate` with an edited config does instead of starting
+   * over. `hasPrice`: whether the run's model has a known price (a budget needs one).
+   */
+  async updateSettings(patch: RunSettingsPatch, opts: { hasPrice?: boolean } = {}): Promise<void> {
+    const problem = settingsProblem(patch, opts.hasPrice ?? true);
+    if (problem) throw new ConfigurationError(`updateSettings: ${problem}`);
+    await this.handle.signal(applySettingsSignal, patch);
+  }
+
+  /** The update runs started by version 1 of the workflow understand (they know no signal for settings). */
+  async setConcurrencyOfVersion1(n: number): Promise<number> {
     try {
       return await this.handle.executeUpdate(setConcurrencyUpdate, { args: [n] });
     } catch (err) {
       // The validator's message is the useful part; the SDK wraps it in "Workflow Update failed".
       if (err instanceof WorkflowUpdateFailedError) throw new ConfigurationError(`setConcurrency: ${err.cause?.message ?? err.message}`);
-      throw err;
-    }
-  }
-
-  /**
-   * Applies operational settings (concurrency, retries, request timeout) to batches the run starts
-   * from now on: what a restarted `generate` with an edited config does instead of starting over.
-   */
-  async updateSettings(patch: RunSettingsPatch): Promise<RunSettings> {
-    try {
-      return await this.handle.executeUpdate(updateSettingsUpdate, { args: [patch] });
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new ConfigurationError(`updateSettings: ${err.cause?.message ?? err.message}`);
       throw err;
     }
   }

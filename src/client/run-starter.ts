@@ -10,6 +10,7 @@ import { ConfigurationError } from '../errors';
 import type { Store } from '../storage/store';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { datasetRunWorkflow } from '../workflows/dataset-run';
+import { COMPLETION_DRIVEN_SCHEDULING } from '../workflows/definitions';
 import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { extraBatches } from './run-builder';
 import { RunHandle } from './run-handle';
@@ -108,19 +109,19 @@ async function attachToSameDataset(ctx: TemporalContext, store: Store, input: Ru
           `let it finish (or stop it: deepfabric stop ${input.runId}) and start again to ${input.numSteps > target ? 'extend it (finished batches are reused)' : 'take the first ' + input.numSteps}`,
       );
     }
-    await run
-      .updateSettings({
-        concurrency: input.concurrency,
-        retry: input.retry,
-        requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
-        ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
-      })
-      .catch(async (err: unknown) => {
-        // Runs started by version 1 of the workflow know only setConcurrency.
-        if (err instanceof ConfigurationError && /updateSettings/.test(err.message) && /not found|unknown/i.test(err.message))
-          await run.setConcurrency(input.concurrency);
-        else throw err;
-      });
+    // Runs started by version 1 of the workflow (no patch marker) know only the setConcurrency update.
+    const changes = (described.searchAttributes?.TemporalChangeVersion ?? []) as unknown[];
+    if (!changes.includes(COMPLETION_DRIVEN_SCHEDULING)) await run.setConcurrencyOfVersion1(input.concurrency);
+    else
+      await run.updateSettings(
+        {
+          concurrency: input.concurrency,
+          retry: input.retry,
+          requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
+          ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
+        },
+        { hasPrice: input.price !== undefined },
+      );
     return run;
   }
   if (described.status.name === 'COMPLETED' && target === input.numSteps) {

@@ -29,6 +29,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -43,13 +44,21 @@ import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampl
 import { MAX_PACED_WAIT_SECONDS, modelCallActivityOptions } from './activity-options';
 import { advance, newPlanCursor, nextWork, plannedBatches, type BatchWork, type PlanLimits } from './batch-plan';
 import { datasetRunWorkflowV1 } from './dataset-run-v1';
-import { cancelRunSignal, pauseSignal, resumeSignal, setConcurrencyUpdate, statsQuery, updateSettingsUpdate, type RunSettingsPatch } from './definitions';
+import {
+  applySettingsSignal,
+  COMPLETION_DRIVEN_SCHEDULING,
+  cancelRunSignal,
+  pauseSignal,
+  resumeSignal,
+  setConcurrencyUpdate,
+  settingsProblem,
+  statsQuery,
+  updateSettingsUpdate,
+  type RunSettingsPatch,
+} from './definitions';
 import { describeBatchFailure, retriedOnItsOwn, retryAfterSlice, RUN_FATAL_TYPES, runFatalFailure, type BatchFailure } from './failures';
 import { DatasetAccepted } from './search-attributes';
 import { budgetRefusal, newStats, recordBatch, recordBatchFailure, snapshot, type RunStatus, type StatsState } from './stats';
-
-/** Patch marker of the completion-driven scheduler; histories without it replay on version 1. */
-export const COMPLETION_DRIVEN_SCHEDULING = 'completion-driven-scheduling';
 
 /** What a run carries across continue-as-new (version 1 wrote the same shape). */
 export interface RunCursor {
@@ -79,9 +88,6 @@ interface QueuedRetry {
   /** The backoff its activity waits before its first call. */
   delayMs: number;
 }
-
-/** Concurrency bounds of the setConcurrency update. */
-const MAX_CONCURRENCY = 10000;
 
 export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): Promise<RunResult> {
   // Runs started before this scheduler existed keep replaying (and finishing) the code they began with.
@@ -412,6 +418,29 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       maybeEnd();
     }),
   );
+  /** The settings in force after `patch` (a field it lacks keeps its value; a patch from before budgets keeps the budget). */
+  const settingsAfter = (patch: RunSettingsPatch) => ({
+    concurrency: patch.concurrency ?? concurrency,
+    retry: patch.retry ?? retry,
+    requestTimeoutSeconds: patch.requestTimeoutSeconds ?? requestTimeoutSeconds,
+    budgetUsd: patch.budgetUsd ?? budgetUsd,
+  });
+  const applySettings = (next: ReturnType<typeof settingsAfter>) => {
+    ({ concurrency, retry, requestTimeoutSeconds, budgetUsd } = next);
+    batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds, pacedWait);
+    fill();
+  };
+  const rejectBadSettings = (patch: RunSettingsPatch) => {
+    const problem = settingsProblem(patch, input.price !== undefined);
+    if (problem) throw new Error(problem);
+  };
+  // What today's client sends (checked there first); a bad patch is ignored, as a signal cannot be refused.
+  setHandler(applySettingsSignal, (patch: RunSettingsPatch) => {
+    const problem = settingsProblem(patch, input.price !== undefined);
+    if (problem) log.warn(`settings ignored: ${problem}`);
+    else afterThisEvent(() => applySettings(settingsAfter(patch)));
+  });
+  // The updates older clients send.
   setHandler(
     setConcurrencyUpdate,
     (n: number) => {
@@ -421,43 +450,17 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
       });
       return n;
     },
-    {
-      validator: (n: number) => {
-        if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) throw new Error(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`);
-      },
-    },
+    { validator: (n: number) => rejectBadSettings({ concurrency: n }) },
   );
   setHandler(
     updateSettingsUpdate,
     (patch: RunSettingsPatch) => {
-      const next = {
-        concurrency: patch.concurrency ?? concurrency,
-        retry: patch.retry ?? retry,
-        requestTimeoutSeconds: patch.requestTimeoutSeconds ?? requestTimeoutSeconds,
-      };
-      // A patch from before budgets existed has none: the budget in force stays (no change to old histories).
-      const nextBudget = patch.budgetUsd ?? budgetUsd;
-      afterThisEvent(() => {
-        ({ concurrency, retry, requestTimeoutSeconds } = next);
-        budgetUsd = nextBudget;
-        batchOptions = modelCallActivityOptions(retry, requestTimeoutSeconds, input.heartbeatTimeoutSeconds, pacedWait);
-        fill();
-      });
-      return nextBudget !== undefined ? { ...next, budgetUsd: nextBudget } : next;
+      const next = settingsAfter(patch);
+      afterThisEvent(() => applySettings(next));
+      const { budgetUsd: nextBudget, ...rest } = next;
+      return nextBudget !== undefined ? { ...rest, budgetUsd: nextBudget } : rest;
     },
-    {
-      validator: (patch: RunSettingsPatch) => {
-        const n = patch.concurrency;
-        if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY))
-          throw new Error(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`);
-        const t = patch.requestTimeoutSeconds;
-        if (t !== undefined && !(t > 0)) throw new Error(`requestTimeoutSeconds must be positive, got ${t}`);
-        if (patch.retry && !(Number.isInteger(patch.retry.maxRetries) && patch.retry.maxRetries >= 0))
-          throw new Error(`retry.maxRetries must be a non-negative integer`);
-        if (patch.budgetUsd !== undefined && !(patch.budgetUsd > 0)) throw new Error(`budgetUsd must be positive, got ${patch.budgetUsd}`);
-        if (patch.budgetUsd !== undefined && !input.price) throw new Error(`budgetUsd needs a known price for the run's model, and this run has none`);
-      },
-    },
+    { validator: rejectBadSettings },
   );
   // Cancelling the workflow cancels the batches in flight (their settle sees it); with none in
   // flight (a paused run) this ends scheduling.

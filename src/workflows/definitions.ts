@@ -3,6 +3,9 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RetryStrategy } from '../config/run-input';
 import type { GenerationStats } from './stats';
 
+/** Patch marker of the completion-driven scheduler (version 2 of the dataset run); histories without it replay on version 1. */
+export const COMPLETION_DRIVEN_SCHEDULING = 'completion-driven-scheduling';
+
 /** Live statistics of the run. */
 export const statsQuery = defineQuery<GenerationStats>('getStats');
 /** Start no new batches; batches in flight finish. */
@@ -11,7 +14,10 @@ export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 /** Stop gracefully: no new batches, in-flight ones finish, the partial dataset is assembled. */
 export const cancelRunSignal = defineSignal('stop');
-/** Change how many batches may run at once; returns the new value. */
+/**
+ * Change how many calls may run at once; returns the new value. Kept for runs and clients of before
+ * `applySettingsSignal`: today's client sends the signal (see there why).
+ */
 export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');
 
 /** Operational settings a running run takes from a restarted `generate` (they do not change the dataset). */
@@ -24,5 +30,30 @@ export interface RunSettingsPatch {
 }
 /** The operational settings in force after an update. */
 export type RunSettings = Required<Omit<RunSettingsPatch, 'budgetUsd'>> & { budgetUsd?: number };
-/** Applies operational settings to batches started from now on; returns the settings in force. */
+/** Applies operational settings to batches started from now on; returns the settings in force. Kept for older clients. */
 export const updateSettingsUpdate = defineUpdate<RunSettings, [RunSettingsPatch]>('updateSettings');
+
+/**
+ * Applies operational settings to batches started from now on: what today's client sends (checked
+ * with `settingsProblem` first). A signal and not an update: an update accepted in the workflow task
+ * that follows a timed-out one (a worker killed mid-task, then `generate` run again) can replay in
+ * another place than it ran (Temporal core, sdk-rust#943/#961; the recorded history is
+ * test/fixtures/histories/update-after-timed-out-task.json.gz), which stalls the run for good; a
+ * signal is an event of its own and replays in place.
+ */
+export const applySettingsSignal = defineSignal<[RunSettingsPatch]>('applySettings');
+
+/** Concurrency bounds of a settings change. */
+export const MAX_CONCURRENCY = 10000;
+
+/** What is wrong with a settings patch, naming the field; undefined when it is valid. `hasPrice`: the run's model has a known price. */
+export function settingsProblem(patch: RunSettingsPatch, hasPrice: boolean): string | undefined {
+  const n = patch.concurrency;
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)) return `concurrency must be an integer from 1 to ${MAX_CONCURRENCY}, got ${n}`;
+  const t = patch.requestTimeoutSeconds;
+  if (t !== undefined && !(t > 0)) return `requestTimeoutSeconds must be positive, got ${t}`;
+  if (patch.retry && !(Number.isInteger(patch.retry.maxRetries) && patch.retry.maxRetries >= 0)) return `retry.maxRetries must be a non-negative integer`;
+  if (patch.budgetUsd !== undefined && !(patch.budgetUsd > 0)) return `budgetUsd must be positive, got ${patch.budgetUsd}`;
+  if (patch.budgetUsd !== undefined && !hasPrice) return `budgetUsd needs a known price for the run's model, and this run has none`;
+  return undefined;
+}

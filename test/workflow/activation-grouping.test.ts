@@ -115,6 +115,28 @@ describe('commands do not depend on how events are grouped into activations', ()
     expect(whole.rest).toEqual(expect.arrayContaining(['update u1 accepted', 'update u1 completed']));
   });
 
+  it('the applySettings signal (what the client sends) takes effect at its place in the order, in any split', async () => {
+    const events: Job[] = [...completions([1, 2]), signal('applySettings', { concurrency: 8 }), ...completions([3])];
+    const whole = await drive('datasetRunWorkflow', [events]);
+    for (const cut of [1, 2, 3]) {
+      const split = await drive('datasetRunWorkflow', [events.slice(0, cut), events.slice(cut)]);
+      expect({ cut, rest: split.rest }).toEqual({ cut, rest: whole.rest });
+    }
+    expect(whole.rest).toEqual([
+      'memo',
+      'schedule generateBatch #7',
+      'memo',
+      'schedule generateBatch #8',
+      'schedule generateBatch #9',
+      'schedule generateBatch #10',
+      'memo',
+      'schedule generateBatch #11',
+    ]);
+    // A bad patch (the client checks first) is ignored: no slot opens.
+    const bad = await drive('datasetRunWorkflow', [[...completions([1]), signal('applySettings', { concurrency: 0 }), ...completions([2])]]);
+    expect(bad.rest.filter((c) => c.startsWith('schedule'))).toEqual(['schedule generateBatch #7', 'schedule generateBatch #8']);
+  });
+
   it('updateSettings: later batches get the new retry policy and request timeout; earlier ones keep theirs', async () => {
     const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, 'datasetRunWorkflow', [runInput(24, 2)]);
     const attempts = (cmds: typeof commands) => cmds.filter((c) => c.scheduleActivity).map((c) => c.scheduleActivity!.retryPolicy!.maximumAttempts);

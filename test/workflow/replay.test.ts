@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 
 const dir = path.join(__dirname, '../fixtures/histories');
 const load = (file: string) => {
@@ -80,6 +81,24 @@ describe('histories of a run with slices', () => {
       await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
     });
   }
+});
+
+describe('why settings reach a run as a signal, not an update', () => {
+  it('a chaos run whose setConcurrency update came in the task after a timed-out one fails replay (Temporal core), as evidence', async () => {
+    // Recorded by test/chaos with the update client: a worker was killed mid workflow task (event
+    // 32, timed out); the next task applied 8 completions, then the update (accepted at event 58
+    // after 11 commands). On replay, core hands the update over with the completions and its
+    // acceptance comes first (sdk-rust#943, #961): the run stalled for good. The client now sends
+    // the applySettings signal, which is an event of its own. If this starts replaying, the SDK
+    // fixed it.
+    const history = load('update-after-timed-out-task.json.gz');
+    const types = history.events!.map((e) => e.eventType);
+    expect(types[31]).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
+    expect(types[57]).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
+    const err = await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'update-after-timeout').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeterminismViolationError);
+    expect(String((err as Error).message)).toMatch(/Update machine does not handle this event/);
+  });
 });
 
 describe('topic builds recorded before they could continue as new', () => {
