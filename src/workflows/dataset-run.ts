@@ -37,9 +37,9 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { Activities, AssembleResult, BatchInput, SliceInput, SliceResult } from '../activities';
+import type { Activities, AssembleResult, SliceResult } from '../activities';
 import type { RunInput } from '../config/run-input';
-import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../topics/sampling';
+import { activityInputs } from './activity-inputs';
 import { MAX_PACED_WAIT_SECONDS, modelCallActivityOptions } from './activity-options';
 import { newPlanCursor, plannedBatches, type BatchWork, type PlanLimits } from './batch-plan';
 import { datasetRunWorkflowV1 } from './dataset-run-v1';
@@ -125,49 +125,11 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   const { generateBatch, generateSlice } = proxyActivities<Activities>(batchOptions);
   const { assembleDataset } = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '2m', retry: { maximumAttempts: 5 } });
 
-  const inline = input.topics.kind === 'inline' ? input.topics.paths : undefined;
-  const sampling: SamplingPlan = {
-    strategy: input.sampling.strategy,
-    seed: input.sampling.seed,
-    count: inline?.length ?? (input.topics.kind !== 'inline' ? input.topics.count : 1),
-    branches: inline && input.sampling.strategy === 'balanced' ? branchesOf(inline) : undefined,
-    order: input.sampling.order,
-  };
-
-  const batchInput = (work: BatchWork): BatchInput => {
-    const base = {
-      runId: input.runId,
-      runDir: input.runDir,
-      ...(input.storeId ? { storeId: input.storeId } : {}),
-      ...work,
-      generation: { ...input.generation, requestTimeoutSeconds },
-      firstWave: stats.batchesDone === 0,
-      ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}),
-      ...(input.dedup ? { dedup: input.dedup } : {}),
-      ...(input.pacing ? { pacing: input.pacing } : {}),
-    };
-    if (inline) return { ...base, topicPaths: inlinePaths(work) };
-    return { ...base, topicsRef: topicsRef() };
-  };
-  const inlinePaths = (work: BatchWork) => Array.from({ length: work.count }, (_, i) => inline![pathIndexForSlot(sampling, work.slotStart + i)]!);
-  const topicsRef = () =>
-    input.topics.kind === 'stored'
-      ? { file: '', stored: true, sampling: input.sampling, count: sampling.count }
-      : { file: input.topics.kind === 'file' ? input.topics.file : '', sampling: input.sampling, count: sampling.count };
-
-  const sliceInput = (works: BatchWork[]): SliceInput => ({
-    runId: input.runId,
-    runDir: input.runDir,
-    ...(input.storeId ? { storeId: input.storeId } : {}),
-    generation: { ...input.generation, requestTimeoutSeconds },
-    firstWave: stats.batchesDone === 0,
-    examplesPerCall: input.batchSize,
-    ...(input.dedup ? { dedup: input.dedup } : {}),
-    ...(input.pacing ? { pacing: input.pacing } : {}),
-    ...(inline ? {} : { topicsRef: topicsRef() }),
-    batches: works.map((w) => (inline ? { ...w, topicPaths: inlinePaths(w) } : w)),
-    callsInFlight: callsPerBatch,
-  });
+  const inputs = activityInputs(input);
+  // Built when the activity starts: the request timeout in force, and whether a batch has succeeded yet.
+  const now = () => ({ requestTimeoutSeconds, firstWave: stats.batchesDone === 0 });
+  const batchInput = (work: BatchWork) => inputs.batch(work, now());
+  const sliceInput = (works: BatchWork[]) => inputs.slice(works, now());
 
   // Progress in the memo (and the DatasetAccepted search attribute) once per ~2% of batches (the
   // scheduler decides from the completion events so far). The latest accepted example (short) is
