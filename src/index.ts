@@ -1,7 +1,7 @@
 /** Public API. */
 export { DataSetGenerator, type DataSetGeneratorOptions } from './client/data-set-generator';
 export { RunHandle } from './client/run-handle';
-export type { CreateDataArgs } from './client/run-builder';
+export { CreateDataArgsSchema, type CreateDataArgs } from './config/create-data-args';
 export type { TemporalOptions } from './client/temporal-context';
 export { Dataset } from './dataset/dataset';
 export { Tree } from './topics/tree';

@@ -2,40 +2,13 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseModelName, type ModelSpec } from '../config/model-spec';
 import type { GeneratorOptions } from '../config/generator-options';
-import { MAX_EXAMPLES_PER_RUN, RunInputSchema, tooManyExamples, type RunInput, type SamplingStrategy } from '../config/run-input';
+import { RunInputSchema, type RunInput, type SamplingStrategy } from '../config/run-input';
+import { createDataArgsProblems, type CreateDataArgs } from '../config/create-data-args';
 import { ConfigurationError } from '../errors';
 import { priceFor } from '../llm/prices';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 
-/** Arguments of `createData` / `startData` (the seed's `create_data_async`), camelCase. */
-export interface CreateDataArgs {
-  numSteps?: number;
-  batchSize?: number;
-  /** Topic paths (each from the root down), when no topic model is given. */
-  topics?: string[][];
-  /** A Tree or Graph (anything with `getAllPaths()`). */
-  topicModel?: { getAllPaths(): string[][] };
-  modelName?: string;
-  sysMsg?: boolean;
-  samplingStrategy?: Exclude<SamplingStrategy, 'custom'>;
-  /** Runs on the client before the run starts; its result (paths) is stored with the run. */
-  topicSampler?: (topicModel: { getAllPaths(): string[][] } | string[][], count: number) => string[][];
-  /** Human name of the run; the run id is derived from it and the settings. */
-  runName?: string;
-  /** Explicit run id (workflow id); starting the same id again attaches to the existing run. */
-  runId?: string;
-  concurrency?: number;
-  seed?: number;
-  /** Topic paths stored in a JSONL file readable by the workers (for big topic sets). */
-  topicsFile?: string;
-  /** Model calls one batch activity runs at once (default: see `defaultCallsPerBatch`). */
-  callsPerBatch?: number;
-  /**
-   * When another run of the same name but different dataset settings is still running: stop it
-   * (its partial data is kept) and start this one. Without it, starting refuses and names that run.
-   */
-  replace?: boolean;
-}
+export type { CreateDataArgs } from '../config/create-data-args';
 
 /** Template and state a generator adds on top of its options. */
 export interface GeneratorState {
@@ -110,14 +83,18 @@ export function extraBatches(numSteps: number, batchSize: number, callsPerBatch:
   return Math.ceil(Math.ceil(numSteps / (batchSize * callsPerBatch)) * fraction);
 }
 
+const NO_TOPICS = 'topics: none given; pass topics (a list of topic paths), a topicModel (Tree or Graph), or topicsFile';
+
 /** Builds and validates the workflow input of a run. Pure apart from reading the clock-free options. */
 export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string, topicsFileDigest?: string): RunInput {
-  const problems: string[] = [];
+  // What the caller passed, by its schema (types, bounds, misspelt keys); the defaults come from the validated options.
+  const problems: string[] = createDataArgsProblems(args);
+  if (problems.length) {
+    if (!args.topicsFile && !args.topics && !args.topicModel) problems.push(NO_TOPICS);
+    throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
+  }
   const numSteps = args.numSteps ?? opts.defaultNumExamples;
   const batchSize = args.batchSize ?? opts.defaultBatchSize;
-  if (!Number.isInteger(numSteps) || numSteps < 1) problems.push(`numSteps: must be a positive integer, got ${numSteps}`);
-  else if (numSteps > MAX_EXAMPLES_PER_RUN) problems.push(tooManyExamples('numSteps', numSteps));
-  if (!Number.isInteger(batchSize) || batchSize < 1) problems.push(`batchSize: must be a positive integer, got ${batchSize}`);
   const model = resolveModel(opts, args.modelName);
 
   let paths: string[][] | undefined = args.topics ?? args.topicModel?.getAllPaths();
@@ -128,7 +105,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
     if (!Array.isArray(paths) || paths.some((p) => !Array.isArray(p))) problems.push('topicSampler: must return an array of topic paths (string arrays)');
   }
   if (!args.topicsFile && (!paths || paths.length === 0)) {
-    problems.push('topics: none given; pass topics (a list of topic paths), a topicModel (Tree or Graph), or topicsFile');
+    problems.push(NO_TOPICS);
   }
   const template = state.customTemplate ?? state.templates[state.activeTemplate] ?? DEFAULT_TEMPLATES.default!;
   const unknown = unknownVariables(template, opts.templateVars);

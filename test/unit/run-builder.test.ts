@@ -1,5 +1,6 @@
 import { GeneratorOptionsSchema } from '../../src/config/generator-options';
 import { buildRunInput, type GeneratorState } from '../../src/client/run-builder';
+import { createDataArgsProblems } from '../../src/config/create-data-args';
 import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
 import { Tree } from '../../src/topics/tree';
 import { ConfigurationError } from '../../src/errors';
@@ -91,5 +92,33 @@ describe('run identity is dataset identity', () => {
     const a = buildRunInput(opts, state, { topicsFile: '/x/t.jsonl', runName: 'f' }, '/data', 'digest-1').runId;
     expect(buildRunInput(opts, state, { topicsFile: '/elsewhere/t.jsonl', runName: 'f' }, '/data', 'digest-1').runId).toBe(a);
     expect(buildRunInput(opts, state, { topicsFile: '/x/t.jsonl', runName: 'f' }, '/data', 'digest-2').runId).not.toBe(a);
+  });
+});
+
+describe('createData arguments', () => {
+  const problems = (args: unknown) => createDataArgsProblems(args);
+
+  it('are parsed by their schema: wrong types, bounds and misspelt keys are refused naming the key', () => {
+    expect(problems({ numSteps: 10, batchSize: 2, topics: [['a', 'b']], runName: 'x' })).toEqual([]);
+    expect(problems({ numsteps: 10 })).toEqual([expect.stringMatching(/^numsteps: not an argument of createData \(known: numSteps, batchSize, /)]);
+    expect(problems({ numSteps: 2.5 })).toEqual([expect.stringMatching(/^numSteps: /)]);
+    expect(problems({ numSteps: 2_000_000 })).toEqual(['numSteps: at most 1,000,000 examples per run, got 2000000; split a larger dataset into several runs']);
+    expect(problems({ topics: ['a', 'b'] })).toEqual([expect.stringMatching(/^topics\.0: /), expect.stringMatching(/^topics\.1: /)]);
+    expect(problems({ topicModel: { paths: [] } })).toEqual(['topicModel: must have getAllPaths() (a Tree or a Graph)']);
+    expect(problems({ topicSampler: 'random' })).toEqual(['topicSampler: must be a function (topicModel, count) => paths']);
+    expect(problems({ samplingStrategy: 'custom' })).toEqual([expect.stringMatching(/^samplingStrategy: /)]);
+  });
+
+  it('refuses a bad call before anything runs, as a ConfigurationError listing every problem', () => {
+    const err = (() => {
+      try {
+        buildRunInput(opts, state, { numSteps: 0, callsPerBatch: 100 } as never, '/data');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as ConfigurationError).message).toMatch(/^invalid run: numSteps: must be a positive integer, got 0; callsPerBatch: .*; topics: none given/);
   });
 });
