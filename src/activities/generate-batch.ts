@@ -273,7 +273,7 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     const calls = splitCalls(input.slotStart, input.count, input.examplesPerCall ?? input.count);
 
     const outcomes = new Map<number, CallOutcome>();
-    if (attempt > 1 && calls.length > 1) {
+    if (attempt > 1) {
       for (const c of calls) {
         const done = parseCheckpoint(CallOutcomeSchema, await store.readCall<unknown>(input.batchIndex, c.call), (why) =>
           log.warn(`batch ${input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
@@ -288,16 +288,8 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     // A batch retried on its own after its slice waits its backoff here (heartbeating, cancellable).
     if (input.retryDelayMs) await pause(input.retryDelayMs, ctx.cancellationSignal);
 
-    /**
-     * One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if
-     * anything. In a slice the call holds one of its slots only while it waits for its paced turn and
-     * the provider answers: checking the answer and checkpointing it happen outside, so the next call
-     * starts as soon as the answer arrives.
-     */
-    const callModel = (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) =>
-      opts.slots ? opts.slots.run(() => requestModel(c, prompt, jsonSchema, schemaName)) : requestModel(c, prompt, jsonSchema, schemaName);
-
-    const requestModel = async (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) => {
+    /** One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if anything. */
+    const callModel = async (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) => {
       if (input.pacing) await waitForSlot(runStore, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
       try {
         return await providers.get(g.model).generate({
@@ -346,10 +338,18 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
           throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
         }
       }
-      if (calls.length > 1) await store.writeCall(input.batchIndex, c.call, outcome);
+      // In a slice every call is checkpointed (one appended line) before its slot goes to the next
+      // call, so a killed worker loses at most the calls in flight, never more than `concurrency`.
+      if (calls.length > 1 || opts.slots) await store.writeCall(input.batchIndex, c.call, outcome);
       outcomes.set(c.call, outcome);
       return outcome;
     };
+    /**
+     * In a slice a call holds one of its slots from its paced turn until its answer is checked and
+     * checkpointed; the batch's shard, dedup and summary happen outside, while the slot already
+     * serves the next call.
+     */
+    const runCallInSlot = (c: { call: number; slotStart: number; count: number }) => (opts.slots ? opts.slots.run(() => runCall(c)) : runCall(c));
 
     /**
      * The examples of one call, each an agent loop with its tools executed here. Each finished step
@@ -407,7 +407,7 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
       return { ...outcome, inputTokens: examples.reduce((n, p) => n + p.inputTokens, 0), outputTokens: examples.reduce((n, p) => n + p.outputTokens, 0) };
     };
 
-    const settled = await Promise.allSettled(calls.filter((c) => !outcomes.has(c.call)).map(runCall));
+    const settled = await Promise.allSettled(calls.filter((c) => !outcomes.has(c.call)).map(runCallInSlot));
     if (beat) clearInterval(beat);
     // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
