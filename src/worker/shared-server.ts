@@ -14,11 +14,18 @@
  *
  * Why not a server that outlives the command: a background process left behind after `generate`
  * returns surprises users on shared machines and laptops; `deepfabric server` keeps it up on purpose.
+ *
+ * Ports: 7233 (UI 8233) when free. Two data folders on one machine each get their own server: a
+ * folder that finds another folder's embedded server on 7233 (a machine-wide file per port says
+ * whose it is) starts its own on free ports and records them in its `server.json`, so it never runs
+ * on the other's SQLite nor loses its server when the other's last command leaves. A server on 7233
+ * that no folder started (your own `temporal server start-dev`) is used as it is.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { processAlive, withFileLock } from '../storage/file-lock';
-import { DevServer, isListening } from './dev-server';
+import { DevServer, freePort, isListening } from './dev-server';
 
 export const EMBEDDED_PORT = 7233;
 export const EMBEDDED_UI_PORT = 8233;
@@ -59,20 +66,28 @@ export class SharedServerLease {
         if (record && processAlive(record.pid) && (await isListening('127.0.0.1', record.port))) {
           return new SharedServerLease(dir, leaseFile, `127.0.0.1:${record.port}`, `http://localhost:${record.uiPort}`, false);
         }
+        let ports = { port: EMBEDDED_PORT, uiPort: EMBEDDED_UI_PORT };
         if (await isListening('127.0.0.1', EMBEDDED_PORT)) {
-          await fs.rm(path.join(dir, 'server.json'), { force: true });
-          return new SharedServerLease(dir, leaseFile, `127.0.0.1:${EMBEDDED_PORT}`, `http://localhost:${EMBEDDED_UI_PORT}`, false);
+          // Another data folder's embedded server: this folder starts its own, on free ports, so neither
+          // runs on the other's state nor is stopped when the other's last command leaves.
+          const owner = await embeddedOwner(EMBEDDED_PORT);
+          if (owner && path.resolve(owner.dir) !== path.resolve(dir)) ports = { port: await freePort(), uiPort: await freePort() };
+          else {
+            // Someone's own server (`temporal server start-dev`): used as it is, never stopped.
+            await fs.rm(path.join(dir, 'server.json'), { force: true });
+            return new SharedServerLease(dir, leaseFile, `127.0.0.1:${EMBEDDED_PORT}`, `http://localhost:${EMBEDDED_UI_PORT}`, false);
+          }
         }
         const server = await DevServer.start({
           dbFile: path.join(dir, 'temporal.sqlite'),
-          port: EMBEDDED_PORT,
-          uiPort: EMBEDDED_UI_PORT,
+          ...ports,
           ...(opts.namespace ? { namespace: opts.namespace } : {}),
           detached: true,
         });
-        const rec: ServerRecord = { pid: server.pid!, port: EMBEDDED_PORT, uiPort: EMBEDDED_UI_PORT };
+        const rec: ServerRecord = { pid: server.pid!, ...ports };
         await fs.writeFile(path.join(dir, 'server.json'), `${JSON.stringify(rec)}\n`);
-        return new SharedServerLease(dir, leaseFile, server.address, `http://localhost:${EMBEDDED_UI_PORT}`, true);
+        await registerEmbedded(ports.port, { pid: server.pid!, dir });
+        return new SharedServerLease(dir, leaseFile, server.address, `http://localhost:${ports.uiPort}`, true);
       } catch (err) {
         await fs.rm(leaseFile, { force: true });
         throw err;
@@ -91,8 +106,34 @@ export class SharedServerLease {
       if (!record) return;
       await stopProcess(record.pid);
       await fs.rm(path.join(this.dir, 'server.json'), { force: true });
+      await unregisterEmbedded(record.port, record.pid);
     });
   }
+}
+
+/**
+ * Which data folder's embedded server listens on a port, machine-wide (a file per port in the
+ * temp folder): how a folder tells another folder's server on 7233 from someone's own.
+ */
+const registryDir = () => path.join(os.tmpdir(), 'deepfabric-embedded');
+
+async function embeddedOwner(port: number): Promise<{ pid: number; dir: string } | undefined> {
+  try {
+    const rec = JSON.parse(await fs.readFile(path.join(registryDir(), `${port}.json`), 'utf8')) as { pid?: unknown; dir?: unknown };
+    return typeof rec.pid === 'number' && typeof rec.dir === 'string' && processAlive(rec.pid) ? { pid: rec.pid, dir: rec.dir } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function registerEmbedded(port: number, owner: { pid: number; dir: string }): Promise<void> {
+  await fs.mkdir(registryDir(), { recursive: true });
+  await fs.writeFile(path.join(registryDir(), `${port}.json`), JSON.stringify(owner) + '\n');
+}
+
+async function unregisterEmbedded(port: number, pid: number): Promise<void> {
+  const owner = await embeddedOwner(port);
+  if (!owner || owner.pid === pid) await fs.rm(path.join(registryDir(), `${port}.json`), { force: true });
 }
 
 async function readRecord(dir: string): Promise<ServerRecord | undefined> {
