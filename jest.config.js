@@ -7,7 +7,10 @@ const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
   testTimeout: 180000,
-  maxWorkers: 1,
+  // Two test files at a time: integration tests mostly wait (model latency, heartbeat timeouts, kills),
+  // each file has its own task queues, LLM server and data folders, and embedded servers of different
+  // folders take different ports. `JEST_WORKERS=1 npm test` runs them one by one.
+  maxWorkers: Number(process.env.JEST_WORKERS ?? 2),
   // Tests pass or fail on their own; this only stops a stray SDK handle from keeping CI alive after the last one.
   forceExit: true,
   projects: [
