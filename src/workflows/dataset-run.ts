@@ -1,7 +1,10 @@
 /**
- * The dataset run: plans batches over the topic slots, keeps at most `concurrency` batch activities
- * in flight, folds their small summaries into stats, tops up rejected examples, and assembles the
- * dataset at the end. Deterministic: no IO, no clocks but Temporal's, no secrets.
+ * The dataset run: plans batches over the topic slots, keeps `concurrency / callsPerBatch` slots
+ * busy with slice activities (a few batches sharing call slots; one batch activity per slot in runs
+ * started before slices), folds their small summaries into stats, retries a slice's failed batch on
+ * its own, tops up rejected examples, and assembles the dataset at the end. What to start and what a
+ * result changes is decided by `RunScheduler` (run-scheduler.ts, pure); this file turns its
+ * decisions into commands. Deterministic: no IO, no clocks but Temporal's, no secrets.
  *
  * THE DETERMINISM RULE OF THIS FILE. A workflow task's commands must depend only on its history
  * events, never on how the SDK grouped those events into activations. Temporal does not promise
