@@ -23,6 +23,7 @@ const cases: [string, string, RegExp][] = [
   ['an unknown provider', JSON.stringify({ ...good, llm: { model: 'acme/big' } }), /llm\.model: unknown provider "acme"/],
   ['a zero count', JSON.stringify({ ...good, output: { ...good.output, num_samples: 0 } }), /output\.num_samples: .*(>0|greater than 0|too small)/i],
   ['a negative batch size', JSON.stringify({ ...good, output: { ...good.output, batch_size: -2 } }), /output\.batch_size/],
+  ['zero batches per slice', JSON.stringify({ ...good, generation: { ...good.generation, batches_per_slice: 0 } }), /generation\.batches_per_slice/],
   [
     'an output path escaping the data folder',
     JSON.stringify({ ...good, output: { ...good.output, save_as: '../../etc/evil.jsonl' } }),

@@ -5,6 +5,7 @@ import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatModel, parseModelName } from '../../config/model-spec';
+import { DEFAULT_BATCHES_PER_SLICE } from '../../config/generator-options';
 import { ProviderFactory } from '../../llm/provider-factory';
 import { loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlConfig } from '../../config/yaml-config';
 import { Dataset } from '../../dataset/dataset';
@@ -158,7 +159,7 @@ program
       const lines = [
         `${configFile} is valid`,
         `  topics: ${topics}${cfg.topicsLlm ? ` with ${cfg.topicsLlm.model}` : ''}`,
-        `  generation: ${cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch`,
+        `  generation: ${cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch, ${cfg.generation.batches_per_slice ?? DEFAULT_BATCHES_PER_SLICE} batches per slice`,
         `  output: ${cfg.output.num_samples} examples${cfg.output.save_as ? ` to ${cfg.output.save_as}` : ''}${cfg.output.format ? ` as ${cfg.output.format}` : ''}`,
       ];
       const problems = gen.validateConfiguration().filter((p) => p.startsWith('apiKey:'));
