@@ -3,6 +3,7 @@ import { createActivities } from '../activities';
 import type { Env } from '../llm/provider-factory';
 import { openStore, type Store } from '../storage/store';
 import { DEFAULT_TASK_QUEUE, defaultDataDir } from './paths';
+import { startHeapGovernor, type HeapGovernor } from './heap-governor';
 
 let bundlePromise: Promise<WorkflowBundle> | undefined;
 
@@ -40,7 +41,15 @@ export interface WorkerOptions {
   store?: Store;
   /** A prebuilt workflow bundle (e.g. `{ codePath }`); built in-process when absent. */
   workflowBundle?: WorkflowBundle | { codePath: string };
+  /**
+   * Full garbage collections whenever the heap grew this many MB past what was alive (see
+   * heap-governor.ts); 0 turns it off. Default: `DEEPFABRIC_HEAP_BUDGET_MB`, else 64.
+   */
+  heapBudgetMb?: number;
 }
+
+/** One governor per process, however many workers it runs. */
+let governor: HeapGovernor | undefined;
 
 /** A worker for dataset runs: workflows plus the batch and assembly activities. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -52,6 +61,8 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
       ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
     }));
   const store = opts.store ?? (await openStore({ dataDir: opts.dataDir ?? defaultDataDir(), url: opts.storeUrl ?? process.env.DEEPFABRIC_STORE }));
+  const budget = opts.heapBudgetMb ?? Number(process.env.DEEPFABRIC_HEAP_BUDGET_MB ?? 64);
+  if (budget > 0 && !governor) governor = startHeapGovernor(budget);
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? 'default',
