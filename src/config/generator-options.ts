@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { ToolsSettingsSchema } from '../tools/tools';
 import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN } from './run-input';
 
+/** Batches per slice when the config does not say (README, Configuration and Benchmark; bench/results/slices-*.json). */
+export const DEFAULT_BATCHES_PER_SLICE = 4;
+
 /**
  * Options of `new DataSetGenerator(...)`: the seed's parameters in camelCase, plus what a durable
  * run needs (concurrency, data folder, Temporal connection). Unknown keys are refused by name.
  */
-/** Batches per slice when the config does not say (see README, "Slices"; bench/results/slices-*.json). */
-export const DEFAULT_BATCHES_PER_SLICE = 4;
-
 export const GeneratorOptionsSchema = z
   .object({
     instructions: z.string().default(''),

@@ -3,9 +3,9 @@
  * old generation from Node's heap limit (about 4 GB on a 24 GB machine), so a long run lets hundreds
  * of MB of garbage pile up between major collections, and the peak RSS grows with the run's length
  * (not a leak: bench/results/long.json). The governor asks for a full collection whenever the heap
- * has grown `budgetMb` beyond what was alive after the previous one. Cheaper than a hard heap cap
- * (`--max-old-space-size`), which cannot grow when a run really needs more (near-dedup signatures)
- * and then fails the worker.
+ * has grown `budgetMb` beyond what was alive after the previous one. As flat as a hard heap cap
+ * (`--max-old-space-size`) at about the same CPU, but not a wall: a cap cannot grow when a run
+ * really needs more (near-dedup signatures) and then fails the worker at the same batch every time.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
