@@ -272,14 +272,16 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     const topicPaths = await topicPathsFor(input, store);
     const calls = splitCalls(input.slotStart, input.count, input.examplesPerCall ?? input.count);
 
+    // A retry reads the batch's checkpoints at once: finished calls, and agent calls' progress.
+    const agent = g.conversationType === 'agent' && g.tools !== undefined;
+    const checkpointKeys = calls.flatMap((c) => (agent ? [c.call, AGENT_PROGRESS_KEY + c.call] : [c.call]));
+    const checkpoints = attempt > 1 ? await store.readCalls(input.batchIndex, checkpointKeys) : new Map<number, unknown>();
     const outcomes = new Map<number, CallOutcome>();
-    if (attempt > 1) {
-      for (const c of calls) {
-        const done = parseCheckpoint(CallOutcomeSchema, await store.readCall<unknown>(input.batchIndex, c.call), (why) =>
-          log.warn(`batch ${input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
-        );
-        if (done) outcomes.set(c.call, done);
-      }
+    for (const c of calls) {
+      const done = parseCheckpoint(CallOutcomeSchema, checkpoints.get(c.call), (why) =>
+        log.warn(`batch ${input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
+      );
+      if (done) outcomes.set(c.call, done);
     }
 
     // Heartbeats let a dead worker's batch be retried after seconds, and deliver cancellation; they
@@ -323,7 +325,7 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     const runCall = async (c: { call: number; slotStart: number; count: number }): Promise<CallOutcome> => {
       const paths = topicPaths.slice(c.slotStart - input.slotStart, c.slotStart - input.slotStart + c.count);
       let outcome: CallOutcome;
-      if (g.conversationType === 'agent' && g.tools) {
+      if (agent) {
         outcome = await runAgentCall(c, paths);
       } else {
         const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
@@ -358,12 +360,9 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     const runAgentCall = async (c: { call: number; slotStart: number; count: number }, paths: string[][]): Promise<CallOutcome> => {
       const tools = g.tools!;
       const key = AGENT_PROGRESS_KEY + c.call;
-      const saved =
-        attempt > 1
-          ? parseCheckpoint(AgentCallProgressSchema, await store.readCall<unknown>(input.batchIndex, key), (why) =>
-              log.warn(`batch ${input.batchIndex} call ${c.call}: agent checkpoint unreadable (${why}); starting its examples again`),
-            )
-          : undefined;
+      const saved = parseCheckpoint(AgentCallProgressSchema, checkpoints.get(key), (why) =>
+        log.warn(`batch ${input.batchIndex} call ${c.call}: agent checkpoint unreadable (${why}); starting its examples again`),
+      );
       const examples: AgentProgress[] = saved?.examples ?? [];
       const save = () => store.writeCall(input.batchIndex, key, { examples }, { replace: true });
       for (let i = 0; i < c.count; i++) {

@@ -213,12 +213,15 @@ class PgRunData implements RunData {
       JSON.stringify(outcome),
     ]);
   }
-  async readCall<T>(batch: number, call: number): Promise<T | undefined> {
-    const r = await this.pool.query<{ outcome: string }>(
-      'SELECT outcome::text AS outcome FROM deepfabric_calls WHERE run_id = $1 AND batch = $2 AND call = $3',
-      [this.runId, batch, call],
+  async readCalls(batch: number, calls: readonly number[]): Promise<Map<number, unknown>> {
+    const r = await this.pool.query<{ call: number; outcome: string }>(
+      'SELECT call, outcome::text AS outcome FROM deepfabric_calls WHERE run_id = $1 AND batch = $2 AND call = ANY($3::int[])',
+      [this.runId, batch, [...calls]],
     );
-    return r.rows[0] ? (JSON.parse(r.rows[0].outcome) as T) : undefined;
+    return new Map(r.rows.map((row) => [row.call, JSON.parse(row.outcome) as unknown]));
+  }
+  async readCall<T>(batch: number, call: number): Promise<T | undefined> {
+    return (await this.readCalls(batch, [call])).get(call) as T | undefined;
   }
   async appendClaims(claims: Claim[]): Promise<void> {
     // One appender per run at a time, so ids are in commit order and every reader sees one order.

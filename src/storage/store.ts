@@ -36,6 +36,9 @@ export interface RunData {
    * One model call's checkpoint in a batch (a retry of the batch redoes only the calls without one). PostgreSQL keeps the first write of a call (a finished call's outcome) unless `replace` (the progress of a call still running); a folder keeps the latest.
    */
   writeCall(batch: number, call: number, outcome: unknown, opts?: { replace?: boolean }): Promise<void>;
+  /** The checkpoints of `calls` of a batch, read at once (a retry reads its batch's before calling anyone). */
+  readCalls(batch: number, calls: readonly number[]): Promise<Map<number, unknown>>;
+  /** One call's checkpoint (`readCalls` for one call). */
   readCall<T>(batch: number, call: number): Promise<T | undefined>;
   /**
    * The run's layout (examples per call, calls per batch), fixed by its first start: batch `k` of a
@@ -214,23 +217,31 @@ class FsRunData implements RunData {
   async writeCall(batch: number, call: number, outcome: unknown) {
     await this.files.appendCall(batch, JSON.stringify({ call, outcome }) + '\n');
   }
-  async readCall<T>(batch: number, call: number): Promise<T | undefined> {
-    const lines = await this.files.readCalls(batch);
-    for (let i = lines.length - 1; i >= 0; i--) {
+  async readCalls(batch: number, calls: readonly number[]): Promise<Map<number, unknown>> {
+    const wanted = new Set(calls);
+    const found = new Map<number, unknown>();
+    // One read of the log; a later line of a call replaces an earlier one.
+    for (const line of await this.files.readCalls(batch)) {
       let entry: { call?: unknown; outcome?: unknown };
       try {
-        entry = JSON.parse(lines[i]!) as typeof entry;
+        entry = JSON.parse(line) as typeof entry;
       } catch {
         continue; // a torn line
       }
-      if (entry.call === call) return entry.outcome as T;
+      if (typeof entry.call === 'number' && wanted.has(entry.call)) found.set(entry.call, entry.outcome);
     }
-    try {
-      return JSON.parse(await fs.readFile(this.oldCallPath(batch, call), 'utf8')) as T;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+    for (const call of calls) {
+      if (found.has(call)) continue;
+      try {
+        found.set(call, JSON.parse(await fs.readFile(this.oldCallPath(batch, call), 'utf8')));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     }
+    return found;
+  }
+  async readCall<T>(batch: number, call: number): Promise<T | undefined> {
+    return (await this.readCalls(batch, [call])).get(call) as T | undefined;
   }
   async layout(proposed: RunLayout): Promise<RunLayout> {
     const file = path.join(this.dir, 'layout.json');
