@@ -30,34 +30,28 @@ export function activityInputs(input: RunInput) {
       ? { file: '', stored: true, sampling: input.sampling, count: sampling.count }
       : { file: input.topics.kind === 'file' ? input.topics.file : '', sampling: input.sampling, count: sampling.count };
 
+  /** What every batch and slice input carries, whatever its batches. */
+  const shared = (at: InputMoment) => ({
+    runId: input.runId,
+    runDir: input.runDir,
+    ...(input.storeId ? { storeId: input.storeId } : {}),
+    generation: { ...input.generation, requestTimeoutSeconds: at.requestTimeoutSeconds },
+    firstWave: at.firstWave,
+    ...(input.dedup ? { dedup: input.dedup } : {}),
+    ...(input.pacing ? { pacing: input.pacing } : {}),
+  });
+
   return {
     /** One batch's input (a batch activity). */
     batch(work: BatchWork, at: InputMoment): BatchInput {
-      const base = {
-        runId: input.runId,
-        runDir: input.runDir,
-        ...(input.storeId ? { storeId: input.storeId } : {}),
-        ...work,
-        generation: { ...input.generation, requestTimeoutSeconds: at.requestTimeoutSeconds },
-        firstWave: at.firstWave,
-        ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}),
-        ...(input.dedup ? { dedup: input.dedup } : {}),
-        ...(input.pacing ? { pacing: input.pacing } : {}),
-      };
-      if (inline) return { ...base, topicPaths: inlinePaths(work) };
-      return { ...base, topicsRef: topicsRef() };
+      const base = { ...shared(at), ...work, ...(callsPerBatch > 1 ? { examplesPerCall: input.batchSize } : {}) };
+      return inline ? { ...base, topicPaths: inlinePaths(work) } : { ...base, topicsRef: topicsRef() };
     },
     /** One slice's input: what its batches share, written once, then each batch's slots (and inline topics). */
     slice(works: BatchWork[], at: InputMoment): SliceInput {
       return {
-        runId: input.runId,
-        runDir: input.runDir,
-        ...(input.storeId ? { storeId: input.storeId } : {}),
-        generation: { ...input.generation, requestTimeoutSeconds: at.requestTimeoutSeconds },
-        firstWave: at.firstWave,
+        ...shared(at),
         examplesPerCall: input.batchSize,
-        ...(input.dedup ? { dedup: input.dedup } : {}),
-        ...(input.pacing ? { pacing: input.pacing } : {}),
         ...(inline ? {} : { topicsRef: topicsRef() }),
         batches: works.map((w) => (inline ? { ...w, topicPaths: inlinePaths(w) } : w)),
         callsInFlight: callsPerBatch,
