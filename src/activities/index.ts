@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ProviderFactory, type Env } from '../llm/provider-factory';
 import { makeAssembleDataset } from './assemble-dataset';
 import { FsStore, type Store } from '../storage/store';
@@ -12,14 +13,17 @@ export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic'
  * The worker's activities. API keys come from `env` (the worker's environment) and nowhere else;
  * runs' data goes to `store` (this worker's: its data folder, or PostgreSQL).
  */
-export function createActivities(opts: { env?: Env; store?: Store } = {}) {
+export function createActivities(opts: { env?: Env; store?: Store; modelCalls?: boolean } = {}) {
   const providers = new ProviderFactory(opts.env ?? process.env);
   const store = opts.store ?? new FsStore(defaultDataDir());
+  // A worker that only winds runs down (`deepfabric cancel`) never calls a model: an attempt it picks
+  // up waits until the run's cancellation reaches it.
+  const calls = opts.modelCalls ?? true;
   return {
-    generateBatch: makeGenerateBatch(providers, store),
-    generateSlice: makeGenerateSlice(providers, store),
+    generateBatch: calls ? makeGenerateBatch(providers, store) : untilCancelled,
+    generateSlice: calls ? makeGenerateSlice(providers, store) : untilCancelled,
     assembleDataset: makeAssembleDataset(store),
-    expandTopic: makeExpandTopic(providers, store),
+    expandTopic: calls ? makeExpandTopic(providers, store) : untilCancelled,
     saveTopicTree: makeSaveTopicTree(store),
     saveTopicGraph: makeSaveTopicGraph(store),
     writeTopicBuildState: makeWriteTopicBuildState(store),
@@ -28,3 +32,12 @@ export function createActivities(opts: { env?: Env; store?: Store } = {}) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Heartbeats until the activity is cancelled (then throws the cancellation); never returns a result. */
+async function untilCancelled(..._args: unknown[]): Promise<never> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await ctx.sleep(1000);
+  }
+}

@@ -16,7 +16,8 @@ import { buildTopicInput, runTopicBuild, type BuildTopicsOptions } from './topic
 import type { Graph } from '../topics/graph';
 import type { Tree } from '../topics/tree';
 import { TemporalContext, type TemporalOptions } from './temporal-context';
-import { startRun } from './run-starter';
+import { serveRun, startRun } from './run-starter';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { configurationIssues } from './configuration-issues';
 
 /** Constructor options: the seed's, plus how to reach Temporal. */
@@ -252,7 +253,12 @@ export class DataSetGenerator {
   /** Attaches to an existing run by id (e.g. after the client that started it died). */
   async getRun(runId: string): Promise<RunHandle> {
     const ctx = await this.context();
-    return new RunHandle(ctx.client, runId, path.join(this.dataDir, 'runs', runId), await this.store());
+    const run = new RunHandle(ctx.client, runId, path.join(this.dataDir, 'runs', runId), await this.store());
+    // Attaching to a run is asking for it: in embedded mode this process's worker now serves it.
+    await serveRun(ctx, run).catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
+    return run;
   }
 
   /**

@@ -26,6 +26,8 @@ export function adviceFor(category: string, note: FailureNote | undefined): stri
     case 'json_parse_error':
       return `the model's answers kept failing the record schema: try a stronger model, a simpler conversation type or clearer instructions`;
     case 'unreachable':
+      if (note && /\(bad port\)/.test(note.message))
+        return `${note.baseUrl ?? 'the endpoint'} uses a port that fetch refuses to connect to (a "bad port" of the Fetch standard, such as 9 or 6000): check llm.base_url (or the provider's *_BASE_URL) and serve the model on another port`;
       return `nothing answered at ${note?.baseUrl ?? 'the endpoint'}: check llm.base_url (or the provider's *_BASE_URL in the worker's environment) and that the server is up`;
     default:
       if (note && /could not connect/.test(note.message)) {

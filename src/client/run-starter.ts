@@ -75,7 +75,7 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
           ],
         }
       : {}),
-    taskQueue: ctx.taskQueue,
+    taskQueue: ctx.taskQueueFor(input.runId),
     workflowId: input.runId,
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
@@ -87,7 +87,9 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
     },
     staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
   });
-  return new RunHandle(ctx.client, input.runId, input.runDir, store);
+  const run = new RunHandle(ctx.client, input.runId, input.runDir, store);
+  await serveRun(ctx, run);
+  return run;
 }
 
 /** The existing run of this dataset when it can be attached to (see `startRun`); undefined to start one. */
@@ -109,6 +111,8 @@ async function attachToSameDataset(ctx: TemporalContext, store: Store, input: Ru
           `let it finish (or stop it: deepfabric stop ${input.runId}) and start again to ${input.numSteps > target ? 'extend it (finished batches are reused)' : 'take the first ' + input.numSteps}`,
       );
     }
+    // This command resumes the run: its worker serves it (and only it).
+    await ctx.serve(described.taskQueue);
     // Runs started by version 1 of the workflow (no patch marker) know only the setConcurrency update.
     const changes = (described.searchAttributes?.TemporalChangeVersion ?? []) as unknown[];
     if (!changes.includes(COMPLETION_DRIVEN_SCHEDULING)) await run.setConcurrencyOfVersion1(input.concurrency);
@@ -129,6 +133,13 @@ async function attachToSameDataset(ctx: TemporalContext, store: Store, input: Ru
     if (result?.status === 'completed') return run;
   }
   return undefined;
+}
+
+/** This process's worker polls the run's task queue (embedded mode: the command that started or resumed it serves it). */
+export async function serveRun(ctx: TemporalContext, run: RunHandle): Promise<void> {
+  if (!ctx.hasLocalWorker) return;
+  const described = await run.handle.describe();
+  if (described.status.name === 'RUNNING') await ctx.serve(described.taskQueue);
 }
 
 /** Refuses (or, with `replace`, stops) other running runs of the same name with different dataset settings. */

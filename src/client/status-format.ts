@@ -45,6 +45,11 @@ export function formatEnded(r: {
   closedAt?: string | undefined;
   progress?: { accepted?: number; target?: number; status?: string } | undefined;
   model?: string | undefined;
+  records?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  costUsd?: number;
+  datasetPath?: string;
 }): string {
   const p = r.progress;
   const rows: [string, string][] = [
@@ -53,8 +58,24 @@ export function formatEnded(r: {
   ];
   if (p?.target !== undefined) rows.push(['progress', `${p.accepted ?? 0} of ${p.target} examples (${pct(p.accepted ?? 0, p.target)})`]);
   if (r.model) rows.push(['model', r.model]);
-  if (r.closedAt) rows.push(['ended', r.closedAt]);
+  if (r.inputTokens !== undefined) {
+    const cost = r.costUsd !== undefined ? `, estimated cost $${r.costUsd.toFixed(4)}` : '';
+    rows.push(['tokens', `${r.inputTokens} in, ${r.outputTokens ?? 0} out${cost}`]);
+  }
+  if (r.datasetPath) rows.push(['dataset', `${r.records ?? '?'} records in ${r.datasetPath}`]);
+  if (r.closedAt) rows.push(['ended', localTime(new Date(r.closedAt))]);
   return table(rows);
+}
+
+/** A moment for people: local time with its UTC offset, the same in every command. */
+export function localTime(d: Date): string {
+  const two = (n: number) => String(Math.abs(n)).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  return (
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ` +
+    `${sign}${two(Math.trunc(off / 60))}:${two(off % 60)}`
+  );
 }
 
 function table(rows: [string, string][]): string {

@@ -1,11 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { SharedServerLease } from '../worker/shared-server';
 import type { Store } from '../storage/store';
 import { createWorker } from '../worker/worker';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { DEFAULT_TASK_QUEUE } from '../worker/paths';
+import { DEFAULT_TASK_QUEUE, embeddedTaskQueue } from '../worker/paths';
 
 /** How a client reaches Temporal. Nothing set = embedded mode. */
 export interface TemporalOptions {
@@ -26,16 +26,35 @@ export interface TemporalOptions {
   apiKey?: string;
 }
 
-/** An open Temporal connection and, in embedded mode, the dev server and worker this process runs. */
+interface ServedQueue {
+  worker: Worker;
+  run: Promise<void>;
+}
+
+/**
+ * An open Temporal connection and, in embedded mode, the dev server and the workers this process runs.
+ *
+ * Which runs a process's worker serves (issue 18): in embedded mode each workflow has a task queue of
+ * its own (`embeddedTaskQueue`: the store's id and the workflow id), and a command's worker polls
+ * only the queues of the runs that command started or resumed (`serve`). An interrupted run of the
+ * folder is therefore never picked up, and paid for, by a command that did not name it. A cluster
+ * keeps one shared queue (`DEEPFABRIC_TASK_QUEUE`): its `deepfabric worker`s serve every run.
+ */
 export class TemporalContext {
+  private readonly served = new Map<string, Promise<ServedQueue>>();
+  private nativeConnection: Promise<NativeConnection> | undefined;
+
   private constructor(
     readonly client: Client,
     readonly namespace: string,
-    readonly taskQueue: string,
+    private readonly sharedTaskQueue: string,
     readonly mode: 'embedded' | 'cluster',
     readonly address: string,
     readonly uiUrl: string | undefined,
-    private readonly owned: { connection?: Connection; lease?: SharedServerLease; worker?: Worker; workerRun?: Promise<void> },
+    /** The data folder whose embedded server this is (embedded mode). */
+    readonly dataDir: string,
+    private readonly owned: { connection?: Connection; lease?: SharedServerLease },
+    private readonly workerSetup: { enabled: boolean; security: { tls?: boolean; apiKey?: string }; store: Store | undefined; storeId: string | undefined },
     private readonly workerInProcess = false,
   ) {}
 
@@ -44,38 +63,102 @@ export class TemporalContext {
     const taskQueue = opts.taskQueue ?? process.env.DEEPFABRIC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
     const address = opts.address ?? process.env.TEMPORAL_ADDRESS;
     const apiKey = opts.apiKey ?? process.env.TEMPORAL_API_KEY;
+    const security = { ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) };
+    const setup = (enabled: boolean, storeId?: string) => ({ enabled, security, store, storeId });
     if (opts.client) {
-      const ctx = new TemporalContext(opts.client, namespace, taskQueue, 'cluster', address ?? '(given client)', undefined, {}, opts.workerInProcess);
-      if (opts.embeddedWorker) await ctx.startWorker(address ?? '127.0.0.1:7233', {}, store, dataDir);
+      const ctx = new TemporalContext(
+        opts.client,
+        namespace,
+        taskQueue,
+        'cluster',
+        address ?? '(given client)',
+        undefined,
+        dataDir,
+        {},
+        setup(opts.embeddedWorker === true),
+        opts.workerInProcess,
+      );
+      if (opts.embeddedWorker) await ctx.serve(taskQueue);
       return ctx;
     }
     if (address) {
-      const connection = await Connection.connect({ address, ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) });
-      const ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'cluster', address, undefined, { connection });
-      if (opts.embeddedWorker) await ctx.startWorker(address, { tls: opts.tls || apiKey !== undefined, ...(apiKey ? { apiKey } : {}) }, store, dataDir);
+      const connection = await Connection.connect({ address, ...security });
+      const ctx = new TemporalContext(
+        new Client({ connection, namespace }),
+        namespace,
+        taskQueue,
+        'cluster',
+        address,
+        undefined,
+        dataDir,
+        { connection },
+        setup(opts.embeddedWorker === true),
+      );
+      if (opts.embeddedWorker) await ctx.serve(taskQueue);
       return ctx;
     }
-    // Embedded: the data folder's shared dev server (started on its SQLite state if none runs; see
-    // src/worker/shared-server.ts for who stops it).
+    // Embedded: the data folder's own dev server (started on its SQLite state if none runs; see
+    // src/worker/shared-server.ts for how it is recognised and who stops it). Workers start per run.
+    const storeId = store ? await store.id() : undefined;
     const lease = await SharedServerLease.acquire(path.join(dataDir, 'temporal'), { namespace });
-    let ctx: TemporalContext | undefined;
     try {
       const connection = await Connection.connect({ address: lease.address });
-      ctx = new TemporalContext(new Client({ connection, namespace }), namespace, taskQueue, 'embedded', lease.address, lease.uiUrl, { connection, lease });
-      if (opts.embeddedWorker ?? true) await ctx.startWorker(lease.address, {}, store, dataDir);
+      return new TemporalContext(
+        new Client({ connection, namespace }),
+        namespace,
+        taskQueue,
+        'embedded',
+        lease.address,
+        lease.uiUrl,
+        dataDir,
+        { connection, lease },
+        setup(opts.embeddedWorker ?? true, storeId),
+      );
     } catch (err) {
-      if (ctx) await ctx.close();
-      else await lease.release();
+      await lease.release();
       throw err;
     }
-    return ctx;
   }
 
-  /** The in-process worker uses this client's store (or data folder): one store for the run by construction. */
-  private async startWorker(address: string, security: { tls?: boolean; apiKey?: string }, store: Store | undefined, dataDir: string): Promise<void> {
-    const { worker } = await createWorker({ address, namespace: this.namespace, taskQueue: this.taskQueue, ...security, ...(store ? { store } : { dataDir }) });
-    this.owned.worker = worker;
-    this.owned.workerRun = worker.run();
+  /** The task queue a new workflow with this id goes on: its own in embedded mode, the shared one of a cluster. */
+  taskQueueFor(workflowId: string): string {
+    return this.mode === 'embedded' ? embeddedTaskQueue(this.workerSetup.storeId ?? 'nostore', workflowId) : this.sharedTaskQueue;
+  }
+
+  /** The task queue of the runs this context starts when it is shared (cluster mode). */
+  get taskQueue(): string {
+    return this.sharedTaskQueue;
+  }
+
+  /**
+   * Makes this process's worker poll `taskQueue` (once per queue), when this context runs workers;
+   * a no-op otherwise (a cluster's workers serve it). `modelCalls: false`: a worker that never calls
+   * a model (it winds a cancelled run down). The worker uses this client's store (or data
+   * folder): one store for the run by construction.
+   */
+  async serve(taskQueue: string, opts: { modelCalls?: boolean } = {}): Promise<void> {
+    if (!this.workerSetup.enabled) return;
+    let served = this.served.get(taskQueue);
+    if (!served) {
+      served = (async () => {
+        this.nativeConnection ??= import('@temporalio/worker').then(({ NativeConnection }) =>
+          NativeConnection.connect({ address: this.address, ...this.workerSetup.security }),
+        );
+        const connection = await this.nativeConnection;
+        const { worker } = await createWorker({
+          address: this.address,
+          connection,
+          namespace: this.namespace,
+          taskQueue,
+          ...(opts.modelCalls === false ? { modelCalls: false } : {}),
+          ...(this.workerSetup.store ? { store: this.workerSetup.store } : { dataDir: this.dataDir }),
+        });
+        return { worker, run: worker.run() };
+      })();
+      this.served.set(taskQueue, served);
+      served.catch(() => this.served.delete(taskQueue));
+    }
+    await served;
   }
 
   /** Whether the namespace has the Dataset* search attributes (asked once; false when it cannot tell). */
@@ -88,15 +171,19 @@ export class TemporalContext {
   }
   private searchAttributesKnown: Promise<boolean> | undefined;
 
-  /** True when this process runs a worker (content filter functions then work). */
+  /** True when this process runs the workers of its runs (content filter functions then work). */
   get hasLocalWorker(): boolean {
-    return this.owned.worker !== undefined || this.workerInProcess;
+    return this.workerSetup.enabled || this.workerInProcess;
   }
 
-  /** Stops the worker, closes the connection, and drops the lease on the embedded server (the last one stops it). */
+  /** Stops the workers, closes the connections, and drops the lease on the embedded server (the last one stops it). */
   async close(): Promise<void> {
-    if (this.owned.worker && this.owned.worker.getState() === 'RUNNING') this.owned.worker.shutdown();
-    await this.owned.workerRun?.catch(() => undefined);
+    const served = await Promise.all([...this.served.values()].map((s) => s.catch(() => undefined)));
+    this.served.clear();
+    for (const s of served) if (s && s.worker.getState() === 'RUNNING') s.worker.shutdown();
+    for (const s of served) await s?.run.catch(() => undefined);
+    const native = await this.nativeConnection?.catch(() => undefined);
+    await native?.close().catch(() => undefined);
     await this.owned.connection?.close();
     await this.owned.lease?.release();
   }

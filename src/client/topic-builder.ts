@@ -122,12 +122,15 @@ export async function runTopicBuild(
 ): Promise<{ model: Tree | Graph; result: TopicBuildResult }> {
   await fs.mkdir(input.buildDir, { recursive: true });
   const handle = await ctx.client.workflow.start<typeof topicTreeWorkflow>(input.mode === 'graph' ? 'topicGraphWorkflow' : 'topicTreeWorkflow', {
-    taskQueue: ctx.taskQueue,
+    taskQueue: ctx.taskQueueFor(input.buildId),
     workflowId: input.buildId,
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     staticSummary: `${input.mode} of "${input.rootPrompt}", depth ${input.depth}, degree ${input.degree}, ${input.model.provider}/${input.model.model}`,
   });
+  // An earlier build of the same topics may run on its own queue: this process serves the one it has.
+  const described = await handle.describe();
+  if (described.status.name === 'RUNNING') await ctx.serve(described.taskQueue);
   let result: TopicBuildResult;
   try {
     result = await handle.result();

@@ -64,8 +64,11 @@ export function classifyError(err: unknown, provider: string, model: string, bas
   }
   if (err instanceof sdk.APIConnectionError) {
     const cause = errorCode(err);
-    const unreachable = cause === 'ECONNREFUSED' || cause === 'ENOTFOUND' || cause === 'EAI_AGAIN';
-    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${cause ?? detail})`, {
+    // Whatever the errno (or none: fetch refuses a "bad port" such as 9 without one), a connection
+    // that was never made is unreachable; only a reset or broken pipe says the endpoint answered once.
+    const unreachable = cause === undefined || !CONNECTED_ERRNOS.has(cause);
+    const reason = cause ?? innermostMessage(err) ?? detail;
+    return new ModelError(`${provider}/${model}: could not connect to ${endpoint ?? 'the endpoint'} (${reason})`, {
       category: 'server_error',
       provider,
       baseUrl: endpoint,
@@ -76,10 +79,22 @@ export function classifyError(err: unknown, provider: string, model: string, bas
   return new ModelError(`${provider}/${model}: ${detail}`, { category: 'server_error', provider, baseUrl: endpoint, cause: err });
 }
 
+/** Errors of a connection that was made (the endpoint exists; the call may be retried). */
+const CONNECTED_ERRNOS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** The deepest message down an error's cause chain ("bad port" under "fetch failed" under "Connection error."). */
+function innermostMessage(err: unknown): string | undefined {
+  let message: string | undefined;
+  for (let e = err as { message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.message === 'string' && e.message) message = e.message;
+  }
+  return message;
+}
+
 /** The first system error code (ECONNREFUSED, ENOTFOUND, ...) down an error's cause chain. */
 function errorCode(err: unknown): string | undefined {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return e.code;
+    if (typeof e.code === 'string' && /^(E|UND_ERR_)[A-Z_]+$/.test(e.code)) return e.code;
   }
   return undefined;
 }

@@ -19,3 +19,11 @@ export function defaultDataDir(): string {
 
 /** Default task queue of dataset runs. */
 export const DEFAULT_TASK_QUEUE = 'deepfabric';
+
+/**
+ * The task queue of one workflow in embedded mode: the store's id and the workflow's id, so only a
+ * worker of this store that was asked for this run polls it (issue 18, issue 24).
+ */
+export function embeddedTaskQueue(storeId: string, workflowId: string): string {
+  return `deepfabric/${storeId.slice(0, 8)}/${workflowId}`;
+}

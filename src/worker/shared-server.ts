@@ -15,15 +15,18 @@
  * Why not a server that outlives the command: a background process left behind after `generate`
  * returns surprises users on shared machines and laptops; `deepfabric server` keeps it up on purpose.
  *
- * Ports: 7233 (UI 8233) when free. Two data folders on one machine each get their own server: a
- * folder that finds another folder's embedded server on 7233 (a machine-wide file per port says
- * whose it is) starts its own on free ports and records them in its `server.json`, so it never runs
- * on the other's SQLite nor loses its server when the other's last command leaves. A server on 7233
- * that no folder started (your own `temporal server start-dev`) is used as it is.
+ * Which server is this folder's (issue 24): only the one whose process this folder recorded in
+ * `server.json` AND whose command line names this folder's SQLite file and port. "Something answers
+ * on 7233" proves nothing: another folder's server, a user's own `temporal server start-dev`, or a
+ * stranger that took a dead server's port would run (and could fail) this folder's runs. Anything
+ * else listening there is never attached to; the folder starts its own server, on 7233/8233 when
+ * both are free and on free ports otherwise. (To use a server of your own, set TEMPORAL_ADDRESS.)
+ * DEEPFABRIC_EMBEDDED_PORT=0 always takes free ports (the test suite sets it, so it never takes 7233).
  */
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { processAlive, withFileLock } from '../storage/file-lock';
 import { DevServer, freePort, isListening } from './dev-server';
 
@@ -34,6 +37,7 @@ interface ServerRecord {
   pid: number;
   port: number;
   uiPort: number;
+  dbFile?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,42 +55,31 @@ export class SharedServerLease {
     readonly started: boolean,
   ) {}
 
+  /** The data folder whose server this is (`dir` is `<dataDir>/temporal`). */
+  get dataDir(): string {
+    return path.dirname(this.dir);
+  }
+
   /**
    * Takes a lease on the server of `dir` (`<dataDir>/temporal`), starting it on the folder's SQLite
-   * state when none runs. A server on 127.0.0.1:7233 that this folder did not start (e.g. a
-   * `temporal server start-dev` of the user's) is used as it is and never stopped.
+   * state when none of this folder's runs (see the file comment for how it is recognised).
    */
   static async acquire(dir: string, opts: { namespace?: string } = {}): Promise<SharedServerLease> {
     await fs.mkdir(path.join(dir, 'leases'), { recursive: true });
+    const dbFile = path.resolve(dir, 'temporal.sqlite');
     return withLock(dir, async () => {
       const leaseFile = path.join(dir, 'leases', `${process.pid}-${++leaseCounter}`);
       await fs.writeFile(leaseFile, `${process.pid}\n`);
       try {
         const record = await readRecord(dir);
-        if (record && processAlive(record.pid) && (await isListening('127.0.0.1', record.port))) {
+        if (record && (await isThisFoldersServer(record, dbFile))) {
           return new SharedServerLease(dir, leaseFile, `127.0.0.1:${record.port}`, `http://localhost:${record.uiPort}`, false);
         }
-        let ports = { port: EMBEDDED_PORT, uiPort: EMBEDDED_UI_PORT };
-        if (await isListening('127.0.0.1', EMBEDDED_PORT)) {
-          // Another data folder's embedded server: this folder starts its own, on free ports, so neither
-          // runs on the other's state nor is stopped when the other's last command leaves.
-          const owner = await embeddedOwner(EMBEDDED_PORT);
-          if (owner && path.resolve(owner.dir) !== path.resolve(dir)) ports = { port: await freePort(), uiPort: await freePort() };
-          else {
-            // Someone's own server (`temporal server start-dev`): used as it is, never stopped.
-            await fs.rm(path.join(dir, 'server.json'), { force: true });
-            return new SharedServerLease(dir, leaseFile, `127.0.0.1:${EMBEDDED_PORT}`, `http://localhost:${EMBEDDED_UI_PORT}`, false);
-          }
-        }
-        const server = await DevServer.start({
-          dbFile: path.join(dir, 'temporal.sqlite'),
-          ...ports,
-          ...(opts.namespace ? { namespace: opts.namespace } : {}),
-          detached: true,
-        });
-        const rec: ServerRecord = { pid: server.pid!, ...ports };
+        await fs.rm(path.join(dir, 'server.json'), { force: true });
+        const ports = await embeddedPorts();
+        const server = await DevServer.start({ dbFile, ...ports, ...(opts.namespace ? { namespace: opts.namespace } : {}), detached: true });
+        const rec: ServerRecord = { pid: server.pid!, ...ports, dbFile };
         await fs.writeFile(path.join(dir, 'server.json'), `${JSON.stringify(rec)}\n`);
-        await registerEmbedded(ports.port, { pid: server.pid!, dir });
         return new SharedServerLease(dir, leaseFile, server.address, `http://localhost:${ports.uiPort}`, true);
       } catch (err) {
         await fs.rm(leaseFile, { force: true });
@@ -104,36 +97,53 @@ export class SharedServerLease {
       if ((await liveLeases(this.dir)) > 0) return;
       const record = await readRecord(this.dir);
       if (!record) return;
-      await stopProcess(record.pid);
+      // Never signal a process that is not this folder's server (its pid may have been reused).
+      if (await isThisFoldersServer(record, path.resolve(this.dir, 'temporal.sqlite'))) await stopProcess(record.pid);
       await fs.rm(path.join(this.dir, 'server.json'), { force: true });
-      await unregisterEmbedded(record.port, record.pid);
     });
   }
 }
 
-/**
- * Which data folder's embedded server listens on a port, machine-wide (a file per port in the
- * temp folder): how a folder tells another folder's server on 7233 from someone's own.
- */
-const registryDir = () => path.join(os.tmpdir(), 'deepfabric-embedded');
-
-async function embeddedOwner(port: number): Promise<{ pid: number; dir: string } | undefined> {
-  try {
-    const rec = JSON.parse(await fs.readFile(path.join(registryDir(), `${port}.json`), 'utf8')) as { pid?: unknown; dir?: unknown };
-    return typeof rec.pid === 'number' && typeof rec.dir === 'string' && processAlive(rec.pid) ? { pid: rec.pid, dir: rec.dir } : undefined;
-  } catch {
-    return undefined;
+/** 7233/8233 when both are free (the ports the docs and the UI link name), else free ports. */
+async function embeddedPorts(): Promise<{ port: number; uiPort: number }> {
+  const wanted = process.env.DEEPFABRIC_EMBEDDED_PORT;
+  if (wanted !== '0') {
+    const port = wanted ? Number(wanted) : EMBEDDED_PORT;
+    const uiPort = wanted ? port + 1000 : EMBEDDED_UI_PORT;
+    if (!(await isListening('127.0.0.1', port)) && !(await isListening('127.0.0.1', uiPort))) return { port, uiPort };
   }
+  return { port: await freePort(), uiPort: await freePort() };
 }
 
-async function registerEmbedded(port: number, owner: { pid: number; dir: string }): Promise<void> {
-  await fs.mkdir(registryDir(), { recursive: true });
-  await fs.writeFile(path.join(registryDir(), `${port}.json`), JSON.stringify(owner) + '\n');
+/**
+ * True when the recorded process is alive, listens on the recorded port, and is a Temporal server
+ * started on this folder's SQLite file with that port (its command line says so).
+ */
+export async function isThisFoldersServer(record: ServerRecord, dbFile: string): Promise<boolean> {
+  if (!processAlive(record.pid) || !(await isListening('127.0.0.1', record.port))) return false;
+  const args = await commandLine(record.pid);
+  if (!args) return false;
+  const at = (flag: string) => args[args.indexOf(flag) + 1];
+  return (
+    args.includes('start-dev') && at('--db-filename') !== undefined && path.resolve(at('--db-filename')!) === dbFile && at('--port') === String(record.port)
+  );
 }
 
-async function unregisterEmbedded(port: number, pid: number): Promise<void> {
-  const owner = await embeddedOwner(port);
-  if (!owner || owner.pid === pid) await fs.rm(path.join(registryDir(), `${port}.json`), { force: true });
+const execFileAsync = promisify(execFile);
+
+/** A process's arguments: /proc on Linux, `ps` elsewhere (split on spaces there: paths with spaces do not match). */
+async function commandLine(pid: number): Promise<string[] | undefined> {
+  try {
+    const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\0').filter((a) => a.length > 0);
+  } catch {
+    try {
+      const { stdout } = await execFileAsync('ps', ['-o', 'command=', '-p', String(pid)]);
+      return stdout.trim().split(/\s+/);
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 async function readRecord(dir: string): Promise<ServerRecord | undefined> {

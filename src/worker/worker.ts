@@ -46,6 +46,8 @@ export interface WorkerOptions {
    * heap-governor.ts); 0 turns it off. Default: `DEEPFABRIC_HEAP_BUDGET_MB`, else 64.
    */
   heapBudgetMb?: number;
+  /** False for a worker that only winds runs down (see `createActivities`). Default true. */
+  modelCalls?: boolean;
 }
 
 /** One governor per process, however many workers it runs. */
@@ -68,7 +70,7 @@ export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worke
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     workflowBundle: opts.workflowBundle ?? (await workflowBundle()),
-    activities: createActivities({ env: opts.env ?? process.env, store }),
+    activities: createActivities({ env: opts.env ?? process.env, store, ...(opts.modelCalls === false ? { modelCalls: false } : {}) }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 200,
     maxConcurrentWorkflowTaskExecutions: 40,
     // Enough pollers that a finished batch's successor is picked up at once.

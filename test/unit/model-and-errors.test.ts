@@ -107,6 +107,14 @@ describe('a connection nobody answers', () => {
     });
     expect(err.message).toBe('openai/gpt-4o: could not connect to http://10.0.0.1:8000/v1 (ECONNREFUSED)');
   });
+  it('a connection fetch refuses without an errno ("bad port", as for port 9) is unreachable, and says why', () => {
+    const badPort = new OpenAI.APIConnectionError({ message: 'Connection error.', cause: new TypeError('fetch failed', { cause: new Error('bad port') }) });
+    const err = classifyError(badPort, 'openai', 'gpt-4o', 'http://127.0.0.1:9/v1', OpenAI);
+    expect({ unreachable: err.unreachable, message: err.message }).toEqual({
+      unreachable: true,
+      message: 'openai/gpt-4o: could not connect to http://127.0.0.1:9/v1 (bad port)',
+    });
+  });
   it('a connection reset is not "unreachable" (something answered)', () => {
     const reset = new OpenAI.APIConnectionError({ message: 'Connection error.', cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) });
     expect(classifyError(reset, 'openai', 'gpt-4o', 'http://h/v1', OpenAI).unreachable).toBe(false);

@@ -1,11 +1,11 @@
 /** What every command shares: the program, failure output, the log sink, the run-control client. */
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
-import { SharedServerLease } from '../../worker/shared-server';
+import { openStore } from '../../storage/store';
+import { TemporalContext } from '../temporal-context';
 import { defaultDataDir } from '../run-builder';
 import { RunHandle } from '../run-handle';
 
@@ -73,34 +73,59 @@ export function packageVersion(): string {
 }
 program.version(packageVersion(), '--version', 'print the version');
 
+/** An open Temporal context for commands that inspect or steer runs, and where it points. */
+export interface ControlContext {
+  ctx: TemporalContext;
+  /** "embedded Temporal at 127.0.0.1:7233 (data folder /x)" or "Temporal cluster at host:7233". */
+  where: string;
+  close(): Promise<void>;
+}
+
 /**
- * A client for commands that inspect or steer runs. Embedded mode: a lease on the data folder's
- * dev server, started on its SQLite state when none runs (no worker: nothing resumes spending).
+ * A Temporal context for commands that inspect or steer runs. Embedded mode: a lease on the data
+ * folder's own dev server, started on its SQLite state when none runs. No worker runs until a command
+ * asks for one run (`ctx.serve`): nothing resumes spending by being looked at.
  */
-export async function controlClient(dataDir?: string): Promise<{ client: Client; close(): Promise<void> }> {
-  let address = process.env.TEMPORAL_ADDRESS;
-  let lease: SharedServerLease | undefined;
-  if (!address) {
-    lease = await SharedServerLease.acquire(path.join(path.resolve(dataDir ?? defaultDataDir()), 'temporal'));
-    address = lease.address;
-  }
-  const apiKey = process.env.TEMPORAL_API_KEY;
+export async function controlClient(dataDir?: string): Promise<ControlContext> {
+  const dir = path.resolve(dataDir ?? defaultDataDir());
+  if (!process.env.TEMPORAL_ADDRESS) logToFile(dir);
+  const store = await openStore({ dataDir: dir, url: process.env.DEEPFABRIC_STORE });
   try {
-    const connection = await Connection.connect({ address, ...(apiKey ? { tls: true, apiKey } : {}) });
+    const ctx = await TemporalContext.open({}, dir, store);
     return {
-      client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
+      ctx,
+      where: whereLine(ctx),
       close: async () => {
-        await connection.close();
-        await lease?.release();
+        await ctx.close();
+        await store.close();
       },
     };
   } catch (err) {
-    await lease?.release();
+    await store.close();
     throw err;
   }
 }
 
-export function control(name: string, description: string, act: (run: RunHandle, json: boolean) => Promise<unknown>): void {
+/**
+ * Whether some worker polled this task queue in the last two minutes (its long polls last about a
+ * minute). In embedded mode a run's queue is its own, so this says whether any command serves it.
+ */
+export async function hasLiveWorker(ctx: TemporalContext, taskQueue: string): Promise<boolean> {
+  try {
+    const r = await ctx.client.workflowService.describeTaskQueue({ namespace: ctx.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    const recent = Date.now() - 120_000;
+    return (r.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent);
+  } catch {
+    return true; // cannot tell: behave as before (ask the workflow)
+  }
+}
+
+/** Which server and data folder a command uses (so a user never reads another folder's runs unawares). */
+export function whereLine(ctx: { mode: string; address: string; dataDir: string }): string {
+  return ctx.mode === 'embedded' ? `embedded Temporal at ${ctx.address} (data folder ${ctx.dataDir})` : `Temporal cluster at ${ctx.address}`;
+}
+
+export function control(name: string, description: string, act: (run: RunHandle, json: boolean, c: ControlContext) => Promise<unknown>): void {
   program
     .command(name)
     .argument('<run-id>')
@@ -109,11 +134,15 @@ export function control(name: string, description: string, act: (run: RunHandle,
     .description(description)
     .action(async (runId: string, o: { dataDir?: string; json?: boolean }) => {
       try {
-        const { client, close } = await controlClient(o.dataDir);
-        const run = new RunHandle(client, runId, undefined);
-        const out = await act(run, o.json === true);
-        process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
-        await close();
+        const c = await controlClient(o.dataDir);
+        try {
+          const run = new RunHandle(c.ctx.client, runId, undefined);
+          const out = await act(run, o.json === true, c);
+          process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
+        } finally {
+          await c.close();
+        }
+        process.exit(0);
       } catch (err) {
         fail(err);
       }

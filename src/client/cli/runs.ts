@@ -1,5 +1,7 @@
 /** The other commands: info, visualize, worker, status, pause, resume, stop, cancel, topic inspect/prune, preview, export, runs, server. */
-import { control, controlClient, fail, packageVersion, program } from './common';
+import { control, controlClient, fail, hasLiveWorker, packageVersion, program, type ControlContext } from './common';
+import { CancelledFailure } from '@temporalio/common';
+import type { RunHandle } from '../run-handle';
 import path from 'node:path';
 import { PROVIDERS } from '../../config/model-spec';
 import { Dataset } from '../../dataset/dataset';
@@ -11,7 +13,7 @@ import { loadTopicModel } from '../../topics/topic-model-file';
 import { inspectTopics, prunePaths } from '../../topics/topic-tools';
 import { DEFAULT_TASK_QUEUE } from '../../worker/paths';
 import { defaultDataDir } from '../run-builder';
-import { formatEnded, formatPreview, formatRunsTable, formatStatus, type RunRow } from '../status-format';
+import { formatEnded, formatPreview, formatRunsTable, formatStatus, localTime, type RunRow } from '../status-format';
 import { writeFileAtomic } from '../../storage/run-store';
 import { openStore } from '../../storage/store';
 
@@ -83,35 +85,88 @@ program
     }
   });
 
-control('status', 'progress, rate, ETA, tokens and errors of a run (--json for scripts)', async (run, json) => {
+control('status', 'progress, rate, ETA, tokens and errors of a run (--json for scripts)', async (run, json, c) => {
   const described = await run.handle.describe();
-  // A query runs workflow code on a worker; an ended run needs none: its memo holds the progress.
+  const memo = (described.memo ?? {}) as { progress?: { accepted?: number; target?: number; status?: string }; model?: string };
+  // A query runs workflow code on a worker; without one it fails, and the memo still holds the progress.
   if (described.status.name === 'RUNNING') {
-    const stats = await run.stats();
-    return json ? stats : formatStatus(stats);
+    const served = await hasLiveWorker(c.ctx, described.taskQueue);
+    const stats = served ? await c.ctx.client.connection.withDeadline(Date.now() + 10_000, () => run.stats()).catch(() => undefined) : undefined;
+    if (stats) return json ? { ...stats, temporal: c.where } : `${formatStatus(stats)}\n${c.where}`;
+    const unserved = {
+      runId: run.runId,
+      temporalStatus: 'RUNNING',
+      ...memo,
+      note: `no worker is running ${run.runId} (nothing is spent meanwhile): the same generate command resumes it; progress as last recorded`,
+    };
+    return json ? { ...unserved, temporal: c.where } : `${formatEnded(unserved)}\nnote      ${unserved.note}\n${c.where}`;
   }
+  // An ended run's result (from its history) has its tokens, cost and dataset; a failed one has none.
+  const result = await run.handle.result().catch(() => undefined);
   const ended = {
     runId: run.runId,
     temporalStatus: described.status.name,
     closedAt: described.closeTime?.toISOString(),
-    ...((described.memo ?? {}) as { progress?: { accepted?: number; target?: number; status?: string }; model?: string }),
+    ...memo,
+    ...(result
+      ? {
+          records: result.records,
+          inputTokens: result.stats.inputTokens,
+          outputTokens: result.stats.outputTokens,
+          ...(result.stats.costUsd !== undefined ? { costUsd: result.stats.costUsd } : {}),
+          datasetPath: result.datasetPath,
+        }
+      : {}),
   };
-  return json ? ended : formatEnded(ended);
+  return json ? { ...ended, temporal: c.where } : `${formatEnded(ended)}\n${c.where}`;
 });
-control('pause', 'start no new batches (in-flight ones finish)', async (run) => (await run.pause(), `paused ${run.runId}`));
-control('resume', 'resume a paused run', async (run) => (await run.resume(), `resumed ${run.runId}`));
+
+/** A signal to a run that may have no worker: say when it takes effect. */
+async function signalled(run: RunHandle, c: ControlContext, done: string): Promise<string> {
+  const d = await run.handle.describe();
+  if (d.status.name !== 'RUNNING') return `${run.runId} has already ended (${d.status.name.toLowerCase()}): nothing to do`;
+  return (await hasLiveWorker(c.ctx, d.taskQueue)) ? done : `${done} (no worker is running it now: it takes effect when the same generate command resumes it)`;
+}
+control('pause', 'start no new batches (in-flight ones finish)', async (run, _json, c) => {
+  await run.pause();
+  return signalled(run, c, `paused ${run.runId}`);
+});
+control('resume', 'resume a paused run', async (run, _json, c) => {
+  await run.resume();
+  return signalled(run, c, `resumed ${run.runId}`);
+});
+
+/**
+ * Cancel ends the run now, even when no command runs it: in embedded mode this command's worker
+ * serves the run until it has assembled its records, and it never calls a model (an attempt it
+ * picks up waits for the cancellation). Stop lets in-flight batches finish, which takes a worker
+ * that calls the model: without one it waits for the command that resumes the run, and says so.
+ */
+async function endRun(run: RunHandle, c: ControlContext, how: 'stop' | 'cancel'): Promise<string> {
+  const d = await run.handle.describe();
+  if (d.status.name !== 'RUNNING') return `${run.runId} has already ended (${d.status.name.toLowerCase()}): nothing to ${how}`;
+  if (how === 'stop') {
+    await run.stop();
+    if (c.ctx.mode !== 'embedded' || (await hasLiveWorker(c.ctx, d.taskQueue))) return `stopping ${run.runId}: ${partialNote(run.runId)}`;
+    return (
+      `stop recorded for ${run.runId}, but no worker is running it: it stops (finishing its in-flight batches) when the same generate command resumes it. ` +
+      `deepfabric cancel ${run.runId} ends it now without another model call`
+    );
+  }
+  await run.cancel();
+  if (c.ctx.mode !== 'embedded') return `cancelling ${run.runId}: ${partialNote(run.runId)}`;
+  process.stderr.write(`cancelling ${run.runId}; waiting while it assembles its records (no model is called) ...\n`);
+  await c.ctx.serve(d.taskQueue, { modelCalls: false });
+  const outcome = await run.handle.result().then(
+    (r) => `${r.status}: ${r.records} records`,
+    (err: Error) => (err.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${err.cause instanceof Error ? err.cause.message : err.message}`),
+  );
+  return `${run.runId} ${outcome}; ${partialNote(run.runId)}`;
+}
 const partialNote = (runId: string) =>
   `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
-control(
-  'stop',
-  'stop gracefully: finish in-flight batches, assemble the partial dataset',
-  async (run) => (await run.stop(), `stopping ${run.runId}: ${partialNote(run.runId)}`),
-);
-control(
-  'cancel',
-  'cancel in-flight batches and assemble the partial dataset',
-  async (run) => (await run.cancel(), `cancelling ${run.runId}: ${partialNote(run.runId)}`),
-);
+control('stop', 'stop gracefully: finish in-flight batches, assemble the partial dataset', (run, _json, c) => endRun(run, c, 'stop'));
+control('cancel', 'cancel in-flight batches and assemble the partial dataset', (run, _json, c) => endRun(run, c, 'cancel'));
 
 const topic = program.command('topic').description('inspect or prune a topic file (tree JSONL or graph JSON)');
 topic
@@ -231,9 +286,10 @@ program
   .description('list dataset runs with their progress')
   .action(async (_action: string, o: { dataDir?: string }) => {
     try {
-      const { client, close } = await controlClient(o.dataDir);
-      const rows: RunRow[] = [];
-      for await (const wf of client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
+      const c = await controlClient(o.dataDir);
+      // One row per run: its executions (continue-as-new segments, a rerun of the same id) show the newest.
+      const newest = new Map<string, { row: RunRow; start: number }>();
+      for await (const wf of c.ctx.client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
         const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number; status?: string } };
         const status =
           wf.status.name === 'RUNNING'
@@ -241,16 +297,22 @@ program
             : memo.progress?.status && memo.progress.status !== 'running'
               ? memo.progress.status
               : wf.status.name.toLowerCase();
-        rows.push({
-          runId: wf.workflowId,
-          status,
-          model: memo.model ?? '',
-          progress: memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : '',
-          started: wf.startTime.toISOString().replace('T', ' ').slice(0, 19),
+        const start = wf.startTime.getTime();
+        if ((newest.get(wf.workflowId)?.start ?? -1) >= start) continue;
+        newest.set(wf.workflowId, {
+          start,
+          row: {
+            runId: wf.workflowId,
+            status,
+            model: memo.model ?? '',
+            progress: memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : '',
+            started: localTime(wf.startTime),
+          },
         });
       }
-      process.stdout.write(rows.length ? `${formatRunsTable(rows)}\n` : 'no dataset runs yet\n');
-      await close();
+      const rows = [...newest.values()].sort((a, b) => b.start - a.start).map((r) => r.row);
+      process.stdout.write(`${rows.length ? formatRunsTable(rows) : 'no dataset runs yet'}\n${c.where}\n`);
+      await c.close();
     } catch (err) {
       fail(err);
     }
