@@ -23,6 +23,12 @@ import type { Store } from '../storage/store';
  */
 export class RunHandle {
   readonly handle: WorkflowHandle<typeof datasetRunWorkflow>;
+  /**
+   * How `startData` came to this run: `started` it, `resumed` one still running (interrupted, or run
+   * by another client), or found it `finished` already (a completed run of the same dataset: nothing
+   * is generated, its records are reused). Undefined for handles made by `getRun`.
+   */
+  origin: 'started' | 'resumed' | 'finished' | undefined;
   constructor(
     client: Client,
     readonly runId: string,

@@ -88,6 +88,7 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
     staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
   });
   const run = new RunHandle(ctx.client, input.runId, input.runDir, store);
+  run.origin = 'started';
   await serveRun(ctx, run);
   return run;
 }
@@ -126,11 +127,15 @@ async function attachToSameDataset(ctx: TemporalContext, store: Store, input: Ru
         },
         { hasPrice: input.price !== undefined },
       );
+    run.origin = 'resumed';
     return run;
   }
   if (described.status.name === 'COMPLETED' && target === input.numSteps) {
     const result = await run.result().catch(() => undefined);
-    if (result?.status === 'completed') return run;
+    if (result?.status === 'completed') {
+      run.origin = 'finished';
+      return run;
+    }
   }
   return undefined;
 }

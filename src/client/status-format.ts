@@ -156,6 +156,7 @@ export function progressLine(s: GenerationStats, rate: number | undefined, width
     if (rate > 0 && s.accepted < s.target) parts.push(`ETA ${duration((s.target - s.accepted) / rate)}`);
   }
   if (s.costUsd !== undefined) parts.push(`$${s.costUsd.toFixed(3)}`);
+  if (s.errorCategories.rate_limit) parts.push(`${s.errorCategories.rate_limit} × 429`);
   if (s.batchesFailed) parts.push(`${s.batchesFailed} failed`);
   let line = '';
   for (const p of parts) {
@@ -166,23 +167,46 @@ export function progressLine(s: GenerationStats, rate: number | undefined, width
   return line || parts[0]!.slice(0, width);
 }
 
-/** One line per notable change between two polls (calls answered 429, timeouts, server errors, failed batches). */
+const RETRY_WORDS: Record<string, string> = {
+  rate_limit: "answered 429 (rate limit); retried after the provider's retry-after",
+  timeout: 'timed out; retried',
+  server_error: 'failed with a server error; retried',
+};
+
+/**
+ * One line per notable change between two polls: failed batches, pause and resume. Retried calls
+ * (429s, timeouts, server errors) are not here: they come in storms, one per slice, so `RetryDigest`
+ * sums them into one line a minute and the bar counts them.
+ */
 export function notableEvents(prev: GenerationStats | undefined, cur: GenerationStats): string[] {
   if (!prev) return [];
-  const grew = (k: string) => (cur.errorCategories[k] ?? 0) - (prev.errorCategories[k] ?? 0);
   const out: string[] = [];
-  const words: Record<string, string> = {
-    rate_limit: "answered 429 (rate limit); retried after the provider's retry-after",
-    timeout: 'timed out; retried',
-    server_error: 'failed with a server error; retried',
-  };
-  for (const [k, text] of Object.entries(words)) {
-    const n = grew(k);
-    if (n > 0) out.push(`${n} call${n > 1 ? 's' : ''} ${text}`);
-  }
   const failed = cur.batchesFailed - prev.batchesFailed;
   if (failed > 0) out.push(`${failed} batch${failed > 1 ? 'es' : ''} failed after their retries (their examples are made up by extra batches)`);
   if (cur.paused && !prev.paused) out.push('paused: batches in flight finish, no new ones start');
   if (!cur.paused && prev.paused) out.push('resumed');
   return out;
+}
+
+/** Retried calls summed over a minute: the first at once, then at most one line per `everyMs`. */
+export class RetryDigest {
+  private pending: Record<string, number> = {};
+  private lastLine: number | undefined;
+  constructor(private readonly everyMs = 60_000) {}
+
+  /** Adds the retries between two polls; returns the line to print now, if any. */
+  add(prev: GenerationStats | undefined, cur: GenerationStats, now: number): string | undefined {
+    if (prev) {
+      for (const k of Object.keys(RETRY_WORDS)) {
+        const n = (cur.errorCategories[k] ?? 0) - (prev.errorCategories[k] ?? 0);
+        if (n > 0) this.pending[k] = (this.pending[k] ?? 0) + n;
+      }
+    }
+    if (!Object.keys(this.pending).length || (this.lastLine !== undefined && now - this.lastLine < this.everyMs)) return undefined;
+    const since = this.lastLine === undefined ? '' : ` in the last ${Math.round((now - this.lastLine) / 1000)} s`;
+    const parts = Object.entries(this.pending).map(([k, n]) => `${n} call${n > 1 ? 's' : ''} ${RETRY_WORDS[k]}`);
+    this.pending = {};
+    this.lastLine = now;
+    return `${parts.join('; ')}${since}`;
+  }
 }

@@ -113,7 +113,12 @@ const madeDirs = new Set<string>();
 /** Writes through a temp file in the same folder and renames, so readers never see half a file. */
 export async function writeFileAtomic(file: string, data: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fs.open(tmp, 'w');
+  // A missing parent folder is made, for every save_as alike: a topic build paid for must not fail at its last step.
+  const handle = await fs.open(tmp, 'w').catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    return fs.open(tmp, 'w');
+  });
   try {
     await handle.writeFile(data);
     await handle.sync();

@@ -1,4 +1,4 @@
-import { ActiveRate, duration, formatPreview, formatRunsTable, formatStatus, notableEvents, progressLine } from '../../src/client/status-format';
+import { ActiveRate, duration, formatPreview, formatRunsTable, formatStatus, notableEvents, progressLine, RetryDigest } from '../../src/client/status-format';
 import { newStats, recordBatch, snapshot } from '../../src/workflows/stats';
 
 it('status shows progress, rate, ETA, tokens, errors and a paused run as paused', () => {
@@ -92,12 +92,28 @@ describe('the progress bar line', () => {
     const a = stats({ errorCategories: { rate_limit: 2 } });
     const b = stats({ errorCategories: { rate_limit: 14, timeout: 1 }, batchesFailed: 1, paused: true });
     expect(notableEvents(a, b)).toEqual([
-      "12 calls answered 429 (rate limit); retried after the provider's retry-after",
-      '1 call timed out; retried',
       '1 batch failed after their retries (their examples are made up by extra batches)',
       'paused: batches in flight finish, no new ones start',
     ]);
     expect(notableEvents(b, b)).toEqual([]);
     expect(notableEvents(undefined, b)).toEqual([]);
+  });
+
+  it('sums retried calls into one line a minute (the first at once), however many slices report them', () => {
+    const digest = new RetryDigest(60_000);
+    const at = (n: number, t = 0) => stats({ errorCategories: { rate_limit: n, ...(t ? { timeout: t } : {}) } });
+    expect(digest.add(undefined, at(0), 0)).toBeUndefined();
+    expect(digest.add(at(0), at(2), 1_000)).toBe("2 calls answered 429 (rate limit); retried after the provider's retry-after");
+    // Sixteen slices reporting over 50 s: no line until a minute has passed since the last one, then one.
+    const lines: (string | undefined)[] = [];
+    for (let i = 1; i <= 16; i++) lines.push(digest.add(at(i + 1), at(i + 2, i === 16 ? 1 : 0), 1_000 + i * 3_125));
+    expect(lines.filter(Boolean)).toEqual([]);
+    expect(digest.add(at(18, 1), at(19, 1), 61_000)).toBe(
+      "17 calls answered 429 (rate limit); retried after the provider's retry-after; 1 call timed out; retried in the last 60 s",
+    );
+    expect(digest.add(at(19, 1), at(19, 1), 200_000)).toBeUndefined(); // nothing new, nothing said
+  });
+  it('counts 429s in the bar', () => {
+    expect(progressLine(stats({ accepted: 5, errorCategories: { rate_limit: 31 } }), undefined, 200)).toBe('5/2000 | 31 × 429');
   });
 });

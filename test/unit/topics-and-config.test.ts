@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Tree } from '../../src/topics/tree';
 import { Graph, topicId } from '../../src/topics/graph';
@@ -10,6 +10,15 @@ const fixtures = path.join(__dirname, '..', 'fixtures');
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'topics-'));
 
 describe('topic files', () => {
+  it('saves a tree and a graph into folders that do not exist yet (topics.save_as: ux/out/graph.json)', async () => {
+    const dir = tmp();
+    const tree = new Tree([['A', 'B']]);
+    await tree.save(path.join(dir, 'ux', 'out', 'tree.jsonl'));
+    expect((await Tree.load(path.join(dir, 'ux', 'out', 'tree.jsonl'))).getAllPaths()).toEqual([['A', 'B']]);
+    const graph = Graph.fromJSON(JSON.parse(readFileSync(path.join(fixtures, 'deepfabric-graph.json'), 'utf8')));
+    await graph.save(path.join(dir, 'deep', 'er', 'graph.json'));
+    expect((await Graph.load(path.join(dir, 'deep', 'er', 'graph.json'))).getAllPaths()).toEqual(graph.getAllPaths());
+  });
   it('loads a DeepFabric tree JSONL, answers depth queries, and round-trips', async () => {
     const tree = await Tree.load(path.join(fixtures, 'deepfabric-tree.jsonl'));
     expect(tree.getAllPaths()).toHaveLength(4);

@@ -50,6 +50,19 @@ function safeJson(v: unknown): string {
 /** `deepfabric`: the name DeepFabric users already type; the commands mirror its `generate`. */
 export const program = new Command('deepfabric').description('Durable synthetic-dataset generation on Temporal').showHelpAfterError();
 
+/**
+ * Set once a command has its outcome and is closing its connections. A gRPC call still retrying then
+ * fails with "Channel has been shut down", thrown from a timer inside the client's retry interceptor
+ * (an uncaught exception, not a rejection anyone can catch): after the outcome that is noise, and it
+ * must not turn a finished command's exit code into 1.
+ */
+export const closing = { now: false };
+process.on('uncaughtException', (err) => {
+  if (closing.now && /Channel has been shut down/.test(err.message)) return;
+  process.stderr.write(`error: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
+
 export function fail(err: unknown): never {
   if (err instanceof ConfigurationError) {
     process.stderr.write(`error: ${err.message}\n`);

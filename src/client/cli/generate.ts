@@ -1,8 +1,8 @@
 /** `validate`, `generate`, `topics`: the commands that read a YAML config (and what they share: checks, the progress bar, topic builds). */
-import { fail, logSink, logToFile, program } from './common';
+import { closing, fail, logSink, logToFile, program } from './common';
 import { checkedGenerator, checkGenerate, confineOutputs } from './preflight';
-import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { formatModel, parseModelName } from '../../config/model-spec';
 import { DEFAULT_BATCHES_PER_SLICE } from '../../config/generator-options';
@@ -16,7 +16,7 @@ import { DataSetGenerator } from '../data-set-generator';
 import { defaultDataDir } from '../run-builder';
 import { RunHandle } from '../run-handle';
 import { incompleteRunError } from '../run-outcome';
-import { ActiveRate, notableEvents, progressLine } from '../status-format';
+import { ActiveRate, notableEvents, progressLine, RetryDigest } from '../status-format';
 import { buildTopics } from '../topic-builder';
 import { pushAfterRun } from './upload';
 
@@ -34,6 +34,11 @@ async function keepPartial(cfg: YamlConfig, datasetPath: string): Promise<void> 
   await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
   const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
   process.stderr.write(`${cfg.output.save_as} ${kept}; the run's ${ds.length} records are in ${out}\n`);
+}
+
+/** After a complete save_as: the `.partial` file an earlier failed or refused run left beside it is out of date. */
+async function removeStalePartial(cfg: YamlConfig): Promise<void> {
+  if (cfg.output.save_as) await rm(partialPath(path.resolve(cfg.output.save_as)), { force: true });
 }
 
 /** Topic build options from the YAML's `topics` section and its model (`topics.llm` over `llm`). */
@@ -74,48 +79,88 @@ async function topicsFromConfig(cfg: YamlConfig, gen: DataSetGenerator): Promise
 }
 
 /**
+ * A one-line bar redrawn in place (`\r` + clear line), with event lines printed above it. Drawn by
+ * hand, not with cli-progress: its SingleBar saves the cursor position at start and restores it at
+ * stop, so once event lines had scrolled the screen the final summary was drawn over older lines
+ * mid-screen; it also turns line wrapping off, which cut the Ctrl-C line at 80 columns.
+ */
+class LineBar {
+  private text = '';
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+  draw(text: string): void {
+    this.text = text;
+    this.stream.write(`\r\x1b[2K${text}`);
+  }
+  /** A line above the bar: the bar is cleared, the line printed, the bar drawn again below it. */
+  say(line: string): void {
+    this.stream.write(`\r\x1b[2K${line}\n`);
+    if (this.text) this.stream.write(this.text);
+  }
+  /** Leaves the last bar on its own line; what follows starts on a fresh one. */
+  end(): void {
+    if (this.text) this.stream.write('\n');
+    this.text = '';
+  }
+}
+
+/**
  * Polls the stats query and shows a bar on a terminal (fitted to its width: 80 columns keep the
  * count, rate and ETA), a line every few seconds elsewhere; notable events print one line each
- * above the bar. The rate is measured over active time (not while paused or disconnected).
+ * above the bar, retried calls one line a minute at most. The rate is measured over active time
+ * (not while paused or disconnected).
  */
-function watch(run: RunHandle, target: number): () => void {
+function watch(run: RunHandle, target: number): { stop(): Promise<void>; say(line: string): void } {
   const tty = process.stderr.isTTY;
   const columns = () => (tty ? process.stderr.columns || 80 : 120);
-  const barSize = () => Math.max(10, Math.min(30, columns() - 55));
-  const bar = tty ? new SingleBar({ format: '{bar} {percentage}% | {line}', barsize: barSize(), hideCursor: true, stream: process.stderr }) : undefined;
-  bar?.start(target, 0, { line: 'starting' });
+  const bar = tty ? new LineBar(process.stderr) : undefined;
+  const drawBar = (accepted: number, line: string) => {
+    const width = Math.max(10, Math.min(30, columns() - 55));
+    const filled = Math.round((Math.min(accepted, target) / Math.max(target, 1)) * width);
+    const pct = Math.floor((Math.min(accepted, target) * 100) / Math.max(target, 1));
+    bar!.draw(`${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${pct}% | ${line}`.slice(0, columns() - 1));
+  };
+  if (bar) drawBar(0, 'starting');
   const rate = new ActiveRate();
+  const retries = new RetryDigest();
   let prev: GenerationStats | undefined;
   let last = 0;
-  const say = (line: string) => {
-    if (tty) process.stderr.write(`\r\x1b[2K${line}\n`);
-    else process.stderr.write(`${line}\n`);
-  };
+  const say = (line: string) => (bar ? bar.say(line) : process.stderr.write(`${line}\n`));
+  // One stats query at a time, and none left in flight when the command closes its connection.
+  let inflight: Promise<void> | undefined;
   const timer = setInterval(
     () => {
-      run
+      if (inflight) return;
+      inflight = run
         .stats()
         .then((s) => {
           rate.sample(Date.now(), s.accepted, s.status === 'running' && !s.paused);
           for (const e of notableEvents(prev, s)) say(e);
+          const retried = retries.add(prev, s, Date.now());
+          if (retried) say(retried);
           prev = s;
-          const line = progressLine(s, rate.perSecond(), tty ? columns() - barSize() - 10 : 200);
-          if (bar) bar.update(Math.min(s.accepted, target), { line });
+          const line = progressLine(s, rate.perSecond(), tty ? columns() - 45 : 200);
+          if (bar) drawBar(s.accepted, line);
           else if (Date.now() - last > 5000) {
             last = Date.now();
             say(line);
           }
         })
-        .catch(() => rate.sample(Date.now(), prev?.accepted ?? 0, false));
+        .catch(() => rate.sample(Date.now(), prev?.accepted ?? 0, false))
+        .finally(() => (inflight = undefined));
     },
     tty ? 500 : 1000,
   );
   let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    clearInterval(timer);
-    bar?.stop();
+  return {
+    say,
+    async stop() {
+      if (!stopped) {
+        stopped = true;
+        clearInterval(timer);
+      }
+      await inflight;
+      bar?.end();
+    },
   };
 }
 
@@ -228,28 +273,60 @@ program
         ...(o.replace ? { replace: true } : {}),
       });
       const info = await gen.temporalInfo();
-      process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address})\n`);
-      if (info.uiUrl) process.stderr.write(`watch it in the Temporal UI: ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`);
+      const folder = info.mode === 'embedded' ? `, data folder ${dataDir}` : '';
+      process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address}${folder})\n`);
+      if (run.origin === 'finished') {
+        // A completed run of the same dataset: nothing is generated or paid; its records are written out again.
+        const result = await run.result();
+        const out = cfg.output.save_as ? path.resolve(cfg.output.save_as) : result.datasetPath;
+        if (cfg.output.save_as) await (await Dataset.load(result.datasetPath)).save(out, cfg.output.format ? { format: cfg.output.format } : {});
+        await removeStalePartial(cfg);
+        const s = result.stats;
+        process.stdout.write(
+          `nothing generated: run ${run.runId} had already completed these ${result.records} records; written to ${out}\n` +
+            `  that run spent tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}; this command spent nothing\n` +
+            `  (change the config, or pass --run-id, to generate a new dataset)\n`,
+        );
+        closing.now = true;
+        await gen.close();
+        process.exit(0);
+      }
+      if (run.origin === 'resumed') {
+        const memo = ((await run.handle.describe()).memo ?? {}) as { progress?: { accepted?: number; target?: number } };
+        process.stderr.write(
+          `resuming run ${run.runId}${memo.progress ? ` at ${memo.progress.accepted ?? 0}/${memo.progress.target}` : ''} (interrupted earlier: finished batches are not paid again)\n`,
+        );
+      }
+      if (info.uiUrl)
+        process.stderr.write(
+          `watch it in the Temporal UI while this command runs (later: deepfabric server): ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`,
+        );
       process.stderr.write(`run folder: ${run.runDir}\n`);
       if (logSink.path) process.stderr.write(`worker log (retries, warnings): ${logSink.path}\n`);
       // Ctrl-C: one line, and the lease on the embedded server is released (the run itself is kept).
+      let interrupting = false;
       const interrupted = () => {
-        process.stderr.write(`\ninterrupted: run ${run.runId} keeps its progress; run the same command again to resume it\n`);
+        interrupting = true;
+        closing.now = true;
+        watcher.say(`interrupted: run ${run.runId} keeps its progress; run the same command again to resume it`);
         void gen!.close().finally(() => process.exit(130));
       };
+      const watcher = watch(run, numSamples);
+      const stop = () => watcher.stop();
       process.once('SIGINT', interrupted);
       process.once('SIGTERM', interrupted);
-      const stop = watch(run, numSamples);
       let result;
       try {
         result = await run.result();
       } catch (err) {
+        // Ctrl-C closed the connection under the wait: the interrupt decides the exit (130), not this.
+        if (interrupting) await new Promise(() => undefined);
         // A failed or cancelled run still assembled what it had: keep it beside save_as, never over it.
-        stop();
+        await stop();
         await keepPartial(cfg, (err as { datasetPath?: string }).datasetPath ?? path.join(run.runDir!, 'dataset.jsonl'));
         throw err;
       } finally {
-        stop();
+        await stop();
       }
       // save_as is written (atomically) only by a run that completed: a short run never replaces a
       // good dataset; its records go to <name>.partial.jsonl beside it.
@@ -259,12 +336,14 @@ program
         out = result.status === 'completed' ? target : partialPath(target);
         const ds = await Dataset.load(result.datasetPath);
         await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+        if (result.status === 'completed') await removeStalePartial(cfg);
       }
       const s = result.stats;
       process.stdout.write(
         `${result.status}: ${result.records} records in ${out}\n` +
-          (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from checkpoints (not paid again)\n` : '') +
-          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}, tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
+          (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from earlier checkpoints (paid before, not again)\n` : '') +
+          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}\n` +
+          `  spent by this run${s.batchesCached ? ' (the reused batches not included)' : ''}: tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
           (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
           (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
           (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
@@ -277,6 +356,7 @@ program
           process.stderr.write(`${cfg.output.save_as} ${kept}; the run's records are in ${out}\n`);
         }
       }
+      closing.now = true;
       await gen.close();
       if (result.status === 'completed') await pushAfterRun(cfg, out, { input: s.inputTokens, output: s.outputTokens });
       process.exit(result.status === 'completed' ? 0 : 1);
