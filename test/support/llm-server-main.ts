@@ -1,6 +1,6 @@
 /**
  * Runs the local LLM test server on its own, for the quickstart and benchmarks:
- *   tsx test/support/llm-server-main.ts [--port 8787] [--latency-ms 0]
+ *   tsx test/support/llm-server-main.ts [--port 0] [--latency-ms 0] [--placeholders]
  * Point the SDKs at it with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 or ANTHROPIC_BASE_URL=http://127.0.0.1:PORT.
  */
 import { LlmTestServer } from './llm-server';
@@ -11,8 +11,13 @@ function arg(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const server = await new LlmTestServer().start(arg('port', 8787));
-  server.configure({ latencyMs: arg('latency-ms', 0) });
+  const port = arg('port', 0);
+  const server = await new LlmTestServer().start(port).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(err.code === 'EADDRINUSE' ? `port ${port} is taken: pass another --port, or 0 for any free port\n` : `${err.message}\n`);
+    process.exit(1);
+  });
+  // Realistic text by default (people look at the quickstart's data); --placeholders for unique markers.
+  server.configure({ latencyMs: arg('latency-ms', 0), realistic: !process.argv.includes('--placeholders') });
   process.stdout.write(`local LLM server on ${server.url} (OpenAI: ${server.openaiBaseUrl}, Anthropic: ${server.anthropicBaseUrl})\n`);
   const stop = () => void server.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);

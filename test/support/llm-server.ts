@@ -32,6 +32,11 @@ export interface Behaviour {
   seed: number;
   /** Custom answer for a call (return undefined for the schema-made default). */
   respond: ((call: { prompt: string; callNo: number; schema: unknown }) => unknown) | undefined;
+  /**
+   * Text that reads like a model's (questions and answers about the prompt's topics, varied by the
+   * seeded dice) instead of unique placeholders; for the quickstart, where people look at the data.
+   */
+  realistic: boolean;
   /** A provider's limit: more than this many accepted requests in any sliding minute are answered 429. */
   requestsPerMinute: number | undefined;
   /** An outcome chosen by the call's batch header (`<runId>/<batchIndex>`), before scripts and rates; undefined: the usual dice. */
@@ -67,6 +72,7 @@ const DEFAULTS: Behaviour = {
   respond: undefined,
   requestsPerMinute: undefined,
   outcomeForBatch: undefined,
+  realistic: false,
 };
 
 function mulberry32(seed: number): () => number {
@@ -111,7 +117,10 @@ export class LlmTestServer {
   async start(port = 0): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject); // EADDRINUSE is an answer, not a crash
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     const addr = this.server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${addr.port}`;
     return this;
@@ -236,7 +245,8 @@ export class LlmTestServer {
 
     const schema = schemaOf(protocol, body);
     let answer: unknown =
-      this.behaviour.respond?.({ prompt, callNo: record.no, schema }) ?? (schema ? this.instance(schema, record.no, 'root', 0) : { text: 'hello' });
+      this.behaviour.respond?.({ prompt, callNo: record.no, schema }) ??
+      (schema ? ((this.topics = topicsOf(prompt)), this.instance(schema, record.no, 'root', 0)) : { text: 'hello' });
     if (outcome === 'bad_schema') answer = { examples: [{ unexpected: true }] };
     const text = outcome === 'bad_json' ? '{"examples": [ {"messages": oops' : JSON.stringify(answer);
     const inputTokens = Math.ceil(prompt.length / 4);
@@ -298,11 +308,25 @@ export class LlmTestServer {
         return true;
       default: {
         if (name.endsWith('_json')) return name === 'parameters_json' ? '{"type":"object","properties":{}}' : '{}';
+        if (this.behaviour.realistic) return this.realisticText(name, index);
         const base = `${name} #${++this.strings} of call ${callNo}`;
         const want = this.behaviour.textLength?.(callNo, this.exampleIndex) ?? this.behaviour.minTextLength;
         return base.length >= want ? base : base + ' ' + 'lorem ipsum '.repeat(Math.ceil((want - base.length) / 12)).slice(0, want - base.length - 1);
       }
     }
+  }
+
+  /** The prompt's topics (`a -> b -> c` paths, their last part), for realistic text. */
+  private topics: string[] = [];
+
+  /** A question (user turns, `question`) or an answer (the rest) about the current example's topic. */
+  private realisticText(name: string, index: number): string {
+    const topic = this.topics.length ? this.topics[this.exampleIndex % this.topics.length]! : 'this subject';
+    const pick = (list: readonly string[]) => list[Math.floor(this.random() * list.length)]!;
+    const asking = name === 'question' || (name === 'content' && index % 2 === 0);
+    if (asking) return `${pick(OPENERS)} ${pick(ACTIONS)} ${topic} ${pick(SITUATIONS)}?`;
+    const steps = [pick(STARTS).replace('{t}', topic), pick(DETAILS).replace('{t}', topic), pick(TIPS)];
+    return steps.join(' ');
   }
 
   private sendError(
@@ -339,3 +363,70 @@ function schemaOf(protocol: 'openai' | 'anthropic', body: Record<string, unknown
   const tools = body.tools as { input_schema?: JsonSchema }[] | undefined;
   return tools?.[0]?.input_schema;
 }
+
+/** The last part of each `a -> b -> c` topic path in a prompt, in order. */
+function topicsOf(prompt: string): string[] {
+  const out: string[] = [];
+  for (const m of prompt.matchAll(/([^\n:"]+?(?: -> [^\n"]+?)+)(?=["\n]|$)/g))
+    out.push(
+      m[1]!
+        .split(' -> ')
+        .pop()!
+        .trim()
+        .replace(/[.,;]+$/, ''),
+    );
+  return out;
+}
+
+const OPENERS = [
+  'How do I',
+  'What is the best way to',
+  'Can you show me how to',
+  'Why is it hard to',
+  'When should I',
+  'What are the trade-offs when I',
+] as const;
+const ACTIONS = [
+  'use',
+  'debug',
+  'test',
+  'speed up code that uses',
+  'explain',
+  'avoid common mistakes with',
+  'refactor code around',
+  'choose between the options for',
+] as const;
+const SITUATIONS = [
+  'in a small script',
+  'in a production service',
+  'when the input gets large',
+  'in my first real project',
+  'inside a tight loop',
+  'with type hints everywhere',
+  'in a data pipeline',
+  'when several threads are involved',
+  'in code other people will maintain',
+] as const;
+const STARTS = [
+  'Start with the smallest example of {t} you can run, and check its output before adding anything.',
+  'A good way in is to write down what you expect {t} to do, then compare it with what it actually does.',
+  'Think of {t} as a tool with one job: keep that job in one small, well-named function.',
+  'Most problems with {t} come from hidden state, so make the inputs and outputs explicit.',
+  'Begin by reading the documentation section on {t}; the examples there cover the usual cases.',
+] as const;
+const DETAILS = [
+  'Then add one case at a time and keep a test for each, so a later change cannot break it silently.',
+  'Measure before you optimise: a profiler shows where the time goes, and it is rarely where you guess.',
+  'Print intermediate values (or use a debugger) at the boundary where the data first looks wrong.',
+  'Prefer the standard library first; reach for a dependency only when it clearly saves work.',
+  'Keep the code that touches files or the network apart from the logic, so the logic stays easy to test.',
+  'Write the happy path first, then handle empty input, very large input and invalid values.',
+] as const;
+const TIPS = [
+  'A common pitfall is mutating shared state from two places.',
+  'Name things after what they mean, not how they are stored.',
+  'If the code needs a long comment to explain it, a smaller function usually reads better.',
+  'Edge cases worth a test: nothing, one item, and far too many.',
+  'When in doubt, make the simple version work and refine it with real data.',
+  'Check the error message first: it usually names the exact line and value.',
+] as const;
