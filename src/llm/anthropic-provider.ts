@@ -1,3 +1,4 @@
+import { linkedSignal } from './linked-signal';
 import Anthropic from '@anthropic-ai/sdk';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
@@ -19,6 +20,7 @@ export class AnthropicProvider implements LlmProvider {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let message: Anthropic.Messages.Message;
+    const call = linkedSignal(req.signal);
     try {
       // This SDK's types no longer list `temperature`, but the Messages API still takes it for the
       // models that honour it (range 0..1), and the seed's temperature is a core knob.
@@ -40,11 +42,13 @@ export class AnthropicProvider implements LlmProvider {
       message = await this.client.messages.create(params as Anthropic.Messages.MessageCreateParamsNonStreaming, {
         timeout: req.timeoutMs,
         maxRetries: 0,
-        signal: req.signal ?? null,
+        signal: call.signal ?? null,
         headers: req.headers ?? {},
       });
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, Anthropic);
+    } finally {
+      call.release();
     }
     const usage = { inputTokens: message.usage?.input_tokens ?? 0, outputTokens: message.usage?.output_tokens ?? 0 };
     const block = message.content.find((b) => b.type === 'tool_use');

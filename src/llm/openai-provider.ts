@@ -1,3 +1,4 @@
+import { linkedSignal } from './linked-signal';
 import OpenAI from 'openai';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
@@ -20,6 +21,7 @@ export class OpenAIProvider implements LlmProvider {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let completion: OpenAI.Chat.Completions.ChatCompletion;
+    const call = linkedSignal(req.signal);
     try {
       completion = await this.client.chat.completions.create(
         {
@@ -32,10 +34,12 @@ export class OpenAIProvider implements LlmProvider {
             json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },
           },
         },
-        { timeout: req.timeoutMs, maxRetries: 0, signal: req.signal ?? null, headers: req.headers ?? {} },
+        { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} },
       );
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, OpenAI);
+    } finally {
+      call.release();
     }
     const choice = completion.choices[0];
     const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
