@@ -3,6 +3,7 @@
  * `ValidationError`, provider failures a `ModelError`), and a message that names the category, the
  * provider, the endpoint where it matters, and what to do. Pure: unit-tested without a server.
  */
+import { MIN_ACCEPTANCE } from '../workflows/batch-plan';
 import { ERROR_CATEGORIES, ModelError, RunFailedError, ValidationError, type ErrorCategory } from '../errors';
 import type { RunResult } from '../workflows/dataset-run';
 import type { FailureNote } from '../workflows/stats';
@@ -53,11 +54,13 @@ export function incompleteRunError(result: RunResult): Error {
   const rejected = Object.entries(s.rejected);
   if (rejected.length && s.batchesFailed === 0) {
     const reasons = rejected.map(([reason, n]) => `${n} x ${reason}`);
-    return new ValidationError(
-      `${summary}; generated content was rejected: ${reasons.join(', ')}. Relax the filters or raise maxExtraBatchFraction`,
-      reasons,
-      run,
-    );
+    const share = s.requested > 0 ? s.accepted / s.requested : 0;
+    const numbers = `the filters accepted ${s.accepted} of ${s.requested} examples asked for (${(share * 100).toFixed(1)}%)`;
+    const advice =
+      share < MIN_ACCEPTANCE
+        ? `below ${MIN_ACCEPTANCE * 100}%, the target would take more than ${Math.round(1 / MIN_ACCEPTANCE)} requests per example, so the run stopped topping up. Relax the filters`
+        : 'Raise maxExtraBatchFraction or relax the filters';
+    return new ValidationError(`${summary}; generated content was rejected: ${reasons.join(', ')}; ${numbers}: ${advice}`, reasons, run);
   }
   const main = mainFailure(s);
   if (!main) return new RunFailedError(`${summary}`, result.runId, 'incomplete');

@@ -49,6 +49,7 @@ import { datasetRunWorkflowV1 } from './dataset-run-v1';
 import {
   applySettingsSignal,
   COMPLETION_DRIVEN_SCHEDULING,
+  TOP_UP_BY_ACCEPTANCE,
   cancelRunSignal,
   pauseSignal,
   resumeSignal,
@@ -98,7 +99,14 @@ export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): P
   if (cursor) stats.segments++;
   const plan = cursor ? { nextBatch: cursor.nextBatch, nextSlot: cursor.nextSlot, extraBatchesUsed: cursor.extraBatchesUsed } : newPlanCursor(limits);
   const s = new RunScheduler(
-    { limits, callsPerBatch, batchesPerSlice: input.batchesPerSlice, batchesPerRun: input.batchesPerRun, price: input.price },
+    {
+      limits,
+      callsPerBatch,
+      batchesPerSlice: input.batchesPerSlice,
+      batchesPerRun: input.batchesPerRun,
+      price: input.price,
+      topUpByAcceptance: patched(TOP_UP_BY_ACCEPTANCE),
+    },
     stats,
     plan,
     { concurrency: cursor?.concurrency ?? input.concurrency, paused: cursor?.paused ?? false, retry: input.retry, budgetUsd: input.budgetUsd },

@@ -6,6 +6,9 @@ import type { GenerationStats } from './stats';
 /** Patch marker of the completion-driven scheduler (version 2 of the dataset run); histories without it replay on version 1. */
 export const COMPLETION_DRIVEN_SCHEDULING = 'completion-driven-scheduling';
 
+/** Patch marker: top-ups counted in examples with a budget that grows with rejections (batch-plan.ts `nextWorkByAcceptance`). */
+export const TOP_UP_BY_ACCEPTANCE = 'top-up-by-acceptance';
+
 /** Live statistics of the run. */
 export const statsQuery = defineQuery<GenerationStats>('getStats');
 /** Start no new batches; batches in flight finish. */

@@ -9,7 +9,7 @@
  */
 import type { BatchSummary, SliceResult } from '../activities/types';
 import type { RetryStrategy } from '../config/run-input';
-import { advance, nextWork, plannedBatches, type BatchWork, type PlanCursor, type PlanLimits } from './batch-plan';
+import { advance, nextWork, nextWorkByAcceptance, plannedBatches, type BatchWork, type PlanCursor, type PlanLimits } from './batch-plan';
 import { retriedOnItsOwn, retryAfterSlice, RUN_FATAL_TYPES, type BatchFailure } from './failures';
 import { budgetRefusal, recordBatch, recordBatchFailure, type StatsState, type TokenPrice } from './stats';
 
@@ -40,6 +40,8 @@ export interface SchedulerConfig {
   batchesPerRun: number;
   /** The model's price (the budget needs it). */
   price: TokenPrice | undefined;
+  /** Top-ups by examples and acceptance (`nextWorkByAcceptance`); false in runs started before it (patch TOP_UP_BY_ACCEPTANCE). */
+  topUpByAcceptance?: boolean;
 }
 
 export interface SchedulerSettings {
@@ -100,7 +102,10 @@ export class RunScheduler {
 
   private pendingWork(): BatchWork | undefined {
     const requestedInFlight = [...this.inFlight.values()].reduce((a, b) => a + b, 0);
-    return nextWork(this.plan, this.cfg.limits, { accepted: this.stats.accepted, requested: this.stats.requested, requestedInFlight });
+    const progress = { accepted: this.stats.accepted, requested: this.stats.requested, requestedInFlight };
+    if (!this.cfg.topUpByAcceptance) return nextWork(this.plan, this.cfg.limits, progress);
+    const rejected = Object.values(this.stats.rejected).reduce((a, b) => a + b, 0);
+    return nextWorkByAcceptance(this.plan, this.cfg.limits, { ...progress, rejected });
   }
 
   /** Ends scheduling once nothing is in flight and nothing more will start. */

@@ -50,6 +50,19 @@ it('a content filter removes short examples, counts them by reason, and the run 
   expect(stats.batchesDone).toBeGreaterThan(5); // planned 5 + top-ups
 });
 
+it("the seed's quality_filter example reaches its 40 exactly with the default extra budget, though later calls are rejected more often", async () => {
+  // 20% of the first calls' examples are short, 50% from the ninth call on: the top-up meets a worse
+  // rate than the planned batch did (counting top-up batches, the run ended at 37 of 40).
+  env.llm.reset();
+  env.llm.configure({ textLength: (callNo, index) => ((callNo >= 9 ? index % 2 === 0 : index === 0) ? 10 : 150) });
+  const generator = make({ concurrency: 8 });
+  generator.addContentFilter((content) => (content.length < 100 ? [false, 'Content too short'] : [true, 'Acceptable']));
+  const dataset = await generator.createData({ numSteps: 40, batchSize: 5, topics: topicPaths(40), runName: 'seed-quality' });
+  const stats = generator.getGenerationStats()!;
+  expect({ records: dataset.length, accepted: stats.accepted }).toEqual({ records: 40, accepted: 40 });
+  expect(stats.rejected['Content too short']).toBeGreaterThan(8);
+});
+
 it('raises ValidationError, naming the reasons, when rejected content leaves the run short', async () => {
   const generator = make({ maxExtraBatchFraction: 0.5 });
   generator.addContentFilter(() => [false, 'Inappropriate content detected']);
@@ -59,8 +72,9 @@ it('raises ValidationError, naming the reasons, when rejected content leaves the
   );
   expect(err).toBeInstanceOf(ValidationError);
   expect((err as ValidationError).message).toMatch(/ended with 0 of 4 examples .*Inappropriate content detected/);
-  // 1 planned batch (2 calls of 2 examples at concurrency 8) + ceil(1 x 0.5) extra batch of 2 calls.
-  expect(env.llm.calls).toHaveLength(2 + 2);
+  expect((err as ValidationError).message).toMatch(/the filters accepted 0 of 4 examples asked for \(0\.0%\): below 10%.*Relax the filters/);
+  // The planned batch only (2 calls of 2 examples at concurrency 8): nothing accepted, so no top-up is paid for.
+  expect(env.llm.calls).toHaveLength(2);
 });
 
 it('setRetryStrategy with retryOnErrors [timeout] does not retry a 500', async () => {

@@ -73,7 +73,11 @@ const RAISED_TO_EIGHT = [
 describe('commands do not depend on how events are grouped into activations', () => {
   it('the first task schedules one wave of `concurrency` batches (and marks the patch)', async () => {
     const { first } = await drive('datasetRunWorkflow', []);
-    expect(first).toEqual(['patch completion-driven-scheduling', ...[1, 2, 3, 4, 5, 6].map((s) => `schedule generateBatch #${s}`)]);
+    expect(first).toEqual([
+      'patch completion-driven-scheduling',
+      'patch top-up-by-acceptance',
+      ...[1, 2, 3, 4, 5, 6].map((s) => `schedule generateBatch #${s}`),
+    ]);
   });
 
   it('six completions in one activation or split 3 + 3 give the same commands', async () => {
@@ -172,8 +176,13 @@ describe('slices: the same rule, with batches retried on their own after a timer
   it('the first task schedules one slice per slot, each with its share of the batches', async () => {
     const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, 'datasetRunWorkflow', [runInput(48, 6, true)]);
     await wf.dispose();
-    expect(commands.map(describeCommand)).toEqual(['patch completion-driven-scheduling', ...[1, 2, 3, 4, 5, 6].map((s) => `schedule generateSlice #${s}`)]);
-    const inputOf = (i: number) => JSON.parse(Buffer.from(commands[i]!.scheduleActivity!.arguments![0]!.data!).toString('utf8'));
+    expect(commands.map(describeCommand)).toEqual([
+      'patch completion-driven-scheduling',
+      'patch top-up-by-acceptance',
+      ...[1, 2, 3, 4, 5, 6].map((s) => `schedule generateSlice #${s}`),
+    ]);
+    // Commands 0 and 1 are the patch markers; slice k is command k + 1.
+    const inputOf = (slice: number) => JSON.parse(Buffer.from(commands[slice + 1]!.scheduleActivity!.arguments![0]!.data!).toString('utf8'));
     expect(inputOf(1).batches.map((b: { batchIndex: number }) => b.batchIndex)).toEqual([0, 1, 2, 3]);
     expect(inputOf(6).batches.map((b: { batchIndex: number }) => b.batchIndex)).toEqual([20, 21, 22, 23]);
     expect(inputOf(1).callsInFlight).toBe(1);
