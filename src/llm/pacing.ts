@@ -113,6 +113,8 @@ export function slowDown(state: PacingState | undefined, now: number, s: PacingS
 export interface Pacer {
   /** Reserves one call's slot; returns milliseconds to wait before starting it. */
   reserve(key: string, s: PacingSettings): Promise<number>;
+  /** Reserves one call's slot; returns it and the time it was reserved at, both on the store's clock. */
+  reserveSlot(key: string, s: PacingSettings): Promise<{ startAt: number; now: number }>;
   /** Reports a 429 from the endpoint: every worker's calls slow down. */
   slowDown(key: string, s: PacingSettings): Promise<void>;
 }

@@ -146,9 +146,13 @@ export class FsStore implements Store {
     };
   }
   async reserve(key: string, s: PacingSettings): Promise<number> {
+    const slot = await this.reserveSlot(key, s);
+    return Math.max(0, slot.startAt - slot.now);
+  }
+  reserveSlot(key: string, s: PacingSettings): Promise<{ startAt: number; now: number }> {
     return this.underPacingLock(key, (state, now) => {
       const r = reserve(state, now, s);
-      return { state: r.state, result: Math.max(0, r.startAt - now) };
+      return { state: r.state, result: { startAt: r.startAt, now } };
     });
   }
   async slowDown(key: string, s: PacingSettings): Promise<void> {

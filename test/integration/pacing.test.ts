@@ -1,3 +1,4 @@
+import { baseInterval } from '../../src/llm/pacing';
 /**
  * Pacing at the provider's limit (issue 10): two worker processes on one task queue share one
  * limit through the run store; the LLM server never sees more than N calls in any one-second window
@@ -80,12 +81,12 @@ it('429s slow every worker down through the shared state, and the run still fini
   }
 });
 
-it('two processes reserving from one folder store at once get slots 200 ms apart (the lock is shared across processes)', async () => {
+it('two processes reserving from one folder store at once get slots one interval (~200 ms) apart (the lock is shared across processes)', async () => {
   const dataDir = tempDataDir('pacing-procs-');
   const store = path.join(__dirname, '..', '..', 'src', 'storage', 'store.ts');
   const code = `const { FsStore } = require(${JSON.stringify(store)});
     const s = new FsStore(${JSON.stringify(dataDir)});
-    (async () => { const out = []; for (let i = 0; i < 8; i++) { const w = await s.reserve('openai/m@x', { requestsPerMinute: 300 }); out.push(Date.now() + w); }
+    (async () => { const out = []; for (let i = 0; i < 8; i++) { const slot = await s.reserveSlot('openai/m@x', { requestsPerMinute: 300 }); out.push(slot.startAt); }
       process.stdout.write(JSON.stringify(out)); })();`;
   const run = () =>
     new Promise<number[]>((resolve, reject) => {
@@ -97,10 +98,9 @@ it('two processes reserving from one folder store at once get slots 200 ms apart
   const [a, b] = await Promise.all([run(), run()]);
   const all = [...a, ...b].sort((x, y) => x - y);
   expect(all).toHaveLength(16);
-  // Reservations are made in a burst; their slots are spaced by the 200 ms interval. Each slot is seen
-  // here as the child's clock after the reservation returned plus the wait, so the time between the
-  // store's clock read (under the lock) and the child's adds jitter, tens of ms on a loaded machine.
-  // Without a lock shared by both processes, two reservations would share a slot (a gap near 0).
-  for (let i = 1; i < all.length; i++) expect(all[i]! - all[i - 1]!).toBeGreaterThanOrEqual(150);
-  expect(all[15]! - all[0]!).toBeGreaterThanOrEqual(15 * 200 - 60);
+  // Reservations are made in a burst; their slots, computed under the shared lock on the machine's
+  // clock, are exactly one interval apart (60 s / (300 - burst 1)) whatever the load. Without a lock shared
+  // by both processes, two reservations would read the same state and share a slot (a gap of 0).
+  const interval = baseInterval({ requestsPerMinute: 300 });
+  expect(all.slice(1).map((t, i) => Math.round((t - all[i]! - interval) * 1000))).toEqual(Array(15).fill(0));
 });
