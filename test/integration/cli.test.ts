@@ -222,6 +222,10 @@ describe('one embedded server shared by every command of a data folder', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ runId: runIdB, temporalStatus: 'COMPLETED', progress: { accepted: 40, target: 40 } });
     const human = await runCli(['status', runIdB], { cwd });
     expect(human.stdout).toMatch(/^progress\s+40 of 40 examples \(100%\)$/m);
+    // An ended run's tokens, cost and dataset come from its result, and the time reads as runs list's does.
+    expect(human.stdout).toMatch(/^tokens\s+\d+ in, \d+ out, estimated cost \$\d+\.\d{4}$/m);
+    expect(human.stdout).toMatch(/^dataset\s+40 records in \S+dataset\.jsonl$/m);
+    expect(human.stdout).toMatch(/^ended\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d$/m);
     expect(existsSync(path.join(tempDir, 'server.json'))).toBe(false);
 
     // `deepfabric server` keeps the server and its UI up on the same state until Ctrl-C.
@@ -274,5 +278,38 @@ describe('a run against an endpoint that is down', () => {
     expect((stdout + stderr).trim().split('\n').length).toBeLessThanOrEqual(15);
     // The retries and warnings went to the log file instead.
     expect(readFileSync(path.join(cwd, 'data', 'logs', 'worker.log'), 'utf8')).toMatch(/ECONNREFUSED|could not connect/);
+
+    // The endpoint comes up and the same config (its URL fixed) completes: the stale 0-record partial goes.
+    const llm = await new LlmTestServer().start();
+    try {
+      writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify({ ...cfg, llm: { model: 'openai/gpt-4o-mini', base_url: llm.openaiBaseUrl } }));
+      const fixed = await runCli(['generate', 'config.yaml'], { cwd, env: { OPENAI_API_KEY: 'sk-up' } });
+      expect(shown(fixed)).toEqual({ code: 0, tail: expect.stringContaining('completed: 6 records') });
+      expect(existsSync(path.join(cwd, 'out', 'dataset.partial.jsonl'))).toBe(false);
+      // The same command again: nothing generated, and it says so instead of printing a cost as if it paid again.
+      const calls = llm.count();
+      const again = await runCli(['generate', 'config.yaml'], { cwd, env: { OPENAI_API_KEY: 'sk-up' } });
+      expect(shown(again)).toEqual({ code: 0, tail: expect.stringMatching(/nothing generated: run \S+ had already completed these 6 records/) });
+      expect(again.stdout).toContain('this command spent nothing');
+      expect(llm.count()).toBe(calls);
+    } finally {
+      await llm.stop();
+    }
+  });
+
+  it('a port fetch refuses without an errno (9, a "bad port") stops the run in its first wave, saying why', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-badport-'));
+    const cfg = {
+      ...good,
+      llm: { model: 'openai/gpt-4o-mini', base_url: 'http://127.0.0.1:9/v1' },
+      output: { ...good.output, num_samples: 40, samples_per_call: 1 },
+    };
+    writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(cfg));
+    const r = await runCli(['generate', 'config.yaml'], { cwd, env: { OPENAI_API_KEY: 'sk-bad-port' } });
+    expect(shown(r)).toEqual({ code: 1, tail: expect.stringContaining('could not connect to http://127.0.0.1:9/v1 (bad port)') });
+    expect(r.stderr).toContain('a "bad port" of the Fetch standard');
+    // Stopped as a whole (a fatal first-wave failure), not "ended with N of 40" after every batch's retries.
+    expect(r.stderr).toMatch(/error: run \S+ stopped: (not started: )?openai\/gpt-4o-mini: could not connect to http:\/\/127\.0\.0\.1:9\/v1 \(bad port\)/);
+    expect(r.stderr).not.toMatch(/ended with \d+ of 40/);
   });
 });
