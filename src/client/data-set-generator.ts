@@ -225,9 +225,9 @@ export class DataSetGenerator {
   }
 
   /** Where runs go: embedded or cluster mode, the server address, the UI's URL when known. */
-  async temporalInfo(): Promise<{ mode: string; address: string; namespace: string; uiUrl: string | undefined }> {
+  async temporalInfo(): Promise<{ mode: string; address: string; namespace: string; uiUrl: string | undefined; foreign: string | undefined }> {
     const ctx = await this.context();
-    return { mode: ctx.mode, address: ctx.address, namespace: ctx.namespace, uiUrl: ctx.uiUrl };
+    return { mode: ctx.mode, address: ctx.address, namespace: ctx.namespace, uiUrl: ctx.uiUrl, foreign: ctx.foreign };
   }
 
   /**

@@ -53,6 +53,8 @@ export class TemporalContext {
     readonly uiUrl: string | undefined,
     /** The data folder whose embedded server this is (embedded mode). */
     readonly dataDir: string,
+    /** A server on the preferred port that is not this folder's (embedded mode), in words. */
+    readonly foreign: string | undefined,
     private readonly owned: { connection?: Connection; lease?: SharedServerLease },
     private readonly workerSetup: { enabled: boolean; security: { tls?: boolean; apiKey?: string }; store: Store | undefined; storeId: string | undefined },
     private readonly workerInProcess = false,
@@ -74,6 +76,7 @@ export class TemporalContext {
         address ?? '(given client)',
         undefined,
         dataDir,
+        undefined,
         {},
         setup(opts.embeddedWorker === true),
         opts.workerInProcess,
@@ -91,6 +94,7 @@ export class TemporalContext {
         address,
         undefined,
         dataDir,
+        undefined,
         { connection },
         setup(opts.embeddedWorker === true),
       );
@@ -111,6 +115,7 @@ export class TemporalContext {
         lease.address,
         lease.uiUrl,
         dataDir,
+        lease.foreign,
         { connection, lease },
         setup(opts.embeddedWorker ?? true, storeId),
       );

@@ -53,6 +53,8 @@ export class SharedServerLease {
     readonly uiUrl: string,
     /** True when this process started the server (it may still be stopped by another). */
     readonly started: boolean,
+    /** What listens on the preferred port instead, when it is not this folder's server (said to the user). */
+    readonly foreign?: string,
   ) {}
 
   /** The data folder whose server this is (`dir` is `<dataDir>/temporal`). */
@@ -80,7 +82,12 @@ export class SharedServerLease {
         const server = await DevServer.start({ dbFile, ...ports, ...(opts.namespace ? { namespace: opts.namespace } : {}), detached: true });
         const rec: ServerRecord = { pid: server.pid!, ...ports, dbFile };
         await fs.writeFile(path.join(dir, 'server.json'), `${JSON.stringify(rec)}\n`);
-        return new SharedServerLease(dir, leaseFile, server.address, `http://localhost:${ports.uiPort}`, true);
+        const preferred = preferredPort();
+        const foreign =
+          preferred !== undefined && ports.port !== preferred && (await isListening('127.0.0.1', preferred))
+            ? `127.0.0.1:${preferred} answers but is not this folder's server (set TEMPORAL_ADDRESS=127.0.0.1:${preferred} to use it)`
+            : undefined;
+        return new SharedServerLease(dir, leaseFile, server.address, `http://localhost:${ports.uiPort}`, true, foreign);
       } catch (err) {
         await fs.rm(leaseFile, { force: true });
         throw err;
@@ -106,13 +113,19 @@ export class SharedServerLease {
 
 /** 7233/8233 when both are free (the ports the docs and the UI link name), else free ports. */
 async function embeddedPorts(): Promise<{ port: number; uiPort: number }> {
-  const wanted = process.env.DEEPFABRIC_EMBEDDED_PORT;
-  if (wanted !== '0') {
-    const port = wanted ? Number(wanted) : EMBEDDED_PORT;
-    const uiPort = wanted ? port + 1000 : EMBEDDED_UI_PORT;
+  const port = preferredPort();
+  if (port !== undefined) {
+    const uiPort = port === EMBEDDED_PORT ? EMBEDDED_UI_PORT : port + 1000;
     if (!(await isListening('127.0.0.1', port)) && !(await isListening('127.0.0.1', uiPort))) return { port, uiPort };
   }
   return { port: await freePort(), uiPort: await freePort() };
+}
+
+/** 7233, or DEEPFABRIC_EMBEDDED_PORT; undefined when that is 0 (free ports only). */
+function preferredPort(): number | undefined {
+  const wanted = process.env.DEEPFABRIC_EMBEDDED_PORT;
+  if (wanted === '0') return undefined;
+  return wanted ? Number(wanted) : EMBEDDED_PORT;
 }
 
 /**

@@ -29,7 +29,9 @@ it('an interrupted run is not resumed by another generate in its folder; status 
   llm.configure({ latencyMs: 200 });
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-iso-'));
   writeFileSync(path.join(cwd, 'a.yaml'), config('alpha', 'ALPHA questions', 200));
-  writeFileSync(path.join(cwd, 'b.yaml'), config('beta', 'BETA questions', 6));
+  // B lives longer than the sticky-queue timeout (10 s), after which A's pending workflow task is open
+  // to any poller of A's task queue: with one queue per folder, B's worker took A over at that point.
+  writeFileSync(path.join(cwd, 'b.yaml'), config('beta', 'BETA questions', 120));
   const env = { OPENAI_API_KEY: 'sk-iso', OPENAI_BASE_URL: llm.openaiBaseUrl };
   const callsOf = (tag: string) => llm.calls.filter((c) => c.prompt.includes(tag)).length;
 
@@ -44,8 +46,8 @@ it('an interrupted run is not resumed by another generate in its folder; status 
 
   // Run B in the same folder: completes, and A's calls stay where they were.
   const b = await runCli(['generate', 'b.yaml'], { cwd, env });
-  expect(shown(b)).toEqual({ code: 0, tail: expect.stringContaining('completed: 6 records') });
-  expect(callsOf('BETA')).toBeGreaterThanOrEqual(6);
+  expect(shown(b)).toEqual({ code: 0, tail: expect.stringContaining('completed: 120 records') });
+  expect(callsOf('BETA')).toBeGreaterThanOrEqual(120);
   expect(callsOf('ALPHA')).toBe(alphaCalls);
 
   // `status` of A: no worker runs it, said in words, from the memo (no query that hangs or fails).
@@ -60,7 +62,7 @@ it('an interrupted run is not resumed by another generate in its folder; status 
   expect(callsOf('ALPHA')).toBe(alphaCalls);
   const list = await runCli(['runs', 'list'], { cwd, env });
   expect(list.stdout).toMatch(new RegExp(`^${runA}\\s+cancelled\\s`, 'm'));
-  expect(list.stdout).toMatch(/^beta-\S+\s+completed\s+openai\/gpt-4o-mini\s+6\/6\s/m);
+  expect(list.stdout).toMatch(/^beta-\S+\s+completed\s+openai\/gpt-4o-mini\s+120\/120\s/m);
   expect(list.stdout.match(/^(alpha|beta)-/gm)).toHaveLength(2); // one row per run
   expect(list.stdout).toMatch(/^embedded Temporal at 127\.0\.0\.1:\d+ \(data folder .*\)$/m);
 });

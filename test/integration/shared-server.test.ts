@@ -51,6 +51,7 @@ it('a foreign server on the preferred port, even one a forged server.json points
     await fs.writeFile(path.join(dir, 'server.json'), JSON.stringify({ pid: foreign.pid, port, uiPort: port + 1 }));
     lease = await SharedServerLease.acquire(dir);
     expect({ started: lease.started, sameAsForeign: lease.address === foreign.address }).toEqual({ started: true, sameAsForeign: false });
+    expect(lease.foreign).toBe(`127.0.0.1:${port} answers but is not this folder's server (set TEMPORAL_ADDRESS=127.0.0.1:${port} to use it)`);
     const record = JSON.parse(await fs.readFile(path.join(dir, 'server.json'), 'utf8')) as { port: number; dbFile: string };
     expect(record.port).not.toBe(port);
     expect(record.dbFile).toBe(path.join(dir, 'temporal.sqlite'));

@@ -190,6 +190,15 @@ export class LlmTestServer {
     } catch {
       return this.send(res, 400, { error: { message: 'request body is not JSON' } });
     }
+    // Counts for people and scripts measuring from outside (e.g. which run's calls reached the server).
+    if (req.method === 'GET' && req.url === '/_calls') {
+      const byBatch: Record<string, number> = {};
+      for (const c of this.calls) {
+        const run = c.batch?.slice(0, c.batch.lastIndexOf('/')) ?? '(none)';
+        byBatch[run] = (byBatch[run] ?? 0) + 1;
+      }
+      return this.send(res, 200, { calls: this.calls.length, byRun: byBatch });
+    }
     const protocol = req.url?.startsWith('/v1/messages') ? 'anthropic' : req.url?.startsWith('/v1/chat/completions') ? 'openai' : undefined;
     if (!protocol || req.method !== 'POST') return this.send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
 

@@ -134,8 +134,9 @@ export async function hasLiveWorker(ctx: TemporalContext, taskQueue: string): Pr
 }
 
 /** Which server and data folder a command uses (so a user never reads another folder's runs unawares). */
-export function whereLine(ctx: { mode: string; address: string; dataDir: string }): string {
-  return ctx.mode === 'embedded' ? `embedded Temporal at ${ctx.address} (data folder ${ctx.dataDir})` : `Temporal cluster at ${ctx.address}`;
+export function whereLine(ctx: { mode: string; address: string; dataDir: string; foreign?: string | undefined }): string {
+  if (ctx.mode !== 'embedded') return `Temporal cluster at ${ctx.address}`;
+  return `embedded Temporal at ${ctx.address} (data folder ${ctx.dataDir})${ctx.foreign ? `; ${ctx.foreign}` : ''}`;
 }
 
 export function control(name: string, description: string, act: (run: RunHandle, json: boolean, c: ControlContext) => Promise<unknown>): void {

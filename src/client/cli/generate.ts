@@ -275,6 +275,7 @@ program
       const info = await gen.temporalInfo();
       const folder = info.mode === 'embedded' ? `, data folder ${dataDir}` : '';
       process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address}${folder})\n`);
+      if (info.foreign) process.stderr.write(`note: ${info.foreign}\n`);
       if (run.origin === 'finished') {
         // A completed run of the same dataset: nothing is generated or paid; its records are written out again.
         const result = await run.result();
