@@ -6,6 +6,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin
+COPY scripts/write-esm-entry.js ./scripts/
 RUN npm run build
 ENV DEEPFABRIC_DATA_DIR=/data
 VOLUME ["/data"]

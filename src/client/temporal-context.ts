@@ -3,7 +3,6 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { SharedServerLease } from '../worker/shared-server';
 import type { Store } from '../storage/store';
-import { createWorker } from '../worker/worker';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { DEFAULT_TASK_QUEUE, embeddedTaskQueue } from '../worker/paths';
 
@@ -146,6 +145,9 @@ export class TemporalContext {
     let served = this.served.get(taskQueue);
     if (!served) {
       served = (async () => {
+        // Loaded here: a command that only reads or signals runs never loads the worker SDK.
+        const { createWorker, quietRuntime } = await import('../worker/worker');
+        quietRuntime(); // before the first native connection creates the SDK's default Runtime
         this.nativeConnection ??= import('@temporalio/worker').then(({ NativeConnection }) =>
           NativeConnection.connect({ address: this.address, ...this.workerSetup.security }),
         );

@@ -1,8 +1,14 @@
 import { linkedSignal } from './linked-signal';
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
+
+/** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
+let loaded: typeof Anthropic | undefined;
+function sdk(): typeof Anthropic {
+  return (loaded ??= (require('@anthropic-ai/sdk') as { Anthropic: typeof Anthropic }).Anthropic);
+}
 
 /**
  * Anthropic Messages API; structured output by forcing one tool whose input schema is the answer
@@ -15,7 +21,8 @@ export class AnthropicProvider implements LlmProvider {
     readonly model: string,
     opts: { apiKey: string; baseURL?: string | undefined },
   ) {
-    this.client = new Anthropic({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
+    const Sdk = sdk();
+    this.client = new Sdk({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
@@ -46,7 +53,7 @@ export class AnthropicProvider implements LlmProvider {
         headers: req.headers ?? {},
       });
     } catch (err) {
-      throw classifyError(err, this.name, this.model, this.client.baseURL, Anthropic);
+      throw classifyError(err, this.name, this.model, this.client.baseURL, sdk());
     } finally {
       call.release();
     }

@@ -1,8 +1,14 @@
 import { linkedSignal } from './linked-signal';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
+
+/** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
+let loaded: typeof OpenAI | undefined;
+function sdk(): typeof OpenAI {
+  return (loaded ??= (require('openai') as { OpenAI: typeof OpenAI }).OpenAI);
+}
 
 /**
  * OpenAI chat completions with a strict JSON-schema `response_format`. Serves OpenAI and every
@@ -16,7 +22,8 @@ export class OpenAIProvider implements LlmProvider {
     readonly model: string,
     opts: { apiKey: string; baseURL?: string | undefined },
   ) {
-    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
+    const Sdk = sdk();
+    this.client = new Sdk({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
@@ -37,7 +44,7 @@ export class OpenAIProvider implements LlmProvider {
         { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} },
       );
     } catch (err) {
-      throw classifyError(err, this.name, this.model, this.client.baseURL, OpenAI);
+      throw classifyError(err, this.name, this.model, this.client.baseURL, sdk());
     } finally {
       call.release();
     }

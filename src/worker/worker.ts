@@ -1,5 +1,6 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { runtimeLogSink } from './runtime-log';
 import type { Env } from '../llm/provider-factory';
 import { openStore, type Store } from '../storage/store';
 import { DEFAULT_TASK_QUEUE, defaultDataDir } from './paths';
@@ -50,11 +51,48 @@ export interface WorkerOptions {
   modelCalls?: boolean;
 }
 
+/**
+ * The SDK logs at INFO to the console unless a Runtime was installed: a library user's embedded worker
+ * would print every state change. Warnings and errors only (DEEPFABRIC_LOG_LEVEL=debug for all), to
+ * the sink the application set (`setRuntimeLogSink`: the CLI's log file) or the console. Installed
+ * once, before the first native connection; later calls are no-ops.
+ */
+export function quietRuntime(): void {
+  const write = runtimeLogSink();
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(
+        process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN',
+        write
+          ? (entry) => {
+              const meta = entry.meta && Object.keys(entry.meta).length ? ` ${safeJson(entry.meta)}` : '';
+              const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+              write(`${at} ${entry.level} ${entry.message}${meta}\n`);
+            }
+          : undefined,
+      ),
+    });
+  } catch {
+    // already installed (by the application, or by an earlier call)
+  }
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) =>
+      x instanceof Error ? { name: x.name, message: x.message, stack: x.stack } : typeof x === 'bigint' ? String(x) : x,
+    );
+  } catch {
+    return String(v);
+  }
+}
+
 /** One governor per process, however many workers it runs. */
 let governor: HeapGovernor | undefined;
 
 /** A worker for dataset runs: workflows plus the batch and assembly activities. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  quietRuntime();
   const connection =
     opts.connection ??
     (await NativeConnection.connect({

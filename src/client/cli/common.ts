@@ -1,10 +1,10 @@
 /** What every command shares: the program, failure output, the log sink, the run-control client. */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { openStore } from '../../storage/store';
+import { setRuntimeLogSink } from '../../worker/runtime-log';
 import { TemporalContext } from '../temporal-context';
 import { defaultDataDir } from '../run-builder';
 import { RunHandle } from '../run-handle';
@@ -27,25 +27,11 @@ function logFile(): WriteStream | undefined {
   }
   return logSink.file;
 }
-Runtime.install({
-  logger: new DefaultLogger(process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN', (entry) => {
-    const meta = entry.meta && Object.keys(entry.meta).length ? ` ${safeJson(entry.meta)}` : '';
-    const line = `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`;
-    const file = logFile();
-    if (file) file.write(line);
-    else process.stderr.write(line);
-  }),
+setRuntimeLogSink((line) => {
+  const file = logFile();
+  if (file) file.write(line);
+  else process.stderr.write(line);
 });
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v, (_k, x: unknown) =>
-      x instanceof Error ? { name: x.name, message: x.message, stack: x.stack } : typeof x === 'bigint' ? String(x) : x,
-    );
-  } catch {
-    return String(v);
-  }
-}
 
 /** `deepfabric`: the name DeepFabric users already type; the commands mirror its `generate`. */
 export const program = new Command('deepfabric').description('Durable synthetic-dataset generation on Temporal').showHelpAfterError();

@@ -8,7 +8,6 @@ import { Dataset } from '../../dataset/dataset';
 import { FORMATTERS } from '../../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { SharedServerLease } from '../../worker/shared-server';
-import { createWorker } from '../../worker/worker';
 import { loadTopicModel } from '../../topics/topic-model-file';
 import { inspectTopics, prunePaths } from '../../topics/topic-tools';
 import { DEFAULT_TASK_QUEUE } from '../../worker/paths';
@@ -70,6 +69,7 @@ program
   .action(async (o: { taskQueue: string; maxConcurrent: number }) => {
     try {
       const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+      const { createWorker } = await import('../../worker/worker');
       const { worker } = await createWorker({
         address,
         namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
