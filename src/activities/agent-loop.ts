@@ -151,11 +151,18 @@ export function agentRecord(
     return { step_number: i + 1, thought: s.thought, ...(action ? { action } : {}) };
   });
   messages.push({ role: 'assistant', content: progress.final ?? '' });
-  if (progress.finalThought) steps.push({ step_number: steps.length + 1, thought: progress.finalThought });
+  // DeepFabric's last step: the one that answers, its action "Ready to respond to user".
+  if (progress.finalThought) steps.push({ step_number: steps.length + 1, thought: progress.finalThought, action: 'Ready to respond to user' });
+  const used = new Set(executions.map((e) => e.function_name));
+  const listed = tools.toolInclusion === 'all' || used.size === 0 ? tools.tools : tools.tools.filter((t) => used.has(t.name));
   return RecordSchemas.agent.parse({
     messages,
     reasoning: { style: 'agent', content: steps },
     tool_context: { executions },
-    tools: tools.tools.map(toOpenAiTool),
+    tools: listed.map(toOpenAiTool),
+    agent_context: { mode: 'single_turn' },
+    question: progress.question ?? '',
+    final_answer: progress.final ?? '',
+    metadata: { conversation_type: 'cot', react_steps: steps.length },
   });
 }

@@ -10,6 +10,7 @@ import type { Store } from '../storage/store';
 import { sameTopic } from '../dataset/dedup';
 import { toFailure } from './to-failure';
 import { parseCheckpoint } from './types';
+import { deepFabricGraphFile } from '../topics/deepfabric-ids';
 
 /** One node to expand: its path from the root, and (graph mode) existing nodes it may link to. */
 export const ExpandInputSchema = z.object({
@@ -232,7 +233,7 @@ export function makeSaveTopicGraph(store: Store) {
       for (let i = 0; i < input.state.chunks; i++) text += await readStateChunk(store, input.buildDir, input.state.segment, i);
       graph = (JSON.parse(text) as { graph: Record<string, unknown> }).graph;
     }
-    await build.writeFile('topics.json', JSON.stringify(graph, null, 2) + '\n');
+    await build.writeFile('topics.json', JSON.stringify(deepFabricGraphFile(graph ?? {}), null, 2) + '\n');
     await build.writeFile('topics_failed.jsonl', failuresFile(input.failures));
     return { file: path.join(input.buildDir, 'topics.json') };
   };

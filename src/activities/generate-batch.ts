@@ -7,7 +7,7 @@ import { pacingKey, type Pacer, type PacingSettings } from '../llm/pacing';
 import { MAX_PACED_WAIT_SECONDS } from '../workflows/activity-options';
 import { RUN_FATAL_TYPES } from '../workflows/failures';
 import { claimFor, DedupIndex } from '../dataset/dedup';
-import { batchSchema, recordText, toRecord, type DatasetRecord } from '../dataset/example-schemas';
+import { batchSchema, recordText, toRecord, withTopicId, type DatasetRecord } from '../dataset/example-schemas';
 import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
@@ -566,7 +566,7 @@ async function validateAnswer(
       throw err;
     }
     if (verdict.ok) {
-      records.push(record);
+      records.push(withTopicId(record, path));
       topics.push(path);
     } else reject(verdict.reason);
   }

@@ -146,7 +146,8 @@ export class TemporalContext {
     if (!served) {
       served = (async () => {
         // Loaded here: a command that only reads or signals runs never loads the worker SDK.
-        const { createWorker, quietRuntime } = await import('../worker/worker');
+        // (`require`, not `import()`: the CLI from source runs under tsx's CommonJS hook.)
+        const { createWorker, quietRuntime } = require('../worker/worker') as typeof import('../worker/worker');
         quietRuntime(); // before the first native connection creates the SDK's default Runtime
         this.nativeConnection ??= import('@temporalio/worker').then(({ NativeConnection }) =>
           NativeConnection.connect({ address: this.address, ...this.workerSetup.security }),

@@ -132,6 +132,8 @@ export const RawYamlConfigSchema = z
             custom: z.array(z.record(z.string(), z.unknown())).optional(),
             max_per_query: z.number().int().min(1).max(10).optional(),
             strict: z.boolean().optional(),
+            /** DeepFabric's generator option (its default `used_only`): which tools a record lists. */
+            tool_inclusion_strategy: z.enum(['used_only', 'all']).optional(),
             scenario_seed: z
               .object({ files: z.record(z.string(), z.string()).optional() })
               .strict()
@@ -323,6 +325,7 @@ function resolveTools(
     maxPerQuery: t.max_per_query ?? 3,
     strict: t.strict ?? true,
     maxAgentSteps: t.max_agent_steps ?? 5,
+    toolInclusion: t.tool_inclusion_strategy ?? 'used_only',
   };
   return { settings, ...(fromEndpoint ? { fromEndpoint } : {}) };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConversationType } from '../config/run-input';
 import { ValidationError } from '../errors';
+import { topicId } from '../topics/deepfabric-ids';
 
 /**
  * Record shapes: DeepFabric 2.x's conversation types, and DeepFabric 4.x's `Conversation` for
@@ -82,18 +83,23 @@ export const ConversationSchema = z
   })
   .strict();
 
+/** DeepFabric 4.13 writes `metadata.topic_id` on every record (its topic's id: see `topicId`). */
+const Metadata = z.record(z.string(), z.unknown()).optional();
+
 export const RecordSchemas = {
-  basic: z.object({ messages: z.array(MessageSchema).min(2) }),
+  /** DeepFabric 4.13's basic conversation: the messages, and the question and answer beside them. */
+  basic: z.object({ messages: z.array(MessageSchema).min(2), question: z.string().optional(), final_answer: z.string().optional(), metadata: Metadata }),
   structured: z.object({
     messages: z.array(MessageSchema).min(2),
     reasoning_trace: z.string().optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
   }),
-  cot_freetext: z.object({ question: z.string().min(1), chain_of_thought: z.string().min(1), final_answer: z.string().min(1) }),
+  cot_freetext: z.object({ question: z.string().min(1), chain_of_thought: z.string().min(1), final_answer: z.string().min(1), metadata: Metadata }),
   cot_structured: z.object({
     messages: z.array(MessageSchema).min(2),
     reasoning_trace: z.array(z.object({ step_number: z.number().int(), thought: z.string(), action: z.string() })).min(1),
     final_answer: z.string().min(1),
+    metadata: Metadata,
   }),
   tool_calling: z.object({
     messages: z
@@ -107,6 +113,7 @@ export const RecordSchemas = {
       )
       .min(2),
     tools: z.array(ToolSchema).min(1),
+    metadata: Metadata,
   }),
   chain_of_thought: ConversationSchema.extend({
     reasoning: z.object({ style: z.literal('freetext'), content: z.string().min(1) }).strict(),
@@ -127,7 +134,7 @@ const LlmSchemas = {
     reasoning_trace: z.string(),
     metadata: z.object({ topic: z.string(), difficulty: z.string(), tags: z.array(z.string()) }),
   }),
-  cot_freetext: RecordSchemas.cot_freetext,
+  cot_freetext: z.object({ question: z.string().min(1), chain_of_thought: z.string().min(1), final_answer: z.string().min(1) }),
   cot_structured: z.object({
     messages: z.array(ChatTurn).min(2),
     reasoning_trace: z.array(z.object({ step_number: z.number().int(), thought: z.string(), action: z.string() })).min(1),
@@ -199,7 +206,14 @@ export function toRecord(type: ConversationType, raw: unknown, opts: { sysMsg: b
   const parsed = LlmSchemas[type].parse(raw) as Record<string, unknown>;
   const system = opts.sysMsg && opts.systemPrompt ? [{ role: 'system' as const, content: opts.systemPrompt }] : [];
   switch (type) {
-    case 'basic':
+    case 'basic': {
+      const turns = parsed.messages as z.infer<typeof ChatTurn>[];
+      return RecordSchemas.basic.parse({
+        messages: [...system, ...turns],
+        question: turns.find((m) => m.role === 'user')?.content ?? '',
+        final_answer: [...turns].reverse().find((m) => m.role === 'assistant')?.content ?? '',
+      });
+    }
     case 'structured':
     case 'cot_structured': {
       const messages = [...system, ...(parsed.messages as z.infer<typeof ChatTurn>[])];
@@ -224,6 +238,8 @@ export function toRecord(type: ConversationType, raw: unknown, opts: { sysMsg: b
           style: 'agent',
           content: p.steps.map((st, i) => ({ step_number: i + 1, thought: st.thought, ...(st.action ? { action: st.action } : {}) })),
         },
+        question: p.question,
+        final_answer: p.answer,
       });
     }
     case 'tool_calling': {
@@ -246,6 +262,16 @@ export function toRecord(type: ConversationType, raw: unknown, opts: { sysMsg: b
       return RecordSchemas.tool_calling.parse({ messages: [...system, ...messages], tools });
     }
   }
+}
+
+/**
+ * DeepFabric 4.13's `metadata.topic_id` (the topic path's id, as its tree computes it) added to a
+ * record that has a topic path; a record's own metadata (structured) is kept beside it.
+ */
+export function withTopicId(record: DatasetRecord, path: string[]): DatasetRecord {
+  if (path.length === 0) return record;
+  const r = record as Record<string, unknown>;
+  return { ...r, metadata: { ...((r.metadata as Record<string, unknown> | undefined) ?? {}), topic_id: topicId(path) } } as unknown as DatasetRecord;
 }
 
 /** The text a content filter judges: every message's content, or the Q/CoT/answer fields. */

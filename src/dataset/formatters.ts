@@ -132,8 +132,16 @@ export class FormatLossError extends ConfigurationError {
 /** Keys whose values are structure, not content (kept or rebuilt by every format that keeps their parent). */
 const STRUCTURAL = new Set(['role', 'type', 'id', 'tool_call_id', 'from']);
 
+/**
+ * Fields that label a record rather than hold its content: DeepFabric 4.13's bookkeeping (the topic's
+ * id, the conversation type, the agent's mode) and the reasoning's style. A format that leaves them
+ * out drops no training data, so the loss check does not count them.
+ */
+const LABELS = new Set(['metadata.topic_id', 'metadata.conversation_type', 'agent_context.mode', 'reasoning.style']);
+
 /** The record's content texts, with their field paths (array indices as `[]`). */
 function texts(value: unknown, at: string, out: [string, string][]): [string, string][] {
+  if (LABELS.has(at)) return out;
   if (typeof value === 'string') {
     if (value.trim()) out.push([at, value]);
   } else if (Array.isArray(value)) {

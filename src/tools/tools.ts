@@ -44,6 +44,8 @@ export const ToolsSettingsSchema = z.object({
   maxPerQuery: z.number().int().min(1).max(10).default(3),
   strict: z.boolean().default(true),
   maxAgentSteps: z.number().int().min(1).max(10).default(5),
+  /** A record's `tools`: the tools its example called (DeepFabric 4.13's default `used_only`) or every tool of the run. */
+  toolInclusion: z.enum(['used_only', 'all']).default('used_only'),
 });
 export type ToolsSettings = z.infer<typeof ToolsSettingsSchema>;
 

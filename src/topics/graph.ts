@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { writeFileAtomic } from '../storage/run-store';
@@ -7,13 +6,11 @@ import { hash32 } from './sampling';
 import { GraphCore, type GraphNode } from './graph-core';
 import { drawSvg } from './svg';
 import { ConfigurationError } from '../errors';
+import { deepFabricGraphFile } from './deepfabric-ids';
 
 export type { GraphNode };
 
-/** DeepFabric's topic id: the first 16 hex chars of sha256 of the JSON of the path. */
-export function topicId(path: string[]): string {
-  return createHash('sha256').update(JSON.stringify(path)).digest('hex').slice(0, 16);
-}
+export { topicId } from './deepfabric-ids';
 
 const NodeSchema = z.object({
   id: z.union([z.number().int(), z.string()]),
@@ -39,8 +36,9 @@ export class Graph extends GraphCore {
     return Array.from({ length: k }, (_, i) => [...paths[order[i % order.length]!]!]);
   }
 
+  /** Saved in DeepFabric's form (its loaders read it: metadata with created_at, node uuids and hashes). */
   async save(file: string): Promise<void> {
-    await writeFileAtomic(file, JSON.stringify(this.toJSON(), null, 2) + '\n');
+    await writeFileAtomic(file, JSON.stringify(deepFabricGraphFile(this.toJSON()), null, 2) + '\n');
   }
 
   /** Parses DeepFabric's graph JSON; a malformed node is named by id. */

@@ -111,21 +111,23 @@ describe('an agent example', () => {
         style: 'agent',
         content: [
           { step_number: 1, thought: 'think', action: 'read_file({"file_path":"a.txt"})' },
-          { step_number: 2, thought: 'I have it' },
+          { step_number: 2, thought: 'I have it', action: 'Ready to respond to user' },
         ],
       },
       tool_context: { executions: [{ function_name: 'read_file', arguments: '{"file_path":"a.txt"}', reasoning: 'to read_file', result: 'alpha' }] },
-      tools: expect.arrayContaining([
-        {
-          type: 'function',
-          function: {
-            name: 'ping',
-            description: 'Ping a host',
-            parameters: { type: 'object', properties: { host: { type: 'string', description: 'h' } }, required: ['host'] },
-          },
-        },
-      ]),
+      // DeepFabric 4.13's tool_inclusion_strategy used_only: the tools this example called, not ping.
+      tools: [expect.objectContaining({ type: 'function', function: expect.objectContaining({ name: 'read_file' }) })],
+      agent_context: { mode: 'single_turn' },
+      question: 'What is in a.txt?',
+      final_answer: 'It says alpha.',
+      metadata: { conversation_type: 'cot', react_steps: 2 },
     });
+    // tool_inclusion_strategy all: every tool of the run.
+    const all = agentRecord(p, { ...s, toolInclusion: 'all' }, { sysMsg: true, systemPrompt: 'SYS', idSeed: 'run/0' }) as {
+      tools: { function: { name: string } }[];
+    };
+    expect(all.tools.map((t) => t.function.name)).toEqual(s.tools.map((t) => t.name));
+    expect(s.tools.map((t) => t.name)).toContain('ping');
     // The same example gives the same ids (a resumed example keeps them).
     expect(agentRecord(p, s, { sysMsg: true, systemPrompt: 'SYS', idSeed: 'run/0' })).toEqual(rec);
   });

@@ -16,8 +16,9 @@ describe('conversation types', () => {
         { role: 'assistant', content: 'A' },
       ],
     };
-    expect(toRecord('basic', raw, opts)).toEqual({ messages: [{ role: 'system', content: 'SYS' }, ...raw.messages] });
-    expect(toRecord('basic', raw, { ...opts, sysMsg: false })).toEqual(raw);
+    // DeepFabric 4.13's basic record: the question and the answer beside the messages.
+    expect(toRecord('basic', raw, opts)).toEqual({ messages: [{ role: 'system', content: 'SYS' }, ...raw.messages], question: 'Q', final_answer: 'A' });
+    expect(toRecord('basic', raw, { ...opts, sysMsg: false })).toEqual({ ...raw, question: 'Q', final_answer: 'A' });
   });
   it('every type parses with its record schema', () => {
     const turns = [

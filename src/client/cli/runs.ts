@@ -69,7 +69,7 @@ program
   .action(async (o: { taskQueue: string; maxConcurrent: number }) => {
     try {
       const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-      const { createWorker } = await import('../../worker/worker');
+      const { createWorker } = require('../../worker/worker') as typeof import('../../worker/worker'); // loaded here: other commands never load the worker SDK
       const { worker } = await createWorker({
         address,
         namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
