@@ -12,7 +12,7 @@ import { applyContentFilters, MissingFilterError } from '../dataset/content-filt
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { renderBatchPrompt } from '../prompts/batch-prompt';
-import { ToolSession } from '../tools/tools';
+import { seedSpinSession, ToolSession } from '../tools/tools';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { branchesOf, pathIndexForSlot } from '../topics/sampling';
@@ -372,6 +372,8 @@ function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
         const session = new ToolSession(`${input.runId}-${input.batchIndex}-${c.slotStart + i}`, tools.seedFiles);
         for (const s of progress.steps)
           for (const call of s.calls) if (call.function_name === 'write_file' || call.function_name === 'delete_file') replayFileCall(session, call);
+        // In Spin the session lives at the service: seeded before the example's first step (a resumed example's session has them).
+        if (progress.steps.length === 0 && progress.final === undefined) await seedSpinSession(tools, session, ctx.cancellationSignal);
         let feedback = lastValidation ? String(lastValidation.message) : undefined;
         while (progress.final === undefined) {
           const prompt = agentStepPrompt({ instructions: g.instructions, topicPath: paths[i] ?? [], tools, progress, previousError: feedback });

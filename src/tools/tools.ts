@@ -208,18 +208,53 @@ function runBuiltin(session: ToolSession, name: string, args: Record<string, unk
 /** The longest a tool service (Spin) may take to execute one call. */
 export const TOOL_TIMEOUT_MS = 60_000;
 
-/** Spin's answer as the tool's result: its `result` (text or JSON), or its error. */
+/**
+ * Spin's answer as the tool's result, as DeepFabric records it: its `result` (text or JSON) whether or
+ * not it succeeded (Spin's VFS answers `{success: false, result: "File not found: main.py"}`); an
+ * answer with only an `error` gives that error's text.
+ */
 function spinResult(body: string): string {
+  const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
   try {
     const j = JSON.parse(body) as { success?: boolean; result?: unknown; error?: unknown };
     if (j && typeof j === 'object' && ('result' in j || 'error' in j)) {
-      if (j.success === false || (j.error && j.result === undefined)) return `Error: ${typeof j.error === 'string' ? j.error : JSON.stringify(j.error)}`;
-      return typeof j.result === 'string' ? j.result : JSON.stringify(j.result);
+      if (j.result !== undefined && j.result !== null && j.result !== '') return text(j.result);
+      if (j.error !== undefined && j.error !== null) return `Error: ${text(j.error)}`;
+      return j.success === false ? 'Error: the tool failed without a message' : '';
     }
   } catch {
     /* a plain-text answer is the result */
   }
   return body;
+}
+
+/**
+ * Writes `scenario_seed.files` into an example's Spin session before its first step, as DeepFabric
+ * does (Spin's VFS `write_file`, one call per file), so a seeded `read_file` finds them. A service that
+ * refuses fails the call (the batch is retried; writing the same files again is harmless).
+ */
+export async function seedSpinSession(settings: ToolsSettings, session: ToolSession, signal?: AbortSignal): Promise<void> {
+  if (!settings.spinEndpoint) return;
+  for (const [file_path, content] of Object.entries(settings.seedFiles)) {
+    const res = await fetch(`${settings.spinEndpoint.replace(/\/$/, '')}/vfs/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ session_id: session.id, tool: 'write_file', args: { file_path, content } }),
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TOOL_TIMEOUT_MS)]) : AbortSignal.timeout(TOOL_TIMEOUT_MS),
+    });
+    const body = await res.text();
+    let ok = res.ok;
+    try {
+      ok &&= (JSON.parse(body) as { success?: boolean }).success !== false;
+    } catch {
+      /* a plain-text 200 counts as written */
+    }
+    if (!ok)
+      throw new DataSetGeneratorError(
+        `tool service ${settings.spinEndpoint} could not seed ${file_path} (scenario_seed) for session ${session.id}: ${res.status} ${body.slice(0, 200)}`,
+        'tool_service_error',
+      );
+  }
 }
 
 /**
@@ -240,6 +275,11 @@ export async function executeTool(settings: ToolsSettings, session: ToolSession,
   const a = args as Record<string, unknown>;
   const missing = tool.parameters.filter((p) => p.required && (a[p.name] === undefined || a[p.name] === null || a[p.name] === ''));
   if (missing.length) throw new ToolCallError(`${name} needs ${missing.map((p) => p.name).join(', ')}`);
+  // DeepFabric's ToolExecution refuses a null or empty argument, optional or not; its retry asks for real values.
+  for (const [k, v] of Object.entries(a)) {
+    if (v === null) throw new ToolCallError(`Argument '${k}' of ${name} is null - must provide actual value (leave an optional argument out instead)`);
+    if (v === '') throw new ToolCallError(`Argument '${k}' of ${name} is empty string - must provide actual value (leave an optional argument out instead)`);
+  }
   let result: string;
   if (settings.spinEndpoint) {
     // DeepFabric's routing: builtin -> /vfs/execute, a custom tool -> /mock/execute, component X -> /X/execute.

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
+import { hubRow } from '../../src/dataset/hub-upload';
 import { agentModel, configs } from '../support/deepfabric-configs';
 import { startHubServer, type HubServer } from '../support/hub-server';
 import { LlmTestServer } from '../support/llm-server';
@@ -229,7 +230,9 @@ it('the huggingface section pushed the completed dataset and a card to the Hub; 
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
-  expect(pushed).toEqual(lines('hf.jsonl'));
+  // The records as the Hub stores them: nested objects (metadata.topic_id) as JSON strings, one column type per field.
+  expect(pushed).toEqual(lines('hf.jsonl').map(hubRow));
+  expect(pushed.every((r: { metadata?: unknown }) => typeof r.metadata === 'string')).toBe(true);
   const card = repo!.get('README.md')!.toString('utf8');
   expect(card).toMatch(/^---\ntags:\n- "deepfabric"\n- "synthetic"\nsize_categories:\n- n<1K\nsource_models:\n- "claude-3-5-haiku-latest"\n/);
   expect(card).toContain('| provider | anthropic |');
@@ -274,4 +277,53 @@ it('an agent example whose step fails resumes at that step on the retry: the ste
     'Wrote 8 bytes to copy.txt',
     'It is noon in UTC',
   ]);
+});
+
+it('a null optional tool argument is asked again, as DeepFabric does, and never reaches a record (counted at the server)', async () => {
+  // The model passes days: null at its first try of step 1; the retry's prompt names the argument, and it leaves it out.
+  let nulls = 0;
+  llm.configure({
+    respond: (call) => {
+      if (!call.prompt.includes('- get_weather')) return undefined;
+      const answer = (o: object) => ({ question: 'Weather in Oslo?', thought: 't', tool_calls: [], is_final: false, final_answer: '', ...o });
+      if (/Give step 1\b/.test(call.prompt)) {
+        const told = call.prompt.includes("Argument 'days' of get_weather is null");
+        if (!told) nulls++;
+        const args = told ? { city: 'Oslo' } : { city: 'Oslo', days: null };
+        return answer({ tool_calls: [{ function_name: 'get_weather', arguments_json: JSON.stringify(args), reasoning: 'the forecast' }] });
+      }
+      return answer({ is_final: true, final_answer: 'Sunny in Oslo.' });
+    },
+  });
+  writeFileSync(
+    path.join(cwd, 'weather.yaml'),
+    `llm: { provider: openai, model: gpt-4o-mini }
+topics: { prompt: "Weather", depth: 1, degree: 1 }
+generation:
+  system_prompt: "You write agent traces."
+  conversation: { type: cot, reasoning_style: agent }
+  tools:
+    custom:
+      - name: get_weather
+        description: "Weather forecast"
+        parameters:
+          - { name: city, type: str, description: "City" }
+          - { name: days, type: int, description: "Days ahead", required: false }
+        returns: "The forecast"
+        mock_response: "Sunny in {{city}}"
+output:
+  num_samples: 1
+  batch_size: 1
+  save_as: weather.jsonl
+`,
+  );
+  const r = await generate(['weather.yaml']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  const step1 = llm.calls.filter((c) => /Give step 1\b/.test(c.prompt) && c.prompt.includes('- get_weather'));
+  expect(nulls).toBe(1);
+  expect(step1).toHaveLength(2);
+  const [rec] = lines('weather.jsonl');
+  const executions = (rec!.tool_context as { executions: { arguments: string; result: string }[] }).executions;
+  expect(executions).toEqual([expect.objectContaining({ arguments: '{"city":"Oslo"}', result: 'Sunny in Oslo' })]);
+  expect(JSON.stringify(rec)).not.toContain('null');
 });

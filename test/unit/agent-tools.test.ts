@@ -7,7 +7,7 @@ import { agentRecord, agentStepPrompt, applyAgentStep, type AgentProgress } from
 import { loadYamlConfig } from '../../src/config/yaml-config';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { ModelError } from '../../src/errors';
-import { BUILTIN_TOOLS, executeTool, ToolCallError, ToolSession, ToolsSettingsSchema, type ToolsSettings } from '../../src/tools/tools';
+import { BUILTIN_TOOLS, executeTool, seedSpinSession, ToolCallError, ToolSession, ToolsSettingsSchema, type ToolsSettings } from '../../src/tools/tools';
 
 const ping = {
   name: 'ping',
@@ -74,6 +74,99 @@ describe('tool execution', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+/**
+ * Spin's VFS component as DeepFabric's tools-sdk answers: files per session, `{success, result}`, a
+ * missing file `{success: false, result: "File not found: <path>"}`.
+ */
+async function spinVfs(): Promise<{ endpoint: string; calls: { session_id: string; tool: string; args: Record<string, string> }[]; close(): void }> {
+  const sessions = new Map<string, Map<string, string>>();
+  const calls: { session_id: string; tool: string; args: Record<string, string> }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const call = JSON.parse(body) as { session_id: string; tool: string; args: Record<string, string> };
+      calls.push(call);
+      const files = sessions.get(call.session_id) ?? new Map<string, string>();
+      sessions.set(call.session_id, files);
+      const p = call.args.file_path ?? '';
+      const answer =
+        call.tool === 'write_file'
+          ? (files.set(p, call.args.content ?? ''), { success: true, result: `Successfully wrote ${p}` })
+          : call.tool === 'read_file'
+            ? files.has(p)
+              ? { success: true, result: files.get(p) }
+              : { success: false, result: `File not found: ${p}` }
+            : { success: false, result: `Unknown tool: ${call.tool}` };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, close: () => server.close() };
+}
+
+describe('Spin as DeepFabric uses it', () => {
+  const step = (o: object) => ({ question: '', thought: 'look', tool_calls: [], is_final: false, final_answer: '', ...o });
+  const read = (file: string) => ({ function_name: 'read_file', arguments_json: JSON.stringify({ file_path: file }), reasoning: `read ${file}` });
+
+  test("scenario_seed is written into the example's Spin session before its first step; a missing file's record holds Spin's own error text", async () => {
+    const spin = await spinVfs();
+    try {
+      const s = settings({ spinEndpoint: spin.endpoint, seedFiles: { 'notes.txt': 'buy milk' } });
+      const session = new ToolSession('run-0-3', s.seedFiles);
+      await seedSpinSession(s, session);
+      expect(spin.calls).toEqual([{ session_id: 'run-0-3', tool: 'write_file', args: { file_path: 'notes.txt', content: 'buy milk' } }]);
+      const progress: AgentProgress = { steps: [], inputTokens: 0, outputTokens: 0 };
+      await applyAgentStep(
+        step({ question: 'What do the notes say, and main.py?', tool_calls: [read('notes.txt'), read('main.py')] }),
+        progress,
+        s,
+        session,
+        'openai',
+      );
+      await applyAgentStep(step({ is_final: true, final_answer: 'Buy milk; there is no main.py.' }), progress, s, session, 'openai');
+      const rec = agentRecord(progress, s, { sysMsg: false, systemPrompt: '', idSeed: 'r/0' }) as { tool_context: { executions: { result: string }[] } };
+      expect(rec.tool_context.executions.map((e) => e.result)).toEqual(['buy milk', 'File not found: main.py']);
+    } finally {
+      spin.close();
+    }
+  });
+
+  test('a Spin session that cannot be seeded fails the call (the batch is retried), never a step on an empty file system', async () => {
+    const s = settings({ spinEndpoint: 'http://127.0.0.1:9', seedFiles: { 'a.txt': 'x' } });
+    await expect(seedSpinSession(s, new ToolSession('x', {}))).rejects.toThrow();
+  });
+});
+
+describe('tool arguments DeepFabric refuses', () => {
+  const weather = {
+    name: 'get_weather',
+    description: 'Weather forecast',
+    parameters: [
+      { name: 'city', type: 'str' as const, description: 'city', required: true },
+      { name: 'days', type: 'int' as const, description: 'days ahead', required: false },
+    ],
+    returns: 'forecast',
+    category: 'web',
+    mock_response: 'Sunny in {{city}}',
+  };
+  test("a null or empty optional argument fails the step with DeepFabric's reason (the step is asked again); left out, it runs", async () => {
+    const s = ToolsSettingsSchema.parse({ tools: [weather] });
+    const session = new ToolSession('w', {});
+    await expect(executeTool(s, session, 'get_weather', '{"city":"Oslo","days":null}')).rejects.toThrow(
+      new ToolCallError("Argument 'days' of get_weather is null - must provide actual value (leave an optional argument out instead)"),
+    );
+    await expect(executeTool(s, session, 'get_weather', '{"city":"Oslo","days":""}')).rejects.toThrow(/Argument 'days' of get_weather is empty string/);
+    expect(await executeTool(s, session, 'get_weather', '{"city":"Oslo"}')).toBe('Sunny in Oslo');
+    const progress: AgentProgress = { steps: [], inputTokens: 0, outputTokens: 0 };
+    const call = { function_name: 'get_weather', arguments_json: '{"city":"Oslo","days":null}', reasoning: 'forecast' };
+    await expect(
+      applyAgentStep({ question: 'Weather?', thought: 't', tool_calls: [call], is_final: false, final_answer: '' }, progress, s, session, 'openai'),
+    ).rejects.toMatchObject({ category: 'validation_error', message: expect.stringContaining("Argument 'days' of get_weather is null") });
+    expect(progress.steps).toEqual([]);
   });
 });
 
