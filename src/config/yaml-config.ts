@@ -58,10 +58,11 @@ export const RawYamlConfigSchema = z
         /** A topic file: tree JSONL ({"path": [...]}) or graph JSON. */
         load_from: z.string().min(1).optional(),
         prompt: z.string().min(1).optional(),
-        mode: z.enum(['tree', 'graph']).default('tree'),
+        /** DeepFabric 4.x's defaults: a graph of depth 3 and degree 10. */
+        mode: z.enum(['tree', 'graph']).default('graph'),
         system_prompt: z.string().optional(),
-        depth: z.number().int().min(1).max(10).default(2),
-        degree: z.number().int().min(1).max(50).default(3),
+        depth: z.number().int().min(1).max(10).default(3),
+        degree: z.number().int().min(1).max(50).default(10),
         save_as: z.string().min(1).optional(),
         concurrency: z.number().int().min(1).max(1000).optional(),
         /** DeepFabric's name for `concurrency` (1-20). */
@@ -147,6 +148,8 @@ export const RawYamlConfigSchema = z
         // output.save_as, with a warning), and the stage's own llm.
         output_schema: z.unknown().optional(),
         save_as: z.string().min(1).optional(),
+        /** Misplaced in some of DeepFabric's examples (it belongs under tools; DeepFabric ignores it here). */
+        scenario_seed: z.unknown().optional(),
         llm: LlmSchema.optional(),
       })
       .strict()
@@ -156,14 +159,18 @@ export const RawYamlConfigSchema = z
         /** The system message written into each record (DeepFabric 4.x); default generation.system_prompt. */
         system_prompt: z.string().optional(),
         include_system_message: z.boolean().optional(),
-        num_samples: NumSamplesSchema,
+        /** DeepFabric 4.x's default: 3. */
+        num_samples: NumSamplesSchema.default(3),
         /** DeepFabric 4.x: samples processed at a time, i.e. parallel one-sample calls (here: calls per batch). */
         batch_size: z.number().int().positive().max(64).optional(),
         /** Examples asked for in one model call (before DeepFabric compatibility, `batch_size` meant this). */
         samples_per_call: z.number().int().positive().max(1000).optional(),
         save_as: z.string().min(1).optional(),
+        /** A formatter here; DeepFabric 4.13's `messages` (the records as they are) and `custom` are accepted too. */
         format: z.string().min(1).optional(),
         checkpoint: z.record(z.string(), z.unknown()).optional(),
+        /** DeepFabric 3.x's formatter list: DeepFabric 4.x ignores it (accepted with a warning). */
+        formatters: z.unknown().optional(),
       })
       .strict(),
     /** DeepFabric 4.x: push the dataset and a card to this Hub dataset repo after a completed run (HF_TOKEN). */
@@ -200,7 +207,7 @@ export interface YamlConfig {
   topics: Omit<RawYamlConfig['topics'], 'llm' | 'max_concurrent' | 'prompt_style'>;
   generation: Omit<
     RawYamlConfig['generation'],
-    'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'sys_msg' | 'max_tokens'
+    'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'scenario_seed' | 'sys_msg' | 'max_tokens'
   > & {
     conversation: { type: ConversationType };
     /** Resolved tools of an agent run (DeepFabric's generation.tools). */
@@ -232,6 +239,8 @@ const DEEPFABRIC_ONLY: Record<string, string> = {
   'generation.sample_retries': 'retries after a validation failure are part of max_retries here (the retry carries the error in its prompt)',
   'generation.output_schema': "output.format custom is not supported; records follow the conversation type's schema",
   'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
+  'output.formatters': 'DeepFabric 4.x has no formatters (removed in 4.0) and ignores this list; output.format names one formatter here',
+  'generation.scenario_seed': 'ignored, as DeepFabric ignores it here; seed files belong under generation.tools.scenario_seed',
   kaggle: 'no upload here',
   deepfabric_cloud: 'no DeepFabric Cloud here',
   evaluation: 'no evaluation here',
@@ -374,6 +383,7 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
     'tools',
     'output_schema',
     'save_as',
+    'scenario_seed',
     'sys_msg',
     'max_tokens',
   ]);
@@ -388,8 +398,16 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
   if (rl?.respect_retry_after === false)
     warnings.push("generation.rate_limit.respect_retry_after false: accepted, no effect: a provider's retry-after is always honoured");
   const { conversation, save_as: genSaveAs, sys_msg } = raw.generation;
-  const output = omit(raw.output, ['batch_size', 'samples_per_call', 'include_system_message', 'checkpoint']);
+  const output = omit(raw.output, ['batch_size', 'samples_per_call', 'include_system_message', 'checkpoint', 'formatters']);
   const { batch_size, samples_per_call, include_system_message } = raw.output;
+  // DeepFabric 4.13's output.format: messages (its default: the records as they are) or custom (generation.output_schema).
+  if (output.format === 'messages') delete output.format;
+  else if (output.format === 'custom') {
+    warnings.push(
+      "output.format custom: accepted, no effect: generation.output_schema is not supported here; the records are written as they are (DeepFabric's messages)",
+    );
+    delete output.format;
+  }
   if (include_system_message !== undefined && sys_msg !== undefined && include_system_message !== sys_msg) {
     issues.push('output.include_system_message: contradicts generation.sys_msg; keep one');
   }
@@ -492,7 +510,23 @@ function configIssues(error: z.ZodError): string[] {
 }
 
 /** Parses YAML text; every problem is reported with its field path (and line, for syntax errors). */
-export function parseYamlConfig(text: string, source = 'config'): YamlConfig {
+/**
+ * Values set by flags before the file is checked (`generate --conversation-type cot`, ...): dotted
+ * config keys, so a flag's value is checked and normalized exactly as the same key in the file.
+ */
+export type RawSettings = Record<string, unknown>;
+
+function setDotted(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let at = target;
+  for (const k of keys.slice(0, -1)) {
+    const next = at[k];
+    at = at[k] = next && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
+  }
+  at[keys.at(-1)!] = value;
+}
+
+export function parseYamlConfig(text: string, source = 'config', settings: RawSettings = {}): YamlConfig {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     const issues = doc.errors.map((e) => `${source}: ${e.message.split('\n')[0]}`);
@@ -502,6 +536,7 @@ export function parseYamlConfig(text: string, source = 'config'): YamlConfig {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigurationError(`${source}: expected a mapping with sections llm, topics, generation, output`);
   }
+  for (const [key, v] of Object.entries(settings)) setDotted(value as Record<string, unknown>, key, v);
   const parsed = RawYamlConfigSchema.safeParse(value);
   const problems = (issues: string[]) =>
     new ConfigurationError(`${source} has ${issues.length} problem${issues.length > 1 ? 's' : ''}:\n  ${issues.join('\n  ')}`, issues);
@@ -514,7 +549,7 @@ export function parseYamlConfig(text: string, source = 'config'): YamlConfig {
 }
 
 /** Reads and parses a config file; relative paths inside it stay relative to the current folder. */
-export async function loadYamlConfig(file: string): Promise<YamlConfig> {
+export async function loadYamlConfig(file: string, settings: RawSettings = {}): Promise<YamlConfig> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
@@ -522,7 +557,7 @@ export async function loadYamlConfig(file: string): Promise<YamlConfig> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigurationError(code === 'ENOENT' ? `config file ${file} does not exist` : `cannot read config file ${file}: ${(err as Error).message}`);
   }
-  const cfg = parseYamlConfig(text, path.basename(file));
+  const cfg = parseYamlConfig(text, path.basename(file), settings);
   const load = cfg.generation.toolsFromEndpoint;
   if (load && cfg.generation.tools) {
     cfg.generation.tools.tools.push(...(await loadEndpointTools(load.endpoint, load.components)));
@@ -546,6 +581,30 @@ export interface GenerateOverrides {
   degree?: string;
   topicsSaveAs?: string;
   outputSaveAs?: string;
+  /** DeepFabric 4.13's flags for keys of the file (set before it is checked: see `rawSettingsOf`). */
+  topicPrompt?: string;
+  topicsSystemPrompt?: string;
+  generationSystemPrompt?: string;
+  outputSystemPrompt?: string;
+  includeSystemMessage?: boolean;
+  /** commander's `--no-system-message`: false when given. */
+  systemMessage?: boolean;
+  conversationType?: string;
+  reasoningStyle?: string;
+}
+
+/** The flags that set keys of the file, as dotted keys (checked with the file: a wrong value names its key). */
+export function rawSettingsOf(o: GenerateOverrides): RawSettings {
+  const out: RawSettings = {};
+  if (o.topicPrompt !== undefined) out['topics.prompt'] = o.topicPrompt;
+  if (o.topicsSystemPrompt !== undefined) out['topics.system_prompt'] = o.topicsSystemPrompt;
+  if (o.generationSystemPrompt !== undefined) out['generation.system_prompt'] = o.generationSystemPrompt;
+  if (o.outputSystemPrompt !== undefined) out['output.system_prompt'] = o.outputSystemPrompt;
+  if (o.includeSystemMessage) out['output.include_system_message'] = true;
+  if (o.systemMessage === false) out['output.include_system_message'] = false;
+  if (o.conversationType !== undefined) out['generation.conversation.type'] = o.conversationType;
+  if (o.reasoningStyle !== undefined) out['generation.conversation.reasoning_style'] = o.reasoningStyle;
+  return out;
 }
 
 /**

@@ -205,3 +205,14 @@ it("a tree and a graph written by DeepFabric's own classes load here with DeepFa
   expect(again.refused).toBeUndefined();
   expect(again.uuids).toEqual(first.uuids);
 });
+
+it("every option of DeepFabric 4.13's own `generate --help` is an option of `deepfabric generate` here", async () => {
+  const options = (text: string) => new Set(text.match(/--[a-z][a-z-]+/g) ?? []);
+  const dfBin = path.join(path.dirname(python!), 'deepfabric');
+  const theirs = options(
+    (await promisify(execFile)(dfBin, ['generate', '--help'], { cwd, env: { ...process.env, ANONYMIZED_TELEMETRY: 'False', COLUMNS: '200' } })).stdout,
+  );
+  const ours = options((await promisify(execFile)(process.execPath, [bin, 'generate', '--help'], { cwd, env: { ...process.env, COLUMNS: '200' } })).stdout);
+  expect(theirs.size).toBeGreaterThanOrEqual(28);
+  expect([...theirs].filter((o) => !ours.has(o))).toEqual([]);
+});

@@ -130,19 +130,21 @@ it("the tree config: output.system_prompt is the records' system message; batch_
 
 it('per-stage models: the topic calls go to gemini-2.5-flash, the generation calls to gpt-4o-mini', async () => {
   const r = await generate(['per-stage-llm-topics-on-gemini-generation-on-openai.yaml', '--run-id', 'stages-again', '--topics-save-as', 'stage-topics.jsonl']);
-  expect(r.code).toBe(0);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
   const models = new Set(llm.calls.filter((c) => c.batch?.startsWith('stages-again/')).map((c) => c.model));
   expect(models).toEqual(new Set(['gpt-4o-mini']));
   // The topics were built before (same build id): a new save_as copies them without calls; a fresh build shows gemini.
   const built = await generate([
     'per-stage-llm-topics-on-gemini-generation-on-openai.yaml',
     '--topic-only',
+    '--mode',
+    'tree', // the file has no mode: DeepFabric's default graph could add cross-linked paths; a tree of 3 x 3 has 9
     '--depth',
     '2',
     '--topics-save-as',
     'stage-topics-2.jsonl',
   ]);
-  expect(built.code).toBe(0);
+  expect({ code: built.code, stderr: built.code === 0 ? '' : built.stderr }).toEqual({ code: 0, stderr: '' });
   expect(built.stdout).toMatch(/topics: 9 paths .*--topic-only/);
   const topicModels = new Set(llm.calls.filter((c) => !c.batch?.startsWith('stages-again/')).map((c) => c.model));
   expect(topicModels).toEqual(new Set(['gemini-2.5-flash']));
@@ -183,7 +185,8 @@ function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ c
 it('validate --check-api makes one call per stage model; a bad key fails it; a lossy format is refused; topic inspect, prune and an SVG drawing; --version and info answer', async () => {
   const file = 'per-stage-llm-topics-on-gemini-generation-on-openai.yaml';
   const ok = await cli(['validate', file, '--check-api']);
-  expect(ok.stdout).toMatch(/is valid\n {2}topics: a tree built from "Cooking" .* with gemini-2\.5-flash\n/);
+  // No topics.mode in the file: DeepFabric's default, a graph.
+  expect(ok.stdout).toMatch(/is valid\n {2}topics: a graph built from "Cooking" .* with gemini-2\.5-flash\n/);
   expect(ok.stdout).toMatch(/generation: openai\/gpt-4o-mini answered \(\d+ tokens\)\n {2}topics: gemini\/gemini-2\.5-flash answered/);
   expect(ok.code).toBe(0);
   expect(llm.calls.map((c) => c.model).sort()).toEqual(['gemini-2.5-flash', 'gpt-4o-mini']);
@@ -326,4 +329,57 @@ output:
   const executions = (rec!.tool_context as { executions: { arguments: string; result: string }[] }).executions;
   expect(executions).toEqual([expect.objectContaining({ arguments: '{"city":"Oslo"}', result: 'Sunny in Oslo' })]);
   expect(JSON.stringify(rec)).not.toContain('null');
+});
+
+it("DeepFabric 4.13's generate flags run with their meanings; its verbs answer (checkpoint-status) or say plainly they are not built (exit 2)", async () => {
+  const r = await generate([
+    'tree-topics-one-top-level-llm.yaml',
+    '--tui',
+    'simple',
+    '--conversation-type',
+    'cot',
+    '--reasoning-style',
+    'freetext',
+    '--no-system-message',
+    '--generation-system-prompt',
+    'You are the flag-given generator.',
+    '--resume',
+    '--checkpoint-interval',
+    '5',
+    '--output-save-as',
+    'flags.jsonl',
+    '--run-id',
+    'df-flags',
+  ]);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(r.stderr).toContain('note: --checkpoint-*: every batch is a checkpoint in the run store here');
+  const records = lines('flags.jsonl');
+  expect(records).toHaveLength(4);
+  for (const rec of records) {
+    expect(RecordSchemas.chain_of_thought.safeParse(rec).success).toBe(true);
+    expect((rec.messages as { role: string }[]).some((m) => m.role === 'system')).toBe(false);
+  }
+  const calls = llm.calls.filter((c) => c.batch?.startsWith('df-flags/'));
+  expect(calls.length).toBeGreaterThan(0);
+  for (const c of calls) expect(c.prompt).toContain('You are the flag-given generator.');
+
+  const bad = await generate(['tree-topics-one-top-level-llm.yaml', '--agent-mode', 'multi_turn', '--tui', 'fancy']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--agent-mode: multi_turn is no longer supported');
+  expect(bad.stderr).toContain('--tui: expected rich or simple, got "fancy"');
+
+  const before = llm.calls.length;
+  const checkOnly = await cli(['validate', 'tree-topics-one-top-level-llm.yaml', '--no-check-api']);
+  expect(checkOnly.code).toBe(0);
+  expect(llm.calls.length).toBe(before);
+
+  const status = await cli(['checkpoint-status', 'tree-topics-one-top-level-llm.yaml']);
+  expect(status.code).toBe(0);
+  expect(status.stdout).toMatch(/^every finished batch is a checkpoint/);
+  expect(status.stdout).toMatch(/df-flags +completed/);
+  for (const verb of ['evaluate', 'upload-kaggle', 'import-tools']) {
+    const v = await cli([verb, 'anything']);
+    expect({ verb, code: v.code }).toEqual({ verb, code: 2 });
+    expect(v.stderr).toMatch(/^error: .*not built here/);
+  }
 });

@@ -197,3 +197,41 @@ describe('generate flags override the file', () => {
     );
   });
 });
+
+describe('keys DeepFabric 4.13 accepts are never refused here (issue 19)', () => {
+  it('output.formatters and a misplaced generation.scenario_seed: accepted, one warning each naming what they do', () => {
+    const c = parseYamlConfig(`
+llm: { provider: openai, model: gpt-4o-mini }
+topics: { prompt: "Files", mode: tree, depth: 1, degree: 2 }
+generation:
+  system_prompt: "Write traces."
+  scenario_seed: { files: { "a.txt": "x" } }
+output:
+  num_samples: 2
+  save_as: out.jsonl
+  formatters:
+    - { name: trl, template: builtin://trl_sft_tools }
+`);
+    expect(c.warnings).toEqual([
+      'output.formatters: accepted, no effect: DeepFabric 4.x has no formatters (removed in 4.0) and ignores this list; output.format names one formatter here',
+      'generation.scenario_seed: accepted, no effect: ignored, as DeepFabric ignores it here; seed files belong under generation.tools.scenario_seed',
+    ]);
+    expect(c.output.format).toBeUndefined();
+  });
+
+  it('output.format messages is the records as they are; custom is accepted with a warning that output_schema is not supported', () => {
+    const base = `llm: { model: openai/gpt-4o-mini }\ntopics: { paths: [[a]] }\noutput:\n  num_samples: 1\n  save_as: o.jsonl\n`;
+    const messages = parseYamlConfig(`${base}  format: messages\n`);
+    expect(messages.output.format).toBeUndefined();
+    expect(messages.warnings).toEqual([]);
+    const custom = parseYamlConfig(`${base}  format: custom\n`);
+    expect(custom.output.format).toBeUndefined();
+    expect(custom.warnings).toEqual([expect.stringMatching(/^output\.format custom: accepted, no effect: generation\.output_schema is not supported/)]);
+  });
+
+  it("DeepFabric's defaults: a graph of depth 3 and degree 10, 3 samples", () => {
+    const c = parseYamlConfig(`llm: { model: openai/gpt-4o-mini }\ntopics: { prompt: "Cooking" }\noutput: { save_as: o.jsonl }\n`);
+    expect(c.topics).toMatchObject({ mode: 'graph', depth: 3, degree: 10 });
+    expect(c.output.num_samples).toBe(3);
+  });
+});

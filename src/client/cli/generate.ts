@@ -187,9 +187,10 @@ async function checkApi(stage: string, llm: YamlConfig['llm']): Promise<string> 
 program
   .command('validate')
   .argument('<config>', 'YAML config to check')
-  .option('--check-api', "make one cheap call to each stage's model with this process's keys")
+  .option('--check-api', "make one cheap call to each stage's model with this process's keys (the default, as in DeepFabric)")
+  .option('--no-check-api', 'check the file only: no model call')
   .option('--data-dir <dir>', 'storage folder')
-  .description('check a config without starting anything: every problem generate would refuse, and what it would run')
+  .description('check a config without starting a run: every problem generate would refuse, what it would run, and one cheap call per stage model')
   .action(async (configFile: string, o: { checkApi?: boolean; dataDir?: string }) => {
     try {
       const cfg = await loadYamlConfig(configFile);
@@ -209,7 +210,7 @@ program
       ];
       const problems = gen.validateConfiguration().filter((p) => p.startsWith('apiKey:'));
       for (const p of problems) lines.push(`  note: ${p}`);
-      if (o.checkApi) {
+      if (o.checkApi !== false) {
         lines.push(`  ${await checkApi('generation', cfg.llm)}`);
         if (cfg.topicsLlm && cfg.topicsLlm.model !== cfg.llm.model) lines.push(`  ${await checkApi('topics', cfg.topicsLlm)}`);
       }
@@ -219,6 +220,38 @@ program
       fail(err);
     }
   });
+
+/** DeepFabric 4.13 `generate` flags that change nothing here, or only the logging. */
+interface DeepFabricOnlyFlags {
+  agentMode?: string;
+  tui?: string;
+  debug?: boolean;
+  resume?: boolean;
+  retryFailed?: boolean;
+  checkpointInterval?: string;
+  checkpointPath?: string;
+  cloudUpload?: string;
+}
+
+/** Checks DeepFabric's flags and says once what each accepted one does here (a script that passes them runs unchanged). */
+function deepFabricFlags(o: DeepFabricOnlyFlags): void {
+  const bad: string[] = [];
+  if (o.agentMode !== undefined && o.agentMode !== 'single_turn')
+    bad.push(
+      `--agent-mode: ${o.agentMode === 'multi_turn' ? 'multi_turn is no longer supported (as in DeepFabric 4.13)' : `expected single_turn, got "${o.agentMode}"`}`,
+    );
+  if (o.tui !== undefined && o.tui !== 'rich' && o.tui !== 'simple') bad.push(`--tui: expected rich or simple, got "${o.tui}"`);
+  if (o.checkpointInterval !== undefined && !(Number.isInteger(Number(o.checkpointInterval)) && Number(o.checkpointInterval) >= 1))
+    bad.push(`--checkpoint-interval: expected a positive integer, got "${o.checkpointInterval}"`);
+  if (o.cloudUpload !== undefined && !['all', 'dataset', 'graph', 'none'].includes(o.cloudUpload.toLowerCase()))
+    bad.push(`--cloud-upload: expected all, dataset, graph or none, got "${o.cloudUpload}"`);
+  if (bad.length) throw new ConfigurationError(`bad flag${bad.length > 1 ? 's' : ''}:\n  ${bad.join('\n  ')}`, bad);
+  if (o.debug) process.env.DEEPFABRIC_LOG_LEVEL = 'debug';
+  const notes: string[] = [];
+  if (o.checkpointInterval !== undefined || o.checkpointPath !== undefined) notes.push('--checkpoint-*: every batch is a checkpoint in the run store here');
+  if (o.cloudUpload !== undefined && o.cloudUpload.toLowerCase() !== 'none') notes.push('--cloud-upload: no DeepFabric Cloud upload here; nothing is uploaded');
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+}
 
 program
   .command('generate')
@@ -241,131 +274,151 @@ program
   .option('--degree <n>', 'override topics.degree')
   .option('--topics-save-as <file>', 'override topics.save_as')
   .option('--output-save-as <file>', 'override output.save_as')
+  // DeepFabric 4.13's other generate flags, with their meanings (scripts written for it run unchanged).
+  .option('--topic-prompt <text>', 'override topics.prompt')
+  .option('--topics-system-prompt <text>', 'override topics.system_prompt')
+  .option('--generation-system-prompt <text>', 'override generation.system_prompt')
+  .option('--output-system-prompt <text>', "override output.system_prompt (the records' system message)")
+  .option('--include-system-message', 'write the system message into each record (output.include_system_message true)')
+  .option('--no-system-message', 'leave the system message out of the records (output.include_system_message false)')
+  .option('--conversation-type <basic|cot>', 'override generation.conversation.type')
+  .option('--reasoning-style <freetext|agent>', 'override generation.conversation.reasoning_style')
+  .option('--agent-mode <single_turn>', "DeepFabric's deprecated flag: agent examples are single_turn; multi_turn is refused, as in DeepFabric")
+  .option('--tui <rich|simple>', 'accepted: the progress here is one line either way (rich and simple alike)')
+  .option('--debug', 'the SDK and worker log everything (DEEPFABRIC_LOG_LEVEL=debug), on stderr')
+  .option('--resume', 'accepted: the same command always resumes an interrupted run of the same dataset')
+  .option('--retry-failed', 'accepted: failed batches are retried by the run itself')
+  .option('--checkpoint-interval <n>', 'accepted: every batch is a checkpoint here')
+  .option('--checkpoint-path <dir>', 'accepted: checkpoints live in the run store (--data-dir or DEEPFABRIC_STORE)')
+  .option('--cloud-upload <what>', 'accepted: there is no DeepFabric Cloud upload here (none is the only effect)')
   .description('generate a dataset (starts a dev server and worker when TEMPORAL_ADDRESS is not set)')
-  .action(async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean; topicOnly?: boolean } & GenerateOverrides) => {
-    let gen: DataSetGenerator | undefined;
-    try {
-      const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
-      const checked = await checkGenerate(configFile, o, dataDir);
-      const cfg = checked.cfg;
-      gen = checked.gen;
-      for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
-      const g = cfg.generation;
-      if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
-      const topicArgs = await topicsFromConfig(cfg, gen);
-      if (o.topicOnly) {
-        process.stdout.write(
-          `topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
-        );
-        await gen.close();
-        process.exit(0);
-      }
-      const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.topics?.length ?? 0);
-      if (typeof cfg.output.num_samples !== 'number') process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples\n`);
-      const run = await gen.startData({
-        numSteps: numSamples,
-        batchSize: cfg.output.samples_per_call,
-        sysMsg: g.sys_msg,
-        samplingStrategy: g.sampling,
-        ...topicArgs,
-        ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
-        ...((o.runId ?? cfg.run.id) ? { runId: (o.runId ?? cfg.run.id)! } : {}),
-        ...(o.replace ? { replace: true } : {}),
-      });
-      const info = await gen.temporalInfo();
-      const folder = info.mode === 'embedded' ? `, data folder ${dataDir}` : '';
-      process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address}${folder})\n`);
-      if (info.foreign) process.stderr.write(`note: ${info.foreign}\n`);
-      if (run.origin === 'finished') {
-        // A completed run of the same dataset: nothing is generated or paid; its records are written out again.
-        const result = await run.result();
-        const out = cfg.output.save_as ? path.resolve(cfg.output.save_as) : result.datasetPath;
-        if (cfg.output.save_as) await (await Dataset.load(result.datasetPath)).save(out, cfg.output.format ? { format: cfg.output.format } : {});
-        await removeStalePartial(cfg);
+  .action(
+    async (configFile: string, o: { dataDir?: string; runId?: string; replace?: boolean; topicOnly?: boolean } & GenerateOverrides & DeepFabricOnlyFlags) => {
+      let gen: DataSetGenerator | undefined;
+      try {
+        deepFabricFlags(o);
+        const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+        const checked = await checkGenerate(configFile, o, dataDir);
+        const cfg = checked.cfg;
+        gen = checked.gen;
+        for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
+        const g = cfg.generation;
+        if (!process.env.TEMPORAL_ADDRESS && !o.debug) logToFile(dataDir);
+        const topicArgs = await topicsFromConfig(cfg, gen);
+        if (o.topicOnly) {
+          process.stdout.write(
+            `topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
+          );
+          await gen.close();
+          process.exit(0);
+        }
+        const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.topics?.length ?? 0);
+        if (typeof cfg.output.num_samples !== 'number') process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples\n`);
+        const run = await gen.startData({
+          numSteps: numSamples,
+          batchSize: cfg.output.samples_per_call,
+          sysMsg: g.sys_msg,
+          samplingStrategy: g.sampling,
+          ...topicArgs,
+          ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
+          ...((o.runId ?? cfg.run.id) ? { runId: (o.runId ?? cfg.run.id)! } : {}),
+          ...(o.replace ? { replace: true } : {}),
+        });
+        const info = await gen.temporalInfo();
+        const folder = info.mode === 'embedded' ? `, data folder ${dataDir}` : '';
+        process.stderr.write(`run ${run.runId} (${info.mode} Temporal at ${info.address}${folder})\n`);
+        if (info.foreign) process.stderr.write(`note: ${info.foreign}\n`);
+        if (run.origin === 'finished') {
+          // A completed run of the same dataset: nothing is generated or paid; its records are written out again.
+          const result = await run.result();
+          const out = cfg.output.save_as ? path.resolve(cfg.output.save_as) : result.datasetPath;
+          if (cfg.output.save_as) await (await Dataset.load(result.datasetPath)).save(out, cfg.output.format ? { format: cfg.output.format } : {});
+          await removeStalePartial(cfg);
+          const s = result.stats;
+          process.stdout.write(
+            `nothing generated: run ${run.runId} had already completed these ${result.records} records; written to ${out}\n` +
+              `  that run spent tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}; this command spent nothing\n` +
+              `  (change the config, or pass --run-id, to generate a new dataset)\n`,
+          );
+          closing.now = true;
+          await gen.close();
+          process.exit(0);
+        }
+        if (run.origin === 'resumed') {
+          const memo = ((await run.handle.describe()).memo ?? {}) as { progress?: { accepted?: number; target?: number } };
+          process.stderr.write(
+            `resuming run ${run.runId}${memo.progress ? ` at ${memo.progress.accepted ?? 0}/${memo.progress.target}` : ''} (interrupted earlier: finished batches are not paid again)\n`,
+          );
+        }
+        if (info.uiUrl)
+          process.stderr.write(
+            `watch it in the Temporal UI while this command runs (later: deepfabric server): ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`,
+          );
+        process.stderr.write(`run folder: ${run.runDir}\n`);
+        if (logSink.path) process.stderr.write(`worker log (retries, warnings): ${logSink.path}\n`);
+        // Ctrl-C: one line, and the lease on the embedded server is released (the run itself is kept).
+        let interrupting = false;
+        const interrupted = () => {
+          interrupting = true;
+          closing.now = true;
+          watcher.say(`interrupted: run ${run.runId} keeps its progress; run the same command again to resume it`);
+          void gen!.close().finally(() => process.exit(130));
+        };
+        const watcher = watch(run, numSamples);
+        const stop = () => watcher.stop();
+        process.once('SIGINT', interrupted);
+        process.once('SIGTERM', interrupted);
+        let result;
+        try {
+          result = await run.result();
+        } catch (err) {
+          // Ctrl-C closed the connection under the wait: the interrupt decides the exit (130), not this.
+          if (interrupting) await new Promise(() => undefined);
+          // A failed or cancelled run still assembled what it had: keep it beside save_as, never over it.
+          await stop();
+          await keepPartial(cfg, (err as { datasetPath?: string }).datasetPath ?? path.join(run.runDir!, 'dataset.jsonl'));
+          throw err;
+        } finally {
+          await stop();
+        }
+        // save_as is written (atomically) only by a run that completed: a short run never replaces a
+        // good dataset; its records go to <name>.partial.jsonl beside it.
+        let out = result.datasetPath;
+        if (cfg.output.save_as) {
+          const target = path.resolve(cfg.output.save_as);
+          out = result.status === 'completed' ? target : partialPath(target);
+          const ds = await Dataset.load(result.datasetPath);
+          await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+          if (result.status === 'completed') await removeStalePartial(cfg);
+        }
         const s = result.stats;
         process.stdout.write(
-          `nothing generated: run ${run.runId} had already completed these ${result.records} records; written to ${out}\n` +
-            `  that run spent tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}; this command spent nothing\n` +
-            `  (change the config, or pass --run-id, to generate a new dataset)\n`,
+          `${result.status}: ${result.records} records in ${out}\n` +
+            (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from earlier checkpoints (paid before, not again)\n` : '') +
+            `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}\n` +
+            `  spent by this run${s.batchesCached ? ' (the reused batches not included)' : ''}: tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
+            (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
+            (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
+            (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
+            `  manifest: ${result.manifestPath}\n`,
         );
+        if (result.status !== 'completed') {
+          if (result.status === 'incomplete') process.stderr.write(`error: ${incompleteRunError(result).message}\n`);
+          if (cfg.output.save_as) {
+            const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
+            process.stderr.write(`${cfg.output.save_as} ${kept}; the run's records are in ${out}\n`);
+          }
+        }
         closing.now = true;
         await gen.close();
-        process.exit(0);
-      }
-      if (run.origin === 'resumed') {
-        const memo = ((await run.handle.describe()).memo ?? {}) as { progress?: { accepted?: number; target?: number } };
-        process.stderr.write(
-          `resuming run ${run.runId}${memo.progress ? ` at ${memo.progress.accepted ?? 0}/${memo.progress.target}` : ''} (interrupted earlier: finished batches are not paid again)\n`,
-        );
-      }
-      if (info.uiUrl)
-        process.stderr.write(
-          `watch it in the Temporal UI while this command runs (later: deepfabric server): ${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}\n`,
-        );
-      process.stderr.write(`run folder: ${run.runDir}\n`);
-      if (logSink.path) process.stderr.write(`worker log (retries, warnings): ${logSink.path}\n`);
-      // Ctrl-C: one line, and the lease on the embedded server is released (the run itself is kept).
-      let interrupting = false;
-      const interrupted = () => {
-        interrupting = true;
-        closing.now = true;
-        watcher.say(`interrupted: run ${run.runId} keeps its progress; run the same command again to resume it`);
-        void gen!.close().finally(() => process.exit(130));
-      };
-      const watcher = watch(run, numSamples);
-      const stop = () => watcher.stop();
-      process.once('SIGINT', interrupted);
-      process.once('SIGTERM', interrupted);
-      let result;
-      try {
-        result = await run.result();
+        if (result.status === 'completed') await pushAfterRun(cfg, out, { input: s.inputTokens, output: s.outputTokens });
+        process.exit(result.status === 'completed' ? 0 : 1);
       } catch (err) {
-        // Ctrl-C closed the connection under the wait: the interrupt decides the exit (130), not this.
-        if (interrupting) await new Promise(() => undefined);
-        // A failed or cancelled run still assembled what it had: keep it beside save_as, never over it.
-        await stop();
-        await keepPartial(cfg, (err as { datasetPath?: string }).datasetPath ?? path.join(run.runDir!, 'dataset.jsonl'));
-        throw err;
-      } finally {
-        await stop();
+        await gen?.close().catch(() => undefined);
+        fail(err);
       }
-      // save_as is written (atomically) only by a run that completed: a short run never replaces a
-      // good dataset; its records go to <name>.partial.jsonl beside it.
-      let out = result.datasetPath;
-      if (cfg.output.save_as) {
-        const target = path.resolve(cfg.output.save_as);
-        out = result.status === 'completed' ? target : partialPath(target);
-        const ds = await Dataset.load(result.datasetPath);
-        await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
-        if (result.status === 'completed') await removeStalePartial(cfg);
-      }
-      const s = result.stats;
-      process.stdout.write(
-        `${result.status}: ${result.records} records in ${out}\n` +
-          (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from earlier checkpoints (paid before, not again)\n` : '') +
-          `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}\n` +
-          `  spent by this run${s.batchesCached ? ' (the reused batches not included)' : ''}: tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
-          (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
-          (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
-          (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
-          `  manifest: ${result.manifestPath}\n`,
-      );
-      if (result.status !== 'completed') {
-        if (result.status === 'incomplete') process.stderr.write(`error: ${incompleteRunError(result).message}\n`);
-        if (cfg.output.save_as) {
-          const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
-          process.stderr.write(`${cfg.output.save_as} ${kept}; the run's records are in ${out}\n`);
-        }
-      }
-      closing.now = true;
-      await gen.close();
-      if (result.status === 'completed') await pushAfterRun(cfg, out, { input: s.inputTokens, output: s.outputTokens });
-      process.exit(result.status === 'completed' ? 0 : 1);
-    } catch (err) {
-      await gen?.close().catch(() => undefined);
-      fail(err);
-    }
-  });
+    },
+  );
 
 program
   .command('topics')

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { applyOverrides, loadYamlConfig, type GenerateOverrides, type YamlConfig } from '../../config/yaml-config';
+import { applyOverrides, loadYamlConfig, rawSettingsOf, type GenerateOverrides, type YamlConfig } from '../../config/yaml-config';
 import { checkFormat } from '../../dataset/formatters';
 import { ConfigurationError } from '../../errors';
 import { DataSetGenerator } from '../data-set-generator';
@@ -96,7 +96,7 @@ export async function checkGenerate(
   overrides: GenerateOverrides & { runId?: string },
   dataDir: string,
 ): Promise<{ cfg: YamlConfig; gen: DataSetGenerator }> {
-  const cfg = applyOverrides(await loadYamlConfig(configFile), overrides);
+  const cfg = applyOverrides(await loadYamlConfig(configFile, rawSettingsOf(overrides)), overrides);
   const gen = checkedGenerator(cfg, configFile, dataDir);
   const runId = overrides.runId ?? cfg.run.id;
   if (runId) checkRunId(runId);

@@ -279,44 +279,74 @@ program
     }
   });
 
+/** `runs list`, and DeepFabric's `checkpoint-status` (here every batch is a checkpoint: the runs and their progress are the answer). */
+async function listRuns(o: { dataDir?: string }, lead = ''): Promise<void> {
+  try {
+    if (lead) process.stdout.write(lead);
+    const c = await controlClient(o.dataDir);
+    // One row per run: its executions (continue-as-new segments, a rerun of the same id) show the newest.
+    const newest = new Map<string, { row: RunRow; start: number }>();
+    for await (const wf of c.ctx.client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
+      const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number; status?: string } };
+      const status =
+        wf.status.name === 'RUNNING'
+          ? 'running'
+          : memo.progress?.status && memo.progress.status !== 'running'
+            ? memo.progress.status
+            : wf.status.name.toLowerCase();
+      const start = wf.startTime.getTime();
+      if ((newest.get(wf.workflowId)?.start ?? -1) >= start) continue;
+      newest.set(wf.workflowId, {
+        start,
+        row: {
+          runId: wf.workflowId,
+          status,
+          model: memo.model ?? '',
+          progress: memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : '',
+          started: localTime(wf.startTime),
+        },
+      });
+    }
+    const rows = [...newest.values()].sort((a, b) => b.start - a.start).map((r) => r.row);
+    process.stdout.write(`${rows.length ? formatRunsTable(rows) : 'no dataset runs yet'}\n${c.where}\n`);
+    await c.close();
+  } catch (err) {
+    fail(err);
+  }
+}
+
 program
   .command('runs')
   .argument('[action]', 'list', 'list')
   .option('--data-dir <dir>', 'storage folder (embedded mode)')
   .description('list dataset runs with their progress')
-  .action(async (_action: string, o: { dataDir?: string }) => {
-    try {
-      const c = await controlClient(o.dataDir);
-      // One row per run: its executions (continue-as-new segments, a rerun of the same id) show the newest.
-      const newest = new Map<string, { row: RunRow; start: number }>();
-      for await (const wf of c.ctx.client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
-        const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number; status?: string } };
-        const status =
-          wf.status.name === 'RUNNING'
-            ? 'running'
-            : memo.progress?.status && memo.progress.status !== 'running'
-              ? memo.progress.status
-              : wf.status.name.toLowerCase();
-        const start = wf.startTime.getTime();
-        if ((newest.get(wf.workflowId)?.start ?? -1) >= start) continue;
-        newest.set(wf.workflowId, {
-          start,
-          row: {
-            runId: wf.workflowId,
-            status,
-            model: memo.model ?? '',
-            progress: memo.progress ? `${memo.progress.accepted}/${memo.progress.target}` : '',
-            started: localTime(wf.startTime),
-          },
-        });
-      }
-      const rows = [...newest.values()].sort((a, b) => b.start - a.start).map((r) => r.row);
-      process.stdout.write(`${rows.length ? formatRunsTable(rows) : 'no dataset runs yet'}\n${c.where}\n`);
-      await c.close();
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action((_action: string, o: { dataDir?: string }) => listRuns(o));
+
+program
+  .command('checkpoint-status')
+  .argument('[config]', "DeepFabric's config argument (accepted; every run of the data folder is listed)")
+  .option('--data-dir <dir>', 'storage folder (embedded mode)')
+  .description("DeepFabric's checkpoint-status: here every batch is a checkpoint; the runs with their progress (the same generate command resumes one)")
+  .action((_config: string | undefined, o: { dataDir?: string }) =>
+    listRuns(o, 'every finished batch is a checkpoint in the run store; an interrupted run resumes with the same generate command\n'),
+  );
+
+// DeepFabric 4.13 verbs that are not built here: said plainly, exit 2, never a silent no-op.
+for (const [verb, what] of [
+  ['evaluate', 'model evaluation (DeepFabric evaluate) is not built here'],
+  ['upload-kaggle', 'Kaggle upload is not built here; upload-hf pushes to the Hugging Face Hub'],
+  ['import-tools', 'importing tools from an MCP server is not built here; list them under generation.tools (tools_endpoint reads MCP tools/list)'],
+] as const) {
+  program
+    .command(verb)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .description(`DeepFabric's ${verb}: not built here (exits 2)`)
+    .action(() => {
+      process.stderr.write(`error: ${what}\n`);
+      process.exit(2);
+    });
+}
 
 program
   .command('server')
