@@ -26,15 +26,9 @@ if [ -d node_modules/tsx ]; then echo "tsx was installed with the package: it mu
 awk '/^## Library/{f=1} f&&/^```ts$/{c=1;next} c&&/^```$/{exit} c{print}' "$root/README.md" > gen.mjs
 grep -q "from 'deepfabric-temporal'" gen.mjs || { echo "README library snippet not found" >&2; exit 1; }
 
-node -r "$root/node_modules/tsx/dist/cjs/index.cjs" "$root/test/support/llm-server-main.ts" --port 0 > llm.log &
-llm_pid=$!
-url=""
-for _ in $(seq 1 300); do
-  url="$(sed -n 's/.*(OpenAI: \(http[^,]*\),.*/\1/p' llm.log)"
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "local LLM server did not start" >&2; exit 1; }
+source "$root/scripts/llm-server.sh"
+start_llm_server llm.log --port 0
+url="$llm_url"
 
 export OPENAI_BASE_URL="$url" OPENAI_API_KEY=local-test-key DEEPFABRIC_EMBEDDED_PORT=0 TEMPORAL_ADDRESS=
 export TEMPORAL_CLI_PATH="${TEMPORAL_CLI_PATH:-$(bash "$root/scripts/ensure-temporal.sh")}"

@@ -229,6 +229,26 @@ function spinResult(body: string): string {
 }
 
 /**
+ * One call to the Spin service: `POST {spin}{route}` with DeepFabric's payload `{session_id, tool,
+ * args}`. A service that never answers fails the call (and the batch is retried) instead of holding
+ * it to the activity's timeout.
+ */
+async function spinCall(
+  endpoint: string,
+  route: string,
+  payload: { session_id: string; tool: string; args: Record<string, unknown> },
+  signal?: AbortSignal,
+): Promise<{ status: number; ok: boolean; body: string }> {
+  const res = await fetch(`${endpoint.replace(/\/$/, '')}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+    signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TOOL_TIMEOUT_MS)]) : AbortSignal.timeout(TOOL_TIMEOUT_MS),
+  });
+  return { status: res.status, ok: res.ok, body: await res.text() };
+}
+
+/**
  * Writes `scenario_seed.files` into an example's Spin session before its first step, as DeepFabric
  * does (Spin's VFS `write_file`, one call per file), so a seeded `read_file` finds them. A service that
  * refuses fails the call (the batch is retried; writing the same files again is harmless).
@@ -236,22 +256,16 @@ function spinResult(body: string): string {
 export async function seedSpinSession(settings: ToolsSettings, session: ToolSession, signal?: AbortSignal): Promise<void> {
   if (!settings.spinEndpoint) return;
   for (const [file_path, content] of Object.entries(settings.seedFiles)) {
-    const res = await fetch(`${settings.spinEndpoint.replace(/\/$/, '')}/vfs/execute`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ session_id: session.id, tool: 'write_file', args: { file_path, content } }),
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TOOL_TIMEOUT_MS)]) : AbortSignal.timeout(TOOL_TIMEOUT_MS),
-    });
-    const body = await res.text();
+    const res = await spinCall(settings.spinEndpoint, '/vfs/execute', { session_id: session.id, tool: 'write_file', args: { file_path, content } }, signal);
     let ok = res.ok;
     try {
-      ok &&= (JSON.parse(body) as { success?: boolean }).success !== false;
+      ok &&= (JSON.parse(res.body) as { success?: boolean }).success !== false;
     } catch {
       /* a plain-text 200 counts as written */
     }
     if (!ok)
       throw new DataSetGeneratorError(
-        `tool service ${settings.spinEndpoint} could not seed ${file_path} (scenario_seed) for session ${session.id}: ${res.status} ${body.slice(0, 200)}`,
+        `tool service ${settings.spinEndpoint} could not seed ${file_path} (scenario_seed) for session ${session.id}: ${res.status} ${res.body.slice(0, 200)}`,
         'tool_service_error',
       );
   }
@@ -284,17 +298,10 @@ export async function executeTool(settings: ToolsSettings, session: ToolSession,
   if (settings.spinEndpoint) {
     // DeepFabric's routing: builtin -> /vfs/execute, a custom tool -> /mock/execute, component X -> /X/execute.
     const route = settings.toolExecutePath ?? `/${tool.component === 'builtin' ? 'vfs' : (tool.component ?? 'mock')}/execute`;
-    const res = await fetch(`${settings.spinEndpoint.replace(/\/$/, '')}${route}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ session_id: session.id, tool: name, args: a }),
-      // A tool service that never answers fails the call (and the batch is retried) instead of holding it to the activity's timeout.
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TOOL_TIMEOUT_MS)]) : AbortSignal.timeout(TOOL_TIMEOUT_MS),
-    });
-    const body = await res.text();
-    if (res.status >= 500)
-      throw new DataSetGeneratorError(`tool service ${settings.spinEndpoint} answered ${res.status} for ${name}: ${body.slice(0, 200)}`, 'tool_service_error');
-    result = res.ok ? spinResult(body) : `Error: ${res.status} ${body.slice(0, 500)}`;
+    const { status, ok, body } = await spinCall(settings.spinEndpoint, route, { session_id: session.id, tool: name, args: a }, signal);
+    if (status >= 500)
+      throw new DataSetGeneratorError(`tool service ${settings.spinEndpoint} answered ${status} for ${name}: ${body.slice(0, 200)}`, 'tool_service_error');
+    result = ok ? spinResult(body) : `Error: ${status} ${body.slice(0, 500)}`;
   } else if (tool.component === 'builtin') {
     result = runBuiltin(session, name, a);
   } else if (tool.mock_response !== undefined) {

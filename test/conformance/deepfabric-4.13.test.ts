@@ -5,7 +5,7 @@
  * with its `Conversation` model and loads the topic files with its loaders, and this project loads
  * the tree and graph files DeepFabric's own classes write. `npm run test:conformance`.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,12 +13,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { topicId } from '../../src/topics/deepfabric-ids';
 import { loadTopicModel } from '../../src/topics/topic-model-file';
+import { readJsonl, runCli } from '../support/cli';
 import { agentModel, configs } from '../support/deepfabric-configs';
 import { LlmTestServer } from '../support/llm-server';
-import { temporalAddress, uniqueTaskQueue } from '../support/temporal';
+import { spawnWorkerProcess, temporalAddress, uniqueTaskQueue } from '../support/temporal';
 
-const root = path.join(__dirname, '..', '..');
-const bin = path.join(root, 'bin', 'deepfabric.js');
 const checker = path.join(__dirname, 'deepfabric_check.py');
 const python = process.env.DEEPFABRIC_PYTHON;
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'df-conformance-'));
@@ -38,22 +37,8 @@ async function deepfabric<T>(command: string, file: string): Promise<T & { refus
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as T & { refused?: string };
 }
 
-function generate(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, 'generate', ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const lines = (file: string) =>
-  readFileSync(path.join(cwd, file), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const generate = (args: string[]) => runCli(['generate', ...args], { cwd, env });
+const lines = (file: string) => readJsonl(path.join(cwd, file));
 
 const configNamed = (name: string) => configs.find(([n]) => n === name)![1];
 
@@ -125,12 +110,7 @@ beforeAll(async () => {
     OPENAI_API_KEY: 'k',
     OPENAI_BASE_URL: llm.openaiBaseUrl,
   };
-  worker = spawn(process.execPath, [bin, 'worker'], { cwd, env: { ...process.env, ...env } });
-  let said = '';
-  await new Promise<void>((resolve, reject) => {
-    worker.stderr!.on('data', (d: Buffer) => (said += d.toString()).includes('worker polling') && resolve());
-    worker.once('exit', (c) => reject(new Error(`deepfabric worker exited with ${c}:\n${said}`)));
-  });
+  worker = await spawnWorkerProcess(env.DEEPFABRIC_TASK_QUEUE!, env);
   for (const r of runs) {
     const file = `${r.name.replace(/\W+/g, '-')}.yaml`;
     writeFileSync(path.join(cwd, file), r.yaml);
@@ -212,7 +192,7 @@ it("every option of DeepFabric 4.13's own `generate --help` is an option of `dee
   const theirs = options(
     (await promisify(execFile)(dfBin, ['generate', '--help'], { cwd, env: { ...process.env, ANONYMIZED_TELEMETRY: 'False', COLUMNS: '200' } })).stdout,
   );
-  const ours = options((await promisify(execFile)(process.execPath, [bin, 'generate', '--help'], { cwd, env: { ...process.env, COLUMNS: '200' } })).stdout);
+  const ours = options((await runCli(['generate', '--help'], { cwd, env: { COLUMNS: '200' } })).stdout);
   expect(theirs.size).toBeGreaterThanOrEqual(28);
   expect([...theirs].filter((o) => !ours.has(o))).toEqual([]);
 });

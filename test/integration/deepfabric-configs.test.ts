@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RecordSchemas } from '../../src/dataset/example-schemas';
 import { hubRow } from '../../src/dataset/hub-upload';
+import { readJsonl } from '../support/cli';
 import { agentModel, configs } from '../support/deepfabric-configs';
 import { startHubServer, type HubServer } from '../support/hub-server';
 import { LlmTestServer } from '../support/llm-server';
@@ -72,11 +73,7 @@ function generate(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
-const lines = (file: string) =>
-  readFileSync(path.join(cwd, file), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (file: string) => readJsonl(path.join(cwd, file));
 
 describe.each(configs)('a DeepFabric 4.x config: %s', (name, yaml, type, warned) => {
   it('runs unchanged and writes records of its conversation type', async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const CLI_BIN = path.join(__dirname, '..', '..', 'bin', 'deepfabric.js');
@@ -36,4 +37,12 @@ export function runCli(args: string[], opts: { cwd: string; env?: Record<string,
 /** What a test shows when a CLI run did not end as expected: its code and the end of its output. */
 export function shown(r: CliResult): { code: number | null; tail: string } {
   return { code: r.code, tail: (r.stdout + r.stderr).slice(-1500) };
+}
+
+/** The records of a JSONL file (a dataset or topic file a CLI run wrote). */
+export function readJsonl(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
