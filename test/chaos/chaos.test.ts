@@ -97,17 +97,30 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
           await new Promise((res) => setTimeout(res, 1000));
         }
       })();
+      // The operator pauses at 20% and changes the concurrency while paused: a paused run cannot
+      // complete, so the update always meets a running workflow, however fast the machine is (a
+      // second wait at 50% raced the run's end on a fast CI machine: "workflow execution already
+      // completed"). Both must show in the stats before resuming; the end checks they outlived it.
       const operator = (async () => {
         await waitFor(async () => ((await run.stats().catch(() => undefined))?.batchesDone ?? 0) >= BATCHES * 0.2, 300_000, 250);
         await run.pause();
-        await new Promise((res) => setTimeout(res, 1500));
-        await run.resume();
-        await waitFor(async () => ((await run.stats().catch(() => undefined))?.batchesDone ?? 0) >= BATCHES * 0.5, 300_000, 250);
         await run.setConcurrency(12);
+        await waitFor(
+          async () => {
+            const s = await run.stats().catch(() => undefined);
+            return s?.paused === true && s.concurrency === 12;
+          },
+          120_000,
+          250,
+        );
+        await run.resume();
       })();
 
       const result = await run.result();
       await operator;
+      // The update outlived the resume and two continue-as-new: the last segment runs at 12, unpaused.
+      const last = await run.stats();
+      expect({ status: last.status, paused: last.paused, concurrency: last.concurrency }).toEqual({ status: 'completed', paused: false, concurrency: 12 });
       polling = false;
       await poller;
 
