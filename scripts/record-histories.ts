@@ -1,8 +1,9 @@
 /**
- * Records the histories of one dataset run chain for the replay tests (test/workflow/replay.test.ts):
- * pause and resume, an updateSettings update, 15% server errors, content-filter top-ups,
- * continue-as-new every 4 batches, two calls per batch, a budget, pacing and exact dedup. Run it on the commit whose workflow code the fixtures must pin:
- *   npx tsx scripts/record-histories.ts <out-prefix>      (writes <out-prefix>-0.json, -1.json, ...)
+ * Records the histories of one dataset run chain for the replay tests (test/workflow/replay.test.ts,
+ * policy in docs/RELEASES.md): pause and resume, an applySettings signal, 15% server errors (slices
+ * retried by Temporal), content-filter top-ups, continue-as-new every 4 batches, two calls per batch,
+ * a budget, pacing and exact dedup. Run it on the release commit whose workflow code the fixtures pin:
+ *   npx tsx scripts/record-histories.ts test/fixtures/histories/<release>/dataset-run   (writes -0.json, -1.json, ...)
  */
 import { DataSetGenerator } from '../src/client/data-set-generator';
 import { topicPaths } from '../test/support/fixtures';

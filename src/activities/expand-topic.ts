@@ -221,19 +221,15 @@ export function makeReadTopicBuildState(store: Store) {
 export function makeSaveTopicGraph(store: Store) {
   return async function saveTopicGraph(input: {
     buildDir: string;
-    /** The graph inline (builds started before continue-as-new), or where its state chunks are. */
-    graph?: Record<string, unknown>;
-    state?: { segment: number; chunks: number };
+    /** Where the graph's state chunks are (it may exceed one payload). */
+    state: { segment: number; chunks: number };
     failures: FailedExpansion[];
   }): Promise<{ file: string }> {
     const build = store.topicBuild(buildIdOf(input.buildDir));
-    let graph = input.graph;
-    if (!graph && input.state) {
-      let text = '';
-      for (let i = 0; i < input.state.chunks; i++) text += await readStateChunk(store, input.buildDir, input.state.segment, i);
-      graph = (JSON.parse(text) as { graph: Record<string, unknown> }).graph;
-    }
-    await build.writeFile('topics.json', JSON.stringify(deepFabricGraphFile(graph ?? {}), null, 2) + '\n');
+    let text = '';
+    for (let i = 0; i < input.state.chunks; i++) text += await readStateChunk(store, input.buildDir, input.state.segment, i);
+    const graph = (JSON.parse(text) as { graph: Record<string, unknown> }).graph;
+    await build.writeFile('topics.json', JSON.stringify(deepFabricGraphFile(graph), null, 2) + '\n');
     await build.writeFile('topics_failed.jsonl', failuresFile(input.failures));
     return { file: path.join(input.buildDir, 'topics.json') };
   };

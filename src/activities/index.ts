@@ -3,10 +3,10 @@ import { ProviderFactory, type Env } from '../llm/provider-factory';
 import { makeAssembleDataset } from './assemble-dataset';
 import { FsStore, type Store } from '../storage/store';
 import { defaultDataDir } from '../worker/paths';
-import { makeGenerateBatch, makeGenerateSlice } from './generate-batch';
+import { makeGenerateSlice } from './generate-slice';
 import { makeExpandTopic, makeReadTopicBuildState, makeSaveTopicGraph, makeSaveTopicTree, makeWriteTopicBuildState } from './expand-topic';
 
-export type { BatchInput, BatchSummary, AssembleInput, AssembleResult, SliceInput, SliceResult, SliceBatchFailure } from './types';
+export type { BatchSummary, AssembleInput, AssembleResult, SliceInput, SliceResult, SliceBatchFailure } from './types';
 export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
 
 /**
@@ -20,7 +20,6 @@ export function createActivities(opts: { env?: Env; store?: Store; modelCalls?: 
   // up waits until the run's cancellation reaches it.
   const calls = opts.modelCalls ?? true;
   return {
-    generateBatch: calls ? makeGenerateBatch(providers, store) : untilCancelled,
     generateSlice: calls ? makeGenerateSlice(providers, store) : untilCancelled,
     assembleDataset: makeAssembleDataset(store),
     expandTopic: calls ? makeExpandTopic(providers, store) : untilCancelled,

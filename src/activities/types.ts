@@ -6,21 +6,21 @@
 import { z } from 'zod';
 import { GenerationSettingsSchema, RunInputSchema } from '../config/run-input';
 
-/** Input of one batch: small, so history stays small. Topics come inline or as slots of a file. */
+/** Input of one batch: small, so history stays small. Topics come inline or are picked from the run's stored topics. */
 export const BatchInputSchema = z.object({
   runId: z.string(),
-  /** The client's run folder: used only by runs without `storeId` (started before stores existed). */
+  /** The client's run folder (display only: the worker finds the run by id in its own store). */
   runDir: z.string(),
   /** The client's store id; the worker's store must have the same (see src/storage/store.ts). */
-  storeId: z.string().optional(),
+  storeId: z.string(),
   batchIndex: z.number().int().min(0),
-  /** First example slot of this batch and how many examples it asks for. */
-  slotStart: z.number().int().min(0),
+  /** Index of this batch's first example and how many examples it asks for. */
+  firstExample: z.number().int().min(0),
   count: z.number().int().min(0),
   /** The batch's topic paths, when the run's topics are inline. */
   topicPaths: z.array(z.array(z.string())).optional(),
-  /** Where to read topic paths when they are not inline (large topic sets): the run's store, or a file (older runs). */
-  topicsRef: z.object({ file: z.string(), stored: z.boolean().optional(), sampling: RunInputSchema.shape.sampling, count: z.number().int() }).optional(),
+  /** How to pick topic paths from the run's store when they are not inline (large topic sets, topic files). */
+  topicsRef: z.object({ sampling: RunInputSchema.shape.sampling, count: z.number().int() }).optional(),
   generation: GenerationSettingsSchema,
   /**
    * True while no batch of the run has succeeded. A refused connection or unknown host then stops
@@ -28,24 +28,22 @@ export const BatchInputSchema = z.object({
    * an ordinary, retried server error (an endpoint that answered before is probably restarting).
    */
   firstWave: z.boolean().optional(),
-  /** Examples asked for in one model call; the batch runs `ceil(count / examplesPerCall)` calls at once (absent: one call). */
-  examplesPerCall: z.number().int().positive().optional(),
+  /** Examples asked for in one model call; the batch runs `ceil(count / examplesPerCall)` calls. */
+  examplesPerCall: z.number().int().positive(),
   /** Pace calls at the provider's limit (absent: no pacing). */
   pacing: z.object({ requestsPerMinute: z.number(), burst: z.number().int().optional() }).optional(),
-  /** Drop duplicates of examples the run already holds (absent in runs started before dedup: off). */
+  /** Drop duplicates of examples the run already holds (absent: off). */
   dedup: z.object({ exact: z.boolean(), near: z.number().optional() }).optional(),
   /**
-   * Attempts this batch already made inside a slice (a batch retried on its own after its slice
-   * reported it failed); the batch counts its attempts from there and resumes from its checkpoints.
+   * The categories the run's retry policy retries (`RetryStrategy.retryOnErrors`): a batch whose
+   * failure is outside them failed for good, and a retry of its slice does not call for it again.
    */
-  priorAttempts: z.number().int().min(1).optional(),
-  /** Backoff to wait before the first call (a batch retried on its own after its slice): Temporal's wait, done by the activity. */
-  retryDelayMs: z.number().min(0).optional(),
+  retryOnErrors: z.array(z.string()),
 });
 export type BatchInput = z.infer<typeof BatchInputSchema>;
 
-/** One batch of a slice: its index, first example slot, size and (inline topics) its topic paths. */
-export const SliceBatchSchema = BatchInputSchema.pick({ batchIndex: true, slotStart: true, count: true, topicPaths: true });
+/** One batch of a slice: its index, first example, size and (inline topics) its topic paths. */
+export const SliceBatchSchema = BatchInputSchema.pick({ batchIndex: true, firstExample: true, count: true, topicPaths: true });
 export type SliceBatch = z.infer<typeof SliceBatchSchema>;
 
 /**
@@ -55,11 +53,9 @@ export type SliceBatch = z.infer<typeof SliceBatchSchema>;
  */
 export const SliceInputSchema = BatchInputSchema.omit({
   batchIndex: true,
-  slotStart: true,
+  firstExample: true,
   count: true,
   topicPaths: true,
-  priorAttempts: true,
-  retryDelayMs: true,
 }).extend({
   batches: z.array(SliceBatchSchema).min(1),
   callsInFlight: z.number().int().min(1),
@@ -93,7 +89,7 @@ export const BatchSummarySchema = z.object({
 });
 export type BatchSummary = z.infer<typeof BatchSummarySchema>;
 
-/** Why a batch of a slice failed: what a batch activity's failure would carry (category = failure type). */
+/** Why a batch of a slice failed (category = the Temporal failure type). */
 export const SliceBatchFailureSchema = z.object({
   category: z.string(),
   message: z.string(),
@@ -104,20 +100,30 @@ export const SliceBatchFailureSchema = z.object({
     baseUrl: z.string().optional(),
     inputTokens: z.number().optional(),
     outputTokens: z.number().optional(),
+    /** Attempts the batch made (its slice's attempt when it failed). */
+    attempts: z.number().int().optional(),
   }),
-  /** The provider's retry-after (429), which the retry waits at least. */
+  /** The provider's retry-after (429): the slice's retry waits at least this long. */
   retryAfterMs: z.number().optional(),
 });
 export type SliceBatchFailure = z.infer<typeof SliceBatchFailureSchema>;
 
-/** What a slice reports: per batch, in input order, its summary or why it failed (the workflow retries it on its own). */
+/**
+ * What a slice reports: per batch, in input order, its summary or why it failed for good. A slice
+ * with a batch that can still be retried fails instead (Temporal retries it), carrying this for
+ * the batches it finished, in case that was its last attempt.
+ */
 export const SliceResultSchema = z.object({
   batches: z.array(z.object({ batchIndex: z.number().int(), summary: BatchSummarySchema.optional(), failure: SliceBatchFailureSchema.optional() })),
 });
 export type SliceResult = z.infer<typeof SliceResultSchema>;
 
-/** A shard's summary as stored: the batch summary plus each record's topic path (the manifest's diversity). */
-export const StoredSummarySchema = BatchSummarySchema.extend({ recordTopics: z.array(z.array(z.string())).optional() });
+/** A shard's summary as stored: the batch summary plus each record's topic path (the manifest's diversity) and its maker. */
+export const StoredSummarySchema = BatchSummarySchema.extend({
+  recordTopics: z.array(z.array(z.string())).optional(),
+  /** The slice activity that wrote it (workflow run id / activity id): its retries count the batch as theirs, anyone else as cached. */
+  madeBy: z.string().optional(),
+});
 export type StoredSummary = z.infer<typeof StoredSummarySchema>;
 
 /** What one finished model call of a batch produced (its checkpoint). */
@@ -151,7 +157,7 @@ export const AgentCallProgressSchema = z.object({ examples: z.array(AgentProgres
 export const AssembleInputSchema = z.object({
   runId: z.string(),
   runDir: z.string(),
-  storeId: z.string().optional(),
+  storeId: z.string(),
   numSteps: z.number().int(),
   /** Stats and run facts written into manifest.json. */
   manifest: z.record(z.string(), z.unknown()),

@@ -10,7 +10,7 @@ import { DEFAULT_TEMPLATES } from '../prompts/template';
 import { openStore, type Store } from '../storage/store';
 import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
-import { buildRunInput, defaultDataDir, type CreateDataArgs, type GeneratorState } from './run-builder';
+import { buildRunPlan, defaultDataDir, type CreateDataArgs, type GeneratorState } from './run-builder';
 import { RunHandle } from './run-handle';
 import { buildTopicInput, runTopicBuild, type BuildTopicsOptions } from './topic-builder';
 import type { Graph } from '../topics/graph';
@@ -215,7 +215,7 @@ export class DataSetGenerator {
           )
           .digest('hex')
       : undefined;
-    const input = buildRunInput(opts, this.state, args, this.dataDir, topicsFileDigest);
+    const input = buildRunPlan(opts, this.state, args, this.dataDir, topicsFileDigest);
     return startRun(() => this.context(), await this.store(), input, {
       maxExtraBatchFraction: opts.maxExtraBatchFraction,
       functionFilters: this.state.namedFilters.length > 0,

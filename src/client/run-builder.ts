@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseModelName, type ModelSpec } from '../config/model-spec';
 import type { GeneratorOptions } from '../config/generator-options';
-import { RunInputSchema, type RunInput, type SamplingStrategy } from '../config/run-input';
+import { RunPlanSchema, type RunPlan, type SamplingStrategy } from '../config/run-input';
 import { createDataArgsProblems, type CreateDataArgs } from '../config/create-data-args';
 import { ConfigurationError } from '../errors';
 import { priceFor } from '../llm/prices';
@@ -53,12 +53,12 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * the model is served (`base_url`: a proxy or a mirror of the same model is the same dataset).
  * Changing those and starting again attaches to the same run; nothing is paid twice.
  */
-export function datasetDigest(input: Pick<RunInput, 'generation' | 'batchSize' | 'sampling' | 'topics'>, topicsFileDigest?: string): string {
+export function datasetDigest(input: Pick<RunPlan, 'generation' | 'examplesPerCall' | 'sampling' | 'topics'>, topicsFileDigest?: string): string {
   const { model, ...generation } = input.generation;
   const identity = {
     model: `${model.provider}/${model.model}`,
     generation: { ...generation, requestTimeoutSeconds: undefined },
-    batchSize: input.batchSize,
+    batchSize: input.examplesPerCall, // the identity's key predates the name: kept, so run ids stay
     sampling: input.sampling,
     topics:
       input.topics.kind === 'inline'
@@ -79,14 +79,14 @@ export function defaultCallsPerBatch(concurrency: number): number {
 }
 
 /** The extra-batch budget for top-ups: a fraction of the planned batches. */
-export function extraBatches(numSteps: number, batchSize: number, callsPerBatch: number, fraction: number): number {
-  return Math.ceil(Math.ceil(numSteps / (batchSize * callsPerBatch)) * fraction);
+export function extraBatches(numSteps: number, examplesPerCall: number, callsPerBatch: number, fraction: number): number {
+  return Math.ceil(Math.ceil(numSteps / (examplesPerCall * callsPerBatch)) * fraction);
 }
 
 const NO_TOPICS = 'topics: none given; pass topics (a list of topic paths), a topicModel (Tree or Graph), or topicsFile';
 
 /** Builds and validates the workflow input of a run. Pure apart from reading the clock-free options. */
-export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string, topicsFileDigest?: string): RunInput {
+export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args: CreateDataArgs, dataDir: string, topicsFileDigest?: string): RunPlan {
   // What the caller passed, by its schema (types, bounds, misspelt keys); the defaults come from the validated options.
   const problems: string[] = createDataArgsProblems(args);
   if (problems.length) {
@@ -127,7 +127,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   const callsPerBatch = args.callsPerBatch ?? opts.callsPerBatch ?? defaultCallsPerBatch(concurrency);
   const base = {
     numSteps,
-    batchSize,
+    examplesPerCall: batchSize,
     callsPerBatch,
     batchesPerSlice: opts.batchesPerSlice,
     concurrency,
@@ -175,7 +175,7 @@ export function buildRunInput(opts: GeneratorOptions, state: GeneratorState, arg
   const runId = args.runId ?? `${slug(name)}-${datasetDigest(base, topicsFileDigest)}`;
   checkRunId(runId);
   const input = { ...base, runId, name, runDir: path.join(dataDir, 'runs', runId) };
-  const checked = RunInputSchema.safeParse(input);
+  const checked = RunPlanSchema.safeParse(input);
   if (!checked.success) {
     const issues = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigurationError(`invalid run: ${issues.join('; ')}`, issues);

@@ -1,18 +1,9 @@
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ConfigurationError, ModelError, RunFailedError, type ErrorCategory, ERROR_CATEGORIES } from '../errors';
 import type { datasetRunWorkflow, RunResult } from '../workflows/dataset-run';
-import {
-  applySettingsSignal,
-  cancelRunSignal,
-  pauseSignal,
-  resumeSignal,
-  setConcurrencyUpdate,
-  settingsProblem,
-  statsQuery,
-  type RunSettingsPatch,
-} from '../workflows/definitions';
+import { applySettingsSignal, pauseSignal, resumeSignal, settingsProblem, statsQuery, stopSignal, type RunSettingsPatch } from '../workflows/definitions';
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
 import type { Store } from '../storage/store';
@@ -51,7 +42,7 @@ export class RunHandle {
   }
   /** Graceful stop: in-flight batches finish, the partial dataset is assembled. */
   stop(): Promise<void> {
-    return this.handle.signal(cancelRunSignal);
+    return this.handle.signal(stopSignal);
   }
   /** Cancels the run: in-flight batches are cancelled, the partial dataset is still assembled. */
   async cancel(): Promise<void> {
@@ -77,17 +68,6 @@ export class RunHandle {
     const problem = settingsProblem(patch, opts.hasPrice ?? true);
     if (problem) throw new ConfigurationError(`updateSettings: ${problem}`);
     await this.handle.signal(applySettingsSignal, patch);
-  }
-
-  /** The update runs started by version 1 of the workflow understand (they know no signal for settings). */
-  async setConcurrencyOfVersion1(n: number): Promise<number> {
-    try {
-      return await this.handle.executeUpdate(setConcurrencyUpdate, { args: [n] });
-    } catch (err) {
-      // The validator's message is the useful part; the SDK wraps it in "Workflow Update failed".
-      if (err instanceof WorkflowUpdateFailedError) throw new ConfigurationError(`setConcurrency: ${err.cause?.message ?? err.message}`);
-      throw err;
-    }
   }
 
   /** Waits for the end of the run; failures become this package's errors. */

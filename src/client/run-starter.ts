@@ -5,12 +5,12 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
-import type { RunInput } from '../config/run-input';
+import type { RunInput, RunPlan } from '../config/run-input';
 import { ConfigurationError } from '../errors';
 import type { Store } from '../storage/store';
+import { packageVersion } from '../release';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { datasetRunWorkflow } from '../workflows/dataset-run';
-import { COMPLETION_DRIVEN_SCHEDULING } from '../workflows/definitions';
 import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { extraBatches } from './run-builder';
 import { RunHandle } from './run-handle';
@@ -28,29 +28,28 @@ export interface StartRunOptions {
   replace: boolean;
 }
 
-/** Starts the run `input` describes, or attaches to the run of the same dataset; returns its handle. */
-export async function startRun(context: () => Promise<TemporalContext>, store: Store, input: RunInput, opts: StartRunOptions): Promise<RunHandle> {
-  input.storeId = await store.id();
-  // The run's layout is fixed by its first start (batch k always covers the same examples). A run
-  // with shards but no layout on record was made before layouts existed: one call per batch.
-  const data = store.run(input.runId);
-  const legacy = (await data.shardIndices()).length > 0;
-  const layout = await data.layout({ examplesPerCall: input.batchSize, callsPerBatch: legacy ? 1 : (input.callsPerBatch ?? 1) });
-  if (layout.callsPerBatch !== input.callsPerBatch) {
-    input.callsPerBatch = layout.callsPerBatch;
-    input.maxExtraBatches = extraBatches(input.numSteps, input.batchSize, layout.callsPerBatch, opts.maxExtraBatchFraction);
-  }
+/** Starts the run `plan` describes, or attaches to the run of the same dataset; returns its handle. */
+export async function startRun(context: () => Promise<TemporalContext>, store: Store, plan: RunPlan, opts: StartRunOptions): Promise<RunHandle> {
+  const { topics, ...rest } = plan;
   // Big topic sets and topic files travel by reference, in the run's store (never a client path a
   // worker on another machine cannot read, never the workflow's history).
   let storedTopics: string[][] | undefined;
-  if (input.topics.kind === 'file') {
-    storedTopics = await readTopicPathsFile(input.topics.file).catch((err: Error) => {
+  if (topics.kind === 'file') {
+    storedTopics = await readTopicPathsFile(topics.file).catch((err: Error) => {
       throw new ConfigurationError(`topicsFile: ${err.message}`);
     });
-  } else if (input.topics.kind === 'inline' && input.topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = input.topics.paths;
-  if (storedTopics) {
-    await store.run(input.runId).writeTopics(storedTopics);
-    input.topics = { kind: 'stored', count: storedTopics.length };
+  } else if (topics.kind === 'inline' && topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = topics.paths;
+  if (storedTopics) await store.run(plan.runId).writeTopics(storedTopics);
+  const input: RunInput = {
+    ...rest,
+    storeId: await store.id(),
+    topics: storedTopics ? { kind: 'stored', count: storedTopics.length } : (topics as RunInput['topics']),
+  };
+  // The run's layout is fixed by its first start (batch k always covers the same examples).
+  const layout = await store.run(input.runId).layout({ examplesPerCall: input.examplesPerCall, callsPerBatch: input.callsPerBatch });
+  if (layout.callsPerBatch !== input.callsPerBatch) {
+    input.callsPerBatch = layout.callsPerBatch;
+    input.maxExtraBatches = extraBatches(input.numSteps, input.examplesPerCall, layout.callsPerBatch, opts.maxExtraBatchFraction);
   }
   const ctx = await context();
   if (opts.functionFilters && !ctx.hasLocalWorker) {
@@ -80,6 +79,8 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     memo: {
+      // The release whose workflow code runs it (docs/RELEASES.md): `runs list` flags runs of another release.
+      release: packageVersion(),
       name: input.name,
       model: `${input.generation.model.provider}/${input.generation.model.model}`,
       target: input.numSteps,
@@ -114,19 +115,15 @@ async function attachToSameDataset(ctx: TemporalContext, store: Store, input: Ru
     }
     // This command resumes the run: its worker serves it (and only it).
     await ctx.serve(described.taskQueue);
-    // Runs started by version 1 of the workflow (no patch marker) know only the setConcurrency update.
-    const changes = (described.searchAttributes?.TemporalChangeVersion ?? []) as unknown[];
-    if (!changes.includes(COMPLETION_DRIVEN_SCHEDULING)) await run.setConcurrencyOfVersion1(input.concurrency);
-    else
-      await run.updateSettings(
-        {
-          concurrency: input.concurrency,
-          retry: input.retry,
-          requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
-          ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
-        },
-        { hasPrice: input.price !== undefined },
-      );
+    await run.updateSettings(
+      {
+        concurrency: input.concurrency,
+        retry: input.retry,
+        requestTimeoutSeconds: input.generation.requestTimeoutSeconds,
+        ...(input.budgetUsd !== undefined ? { budgetUsd: input.budgetUsd } : {}),
+      },
+      { hasPrice: input.price !== undefined },
+    );
     run.origin = 'resumed';
     return run;
   }

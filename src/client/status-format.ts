@@ -100,6 +100,22 @@ export function formatRunsTable(rows: RunRow[]): string {
   return all.map((r) => keys.map((k, i) => (i === keys.length - 1 ? r[k] : r[k].padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/**
+ * Running runs started by another release (`release`: the run's memo; undefined for runs not
+ * running) than `mine`: this release's workflow code does not replay their
+ * histories (one workflow version per release, docs/RELEASES.md), so they must be finished or
+ * stopped with the release that started them.
+ */
+export function olderReleaseNote(runs: { row: RunRow; release: string | undefined }[], mine: string): string {
+  const other = runs.filter((r) => r.release !== undefined && r.release !== mine);
+  if (!other.length) return '';
+  const names = other.map((r) => `${r.row.runId} (${r.release})`).join(', ');
+  return (
+    `note: started by another release than this one (${mine}): ${names}. This release cannot continue ${other.length > 1 ? 'them' : 'it'}: ` +
+    `finish or stop ${other.length > 1 ? 'them' : 'it'} with the release that started ${other.length > 1 ? 'them' : 'it'} (its worker), then upgrade; see docs/RELEASES.md\n`
+  );
+}
+
 /** One record for a terminal: each message (or question, reasoning, answer) on its own lines, long texts cut. */
 export function formatPreview(record: Record<string, unknown>, heading: string, maxChars = 400): string {
   const cut = (t: string) => (t.length > maxChars ? `${t.slice(0, maxChars)}… (${t.length} chars)` : t);

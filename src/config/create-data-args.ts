@@ -1,6 +1,6 @@
 /**
  * The arguments of `createData` / `startData` (the seed's `create_data_async`, camelCase) as one
- * zod schema: the type is derived from it, and `buildRunInput` parses what a caller passed, so a
+ * zod schema: the type is derived from it, and `buildRunPlan` parses what a caller passed, so a
  * wrong type or a misspelt key is refused naming the key instead of being ignored.
  */
 import { z } from 'zod';

@@ -65,12 +65,15 @@ export const GenerationSettingsSchema = z.object({
 });
 export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
 
-/** Where a run's topics live: inline for small sets, or a JSONL file (one path per line) for big ones. */
-export const TopicSourceSchema = z.union([
+/** Where a run's topics live: inline for small sets, or in the run store (large sets, topic files): workers read them by run id from their own store. */
+export const RunTopicsSchema = z.union([
   z.object({ kind: z.literal('inline'), paths: z.array(z.array(z.string()).min(1)).min(1) }),
-  z.object({ kind: z.literal('file'), file: z.string().min(1), count: z.number().int().positive() }),
-  /** Topic paths in the run store (large sets): workers read them by run id from their own store. */
   z.object({ kind: z.literal('stored'), count: z.number().int().positive() }),
+]);
+/** Where a planned run's topics come from: inline, or a JSONL file on the client (one path per line), which `startRun` moves into the store. */
+export const TopicSourceSchema = z.union([
+  ...RunTopicsSchema.options,
+  z.object({ kind: z.literal('file'), file: z.string().min(1), count: z.number().int().positive() }),
 ]);
 export type TopicSource = z.infer<typeof TopicSourceSchema>;
 
@@ -92,22 +95,22 @@ export const RunInputSchema = z.object({
   runDir: z.string().min(1),
   /**
    * Id of the client's store (see src/storage/store.ts). A worker whose store has another id refuses
-   * the run at once instead of splitting its shards across disks. Absent in runs started before it existed.
+   * the run at once instead of splitting its shards across disks. Set by `startRun` (a `RunPlan` has none).
    */
-  storeId: z.string().optional(),
+  storeId: z.string().min(1),
   numSteps: z.number().int().positive().max(MAX_EXAMPLES_PER_RUN),
-  /** Examples asked for in one model call (the seed's `batchSize`). */
-  batchSize: z.number().int().positive().max(1000),
+  /** Examples asked for in one model call (the seed's `batchSize`, DeepFabric's `samples_per_call`). */
+  examplesPerCall: z.number().int().positive().max(1000),
   /**
-   * Model calls one batch activity runs at once (absent in older runs: 1). A batch asks for
-   * `batchSize x callsPerBatch` examples; `concurrency` still bounds the calls in flight.
+   * Model calls one batch runs at once. A batch asks for `examplesPerCall x callsPerBatch` examples;
+   * `concurrency` still bounds the calls in flight.
    */
-  callsPerBatch: z.number().int().min(1).max(64).optional(),
+  callsPerBatch: z.number().int().min(1).max(64),
   /**
    * Batches one `generateSlice` activity works through with `callsPerBatch` call slots, refilling a
-   * slot as soon as a call ends (absent in older runs: one `generateBatch` activity per batch).
+   * slot as soon as a call ends.
    */
-  batchesPerSlice: z.number().int().min(1).max(64).optional(),
+  batchesPerSlice: z.number().int().min(1).max(64),
   concurrency: z.number().int().positive().max(10000),
   /** Dollars per million tokens of the run's model, when known: the stats' estimated cost. */
   price: z.object({ inputPerMTokUsd: z.number().min(0), outputPerMTokUsd: z.number().min(0), source: z.string() }).optional(),
@@ -117,11 +120,11 @@ export const RunInputSchema = z.object({
   dedup: z.object({ exact: z.boolean(), near: z.number().min(0.5).max(1).optional() }).optional(),
   /** The run stops starting batches before its estimated cost would pass this (needs `price`). */
   budgetUsd: z.number().positive().optional(),
-  topics: TopicSourceSchema,
+  topics: RunTopicsSchema,
   sampling: z.object({
     strategy: SamplingStrategySchema,
     seed: z.number().int(),
-    /** Precomputed slot -> path index list (custom samplers run on the client). */
+    /** Precomputed example index -> path index list (custom samplers run on the client). */
     order: z.array(z.number().int().min(0)).optional(),
   }),
   generation: GenerationSettingsSchema,
@@ -136,3 +139,7 @@ export const RunInputSchema = z.object({
   searchAttributes: z.boolean().default(false),
 });
 export type RunInput = z.infer<typeof RunInputSchema>;
+
+/** A run as the client plans it, before it knows its store (`startRun` adds `storeId`). */
+export const RunPlanSchema = RunInputSchema.omit({ storeId: true, topics: true }).extend({ topics: TopicSourceSchema });
+export type RunPlan = z.infer<typeof RunPlanSchema>;

@@ -24,9 +24,9 @@ export const TopicBuildInputSchema = z.object({
   maxContextNodes: z.number().int().min(0).max(200),
   /**
    * Expansions per workflow run: the build continues as new after this many, so its history stays
-   * far below Temporal's limits however big the build (absent in builds started before: never).
+   * far below Temporal's limits however big the build.
    */
-  expansionsPerRun: z.number().int().min(1).optional(),
+  expansionsPerRun: z.number().int().min(1),
   /** Set by continue-as-new: the segment number and the chunks of the build's state in the store. */
   resume: z.object({ segment: z.number().int().min(1), chunks: z.number().int().min(1) }).optional(),
 });

@@ -14,7 +14,7 @@ const TYPE_DESCRIPTIONS: Record<ConversationType, string> = {
 };
 
 /**
- * The user prompt of one batch call: the instructions, one rendered template per example slot,
+ * The user prompt of one batch call: the instructions, one rendered template per example,
  * optional few-shot examples, and the previous attempt's validation error, if any.
  */
 export function renderBatchPrompt(settings: GenerationSettings, topicPaths: string[][], previousError?: string): string {

@@ -36,7 +36,7 @@ export function unknownVariables(template: string, userVars: Record<string, stri
   return templateVariables(template).filter((v) => !known.has(v));
 }
 
-/** Values for one example slot. */
+/** Values for one example. */
 export interface TopicContext {
   path: string[];
   examples: string;

@@ -349,11 +349,9 @@ export async function openStore(opts: { dataDir: string; url?: string | undefine
 
 /**
  * A run's data in this worker's store. Refuses (non-retryable `configuration_error`, so the run stops
- * at its first batch) a run whose client uses another store. Runs started before stores existed
- * carry no store id and keep using the client's folder, as they did.
+ * at its first batch) a run whose client uses another store.
  */
-export async function runDataFor(store: Store, input: { runId: string; runDir: string; storeId?: string | undefined }): Promise<RunData> {
-  if (!input.storeId) return new FsStore(path.dirname(path.dirname(input.runDir))).run(input.runId);
+export async function runDataFor(store: Store, input: { runId: string; storeId: string }): Promise<RunData> {
   const mine = await store.id();
   if (mine !== input.storeId) {
     throw new StoreMismatchError(

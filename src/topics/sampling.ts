@@ -1,5 +1,5 @@
 /**
- * Topic sampling as pure functions of an example slot: slot k of a run always gets the same topic
+ * Topic sampling as pure functions of an example's index: example k of a run always gets the same topic
  * path, whatever order batches run in, across retries, worker crashes and continue-as-new.
  */
 import type { SamplingStrategy } from '../config/run-input';
@@ -12,34 +12,34 @@ export interface SamplingPlan {
   count: number;
   /** Path indices grouped by top-level branch (for `balanced`). */
   branches?: number[][] | undefined;
-  /** Precomputed order (for `custom`): slot k uses path `order[k % order.length]`. */
+  /** Precomputed order (for `custom`): example k uses path `order[k % order.length]`. */
   order?: number[] | undefined;
 }
 
-/** A 32-bit integer hash of (seed, slot): splitmix-style mixing, stable across platforms. */
-export function hash32(seed: number, slot: number): number {
-  let x = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(slot | 0, 0x85ebca6b)) >>> 0;
+/** A 32-bit integer hash of (seed, example index): splitmix-style mixing, stable across platforms. */
+export function hash32(seed: number, example: number): number {
+  let x = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(example | 0, 0x85ebca6b)) >>> 0;
   x = Math.imul(x ^ (x >>> 16), 0x7feb352d) >>> 0;
   x = Math.imul(x ^ (x >>> 15), 0x846ca68b) >>> 0;
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** Index of the topic path used by example slot `slot`. */
-export function pathIndexForSlot(plan: SamplingPlan, slot: number): number {
+/** Index of the topic path used by example `example`. */
+export function pathIndexForExample(plan: SamplingPlan, example: number): number {
   switch (plan.strategy) {
     case 'sequential':
-      return slot % plan.count;
+      return example % plan.count;
     case 'random':
-      return hash32(plan.seed, slot) % plan.count;
+      return hash32(plan.seed, example) % plan.count;
     case 'balanced': {
       const branches = plan.branches?.filter((b) => b.length > 0);
-      if (!branches?.length) return slot % plan.count;
-      const branch = branches[slot % branches.length]!;
-      return branch[Math.floor(slot / branches.length) % branch.length]!;
+      if (!branches?.length) return example % plan.count;
+      const branch = branches[example % branches.length]!;
+      return branch[Math.floor(example / branches.length) % branch.length]!;
     }
     case 'custom': {
-      if (!plan.order?.length) return slot % plan.count;
-      return plan.order[slot % plan.order.length]!;
+      if (!plan.order?.length) return example % plan.count;
+      return plan.order[example % plan.order.length]!;
     }
   }
 }

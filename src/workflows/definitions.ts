@@ -1,13 +1,7 @@
 /** Messages a dataset run answers; shared by the workflow and its clients. */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RetryStrategy } from '../config/run-input';
 import type { GenerationStats } from './stats';
-
-/** Patch marker of the completion-driven scheduler (version 2 of the dataset run); histories without it replay on version 1. */
-export const COMPLETION_DRIVEN_SCHEDULING = 'completion-driven-scheduling';
-
-/** Patch marker: top-ups counted in examples with a budget that grows with rejections (batch-plan.ts `nextWorkByAcceptance`). */
-export const TOP_UP_BY_ACCEPTANCE = 'top-up-by-acceptance';
 
 /** Live statistics of the run. */
 export const statsQuery = defineQuery<GenerationStats>('getStats');
@@ -16,12 +10,7 @@ export const pauseSignal = defineSignal('pause');
 /** Start batches again after a pause. */
 export const resumeSignal = defineSignal('resume');
 /** Stop gracefully: no new batches, in-flight ones finish, the partial dataset is assembled. */
-export const cancelRunSignal = defineSignal('stop');
-/**
- * Change how many calls may run at once; returns the new value. Kept for runs and clients of before
- * `applySettingsSignal`: today's client sends the signal (see there why).
- */
-export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');
+export const stopSignal = defineSignal('stop');
 
 /** Operational settings a running run takes from a restarted `generate` (they do not change the dataset). */
 export interface RunSettingsPatch {
@@ -31,18 +20,13 @@ export interface RunSettingsPatch {
   /** A new budget in dollars (a run with a known price only). */
   budgetUsd?: number;
 }
-/** The operational settings in force after an update. */
-export type RunSettings = Required<Omit<RunSettingsPatch, 'budgetUsd'>> & { budgetUsd?: number };
-/** Applies operational settings to batches started from now on; returns the settings in force. Kept for older clients. */
-export const updateSettingsUpdate = defineUpdate<RunSettings, [RunSettingsPatch]>('updateSettings');
-
 /**
- * Applies operational settings to batches started from now on: what today's client sends (checked
- * with `settingsProblem` first). A signal and not an update: an update accepted in the workflow task
+ * Applies operational settings to batches started from now on (the client checks them with
+ * `settingsProblem` first). A signal and not an update: an update accepted in the workflow task
  * that follows a timed-out one (a worker killed mid-task, then `generate` run again) can replay in
- * another place than it ran (Temporal core, sdk-rust#943/#961; the recorded history is
- * test/fixtures/histories/update-after-timed-out-task.json.gz), which stalls the run for good; a
- * signal is an event of its own and replays in place.
+ * another place than it ran (Temporal core, sdk-rust#943/#961; recorded by the chaos test in
+ * release 0.1.0 development), which stalls the run for good; a signal is an event of its own and
+ * replays in place.
  */
 export const applySettingsSignal = defineSignal<[RunSettingsPatch]>('applySettings');
 

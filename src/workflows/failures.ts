@@ -1,9 +1,12 @@
 /**
- * What a failed batch activity means to a run: its error category (the Temporal failure type the
- * activity raised, see `src/activities/to-failure.ts`) and whether it ends the whole run.
+ * What a failed slice activity means to a run: its error category (the Temporal failure type the
+ * activity raised, see `src/activities/to-failure.ts`), whether it ends the whole run, and which
+ * categories the run's retry policy retries. Temporal's retry policy (`modelCallActivityOptions`)
+ * is the one retry owner; `retryableUnder` is the same rule, read by a slice to decide whether it
+ * fails (and is retried) or reports its batches' failures as final.
  */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
-import type { RetryStrategy } from '../config/run-input';
+import type { SliceResult } from '../activities/types';
 import { ERROR_CATEGORIES, FATAL_CATEGORIES } from '../errors';
 
 /** Failure types that end the whole run: retrying another batch cannot fix them. */
@@ -17,6 +20,8 @@ export interface FailureDetails {
   /** Tokens the batch's failed attempts cost (answers that failed validation). */
   inputTokens?: number | undefined;
   outputTokens?: number | undefined;
+  /** Attempts the batch made. */
+  attempts?: number | undefined;
 }
 
 export interface BatchFailure {
@@ -26,15 +31,28 @@ export interface BatchFailure {
   details: FailureDetails;
 }
 
-/** Reads a batch activity's failure (after Temporal's retries) as a category and its details. */
-export function describeBatchFailure(err: unknown): BatchFailure {
+/**
+ * Whether the run's retry policy retries a failure: not marked non-retryable, not fatal to the run,
+ * and either in `retryOnErrors` or not a model error category at all (a store or network failure).
+ * Exactly the policy `modelCallActivityOptions` gives Temporal (its `nonRetryableErrorTypes`).
+ */
+export function retryableUnder(f: Pick<BatchFailure, 'category' | 'nonRetryable'>, retryOnErrors: readonly string[]): boolean {
+  if (f.nonRetryable || RUN_FATAL_TYPES.includes(f.category)) return false;
+  return !(ERROR_CATEGORIES as readonly string[]).includes(f.category) || retryOnErrors.includes(f.category);
+}
+
+/** A slice activity's failure (after Temporal's retries) as a category, its details, and the batches the slice had finished. */
+export function describeSliceFailure(err: unknown): { failure: BatchFailure; finished: SliceResult | undefined } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const details = (cause.details?.[0] ?? {}) as FailureDetails;
-    return { category: cause.type || 'server_error', message: cause.message, nonRetryable: cause.nonRetryable === true, details };
+    const finished = cause.details?.[1] as SliceResult | undefined;
+    return { failure: { category: cause.type || 'server_error', message: cause.message, nonRetryable: cause.nonRetryable === true, details }, finished };
   }
-  if (cause instanceof TimeoutFailure) return { category: 'timeout', message: cause.message, nonRetryable: false, details: {} };
-  return { category: 'server_error', message: cause instanceof Error ? cause.message : String(cause), nonRetryable: false, details: {} };
+  if (cause instanceof TimeoutFailure)
+    return { failure: { category: 'timeout', message: cause.message, nonRetryable: false, details: {} }, finished: undefined };
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { failure: { category: 'server_error', message, nonRetryable: false, details: {} }, finished: undefined };
 }
 
 /**
@@ -48,27 +66,4 @@ export function runFatalFailure(runId: string, f: BatchFailure): ApplicationFail
     nonRetryable: true,
     details: [{ runId, category: f.category, ...f.details }],
   });
-}
-
-/**
- * Whether a batch that failed inside a slice is retried on its own: exactly when Temporal's retry
- * policy of a batch activity would retry it (see `modelCallActivityOptions`): not marked
- * non-retryable, not fatal to the run, and either in `retryOnErrors` or not a model error category
- * at all (a store or network failure), with attempts left after the one it made.
- */
-export function retriedOnItsOwn(f: BatchFailure, retry: RetryStrategy, attemptsMade: number): boolean {
-  if (f.nonRetryable || RUN_FATAL_TYPES.includes(f.category)) return false;
-  if ((ERROR_CATEGORIES as readonly string[]).includes(f.category) && !retry.retryOnErrors.includes(f.category as never)) return false;
-  return attemptsMade < retry.maxRetries + 1;
-}
-
-/**
- * The retry policy of a batch retried on its own after `attemptsMade` attempts in its slice: the
- * attempts left, and backoff continuing where the slice's attempt left it (the workflow waited the
- * first interval already), so the waits are Temporal's initial x multiplier^n as for any batch.
- */
-export function retryAfterSlice(retry: RetryStrategy, attemptsMade: number): { strategy: RetryStrategy; firstDelayMs: number } {
-  const firstDelayMs = Math.min(retry.maxBackoffSeconds, retry.initialBackoffSeconds * retry.backoffMultiplier ** (attemptsMade - 1)) * 1000;
-  const next = Math.min(retry.maxBackoffSeconds, retry.initialBackoffSeconds * retry.backoffMultiplier ** attemptsMade);
-  return { strategy: { ...retry, maxRetries: retry.maxRetries - attemptsMade, initialBackoffSeconds: next }, firstDelayMs };
 }

@@ -1,80 +1,62 @@
 /**
- * What a dataset run starts next, and what each finished batch or slice changes: the scheduling
- * state of `datasetRunWorkflow` (slots, batches in flight, retries waiting for a slot, pause, stop,
- * budget, the segment's end) without any Temporal API, so the rules are unit-tested in milliseconds
+ * What a dataset run starts next, and what each finished slice changes: the scheduling state of
+ * `datasetRunWorkflow` (slots, batches in flight, pause, stop, budget, settings, the segment's end)
+ * without any Temporal API, so the rules are unit-tested in milliseconds
  * (test/unit/run-scheduler.test.ts) and the workflow only turns decisions into commands.
  *
+ * Retries are not decided here: a slice activity whose batch failed retryably fails, and Temporal's
+ * retry policy (`modelCallActivityOptions`) retries it; its finished batches come back from the
+ * store. What reaches `sliceSettled` is final: summaries, and failures after the policy's attempts.
+ *
  * Every method is called from the handler of exactly one event (see the determinism rule in
- * dataset-run.ts), and `fill` returns its starts in the order their commands must be emitted.
+ * dataset-run.ts), and `fill` returns its slices in the order their commands must be emitted.
  */
 import type { BatchSummary, SliceResult } from '../activities/types';
 import type { RetryStrategy } from '../config/run-input';
-import { advance, nextWork, nextWorkByAcceptance, plannedBatches, type BatchWork, type PlanCursor, type PlanLimits } from './batch-plan';
-import { retriedOnItsOwn, retryAfterSlice, RUN_FATAL_TYPES, type BatchFailure } from './failures';
+import { advance, nextWork, plannedBatches, type BatchWork, type PlanCursor, type PlanLimits } from './batch-plan';
+import type { RunSettingsPatch } from './definitions';
+import { retryableUnder, RUN_FATAL_TYPES, type BatchFailure } from './failures';
 import { budgetRefusal, recordBatch, recordBatchFailure, type StatsState, type TokenPrice } from './stats';
 
-/** A batch of a slice that failed, waiting for a slot to be retried on its own. */
-export interface QueuedRetry {
-  work: BatchWork;
-  attemptsMade: number;
-  failure: BatchFailure;
-  /** The backoff its activity waits before its first call. */
-  delayMs: number;
-}
-
-/** One activity to schedule: a batch (runs started before slices), a slice, or a batch of a slice retried on its own. */
-export type Start = { kind: 'batch'; work: BatchWork } | { kind: 'slice'; works: BatchWork[] } | { kind: 'retry'; retry: QueuedRetry };
-
-/** A batch or slice activity's failure after its retries, as the workflow read it; `cancelled`: the run's cancellation. */
-export type Failed = { failure: BatchFailure } | 'cancelled';
-/** How a batch activity ended. */
-export type Outcome = { summary: BatchSummary } | Failed;
+/** How a slice activity ended: its result, its failure after Temporal's retries (with the batches it finished), or the run's cancellation. */
+export type SliceOutcome = { result: SliceResult } | { failure: BatchFailure; finished: SliceResult | undefined } | 'cancelled';
 
 export interface SchedulerConfig {
   limits: PlanLimits;
   /** Model calls of one batch: `concurrency / callsPerBatch` slots. */
   callsPerBatch: number;
-  /** Batches per slice; undefined for runs started before slices (one generateBatch per batch). */
-  batchesPerSlice: number | undefined;
+  /** At most this many batches per slice. */
+  batchesPerSlice: number;
   /** Batches this workflow run starts before it continues as new. */
   batchesPerRun: number;
   /** The model's price (the budget needs it). */
   price: TokenPrice | undefined;
-  /** Top-ups by examples and acceptance (`nextWorkByAcceptance`); false in runs started before it (patch TOP_UP_BY_ACCEPTANCE). */
-  topUpByAcceptance?: boolean;
 }
 
+/** The operational settings a running run may change (`applySettings`). */
 export interface SchedulerSettings {
   concurrency: number;
   paused: boolean;
   retry: RetryStrategy;
   budgetUsd: number | undefined;
+  requestTimeoutSeconds: number;
 }
 
 export class RunScheduler {
-  /** Batch index -> examples requested, for every batch running or waiting to be retried. */
+  /** Batch index -> examples requested, for every batch running. */
   private readonly inFlight = new Map<number, number>();
-  /** Activities in flight, one per slot. */
+  /** Slice activities in flight, one per slot. */
   private running = 0;
-  private readonly retryQueue: QueuedRetry[] = [];
   private scheduledThisSegment = 0;
   /** Progress is published once per this many finished batches (~2% of the plan). */
   private readonly progressStep: number;
-
-  concurrency: number;
-  paused: boolean;
-  retry: RetryStrategy;
-  budgetUsd: number | undefined;
-  stopRequested = false;
-  cancelRequested = false;
-  /** This workflow run started its `batchesPerRun` batches: it ends and continues as new. */
-  segmentFull = false;
-  /** The failure that ends the run (a fatal category), if any. */
-  fatal: BatchFailure | undefined;
-  /** Nothing is in flight and nothing more will start in this workflow run. */
-  ended = false;
-  /** The latest accepted example (short), for the memo. */
-  latestSample: string | undefined;
+  private settings: SchedulerSettings;
+  private stopRequested = false;
+  private cancelRequested = false;
+  private segmentFull = false;
+  private fatalFailure: BatchFailure | undefined;
+  private done = false;
+  private sample: string | undefined;
 
   constructor(
     private readonly cfg: SchedulerConfig,
@@ -82,36 +64,85 @@ export class RunScheduler {
     readonly plan: PlanCursor,
     settings: SchedulerSettings,
   ) {
-    ({ concurrency: this.concurrency, paused: this.paused, retry: this.retry, budgetUsd: this.budgetUsd } = settings);
+    this.settings = { ...settings };
     this.progressStep = Math.max(1, Math.floor(stats.batchesPlanned / 50));
+  }
+
+  /** The settings in force. */
+  get current(): Readonly<SchedulerSettings> {
+    return this.settings;
+  }
+  /** Nothing is in flight and nothing more will start in this workflow run. */
+  get ended(): boolean {
+    return this.done;
+  }
+  /** How this workflow run ends: continued as new (its segment is full), or the run's end. */
+  get outcome(): 'continue' | 'cancelled' | 'failed' | 'stopped' | 'completed' {
+    if (this.cancelRequested) return 'cancelled';
+    if (this.fatalFailure) return 'failed';
+    if (this.stopRequested) return 'stopped';
+    return this.segmentFull ? 'continue' : 'completed';
+  }
+  /** The failure that ends the run (a fatal category), if any. */
+  get fatal(): BatchFailure | undefined {
+    return this.fatalFailure;
+  }
+  /** The latest accepted example (short), for the memo. */
+  get latestSample(): string | undefined {
+    return this.sample;
+  }
+  /** Batches running now. */
+  get batchesInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  pause(): void {
+    this.settings.paused = true;
+  }
+  resume(): void {
+    this.settings.paused = false;
+  }
+  /** Graceful stop: no new slices; the ones in flight finish. */
+  stop(): void {
+    this.stopRequested = true;
+    this.maybeEnd();
+  }
+  /** The workflow was cancelled: its slices in flight are cancelled (their settle sees it). */
+  cancel(): void {
+    this.cancelRequested = true;
+    this.maybeEnd();
+  }
+  /** Applies a (checked) settings patch to slices started from now on; a field it lacks keeps its value. */
+  applySettings(patch: RunSettingsPatch): void {
+    const s = this.settings;
+    this.settings = {
+      ...s,
+      concurrency: patch.concurrency ?? s.concurrency,
+      retry: patch.retry ?? s.retry,
+      requestTimeoutSeconds: patch.requestTimeoutSeconds ?? s.requestTimeoutSeconds,
+      budgetUsd: patch.budgetUsd ?? s.budgetUsd,
+    };
   }
 
   /** `concurrency` bounds model calls in flight; at least one slot. */
   batchSlots(): number {
-    return Math.max(1, Math.floor(this.concurrency / this.cfg.callsPerBatch));
-  }
-
-  /** Batches running now (not those waiting for a slot to be retried). */
-  get batchesInFlight(): number {
-    return this.inFlight.size - this.retryQueue.length;
+    return Math.max(1, Math.floor(this.settings.concurrency / this.cfg.callsPerBatch));
   }
 
   private get halted(): boolean {
-    return this.fatal !== undefined || this.stopRequested || this.cancelRequested;
+    return this.fatalFailure !== undefined || this.stopRequested || this.cancelRequested;
   }
 
   private pendingWork(): BatchWork | undefined {
     const requestedInFlight = [...this.inFlight.values()].reduce((a, b) => a + b, 0);
-    const progress = { accepted: this.stats.accepted, requested: this.stats.requested, requestedInFlight };
-    if (!this.cfg.topUpByAcceptance) return nextWork(this.plan, this.cfg.limits, progress);
     const rejected = Object.values(this.stats.rejected).reduce((a, b) => a + b, 0);
-    return nextWorkByAcceptance(this.plan, this.cfg.limits, { ...progress, rejected });
+    return nextWork(this.plan, this.cfg.limits, { accepted: this.stats.accepted, requested: this.stats.requested, requestedInFlight, rejected });
   }
 
   /** Ends scheduling once nothing is in flight and nothing more will start. */
-  maybeEnd(): void {
-    if (this.ended || this.inFlight.size > 0) return;
-    if (this.halted || this.segmentFull || (!this.paused && this.pendingWork() === undefined)) this.ended = true;
+  private maybeEnd(): void {
+    if (this.done || this.inFlight.size > 0) return;
+    if (this.halted || this.segmentFull || (!this.settings.paused && this.pendingWork() === undefined)) this.done = true;
   }
 
   /**
@@ -127,9 +158,10 @@ export class RunScheduler {
       }
       const work = this.pendingWork();
       if (!work) break;
-      // A budget (absent in runs started before it existed: no change to their commands) stops the run gracefully.
+      // A budget stops the run gracefully.
+      const { budgetUsd } = this.settings;
       const price = this.cfg.price;
-      const overBudget = this.budgetUsd !== undefined && price ? budgetRefusal(this.stats, price, this.budgetUsd, this.inFlight.size) : undefined;
+      const overBudget = budgetUsd !== undefined && price ? budgetRefusal(this.stats, price, budgetUsd, this.inFlight.size) : undefined;
       if (overBudget) {
         this.stats.stopReason ??= overBudget;
         this.stopRequested = true;
@@ -150,114 +182,77 @@ export class RunScheduler {
    * until a batch has been paid for (its cost is unknown before).
    */
   sliceSize(): number {
-    const max = this.cfg.batchesPerSlice;
-    if (max === undefined) return 1;
-    if (this.budgetUsd !== undefined && this.stats.batchesDone - this.stats.batchesCached === 0) return 1;
+    if (this.settings.budgetUsd !== undefined && this.stats.batchesDone - this.stats.batchesCached === 0) return 1;
     const left = plannedBatches(this.cfg.limits) - this.plan.nextBatch;
-    return left <= 0 ? 1 : Math.min(max, Math.ceil(left / this.batchSlots()));
+    return left <= 0 ? 1 : Math.min(this.cfg.batchesPerSlice, Math.ceil(left / this.batchSlots()));
   }
 
-  /** What to start while slots are free, in order: queued retries first, then new work. */
-  fill(): Start[] {
-    const starts: Start[] = [];
+  /** The slices to start while slots are free, in order. */
+  fill(): BatchWork[][] {
+    const slices: BatchWork[][] = [];
     const size = this.sliceSize();
-    while (!this.ended && !this.halted && !this.paused && this.running < this.batchSlots()) {
-      const retried = this.retryQueue.shift();
-      if (retried) {
-        this.running++;
-        starts.push({ kind: 'retry', retry: retried });
-        continue;
-      }
+    while (!this.done && !this.halted && !this.settings.paused && this.running < this.batchSlots()) {
       const works = this.takeWorks(size);
       if (!works.length) break;
       this.running++;
-      starts.push(this.cfg.batchesPerSlice === undefined ? { kind: 'batch', work: works[0]! } : { kind: 'slice', works });
+      slices.push(works);
     }
-    // A run that stops does not retry: a batch waiting for its retry fails with the failure it had.
-    if (this.halted) for (const r of this.retryQueue.splice(0)) this.giveUp(r);
     this.maybeEnd();
-    return starts;
+    return slices;
   }
 
   /**
-   * A batch activity ended (a batch of a run started before slices, or a sliced batch retried on its
-   * own after `attemptsBefore` attempts). Returns whether progress is due (every ~2% of batches).
+   * A slice activity ended: its batches' summaries and (final) failures, or the slice's failure after
+   * Temporal's retries, with the batches it had finished. Returns whether progress is due (the
+   * finished batches crossed a ~2% step).
    */
-  batchSettled(work: BatchWork, outcome: Outcome, attemptsBefore = 0): boolean {
-    this.running--;
-    this.inFlight.delete(work.batchIndex);
-    if (outcome === 'cancelled') this.cancelRequested = true;
-    else if ('summary' in outcome) this.recordSummary(outcome.summary);
-    else this.recordFailure(work, outcome.failure, outcome.failure.nonRetryable ? attemptsBefore + 1 : this.retry.maxRetries + 1);
-    return (this.stats.batchesDone + this.stats.batchesFailed) % this.progressStep === 0;
-  }
-
-  /**
-   * A slice activity ended: its batches' summaries and failures, or the slice's own failure (then
-   * each batch is retried on its own; those that had finished return their stored summaries).
-   * Returns whether progress is due (the finished batches crossed a ~2% step).
-   */
-  sliceSettled(works: BatchWork[], outcome: { result: SliceResult } | Failed): boolean {
+  sliceSettled(works: BatchWork[], outcome: SliceOutcome): boolean {
     this.running--;
     const before = this.stats.batchesDone + this.stats.batchesFailed;
-    if (outcome === 'cancelled') {
-      for (const w of works) this.inFlight.delete(w.batchIndex);
-      this.cancelRequested = true;
-    } else if ('result' in outcome) {
-      const reported = new Set<number>();
-      for (const b of outcome.result.batches) {
-        const work = works.find((w) => w.batchIndex === b.batchIndex);
-        if (!work) continue;
-        reported.add(b.batchIndex);
-        if (b.summary) {
-          this.inFlight.delete(work.batchIndex);
-          this.recordSummary(b.summary);
-        } else if (b.failure) this.sliceBatchFailed(work, b.failure, 1);
+    const summaries = new Map<number, BatchSummary>();
+    const failures = new Map<number, { failure: BatchFailure; attempts: number }>();
+    if (outcome === 'cancelled') this.cancelRequested = true;
+    else {
+      const reported = 'result' in outcome ? outcome.result : outcome.finished;
+      for (const b of reported?.batches ?? []) {
+        if (b.summary) summaries.set(b.batchIndex, b.summary);
+        else if (b.failure) failures.set(b.batchIndex, { failure: b.failure, attempts: this.attemptsOf(b.failure) });
       }
-      for (const w of works)
-        if (!reported.has(w.batchIndex))
-          this.sliceBatchFailed(w, { category: 'server_error', message: `slice did not report batch ${w.batchIndex}`, nonRetryable: false, details: {} }, 1);
-    } else for (const w of works) this.sliceBatchFailed(w, outcome.failure, 1);
+      // The slice's failure (a timeout, a worker that kept dying) is the failure of each batch it did not report.
+      if ('failure' in outcome)
+        for (const w of works)
+          if (!summaries.has(w.batchIndex) && !failures.has(w.batchIndex))
+            failures.set(w.batchIndex, { failure: outcome.failure, attempts: this.attemptsOf(outcome.failure) });
+    }
+    for (const w of works) {
+      this.inFlight.delete(w.batchIndex);
+      const summary = summaries.get(w.batchIndex);
+      const failed = failures.get(w.batchIndex);
+      if (summary) this.recordSummary(summary);
+      // A batch the run's cancellation interrupted is neither done nor failed.
+      else if (failed && !(failed.failure.category === 'cancelled' && this.cancelRequested)) this.recordFailure(w, failed.failure, failed.attempts);
+    }
+    this.maybeEnd();
     const after = this.stats.batchesDone + this.stats.batchesFailed;
     return Math.floor(after / this.progressStep) !== Math.floor(before / this.progressStep);
   }
 
+  /** Attempts a failed batch made: as it reported, else every attempt of the policy when the policy retries its category. */
+  private attemptsOf(failure: BatchFailure): number {
+    if (failure.details.attempts !== undefined) return failure.details.attempts;
+    const retry = this.settings.retry;
+    return retryableUnder(failure, retry.retryOnErrors) ? retry.maxRetries + 1 : 1;
+  }
+
   private recordSummary(summary: BatchSummary): void {
     recordBatch(this.stats, summary);
-    if (summary.sample) this.latestSample = summary.sample;
+    if (summary.sample) this.sample = summary.sample;
   }
 
   /** Counts a batch that failed for good (after `attempts` attempts); a fatal category ends the run. */
   private recordFailure(work: BatchWork, failure: BatchFailure, attempts: number): void {
-    const { inputTokens = 0, outputTokens = 0, ...details } = failure.details;
+    const { inputTokens = 0, outputTokens = 0, attempts: _attempts, ...details } = failure.details;
     recordBatchFailure(this.stats, failure.category, attempts, work.count, { message: failure.message, ...details }, { inputTokens, outputTokens });
-    if (RUN_FATAL_TYPES.includes(failure.category)) this.fatal ??= failure;
-  }
-
-  /**
-   * A batch of a slice failed (its neighbours are unaffected): queued to be retried on its own, or
-   * counted as failed. The retry waits for its backoff inside its activity (`retryDelayMs`), not on
-   * a workflow timer: every command then stays the direct effect of one completion, and a queued
-   * retry takes the next free slot before new work.
-   */
-  private sliceBatchFailed(work: BatchWork, failure: BatchFailure & { retryAfterMs?: number | undefined }, attemptsMade: number): void {
-    // A batch the run's cancellation interrupted is neither failed nor retried (as a cancelled batch activity).
-    if (failure.category === 'cancelled' && this.cancelRequested) {
-      this.inFlight.delete(work.batchIndex);
-      return;
-    }
-    if (this.halted || !retriedOnItsOwn(failure, this.retry, attemptsMade)) {
-      this.inFlight.delete(work.batchIndex);
-      this.recordFailure(work, failure, attemptsMade);
-      return;
-    }
-    const delayMs = Math.max(retryAfterSlice(this.retry, attemptsMade).firstDelayMs, failure.retryAfterMs ?? 0);
-    this.retryQueue.push({ work, attemptsMade, failure, delayMs });
-  }
-
-  /** A queued retry that will not run (the run stops): the batch counts as failed with the failure it had. */
-  private giveUp(r: QueuedRetry): void {
-    this.inFlight.delete(r.work.batchIndex);
-    this.recordFailure(r.work, r.failure, r.attemptsMade);
+    if (RUN_FATAL_TYPES.includes(failure.category)) this.fatalFailure ??= failure;
   }
 }

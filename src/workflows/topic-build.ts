@@ -73,10 +73,9 @@ async function loadState<T>(input: TopicBuildInput, resume: { segment: number; c
 /**
  * Runs `work` for queued items with at most `limit` in flight; items may enqueue more. After
  * `budget` items it stops starting new ones and returns 'paused' once the started ones are done
- * (the caller continues as new); 'done' when the queue is empty. An unbounded budget (builds
- * started before continue-as-new) gives exactly the commands of the earlier version.
+ * (the caller continues as new); 'done' when the queue is empty.
  */
-async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promise<void>, state: BuildState, budget = Infinity): Promise<'done' | 'paused'> {
+async function drainQueue<T>(queue: T[], limit: number, work: (item: T) => Promise<void>, state: BuildState, budget: number): Promise<'done' | 'paused'> {
   let started = 0;
   for (;;) {
     await condition(
@@ -146,7 +145,7 @@ export async function topicTreeWorkflow(input: TopicBuildInput): Promise<TopicBu
   const progress = saved?.progress ?? { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
   const failures: FailedExpansion[] = saved?.failures ?? [];
   const segment = input.resume?.segment ?? 0;
-  const segments = () => (input.expansionsPerRun !== undefined ? { segments: segment + 1 } : {});
+  const segments = () => ({ segments: segment + 1 });
   const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length, ...segments() }));
 
@@ -219,7 +218,7 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
   const progress = saved?.progress ?? { expanded: 0, failed: 0, nodes: 1, inputTokens: 0, outputTokens: 0, duplicatesDropped: 0 };
   const failures: FailedExpansion[] = saved?.failures ?? [];
   const segment = input.resume?.segment ?? 0;
-  const segments = () => (input.expansionsPerRun !== undefined ? { segments: segment + 1 } : {});
+  const segments = () => ({ segments: segment + 1 });
   const state: BuildState = { inFlight: 0, failures, progress };
   setHandler(topicBuildProgressQuery, () => ({ ...progress, inFlight: state.inFlight, queued: queue.length, ...segments() }));
 
@@ -279,14 +278,11 @@ export async function topicGraphWorkflow(input: TopicBuildInput): Promise<TopicB
   }
 
   // A build that continues as new hands its graph to the save through the store (it may exceed one payload).
-  const out =
-    input.expansionsPerRun === undefined
-      ? await saveTopicGraph({ buildDir: input.buildDir, graph: graph.toJSON(), failures })
-      : await saveTopicGraph({
-          buildDir: input.buildDir,
-          state: { segment: segment + 1, chunks: await saveState(input, segment + 1, graphState()) },
-          failures,
-        });
+  const out = await saveTopicGraph({
+    buildDir: input.buildDir,
+    state: { segment: segment + 1, chunks: await saveState(input, segment + 1, graphState()) },
+    failures,
+  });
   return {
     file: out.file,
     mode: 'graph',

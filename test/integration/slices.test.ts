@@ -1,8 +1,8 @@
 /**
  * Slices (issue 10): one generateSlice activity works through several batches with `callsPerBatch`
  * call slots, so slots do not idle between batches and Temporal does one schedule/start/complete
- * per slice. A batch that keeps failing is retried on its own with the run's retry policy; its
- * slice-mates keep their results.
+ * per slice. A slice with a batch that failed retryably is retried by Temporal's retry policy (the
+ * run's): its finished batches come back from their shards, so only the failed batch calls again.
  */
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { topicPaths } from '../support/fixtures';
@@ -12,17 +12,20 @@ const env = useIntegrationEnv('slices');
 
 const batchOf = (header: string | undefined) => Number(header?.split('/').pop());
 
-async function activityCounts(runId: string): Promise<Record<string, number>> {
+/** Activities scheduled, by type, and the attempts of each started one (Temporal records a retried activity's last attempt). */
+async function activityCounts(runId: string): Promise<{ scheduled: Record<string, number>; attempts: number[] }> {
   const history = await env.client.workflow.getHandle(runId).fetchHistory();
-  const counts: Record<string, number> = {};
+  const scheduled: Record<string, number> = {};
+  const attempts: number[] = [];
   for (const e of history.events ?? []) {
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (name) counts[name] = (counts[name] ?? 0) + 1;
+    if (name) scheduled[name] = (scheduled[name] ?? 0) + 1;
+    if (e.activityTaskStartedEventAttributes) attempts.push(e.activityTaskStartedEventAttributes.attempt ?? 1);
   }
-  return counts;
+  return { scheduled, attempts };
 }
 
-it('a batch that keeps failing is retried on its own with the retry policy; its slice-mates are paid once', async () => {
+it("a batch that keeps failing is retried with its slice by Temporal's retry policy; its slice-mates are paid once", async () => {
   let failing = '';
   env.llm.configure({ latencyMs: 20, outcomeForBatch: (b) => (b === failing ? '500' : undefined) });
   const gen = new DataSetGenerator({
@@ -42,7 +45,7 @@ it('a batch that keeps failing is retried on its own with the retry policy; its 
   const run = await gen.startData(args); // attaches to the same run
   const result = await run.result();
 
-  // 16 batches of 2 calls: batch 5 made 3 attempts (slice + 2 retries on its own), every call a 500.
+  // 16 batches of 2 calls: batch 5 made 3 attempts (its slice's 3 attempts: maxRetries 2), every call a 500.
   const calls = new Map<number, string[]>();
   for (const c of env.llm.calls) calls.set(batchOf(c.batch), [...(calls.get(batchOf(c.batch)) ?? []), c.outcome]);
   expect(calls.get(5)).toEqual(Array(6).fill('500'));
@@ -52,8 +55,11 @@ it('a batch that keeps failing is retried on its own with the retry policy; its 
   expect(result.stats.errorCategories).toEqual({ server_error: 1 });
   // Concurrency bounds the calls in flight across the slices.
   expect(env.llm.maxConcurrent).toBeLessThanOrEqual(8);
-  // 4 slots, 16 batches: slices of 4 (4 activities), plus one generateBatch for batch 5's own retries.
-  expect(await activityCounts(run.runId)).toEqual({ generateSlice: 4, generateBatch: 1, assembleDataset: 1 });
+  // 4 slots, 16 batches: slices of 4 (4 activities); batch 5's slice took 3 attempts, the others 1.
+  const { scheduled, attempts } = await activityCounts(run.runId);
+  expect(scheduled).toEqual({ generateSlice: 4, assembleDataset: 1 });
+  expect(attempts.sort()).toEqual([1, 1, 1, 1, 3]);
+  expect(result.stats).toMatchObject({ retries: 2 });
 });
 
 it('a freed call slot goes to the next batch of the slice without waiting for the slow call of its batch', async () => {
@@ -78,5 +84,5 @@ it('a freed call slot goes to the next batch of the slice without waiting for th
   // Every other call started and ended while the slow one was in flight, one at a time (one free slot).
   for (const c of others) expect(c.endedAt! <= slow.endedAt!).toBe(true);
   expect(env.llm.maxConcurrent).toBe(2);
-  expect(await activityCounts(run.runId)).toEqual({ generateSlice: 1, assembleDataset: 1 });
+  expect((await activityCounts(run.runId)).scheduled).toEqual({ generateSlice: 1, assembleDataset: 1 });
 });

@@ -25,7 +25,7 @@ function creator(workflowsPath: string): Promise<VMWorkflowCreator> {
   if (!c) {
     // The same bundle and the same parse the worker uses (source map split off the code).
     c = bundleWorkflowCode({ workflowsPath, logger: quiet as never }).then((bundle) =>
-      VMWorkflowCreator.create(parseWorkflowCode(bundle.code), 5000, new Set(['generateBatch', 'generateSlice', 'assembleDataset'])),
+      VMWorkflowCreator.create(parseWorkflowCode(bundle.code), 5000, new Set(['generateSlice', 'assembleDataset'])),
     );
     creators.set(workflowsPath, c);
   }
@@ -112,17 +112,14 @@ export function activityCompleted(seq: number, result: unknown): Job {
   return { resolveActivity: { seq, result: { completed: { result: payload(result) } } } };
 }
 
-/** A resolveActivity job: the activity `seq` failed (after its retries) with an application failure. */
-export function activityFailed(seq: number, type: string, message = 'failed', activityType = 'generateBatch'): Job {
-  const activityFailureInfo = { activityType: { name: activityType }, activityId: String(seq), retryState: 'RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED' as never };
+/** A resolveActivity job: the activity `seq` failed (after its retries) with an application failure carrying `details`. */
+export function activityFailed(seq: number, type: string, message = 'failed', details: unknown[] = []): Job {
+  const activityFailureInfo = { activityType: { name: 'generateSlice' }, activityId: String(seq), retryState: 'RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED' as never };
+  const applicationFailureInfo = { type, nonRetryable: false, ...(details.length ? { details: { payloads: details.map(payload) } } : {}) };
   return {
     resolveActivity: {
       seq,
-      result: {
-        failed: {
-          failure: { message: 'Activity task failed', cause: { message, applicationFailureInfo: { type, nonRetryable: false } }, activityFailureInfo },
-        },
-      },
+      result: { failed: { failure: { message: 'Activity task failed', cause: { message, applicationFailureInfo }, activityFailureInfo } } },
     },
   };
 }
@@ -131,17 +128,11 @@ export function signal(signalName: string, ...input: unknown[]): Job {
   return { signalWorkflow: { signalName, input: input.map(payload) } };
 }
 
-export function update(name: string, id: string, ...input: unknown[]): Job {
-  return { doUpdate: { id, protocolInstanceId: id, name, input: input.map(payload), runValidator: true } };
-}
-
-/** A command as a short, comparable string: "schedule generateBatch #3", "memo", "search-attributes", ... */
+/** A command as a short, comparable string: "schedule generateSlice #3", "memo", "search-attributes", ... */
 export function describeCommand(c: Command): string {
   if (c.scheduleActivity) return `schedule ${c.scheduleActivity.activityType} #${c.scheduleActivity.seq}`;
   if (c.modifyWorkflowProperties) return 'memo';
   if (c.upsertWorkflowSearchAttributes) return 'search-attributes';
-  if (c.updateResponse)
-    return `update ${c.updateResponse.protocolInstanceId} ${c.updateResponse.accepted ? 'accepted' : c.updateResponse.completed ? 'completed' : 'rejected'}`;
   if (c.setPatchMarker) return `patch ${c.setPatchMarker.patchId}`;
   if (c.startTimer) return `timer #${c.startTimer.seq}`;
   return Object.keys(c)

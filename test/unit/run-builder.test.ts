@@ -1,5 +1,5 @@
 import { GeneratorOptionsSchema } from '../../src/config/generator-options';
-import { buildRunInput, type GeneratorState } from '../../src/client/run-builder';
+import { buildRunPlan, type GeneratorState } from '../../src/client/run-builder';
 import { createDataArgsProblems } from '../../src/config/create-data-args';
 import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
 import { Tree } from '../../src/topics/tree';
@@ -13,29 +13,29 @@ const tree = new Tree([
   ['R', 'B', 'b1'],
 ]);
 
-describe('buildRunInput', () => {
+describe('buildRunPlan', () => {
   it('uses defaultNumExamples and defaultBatchSize when createData gives none', () => {
-    const input = buildRunInput(opts, state, { topicModel: tree }, '/data');
+    const input = buildRunPlan(opts, state, { topicModel: tree }, '/data');
     expect(input.numSteps).toBe(7);
-    expect(input.batchSize).toBe(4);
+    expect(input.examplesPerCall).toBe(4);
     expect(input.runDir).toBe(`/data/runs/${input.runId}`);
   });
   it('evaluates a custom topicSampler on the client and stores its result with the run', () => {
     const sampler = jest.fn((_model: unknown, count: number) => Array.from({ length: count }, () => ['R', 'B', 'b1']));
-    const input = buildRunInput(opts, state, { topicModel: tree, numSteps: 5, topicSampler: sampler as never }, '/data');
+    const input = buildRunPlan(opts, state, { topicModel: tree, numSteps: 5, topicSampler: sampler as never }, '/data');
     expect(sampler).toHaveBeenCalledWith(tree, 5);
     expect(input.topics).toEqual({ kind: 'inline', paths: Array.from({ length: 5 }, () => ['R', 'B', 'b1']) });
     expect(input.sampling.strategy).toBe('sequential');
   });
   it('keeps the API key out of the run input even when the environment has one', () => {
     process.env.OPENAI_API_KEY = 'sk-must-not-travel';
-    const input = buildRunInput(opts, state, { topicModel: tree }, '/data');
+    const input = buildRunPlan(opts, state, { topicModel: tree }, '/data');
     expect(JSON.stringify(input)).not.toContain('sk-must-not-travel');
     delete process.env.OPENAI_API_KEY;
   });
   it('lists every problem of a run at once', () => {
     try {
-      buildRunInput(opts, state, { numSteps: 0, batchSize: -1 }, '/data');
+      buildRunPlan(opts, state, { numSteps: 0, batchSize: -1 }, '/data');
       throw new Error('expected a ConfigurationError');
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigurationError);
@@ -57,7 +57,7 @@ describe('run identity is dataset identity', () => {
     runName: 'ds',
   };
   const idOf = (o: Record<string, unknown>, args: Record<string, unknown> = {}) =>
-    buildRunInput(GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', ...o }), state, { ...base, ...args }, '/data').runId;
+    buildRunPlan(GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', ...o }), state, { ...base, ...args }, '/data').runId;
   const id = idOf({});
 
   it('ignores operational settings and the example count', () => {
@@ -89,9 +89,9 @@ describe('run identity is dataset identity', () => {
     expect(new Set([id, ...others]).size).toBe(others.length + 1);
   });
   it('a topics file counts by its bytes, not its path', () => {
-    const a = buildRunInput(opts, state, { topicsFile: '/x/t.jsonl', runName: 'f' }, '/data', 'digest-1').runId;
-    expect(buildRunInput(opts, state, { topicsFile: '/elsewhere/t.jsonl', runName: 'f' }, '/data', 'digest-1').runId).toBe(a);
-    expect(buildRunInput(opts, state, { topicsFile: '/x/t.jsonl', runName: 'f' }, '/data', 'digest-2').runId).not.toBe(a);
+    const a = buildRunPlan(opts, state, { topicsFile: '/x/t.jsonl', runName: 'f' }, '/data', 'digest-1').runId;
+    expect(buildRunPlan(opts, state, { topicsFile: '/elsewhere/t.jsonl', runName: 'f' }, '/data', 'digest-1').runId).toBe(a);
+    expect(buildRunPlan(opts, state, { topicsFile: '/x/t.jsonl', runName: 'f' }, '/data', 'digest-2').runId).not.toBe(a);
   });
 });
 
@@ -112,7 +112,7 @@ describe('createData arguments', () => {
   it('refuses a bad call before anything runs, as a ConfigurationError listing every problem', () => {
     const err = (() => {
       try {
-        buildRunInput(opts, state, { numSteps: 0, callsPerBatch: 100 } as never, '/data');
+        buildRunPlan(opts, state, { numSteps: 0, callsPerBatch: 100 } as never, '/data');
       } catch (e) {
         return e;
       }

@@ -1,4 +1,4 @@
-import { branchesOf, pathIndexForSlot, type SamplingPlan } from '../../src/topics/sampling';
+import { branchesOf, pathIndexForExample, type SamplingPlan } from '../../src/topics/sampling';
 import { renderTemplate, unknownVariables } from '../../src/prompts/template';
 import { renderBatchPrompt } from '../../src/prompts/batch-prompt';
 
@@ -13,7 +13,7 @@ const paths = [
   ['Root', 'C', 'c1'],
 ];
 const plan = (p: Partial<SamplingPlan>): SamplingPlan => ({ strategy: 'sequential', seed: 1, count: paths.length, ...p });
-const slots = (pl: SamplingPlan, n: number) => Array.from({ length: n }, (_, i) => pathIndexForSlot(pl, i));
+const slots = (pl: SamplingPlan, n: number) => Array.from({ length: n }, (_, i) => pathIndexForExample(pl, i));
 
 describe('sampling', () => {
   it('sequential goes in path order and wraps', () => {

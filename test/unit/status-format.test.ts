@@ -1,4 +1,14 @@
-import { ActiveRate, duration, formatPreview, formatRunsTable, formatStatus, notableEvents, progressLine, RetryDigest } from '../../src/client/status-format';
+import {
+  ActiveRate,
+  duration,
+  formatPreview,
+  formatRunsTable,
+  formatStatus,
+  notableEvents,
+  olderReleaseNote,
+  progressLine,
+  RetryDigest,
+} from '../../src/client/status-format';
 import { newStats, recordBatch, snapshot } from '../../src/workflows/stats';
 
 it('status shows progress, rate, ETA, tokens, errors and a paused run as paused', () => {
@@ -37,6 +47,21 @@ it('runs list aligns its columns under a header', () => {
   expect(out).toHaveLength(3);
   const col = (line: string) => line.indexOf(line.includes('RUN ID') ? 'STATUS' : line.includes('running') ? 'running' : 'stopped');
   expect(new Set(out.map(col)).size).toBe(1);
+});
+
+it('runs list names the running runs another release started, and says to finish them with it before upgrading', () => {
+  const row = (runId: string) => ({ runId, status: 'running', model: 'm', progress: '1/2', started: '' });
+  const runs = [
+    { row: row('mine'), release: '0.2.0' },
+    { row: row('old'), release: '0.1.0' },
+    { row: row('older'), release: 'an earlier build' },
+    { row: row('done'), release: undefined }, // not running: nothing to replay
+  ];
+  const note = olderReleaseNote(runs, '0.2.0');
+  expect(note).toMatch(/^note: started by another release than this one \(0\.2\.0\): old \(0\.1\.0\), older \(an earlier build\)\./);
+  expect(note).toMatch(/finish or stop them with the release that started them/);
+  expect(note).not.toMatch(/mine|done/);
+  expect(olderReleaseNote([runs[0]!, runs[3]!], '0.2.0')).toBe('');
 });
 
 describe('formatPreview', () => {

@@ -1,6 +1,6 @@
 /** What every command shares: the program, failure output, the log sink, the run-control client. */
 import { Command } from 'commander';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { openStore } from '../../storage/store';
@@ -8,6 +8,7 @@ import { setRuntimeLogSink } from '../../worker/runtime-log';
 import { TemporalContext } from '../temporal-context';
 import { defaultDataDir } from '../run-builder';
 import { RunHandle } from '../run-handle';
+import { packageVersion } from '../../release';
 
 /**
  * Where the SDK's and the embedded worker's logs go. Commands that run a worker beside a progress
@@ -59,17 +60,6 @@ export function fail(err: unknown): never {
   process.exit(1);
 }
 
-/** This package's version, from its package.json (found from the source and the compiled file alike). */
-export function packageVersion(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'deepfabric-temporal') return pkg.version ?? 'unknown';
-    }
-  }
-  return 'unknown';
-}
 program.version(packageVersion(), '--version', 'print the version');
 
 /** An open Temporal context for commands that inspect or steer runs, and where it points. */

@@ -1,5 +1,6 @@
 /** The other commands: info, visualize, worker, status, pause, resume, stop, cancel, topic inspect/prune, preview, export, runs, server. */
-import { control, controlClient, fail, hasLiveWorker, packageVersion, program, type ControlContext } from './common';
+import { packageVersion } from '../../release';
+import { control, controlClient, fail, hasLiveWorker, program, type ControlContext } from './common';
 import { CancelledFailure } from '@temporalio/common';
 import type { RunHandle } from '../run-handle';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { loadTopicModel } from '../../topics/topic-model-file';
 import { inspectTopics, prunePaths } from '../../topics/topic-tools';
 import { DEFAULT_TASK_QUEUE } from '../../worker/paths';
 import { defaultDataDir } from '../run-builder';
-import { formatEnded, formatPreview, formatRunsTable, formatStatus, localTime, type RunRow } from '../status-format';
+import { formatEnded, formatPreview, formatRunsTable, formatStatus, olderReleaseNote, localTime, type RunRow } from '../status-format';
 import { writeFileAtomic } from '../../storage/run-store';
 import { openStore } from '../../storage/store';
 
@@ -285,9 +286,9 @@ async function listRuns(o: { dataDir?: string }, lead = ''): Promise<void> {
     if (lead) process.stdout.write(lead);
     const c = await controlClient(o.dataDir);
     // One row per run: its executions (continue-as-new segments, a rerun of the same id) show the newest.
-    const newest = new Map<string, { row: RunRow; start: number }>();
+    const newest = new Map<string, { row: RunRow; start: number; release: string | undefined }>();
     for await (const wf of c.ctx.client.workflow.list({ query: `WorkflowType = 'datasetRunWorkflow'` })) {
-      const memo = (wf.memo ?? {}) as { model?: string; progress?: { accepted: number; target: number; status?: string } };
+      const memo = (wf.memo ?? {}) as { release?: string; model?: string; progress?: { accepted: number; target: number; status?: string } };
       const status =
         wf.status.name === 'RUNNING'
           ? 'running'
@@ -298,6 +299,7 @@ async function listRuns(o: { dataDir?: string }, lead = ''): Promise<void> {
       if ((newest.get(wf.workflowId)?.start ?? -1) >= start) continue;
       newest.set(wf.workflowId, {
         start,
+        release: wf.status.name === 'RUNNING' ? (memo.release ?? 'an earlier build') : packageVersion(),
         row: {
           runId: wf.workflowId,
           status,
@@ -307,8 +309,9 @@ async function listRuns(o: { dataDir?: string }, lead = ''): Promise<void> {
         },
       });
     }
-    const rows = [...newest.values()].sort((a, b) => b.start - a.start).map((r) => r.row);
-    process.stdout.write(`${rows.length ? formatRunsTable(rows) : 'no dataset runs yet'}\n${c.where}\n`);
+    const sorted = [...newest.values()].sort((a, b) => b.start - a.start);
+    const rows = sorted.map((r) => r.row);
+    process.stdout.write(`${rows.length ? formatRunsTable(rows) : 'no dataset runs yet'}\n${olderReleaseNote(sorted, packageVersion())}${c.where}\n`);
     await c.close();
   } catch (err) {
     fail(err);
