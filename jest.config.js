@@ -1,6 +1,6 @@
 /**
- * Two projects: `unit` (pure logic and workflow code driven by hand, no server: `npm run test:unit`)
- * and `integration` (one real Temporal dev server started in globalSetup, real SDKs against the
+ * Three projects: `unit` (pure logic and workflow code driven by hand, no server: `npm run test:unit`),
+ * `activities` (each activity in MockActivityEnvironment) and `integration` (one real Temporal dev server started in globalSetup, real SDKs against the
  * local LLM server, a real PostgreSQL). ts-jest only transpiles: `npm test` type-checks once with tsc.
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
@@ -19,6 +19,13 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/workflow/**/*.test.ts'],
+    },
+    {
+      // Each activity in Temporal's MockActivityEnvironment: no server, the local LLM server over HTTP, a temp data folder.
+      displayName: 'activities',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/activities/**/*.test.ts'],
     },
     {
       displayName: 'integration',

@@ -12,12 +12,12 @@ import { ModelError, type ErrorCategory } from '../errors';
 import { pacingKey, type Pacer, type PacingSettings } from '../llm/pacing';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { renderBatchPrompt } from '../prompts/batch-prompt';
-import { runDataFor, StoreMismatchError, type Store } from '../storage/store';
+import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { seedSpinSession, ToolSession } from '../tools/tools';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { DatasetRecord } from '../dataset/example-schemas';
-import { MAX_PACED_WAIT_SECONDS } from '../workflows/activity-options';
-import { retryableUnder, RUN_FATAL_TYPES } from '../workflows/failures';
+import { MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
+import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { countBy, jsonSchemaFor, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
 import { topicPathsFor } from './batch-topics';
@@ -89,37 +89,87 @@ function worstFailure(errs: ModelError[], retryOnErrors: readonly string[]): Mod
 }
 
 /** Tells the slice a call failed fatally: it starts no more calls (before this call's slot is handed on). */
-export type OnFatal = (failure: ApplicationFailure) => void;
+type OnFatal = (failure: ApplicationFailure) => void;
 
 export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
   /** Runs `input`'s calls in `slots`; `onFatal` hears of a call failure that ends the run. */
   return async function runBatch(input: BatchInput, slots: CallSlots, onFatal: OnFatal): Promise<BatchSummary> {
     const ctx = Context.current();
-    const attempt = ctx.info.attempt;
-    // This slice, whatever its attempt: a shard it wrote in an earlier attempt is its own work, not a reused one.
-    const madeBy = `${ctx.info.workflowExecution?.runId}/${ctx.info.activityId}`;
     const store = await runDataFor(runStore, input).catch((err: unknown) => {
       if (err instanceof StoreMismatchError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
       throw err;
     });
-    if (await store.hasShard(input.batchIndex)) {
-      const { summary: raw } = await store.readShard<unknown>(input.batchIndex);
-      const summary = StoredSummarySchema.safeParse(raw);
-      if (!summary.success) {
-        throw ApplicationFailure.nonRetryable(
-          `batch ${input.batchIndex}: its stored shard has no readable summary (${summary.error.issues[0]?.message}); delete the shard to generate it again`,
-          'store_error',
-        );
-      }
-      // Cached: made by an earlier run or slice (reused, not paid by this one); a shard of an earlier
-      // attempt of this slice was paid by this run, and the workflow has not counted it yet.
-      const { recordTopics: _topics, madeBy: by, ...small } = summary.data; // the topics stay in the store, out of history
-      return { ...small, cached: by !== madeBy };
-    }
+    // This slice, whatever its attempt: a shard it wrote in an earlier attempt is its own work, not a reused one.
+    const madeBy = `${ctx.info.workflowExecution?.runId}/${ctx.info.activityId}`;
+    const done = await storedSummary(store, input.batchIndex, madeBy);
+    if (done) return done;
+    const batch = await BatchAttempt.open({ providers, pacer: runStore, store, input, slots, onFatal, ctx, madeBy });
+    return batch.run();
+  };
+}
 
-    const started = Date.now();
+/** The summary of a batch whose shard exists (nothing is called); `cached` unless this slice wrote it. */
+async function storedSummary(store: RunData, batchIndex: number, madeBy: string): Promise<BatchSummary | undefined> {
+  if (!(await store.hasShard(batchIndex))) return undefined;
+  const { summary: raw } = await store.readShard<unknown>(batchIndex);
+  const summary = StoredSummarySchema.safeParse(raw);
+  if (!summary.success) {
+    throw ApplicationFailure.nonRetryable(
+      `batch ${batchIndex}: its stored shard has no readable summary (${summary.error.issues[0]?.message}); delete the shard to generate it again`,
+      'store_error',
+    );
+  }
+  // Cached: made by an earlier run or slice (reused, not paid by this one); a shard of an earlier
+  // attempt of this slice was paid by this run, and the workflow has not counted it yet.
+  const { recordTopics: _topics, madeBy: by, ...small } = summary.data; // the topics stay in the store, out of history
+  return { ...small, cached: by !== madeBy };
+}
+
+type Call = { call: number; firstExample: number; count: number };
+
+interface AttemptParts {
+  providers: ProviderFactory;
+  pacer: Pacer;
+  store: RunData;
+  input: BatchInput;
+  slots: CallSlots;
+  onFatal: OnFatal;
+  ctx: Context;
+  madeBy: string;
+}
+
+/** One attempt of one batch: its checkpoints read, its remaining calls made, then its shard or its failure. */
+class BatchAttempt {
+  private readonly started = Date.now();
+  private readonly outcomes = new Map<number, CallOutcome>();
+  private readonly attempt: number;
+  private readonly g: BatchInput['generation'];
+  private readonly agent: boolean;
+
+  private constructor(
+    private readonly p: AttemptParts,
+    /** Failed attempts on record (a retry's). */
+    private readonly previous: Record<string, unknown>[],
+    private readonly topicPaths: string[][],
+    private readonly calls: Call[],
+    private readonly checkpoints: Map<number, unknown>,
+  ) {
+    this.attempt = p.ctx.info.attempt;
+    this.g = p.input.generation;
+    this.agent = this.g.conversationType === 'agent' && this.g.tools !== undefined;
+    for (const c of calls) {
+      const done = parseCheckpoint(CallOutcomeSchema, checkpoints.get(c.call), (why) =>
+        log.warn(`batch ${p.input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
+      );
+      if (done) this.outcomes.set(c.call, done);
+    }
+  }
+
+  static async open(p: AttemptParts): Promise<BatchAttempt> {
+    const { input, store } = p;
+    const retry = p.ctx.info.attempt > 1;
     // Only a retry can have failed attempts (and finished calls) on record.
-    const previous = attempt > 1 ? await store.readErrors(input.batchIndex) : [];
+    const previous = retry ? await store.readErrors(input.batchIndex) : [];
     // A failure outside the run's retry policy is final: a retry of the slice does not call for this batch again.
     const final = previous.find((e) => e.final === true);
     if (final) {
@@ -130,177 +180,190 @@ export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
         details: [{ ...tokensOf(previous), attempts: Number(final.attempt) }],
       });
     }
-    const lastValidation = [...previous].reverse().find((e) => e.category === 'validation_error' || e.category === 'json_parse_error');
-    const g = input.generation;
     const topicPaths = await topicPathsFor(input, store);
     const calls = splitCalls(input.firstExample, input.count, input.examplesPerCall);
-
     // A retry reads the batch's checkpoints at once: finished calls, and agent calls' progress.
-    const agent = g.conversationType === 'agent' && g.tools !== undefined;
-    const checkpointKeys = calls.flatMap((c) => (agent ? [c.call, AGENT_PROGRESS_KEY + c.call] : [c.call]));
-    const checkpoints = attempt > 1 ? await store.readCalls(input.batchIndex, checkpointKeys) : new Map<number, unknown>();
-    const outcomes = new Map<number, CallOutcome>();
-    for (const c of calls) {
-      const done = parseCheckpoint(CallOutcomeSchema, checkpoints.get(c.call), (why) =>
-        log.warn(`batch ${input.batchIndex} call ${c.call}: checkpoint unreadable (${why}); calling again`),
-      );
-      if (done) outcomes.set(c.call, done);
-    }
+    const agent = input.generation.conversationType === 'agent' && input.generation.tools !== undefined;
+    const keys = calls.flatMap((c) => (agent ? [c.call, AGENT_PROGRESS_KEY + c.call] : [c.call]));
+    const checkpoints = retry ? await store.readCalls(input.batchIndex, keys) : new Map<number, unknown>();
+    return new BatchAttempt(p, previous, topicPaths, calls, checkpoints);
+  }
 
-    /** One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if anything. */
-    const callModel = async (c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) => {
-      if (input.pacing) await waitForSlot(runStore, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
-      try {
-        return await providers.get(g.model).generate({
-          system: g.systemPrompt,
-          prompt,
-          jsonSchema,
-          schemaName,
-          temperature: g.temperature,
-          maxTokens: g.maxTokens,
-          timeoutMs: g.requestTimeoutSeconds * 1000,
-          signal: ctx.cancellationSignal,
-          headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
-        });
-      } catch (err) {
-        // A 429 slows every worker's pacing of this endpoint down.
-        if (input.pacing && err instanceof ModelError && err.category === 'rate_limit')
-          await runStore.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
-        const fatal =
-          err instanceof ModelError && err.unreachable && input.firstWave
-            ? new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err })
-            : err instanceof ModelError && RUN_FATAL_TYPES.includes(err.category)
-              ? err
-              : undefined;
-        // A failure that ends the run starts no more calls in the slice (before this call's slot is handed on).
-        if (fatal) onFatal(toFailure(fatal));
-        if (fatal && fatal !== err) throw fatal;
-        throw new FailedCall(err, err instanceof ModelError ? err.usage : undefined);
-      }
-    };
+  /** The validation error of the latest failed attempt, fed back into the prompt (DeepFabric's feedback loop). */
+  private get lastValidation(): string | undefined {
+    const e = [...this.previous].reverse().find((x) => x.category === 'validation_error' || x.category === 'json_parse_error');
+    return e ? String(e.message) : undefined;
+  }
 
-    const runCall = async (c: { call: number; firstExample: number; count: number }): Promise<CallOutcome> => {
-      const paths = topicPaths.slice(c.firstExample - input.firstExample, c.firstExample - input.firstExample + c.count);
-      let outcome: CallOutcome;
-      if (agent) {
-        outcome = await runAgentCall(c, paths);
-      } else {
-        const prompt = renderBatchPrompt(g, paths, lastValidation ? String(lastValidation.message) : undefined);
-        const result = await callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
-        try {
-          outcome = {
-            ...(await validateAnswer(result.object, c, paths, input, g)),
-            inputTokens: result.usage.inputTokens,
-            outputTokens: result.usage.outputTokens,
-          };
-        } catch (err) {
-          throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
-        }
-      }
-      // Every call is checkpointed (one appended line) before its slot goes to the next call, so a
-      // killed worker loses at most the calls in flight, never more than `concurrency`.
-      await store.writeCall(input.batchIndex, c.call, outcome);
-      outcomes.set(c.call, outcome);
-      return outcome;
-    };
+  async run(): Promise<BatchSummary> {
+    const { ctx, slots } = this.p;
     /**
      * A call holds one of the slice's slots from its paced turn until its answer is checked and
      * checkpointed; the batch's shard, dedup and summary happen outside, while the slot already
      * serves the next call.
      */
-    const runCallInSlot = (c: { call: number; firstExample: number; count: number }) => slots.run(() => runCall(c));
-
-    /**
-     * The examples of one call, each an agent loop with its tools executed here. Each finished step
-     * is checkpointed (the call's progress record), so a retry resumes every example at its next step.
-     */
-    const runAgentCall = async (c: { call: number; firstExample: number; count: number }, paths: string[][]): Promise<CallOutcome> => {
-      const tools = g.tools!;
-      const key = AGENT_PROGRESS_KEY + c.call;
-      const saved = parseCheckpoint(AgentCallProgressSchema, checkpoints.get(key), (why) =>
-        log.warn(`batch ${input.batchIndex} call ${c.call}: agent checkpoint unreadable (${why}); starting its examples again`),
-      );
-      const examples: AgentProgress[] = saved?.examples ?? [];
-      const save = () => store.writeCall(input.batchIndex, key, { examples }, { replace: true });
-      for (let i = 0; i < c.count; i++) {
-        const progress = (examples[i] ??= { steps: [], inputTokens: 0, outputTokens: 0 });
-        // Each example has its own tool session: the builtin file system starts from scenario_seed again.
-        const session = new ToolSession(`${input.runId}-${input.batchIndex}-${c.firstExample + i}`, tools.seedFiles);
-        for (const s of progress.steps)
-          for (const call of s.calls) if (call.function_name === 'write_file' || call.function_name === 'delete_file') replayFileCall(session, call);
-        // In Spin the session lives at the service: seeded before the example's first step (a resumed example's session has them).
-        if (progress.steps.length === 0 && progress.final === undefined) await seedSpinSession(tools, session, ctx.cancellationSignal);
-        let feedback = lastValidation ? String(lastValidation.message) : undefined;
-        while (progress.final === undefined) {
-          const prompt = agentStepPrompt({ instructions: g.instructions, topicPath: paths[i] ?? [], tools, progress, previousError: feedback });
-          const result = await callModel(c, prompt, agentStepJsonSchema(), 'agent_step');
-          progress.inputTokens += result.usage.inputTokens;
-          progress.outputTokens += result.usage.outputTokens;
-          try {
-            await applyAgentStep(result.object, progress, tools, session, g.model.provider, ctx.cancellationSignal);
-          } catch (err) {
-            progress.inputTokens -= result.usage.inputTokens;
-            progress.outputTokens -= result.usage.outputTokens;
-            throw new FailedCall(err, result.usage);
-          }
-          feedback = undefined;
-          await save();
-        }
-      }
-      const rejected: Record<string, number> = {};
-      const built = examples.map((p, i) =>
-        agentRecord(p, tools, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt, idSeed: `${input.runId}/${c.firstExample + i}` }),
-      );
-      const kept = built.flatMap((r, i) => (r ? [{ r, path: paths[i]! }] : []));
-      if (kept.length < built.length) rejected['more tool calls than max_per_query'] = built.length - kept.length;
-      const outcome = await validateAnswer(
-        { examples: kept.map((k) => k.r) },
-        { ...c, count: kept.length },
-        kept.map((k) => k.path),
-        input,
-        g,
-        (raw) => raw as DatasetRecord,
-      );
-      for (const [k, v] of Object.entries(rejected)) outcome.rejected[k] = (outcome.rejected[k] ?? 0) + v;
-      return { ...outcome, inputTokens: examples.reduce((n, p) => n + p.inputTokens, 0), outputTokens: examples.reduce((n, p) => n + p.outputTokens, 0) };
-    };
-
-    const settled = await Promise.allSettled(calls.filter((c) => !outcomes.has(c.call)).map(runCallInSlot));
+    const settled = await Promise.allSettled(this.calls.filter((c) => !this.outcomes.has(c.call)).map((c) => slots.run(() => this.runCall(c))));
     // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
     const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof FailedCall ? r.reason : new FailedCall(r.reason, undefined)] : []));
-    if (failures.length) {
-      const modelErrors = failures.map((f) => f.error).filter((e): e is ModelError => e instanceof ModelError);
-      const other = failures.find((f) => !(f.error instanceof ModelError));
-      if (other) throw other.error; // a store or network failure of this worker: retried with the slice
-      const worst = worstFailure(modelErrors, input.retryOnErrors);
-      // Final: the slice's retry (if any) does not call for this batch again (see the check above).
-      const final = !retryableUnder({ category: worst.category, nonRetryable: !worst.retryable }, input.retryOnErrors);
-      const entries: Record<string, unknown>[] = [];
-      for (const { error, usage } of failures) {
-        const err = error as ModelError;
-        const entry = {
-          attempt,
-          category: err.category,
-          message: err.message.slice(0, 500),
-          at: new Date().toISOString(),
-          ...(usage ?? {}),
-          ...(final ? { final } : {}),
-        };
-        entries.push(entry);
-        await store.appendError(input.batchIndex, entry);
-      }
-      // The tokens of every failed attempt on record travel with the failure: a batch that fails for good still counts what it cost.
-      throw toFailure(worst, { ...tokensOf([...previous, ...entries]), attempts: attempt });
-    }
+    if (failures.length) return this.fail(failures);
+    return this.finish();
+  }
 
+  /** One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if anything. */
+  private async callModel(c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) {
+    const { input, ctx, pacer } = this.p;
+    const g = this.g;
+    if (input.pacing) await waitForSlot(pacer, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
+    try {
+      return await this.p.providers.get(g.model).generate({
+        system: g.systemPrompt,
+        prompt,
+        jsonSchema,
+        schemaName,
+        temperature: g.temperature,
+        maxTokens: g.maxTokens,
+        timeoutMs: g.requestTimeoutSeconds * 1000,
+        signal: ctx.cancellationSignal,
+        headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
+      });
+    } catch (err) {
+      // A 429 slows every worker's pacing of this endpoint down.
+      if (input.pacing && err instanceof ModelError && err.category === 'rate_limit')
+        await pacer.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
+      const fatal =
+        err instanceof ModelError && err.unreachable && input.firstWave
+          ? new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err })
+          : err instanceof ModelError && RUN_FATAL_TYPES.includes(err.category)
+            ? err
+            : undefined;
+      // A failure that ends the run starts no more calls in the slice (before this call's slot is handed on).
+      if (fatal) this.p.onFatal(toFailure(fatal));
+      if (fatal && fatal !== err) throw fatal;
+      throw new FailedCall(err, err instanceof ModelError ? err.usage : undefined);
+    }
+  }
+
+  private async runCall(c: Call): Promise<CallOutcome> {
+    const { input, store } = this.p;
+    const paths = this.topicPaths.slice(c.firstExample - input.firstExample, c.firstExample - input.firstExample + c.count);
+    let outcome: CallOutcome;
+    if (this.agent) outcome = await this.runAgentCall(c, paths);
+    else {
+      const g = this.g;
+      const prompt = renderBatchPrompt(g, paths, this.lastValidation);
+      const result = await this.callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
+      try {
+        outcome = {
+          ...(await validateAnswer(result.object, c, paths, input, g)),
+          inputTokens: result.usage.inputTokens,
+          outputTokens: result.usage.outputTokens,
+        };
+      } catch (err) {
+        throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
+      }
+    }
+    // Every call is checkpointed (one appended line) before its slot goes to the next call, so a
+    // killed worker loses at most the calls in flight, never more than `concurrency`.
+    await store.writeCall(input.batchIndex, c.call, outcome);
+    this.outcomes.set(c.call, outcome);
+    return outcome;
+  }
+
+  /**
+   * The examples of one call, each an agent loop with its tools executed here. Each finished step
+   * is checkpointed (the call's progress record), so a retry resumes every example at its next step.
+   */
+  private async runAgentCall(c: Call, paths: string[][]): Promise<CallOutcome> {
+    const { input, store, ctx } = this.p;
+    const g = this.g;
+    const tools = g.tools!;
+    const key = AGENT_PROGRESS_KEY + c.call;
+    const saved = parseCheckpoint(AgentCallProgressSchema, this.checkpoints.get(key), (why) =>
+      log.warn(`batch ${input.batchIndex} call ${c.call}: agent checkpoint unreadable (${why}); starting its examples again`),
+    );
+    const examples: AgentProgress[] = saved?.examples ?? [];
+    const save = () => store.writeCall(input.batchIndex, key, { examples }, { replace: true });
+    for (let i = 0; i < c.count; i++) {
+      const progress = (examples[i] ??= { steps: [], inputTokens: 0, outputTokens: 0 });
+      // Each example has its own tool session: the builtin file system starts from scenario_seed again.
+      const session = new ToolSession(`${input.runId}-${input.batchIndex}-${c.firstExample + i}`, tools.seedFiles);
+      for (const s of progress.steps)
+        for (const call of s.calls) if (call.function_name === 'write_file' || call.function_name === 'delete_file') replayFileCall(session, call);
+      // In Spin the session lives at the service: seeded before the example's first step (a resumed example's session has them).
+      if (progress.steps.length === 0 && progress.final === undefined) await seedSpinSession(tools, session, ctx.cancellationSignal);
+      let feedback = this.lastValidation;
+      while (progress.final === undefined) {
+        const prompt = agentStepPrompt({ instructions: g.instructions, topicPath: paths[i] ?? [], tools, progress, previousError: feedback });
+        const result = await this.callModel(c, prompt, agentStepJsonSchema(), 'agent_step');
+        progress.inputTokens += result.usage.inputTokens;
+        progress.outputTokens += result.usage.outputTokens;
+        try {
+          await applyAgentStep(result.object, progress, tools, session, g.model.provider, ctx.cancellationSignal);
+        } catch (err) {
+          progress.inputTokens -= result.usage.inputTokens;
+          progress.outputTokens -= result.usage.outputTokens;
+          throw new FailedCall(err, result.usage);
+        }
+        feedback = undefined;
+        await save();
+      }
+    }
+    const rejected: Record<string, number> = {};
+    const built = examples.map((p, i) =>
+      agentRecord(p, tools, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt, idSeed: `${input.runId}/${c.firstExample + i}` }),
+    );
+    const kept = built.flatMap((r, i) => (r ? [{ r, path: paths[i]! }] : []));
+    if (kept.length < built.length) rejected['more tool calls than max_per_query'] = built.length - kept.length;
+    const outcome = await validateAnswer(
+      { examples: kept.map((k) => k.r) },
+      { ...c, count: kept.length },
+      kept.map((k) => k.path),
+      input,
+      g,
+      (raw) => raw as DatasetRecord,
+    );
+    for (const [k, v] of Object.entries(rejected)) outcome.rejected[k] = (outcome.rejected[k] ?? 0) + v;
+    return { ...outcome, inputTokens: examples.reduce((n, p) => n + p.inputTokens, 0), outputTokens: examples.reduce((n, p) => n + p.outputTokens, 0) };
+  }
+
+  /** Records the failed calls in the batch's errors log and throws the batch's failure (final when the policy does not retry it). */
+  private async fail(failures: FailedCall[]): Promise<never> {
+    const { input, store } = this.p;
+    const modelErrors = failures.map((f) => f.error).filter((e): e is ModelError => e instanceof ModelError);
+    const other = failures.find((f) => !(f.error instanceof ModelError));
+    if (other) throw other.error; // a store or network failure of this worker: retried with the slice
+    const worst = worstFailure(modelErrors, input.retryOnErrors);
+    // Final: the slice's retry (if any) does not call for this batch again (see `open`).
+    const final = !retryableUnder({ category: worst.category, nonRetryable: !worst.retryable }, input.retryOnErrors);
+    const entries: Record<string, unknown>[] = [];
+    for (const { error, usage } of failures) {
+      const err = error as ModelError;
+      const entry = {
+        attempt: this.attempt,
+        category: err.category,
+        message: err.message.slice(0, 500),
+        at: new Date().toISOString(),
+        ...(usage ?? {}),
+        ...(final ? { final } : {}),
+      };
+      entries.push(entry);
+      await store.appendError(input.batchIndex, entry);
+    }
+    // The tokens of every failed attempt on record travel with the failure: a batch that fails for good still counts what it cost.
+    throw toFailure(worst, { ...tokensOf([...this.previous, ...entries]), attempts: this.attempt });
+  }
+
+  /** Joins the calls' examples, drops duplicates, writes the shard (one atomic write) and returns the small summary. */
+  private async finish(): Promise<BatchSummary> {
+    const { input, store } = this.p;
     const rejected: Record<string, number> = {};
     const records: unknown[] = [];
     const topics: (string[] | undefined)[] = [];
     // Answers that failed validation in earlier attempts were paid for too.
-    let { inputTokens, outputTokens } = tokensOf(previous);
-    for (const c of calls) {
-      const o = outcomes.get(c.call)!;
+    let { inputTokens, outputTokens } = tokensOf(this.previous);
+    for (const c of this.calls) {
+      const o = this.outcomes.get(c.call)!;
       records.push(...o.records);
       topics.push(...o.records.map((_, i) => o.topics?.[i]));
       for (const [k, v] of Object.entries(o.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
@@ -308,7 +371,7 @@ export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
       outputTokens += o.outputTokens;
     }
     // Duplicates of examples the run already holds are dropped here, so the workflow's top-ups replace them.
-    const keep = input.dedup && records.length ? await dropDuplicates(store, input, attempt, records, rejected) : records.map(() => true);
+    const keep = input.dedup && records.length ? await dropDuplicates(store, input, this.attempt, records, rejected) : records.map(() => true);
     const kept = records.filter((_, i) => keep[i]);
     const keptTopics = topics.filter((_, i) => keep[i]);
     const summary: BatchSummary = {
@@ -316,20 +379,20 @@ export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
       requested: input.count,
       accepted: kept.length,
       rejected,
-      errors: countBy(previous, 'category') as Record<ErrorCategory, number>,
-      attempts: attempt,
+      errors: countBy(this.previous, 'category') as Record<ErrorCategory, number>,
+      attempts: this.attempt,
       // Every call that answered plus every failed call on record (all attempts): what was paid for.
-      calls: calls.length + previous.length,
+      calls: this.calls.length + this.previous.length,
       inputTokens,
       outputTokens,
-      latencyMs: Date.now() - started,
+      latencyMs: Date.now() - this.started,
       finishedAtMs: Date.now(),
       cached: false,
       ...(kept.length ? { sample: previewText(kept[0] as DatasetRecord) } : {}),
     };
-    // The stored summary also keeps each record's topic (the manifest's diversity); the workflow gets the small one.
-    const stored: StoredSummary = { ...summary, madeBy, ...(keptTopics.every(Boolean) ? { recordTopics: keptTopics as string[][] } : {}) };
+    // The stored summary also keeps each record's topic (the manifest's diversity) and its maker; the workflow gets the small one.
+    const stored: StoredSummary = { ...summary, madeBy: this.p.madeBy, ...(keptTopics.every(Boolean) ? { recordTopics: keptTopics as string[][] } : {}) };
     await store.writeShard(input.batchIndex, { summary: stored, records: kept });
     return summary;
-  };
+  }
 }

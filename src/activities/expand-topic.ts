@@ -14,7 +14,7 @@ import { deepFabricGraphFile } from '../topics/deepfabric-ids';
 
 /** One node to expand: its path from the root, and (graph mode) existing nodes it may link to. */
 export const ExpandInputSchema = z.object({
-  build: TopicBuildInputSchema.omit({ rootPrompt: true }),
+  build: TopicBuildInputSchema.omit({ rootPrompt: true, resume: true, expansionsPerRun: true }),
   path: z.array(z.string()),
   /** Graph mode: node id, for the checkpoint name. */
   nodeId: z.number().int().optional(),
@@ -22,7 +22,7 @@ export const ExpandInputSchema = z.object({
 });
 export type ExpandInput = z.infer<typeof ExpandInputSchema>;
 
-export const ExpandResultSchema = z.object({
+const ExpandResultSchema = z.object({
   subtopics: z.array(z.object({ topic: z.string(), connections: z.array(z.number().int()) })),
   inputTokens: z.number(),
   outputTokens: z.number(),
@@ -43,7 +43,7 @@ async function readNode(build: ReturnType<Store['topicBuild']>, key: string): Pr
 const MAX_ASKS_AGAIN = 2;
 
 /** Checkpoint key of a node: a hash of its path (tree) or its id (graph). */
-export function nodeKey(nodePath: string[], nodeId?: number): string {
+function nodeKey(nodePath: string[], nodeId?: number): string {
   return nodeId !== undefined ? `g${nodeId}` : createHash('sha256').update(JSON.stringify(nodePath)).digest('hex').slice(0, 16);
 }
 

@@ -13,7 +13,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { ProviderFactory } from '../llm/provider-factory';
 import type { Store } from '../storage/store';
-import { retryableUnder, RUN_FATAL_TYPES } from '../workflows/failures';
+import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { makeBatchRunner } from './batch-runner';
 import { CallSlots } from './call-slots';
 import type { SliceBatchFailure, SliceInput, SliceResult } from './types';

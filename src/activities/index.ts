@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { ProviderFactory, type Env } from '../llm/provider-factory';
 import { makeAssembleDataset } from './assemble-dataset';
-import { FsStore, type Store } from '../storage/store';
-import { defaultDataDir } from '../worker/paths';
+import { FsStore } from '../storage/fs-store';
+import type { Store } from '../storage/store';
+import { defaultDataDir } from '../config/paths';
 import { makeGenerateSlice } from './generate-slice';
 import { makeExpandTopic, makeReadTopicBuildState, makeSaveTopicGraph, makeSaveTopicTree, makeWriteTopicBuildState } from './expand-topic';
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { GenerationSettingsSchema, RunInputSchema } from '../config/run-input';
 
 /** Input of one batch: small, so history stays small. Topics come inline or are picked from the run's stored topics. */
-export const BatchInputSchema = z.object({
+const BatchInputSchema = z.object({
   runId: z.string(),
   /** The client's run folder (display only: the worker finds the run by id in its own store). */
   runDir: z.string(),
@@ -43,8 +43,7 @@ export const BatchInputSchema = z.object({
 export type BatchInput = z.infer<typeof BatchInputSchema>;
 
 /** One batch of a slice: its index, first example, size and (inline topics) its topic paths. */
-export const SliceBatchSchema = BatchInputSchema.pick({ batchIndex: true, firstExample: true, count: true, topicPaths: true });
-export type SliceBatch = z.infer<typeof SliceBatchSchema>;
+const SliceBatchSchema = BatchInputSchema.pick({ batchIndex: true, firstExample: true, count: true, topicPaths: true });
 
 /**
  * Input of one slice: several batches that share one activity and `callsInFlight` call slots; a
@@ -65,7 +64,7 @@ export type SliceInput = z.infer<typeof SliceInputSchema>;
 const Counts = z.record(z.string(), z.number());
 
 /** What a batch reports back to the workflow: counts only, never the examples. */
-export const BatchSummarySchema = z.object({
+const BatchSummarySchema = z.object({
   batchIndex: z.number().int(),
   requested: z.number().int(),
   accepted: z.number().int(),
@@ -90,7 +89,7 @@ export const BatchSummarySchema = z.object({
 export type BatchSummary = z.infer<typeof BatchSummarySchema>;
 
 /** Why a batch of a slice failed (category = the Temporal failure type). */
-export const SliceBatchFailureSchema = z.object({
+const SliceBatchFailureSchema = z.object({
   category: z.string(),
   message: z.string(),
   nonRetryable: z.boolean(),
@@ -138,11 +137,11 @@ export const CallOutcomeSchema = z.object({
 export type CallOutcome = z.infer<typeof CallOutcomeSchema>;
 
 /** One executed tool call of an agent example. */
-export const ExecutedCallSchema = z.object({ function_name: z.string(), arguments: z.string(), reasoning: z.string(), result: z.string() });
+const ExecutedCallSchema = z.object({ function_name: z.string(), arguments: z.string(), reasoning: z.string(), result: z.string() });
 export type ExecutedCall = z.infer<typeof ExecutedCallSchema>;
 
 /** An agent example's progress: what its checkpoint holds after each finished step. */
-export const AgentProgressSchema = z.object({
+const AgentProgressSchema = z.object({
   question: z.string().optional(),
   steps: z.array(z.object({ thought: z.string(), calls: z.array(ExecutedCallSchema) })),
   final: z.string().optional(),

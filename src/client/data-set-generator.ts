@@ -7,7 +7,8 @@ import { incompleteRunError } from './run-outcome';
 import { registerContentFilter, type ContentFilter } from '../dataset/content-filters';
 import { Dataset } from '../dataset/dataset';
 import { DEFAULT_TEMPLATES } from '../prompts/template';
-import { openStore, type Store } from '../storage/store';
+import { openStore } from '../storage/open-store';
+import type { Store } from '../storage/store';
 import type { RunResult } from '../workflows/dataset-run';
 import type { GenerationStats } from '../workflows/stats';
 import { buildRunPlan, defaultDataDir, type CreateDataArgs, type GeneratorState } from './run-builder';
@@ -19,6 +20,7 @@ import { TemporalContext, type TemporalOptions } from './temporal-context';
 import { serveRun, startRun } from './run-starter';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { configurationIssues } from './configuration-issues';
+import { connectionSettings } from '../config/connection';
 
 /** Constructor options: the seed's, plus how to reach Temporal. */
 export type DataSetGeneratorOptions = GeneratorOptionsInput & { temporal?: TemporalOptions };
@@ -82,7 +84,7 @@ export class DataSetGenerator {
   private storePromise: Promise<Store> | undefined;
   /** This client's run store: PostgreSQL when `store` (or DEEPFABRIC_STORE) is a URL, else the data folder. */
   private store(): Promise<Store> {
-    this.storePromise ??= openStore({ dataDir: this.dataDir, url: this.raw.store ?? process.env.DEEPFABRIC_STORE }).catch((err: Error) => {
+    this.storePromise ??= openStore({ dataDir: this.dataDir, url: this.raw.store ?? connectionSettings().storeUrl }).catch((err: Error) => {
       this.storePromise = undefined;
       throw new ConfigurationError(err.message);
     });
@@ -197,7 +199,7 @@ export class DataSetGenerator {
   /**
    * Starts a run, or attaches to the run of the same dataset (same name and dataset settings, see
    * `datasetDigest`) and returns its handle:
-   * - running: attached; changed concurrency, retries and request timeout are applied to it (an update);
+   * - running: attached; changed concurrency, retries and request timeout are applied to it (the applySettings signal);
    * - finished complete with the same target: attached (its result is there, nothing is paid);
    * - finished short, failed, stopped or cancelled, or asked for a different number of examples:
    *   started again under the same id; batches already on disk are reused, only missing ones are paid.

@@ -18,7 +18,7 @@ export interface GeneratorState {
   namedFilters: string[];
 }
 
-export { defaultDataDir } from '../worker/paths';
+export { defaultDataDir } from '../config/paths';
 
 /** The model spec from per-call override or options; throws ConfigurationError naming the field. */
 export function resolveModel(opts: GeneratorOptions, override?: string): ModelSpec {
@@ -69,7 +69,7 @@ export function datasetDigest(input: Pick<RunPlan, 'generation' | 'examplesPerCa
 }
 
 /**
- * Calls one batch activity runs at once when the config does not say: a quarter of `concurrency`,
+ * Calls one batch runs at once when the config does not say: a quarter of `concurrency`,
  * between 1 and 8. Fewer Temporal operations per model call (one activity, one completion, one
  * workflow task for several calls) while at least four batches stay in flight, so a slow or failing
  * batch never holds most of the call slots.

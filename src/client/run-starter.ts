@@ -19,7 +19,7 @@ import type { TemporalContext } from './temporal-context';
 /** Above this many topic paths, a run's topics go to the run's store instead of its history. */
 const INLINE_TOPICS_LIMIT = 1000;
 
-export interface StartRunOptions {
+interface StartRunOptions {
   maxExtraBatchFraction: number;
   /** The generator has function filters: they run only in an in-process worker. */
   functionFilters: boolean;

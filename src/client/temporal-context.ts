@@ -4,7 +4,8 @@ import path from 'node:path';
 import { SharedServerLease } from '../worker/shared-server';
 import type { Store } from '../storage/store';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { DEFAULT_TASK_QUEUE, embeddedTaskQueue } from '../worker/paths';
+import { DEFAULT_TASK_QUEUE, embeddedTaskQueue } from '../config/paths';
+import { connectionSettings, type ClusterConnection } from '../config/connection';
 
 /** How a client reaches Temporal. Nothing set = embedded mode. */
 export interface TemporalOptions {
@@ -55,16 +56,19 @@ export class TemporalContext {
     /** A server on the preferred port that is not this folder's (embedded mode), in words. */
     readonly foreign: string | undefined,
     private readonly owned: { connection?: Connection; lease?: SharedServerLease },
-    private readonly workerSetup: { enabled: boolean; security: { tls?: boolean; apiKey?: string }; store: Store | undefined; storeId: string | undefined },
+    private readonly workerSetup: { enabled: boolean; security: Omit<ClusterConnection, 'address'>; store: Store | undefined; storeId: string | undefined },
     private readonly workerInProcess = false,
   ) {}
 
   static async open(opts: TemporalOptions, dataDir: string, store?: Store): Promise<TemporalContext> {
-    const namespace = opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
-    const taskQueue = opts.taskQueue ?? process.env.DEEPFABRIC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
-    const address = opts.address ?? process.env.TEMPORAL_ADDRESS;
-    const apiKey = opts.apiKey ?? process.env.TEMPORAL_API_KEY;
-    const security = { ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) };
+    const conn = connectionSettings();
+    const namespace = opts.namespace ?? conn.namespace;
+    const taskQueue = opts.taskQueue ?? conn.taskQueue ?? DEFAULT_TASK_QUEUE;
+    // The options given in code win over the environment's (TEMPORAL_* variables, temporal.toml profiles).
+    const { address: envAddress, ...envSecurity }: Partial<ClusterConnection> = conn.cluster ?? {};
+    const address = opts.address ?? envAddress;
+    const apiKey = opts.apiKey ?? envSecurity.apiKey;
+    const security = { ...(opts.address ? {} : envSecurity), ...(opts.tls || apiKey ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) };
     const setup = (enabled: boolean, storeId?: string) => ({ enabled, security, store, storeId });
     if (opts.client) {
       const ctx = new TemporalContext(
@@ -154,7 +158,7 @@ export class TemporalContext {
         );
         const connection = await this.nativeConnection;
         const { worker } = await createWorker({
-          address: this.address,
+          cluster: { address: this.address, ...this.workerSetup.security },
           connection,
           namespace: this.namespace,
           taskQueue,

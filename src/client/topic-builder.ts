@@ -8,8 +8,9 @@ import { parseModelName } from '../config/model-spec';
 import { ErrorCategorySchema } from '../config/run-input';
 import { TopicBuildInputSchema, type TopicBuildInput } from '../config/topic-build-input';
 import { ConfigurationError } from '../errors';
-import { writeFileAtomic } from '../storage/run-store';
-import { openStore, type Store } from '../storage/store';
+import { writeFileAtomic } from '../files';
+import { openStore } from '../storage/open-store';
+import type { Store } from '../storage/store';
 import { Graph } from '../topics/graph';
 import { Tree } from '../topics/tree';
 import type { TopicBuildResult, topicTreeWorkflow } from '../workflows/topic-build';
@@ -17,9 +18,10 @@ import { topicBuildProgressQuery } from '../workflows/topic-build';
 import { defaultDataDir, slug } from './run-builder';
 import { toRunError } from './run-handle';
 import { TemporalContext, type TemporalOptions } from './temporal-context';
+import { connectionSettings } from '../config/connection';
 
 /** Options of a topic tree or graph build (DeepFabric's `Tree(...)` / `Graph(...)` parameters). */
-export const BuildTopicsOptionsSchema = z
+const BuildTopicsOptionsSchema = z
   .object({
     rootPrompt: z.string().min(1),
     mode: z.enum(['tree', 'graph']).default('tree'),
@@ -100,7 +102,7 @@ export async function buildTopics(options: BuildTopicsOptions): Promise<{ model:
   const { temporal, ...rest } = options;
   const input = buildTopicInput(rest);
   const dataDir = path.dirname(path.dirname(input.buildDir));
-  const store = await openStore({ dataDir, url: process.env.DEEPFABRIC_STORE });
+  const store = await openStore({ dataDir, url: connectionSettings().storeUrl });
   try {
     const ctx = await TemporalContext.open(temporal ?? {}, dataDir, store);
     try {

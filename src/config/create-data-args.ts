@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MAX_EXAMPLES_PER_RUN, SamplingStrategySchema, tooManyExamples } from './run-input';
 
 /** Anything with `getAllPaths()`: a Tree or a Graph. */
-export type TopicModelLike = { getAllPaths(): string[][] };
+type TopicModelLike = { getAllPaths(): string[][] };
 
 const positiveInteger = { error: (iss: { input?: unknown }) => `must be a positive integer, got ${String(iss.input)}` };
 
@@ -45,7 +45,7 @@ export const CreateDataArgsSchema = z
     seed: z.number().int().optional(),
     /** Topic paths stored in a JSONL file readable by the workers (for big topic sets). */
     topicsFile: z.string().min(1).optional(),
-    /** Model calls one batch activity runs at once (default: see `defaultCallsPerBatch`). */
+    /** Model calls one batch runs at once (in its slice's call slots) (default: see `defaultCallsPerBatch`). */
     callsPerBatch: z.number().int().min(1).max(64).optional(),
     /**
      * When another run of the same name but different dataset settings is still running: stop it

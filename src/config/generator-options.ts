@@ -34,7 +34,7 @@ export const GeneratorOptionsSchema = z
     tools: ToolsSettingsSchema.optional(),
     /** Batches in flight at once. */
     concurrency: z.number().int().min(1).max(10000).default(8),
-    /** Model calls one batch activity runs at once (default: a quarter of `concurrency`, 1 to 8). */
+    /** Model calls one batch runs at once (default: a quarter of `concurrency`, 1 to 8). */
     callsPerBatch: z.number().int().min(1).max(64).optional(),
     /**
      * Batches one slice activity works through (its calls share `callsPerBatch` slots, and a slot

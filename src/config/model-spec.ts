@@ -42,8 +42,8 @@ export const PROVIDERS = {
   },
 } as const;
 
-export type ProviderName = keyof typeof PROVIDERS;
-export const PROVIDER_NAMES = Object.keys(PROVIDERS) as ProviderName[];
+type ProviderName = keyof typeof PROVIDERS;
+const PROVIDER_NAMES = Object.keys(PROVIDERS) as ProviderName[];
 
 /** A model as the worker needs it: which adapter, which model id, which endpoint. Never a key. */
 export const ModelSpecSchema = z.object({
@@ -54,7 +54,7 @@ export const ModelSpecSchema = z.object({
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
 /** The result of parsing: a spec, or a message that says what was wrong and what to write instead. */
-export type ParsedModel = { ok: true; spec: ModelSpec } | { ok: false; error: string };
+type ParsedModel = { ok: true; spec: ModelSpec } | { ok: false; error: string };
 
 /**
  * Parses `provider/model` (`openai/gpt-4o-mini`, `openrouter/meta-llama/llama-3-8b`), or a bare

@@ -13,7 +13,7 @@ export const ConversationTypeSchema = z.enum(CONVERSATION_TYPES);
 export type ConversationType = z.infer<typeof ConversationTypeSchema>;
 
 /** How topic paths are assigned to example slots. */
-export const SAMPLING_STRATEGIES = ['sequential', 'random', 'balanced', 'custom'] as const;
+const SAMPLING_STRATEGIES = ['sequential', 'random', 'balanced', 'custom'] as const;
 export const SamplingStrategySchema = z.enum(SAMPLING_STRATEGIES);
 export type SamplingStrategy = z.infer<typeof SamplingStrategySchema>;
 
@@ -66,16 +66,15 @@ export const GenerationSettingsSchema = z.object({
 export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
 
 /** Where a run's topics live: inline for small sets, or in the run store (large sets, topic files): workers read them by run id from their own store. */
-export const RunTopicsSchema = z.union([
+const RunTopicsSchema = z.union([
   z.object({ kind: z.literal('inline'), paths: z.array(z.array(z.string()).min(1)).min(1) }),
   z.object({ kind: z.literal('stored'), count: z.number().int().positive() }),
 ]);
 /** Where a planned run's topics come from: inline, or a JSONL file on the client (one path per line), which `startRun` moves into the store. */
-export const TopicSourceSchema = z.union([
+const TopicSourceSchema = z.union([
   ...RunTopicsSchema.options,
   z.object({ kind: z.literal('file'), file: z.string().min(1), count: z.number().int().positive() }),
 ]);
-export type TopicSource = z.infer<typeof TopicSourceSchema>;
 
 /**
  * The most examples one run may ask for. This project is built for thousands to hundreds of

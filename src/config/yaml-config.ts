@@ -41,7 +41,7 @@ const NumSamplesSchema = z.union([
   z.string().regex(/^\d+(\.\d+)?%$/, { error: 'expected a positive integer, "auto" or a percentage such as "50%"' }),
 ]);
 
-export const RawYamlConfigSchema = z
+const RawYamlConfigSchema = z
   .object({
     run: z
       .object({ name: z.string().min(1).optional(), id: z.string().min(1).optional() })
@@ -90,7 +90,7 @@ export const RawYamlConfigSchema = z
         max_tokens: z.number().int().positive().optional(),
         request_timeout: z.number().positive().optional(),
         concurrency: z.number().int().min(1).max(10000).optional(),
-        /** Model calls one batch activity runs at once (DeepFabric 4.x's output.batch_size means this). */
+        /** Model calls one batch runs at once (DeepFabric 4.x's output.batch_size means this). */
         calls_per_batch: z.number().int().min(1).max(64).optional(),
         /** Batches one slice activity works through, refilling each call slot as soon as a call ends (default 4; 1 = no refill). */
         batches_per_slice: z.number().int().min(1).max(64).optional(),
@@ -188,7 +188,7 @@ export const RawYamlConfigSchema = z
 type RawYamlConfig = z.output<typeof RawYamlConfigSchema>;
 
 /** A stage's model after merging the top-level `llm` with the stage's own block. */
-export interface ResolvedLlm {
+interface ResolvedLlm {
   model: string;
   provider?: string | undefined;
   temperature: number;
@@ -514,7 +514,7 @@ function configIssues(error: z.ZodError): string[] {
  * Values set by flags before the file is checked (`generate --conversation-type cot`, ...): dotted
  * config keys, so a flag's value is checked and normalized exactly as the same key in the file.
  */
-export type RawSettings = Record<string, unknown>;
+type RawSettings = Record<string, unknown>;
 
 function setDotted(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');

@@ -17,16 +17,8 @@ export function registerContentFilter(name: string, filter: ContentFilter): void
   registry.set(name, filter);
 }
 
-export function unregisterContentFilter(name: string): void {
-  registry.delete(name);
-}
-
-export function hasContentFilter(name: string): boolean {
-  return registry.has(name);
-}
-
 /** Verdict on one record; `reason` is the key under which stats count the rejection. */
-export type FilterVerdict = { ok: true } | { ok: false; reason: string };
+type FilterVerdict = { ok: true } | { ok: false; reason: string };
 
 /** Runs declarative filters, then named ones in order; the first rejection wins. */
 export async function applyContentFilters(

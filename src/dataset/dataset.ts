@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseJsonl, writeFileAtomic } from '../storage/run-store';
+import { parseJsonl, writeFileAtomic } from '../files';
 import { applyFormatter, type Formatter } from './formatters';
 
 /**

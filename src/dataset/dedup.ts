@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 /** `dedup` settings of a run: exact on by default; `near` is a Jaccard threshold (0-1), off when absent. */
-export interface DedupSettings {
+interface DedupSettings {
   exact: boolean;
   near?: number | undefined;
 }
@@ -42,7 +42,7 @@ function fnv1a(s: string, seed: number): number {
 }
 
 /** Word shingles of a normalised text (the text itself when it has fewer words than a shingle). */
-export function shingles(text: string): Set<string> {
+function shingles(text: string): Set<string> {
   const words = normalise(text).split(' ').filter(Boolean);
   const out = new Set<string>();
   if (words.length < SHINGLE) {
@@ -68,7 +68,7 @@ export function minhash(text: string): number[] {
 }
 
 /** The LSH band keys of a signature (32-bit hashes): two texts sharing any band are candidates. */
-export function bandKeys(sig: ArrayLike<number>): number[] {
+function bandKeys(sig: ArrayLike<number>): number[] {
   const keys: number[] = [];
   for (let b = 0; b < BANDS; b++) {
     let h = (0x811c9dc5 ^ b) >>> 0;
@@ -98,7 +98,7 @@ export function jaccard(a: string, b: string): number {
 const STOPWORDS = new Set(['a', 'an', 'and', 'the', 'of', 'in', 'on', 'for', 'to', 'with', 'vs', 'versus', 'using', 'about', 'its', 'their']);
 
 /** The content words of a short text (a topic name), for near-duplicate checks of topics. */
-export function topicWords(topic: string): Set<string> {
+function topicWords(topic: string): Set<string> {
   return new Set(
     normalise(topic)
       .split(' ')

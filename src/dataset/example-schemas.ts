@@ -12,17 +12,17 @@ import { topicId } from '../topics/deepfabric-ids';
  */
 
 const Role = z.enum(['system', 'user', 'assistant', 'tool']);
-export const MessageSchema = z.object({ role: Role, content: z.string() });
+const MessageSchema = z.object({ role: Role, content: z.string() });
 
 const ChatTurn = z.object({ role: z.enum(['user', 'assistant']), content: z.string().min(1) });
 
-export const ToolCallSchema = z.object({
+const ToolCallSchema = z.object({
   id: z.string().min(1),
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
 
-export const ToolSchema = z.object({
+const ToolSchema = z.object({
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), description: z.string(), parameters: z.record(z.string(), z.unknown()) }),
 });
@@ -55,12 +55,12 @@ const ConversationMessage = z
   .strict();
 const ReasoningStep4 = z.object({ step_number: z.number().int(), thought: z.string(), action: z.string().nullable().optional() }).strict();
 /** DeepFabric 4.x's `ToolExecution`: what was called, why, and what the execution returned. */
-export const ToolExecutionSchema = z
+const ToolExecutionSchema = z
   .object({ function_name: z.string().min(1), arguments: JsonObjectString, reasoning: z.string().min(1), result: z.string().min(1) })
   .strict();
 
 /** DeepFabric 4.x's `Conversation` (fields that are None are left out of the JSON). */
-export const ConversationSchema = z
+const ConversationSchema = z
   .object({
     messages: z.array(ConversationMessage).min(1),
     metadata: z.record(z.string(), z.unknown()).optional(),
@@ -176,11 +176,6 @@ const LlmSchemas = {
     answer: z.string().min(1),
   }),
 } as const;
-
-/** Schema of one example as the model returns it. */
-export function llmExampleSchema(type: ConversationType): z.ZodType {
-  return LlmSchemas[type];
-}
 
 /** Schema of a whole batch answer: exactly `count` examples. */
 export function batchSchema(type: ConversationType, count: number): z.ZodType<{ examples: unknown[] }> {

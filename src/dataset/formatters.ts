@@ -153,7 +153,7 @@ function texts(value: unknown, at: string, out: [string, string][]): [string, st
 }
 
 /** The fields of `record` whose text does not appear in `output` (as JSON, so escaping matches). */
-export function lostFields(record: Rec, output: Rec): string[] {
+function lostFields(record: Rec, output: Rec): string[] {
   const json = JSON.stringify(output);
   const lost = new Set<string>();
   for (const [field, text] of texts(record, '', [])) if (!json.includes(JSON.stringify(text).slice(1, -1))) lost.add(field);

@@ -40,7 +40,7 @@ export interface HubUploadOptions {
   hubUrl?: string;
 }
 
-export interface HubUploadResult {
+interface HubUploadResult {
   url: string;
   files: string[];
   records: number;

@@ -22,7 +22,7 @@ function categoryForStatus(status: number): ErrorCategory {
 }
 
 /** The error classes of one SDK (openai and @anthropic-ai/sdk export the same four). */
-export interface SdkErrors {
+interface SdkErrors {
   APIError: abstract new (...args: never[]) => Error;
   APIConnectionError: abstract new (...args: never[]) => Error;
   APIConnectionTimeoutError: abstract new (...args: never[]) => Error;

@@ -37,19 +37,19 @@ export interface PacingState {
 }
 
 /** The extra spacing a 429 adds halves every this many milliseconds. */
-export const RECOVERY_HALF_LIFE_MS = 5_000;
+const RECOVERY_HALF_LIFE_MS = 5_000;
 /** 429s closer together than this count as one. */
-export const SLOWDOWN_GAP_MS = 1_000;
+const SLOWDOWN_GAP_MS = 1_000;
 /**
  * The most a 429 storm slows the spacing: 4 times the configured one. Reservations made during a
  * storm are commitments (GCRA), so a larger factor leaves a backlog: at 16 times, 32 waiting calls
  * were booked 50 s ahead, and the rate stayed low long after the provider accepted calls again.
  */
-export const MAX_SLOWDOWN = 4;
+const MAX_SLOWDOWN = 4;
 /** 429s more than this apart start a new episode (and teach a new floor). */
-export const EPISODE_GAP_MS = 10_000;
+const EPISODE_GAP_MS = 10_000;
 /** The learned floor's extra over the configured spacing halves every this many milliseconds. */
-export const FLOOR_HALF_LIFE_MS = 60_000;
+const FLOOR_HALF_LIFE_MS = 60_000;
 
 /** The spacing in force at `now`: the configured one plus what is left of the last 429's extra. */
 export function currentInterval(state: PacingState | undefined, now: number, s: PacingSettings): number {
@@ -123,3 +123,6 @@ export interface Pacer {
 export function pacingKey(model: { provider: string; model: string; baseUrl?: string | undefined }): string {
   return `${model.provider}/${model.model}@${model.baseUrl ?? 'default'}`;
 }
+
+/** The longest a paced call waits for its slot (a 429 storm slows pacing down, and the calls waiting are booked at that spacing). */
+export const MAX_PACED_WAIT_SECONDS = 900;

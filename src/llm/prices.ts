@@ -7,7 +7,17 @@
  */
 import { z } from 'zod';
 
-export { costUsd } from '../workflows/stats';
+/** Dollars per million input and output tokens. */
+export interface TokenPrice {
+  inputPerMTokUsd: number;
+  outputPerMTokUsd: number;
+}
+
+/** Dollars for the given tokens at `price`, rounded to a millionth of a dollar. */
+export function costUsd(tokens: { inputTokens: number; outputTokens: number }, price: TokenPrice): number {
+  const usd = (tokens.inputTokens * price.inputPerMTokUsd + tokens.outputTokens * price.outputPerMTokUsd) / 1e6;
+  return Math.round(usd * 1e6) / 1e6;
+}
 
 export const PriceSchema = z
   .object({
@@ -17,7 +27,7 @@ export const PriceSchema = z
     source: z.string().default('config'),
   })
   .strict();
-export type Price = z.output<typeof PriceSchema>;
+type Price = z.output<typeof PriceSchema>;
 
 const listed = (inputPerMTokUsd: number, outputPerMTokUsd: number, asOf: string): Price => ({
   inputPerMTokUsd,

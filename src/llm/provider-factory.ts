@@ -7,11 +7,6 @@ import type { LlmProvider } from './provider';
 /** Environment variables an adapter reads; the worker's environment is the only place keys live. */
 export type Env = Record<string, string | undefined>;
 
-/** The API key env var a provider reads, and whether a missing key is an error. */
-export function apiKeyEnv(provider: ModelSpec['provider']): { name: string; required: boolean } {
-  return { name: PROVIDERS[provider].keyEnv, required: PROVIDERS[provider].keyRequired };
-}
-
 /**
  * Builds adapters from specs, caching one per endpoint so HTTP connections are reused across
  * batches. Keys come from `env`, never from the spec (which is stored in workflow history).

@@ -14,7 +14,7 @@ export interface GenerateRequest {
 }
 
 /** Token counts as the provider reported them. */
-export interface TokenUsage {
+interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
 }

@@ -1,10 +1,10 @@
 /**
  * Per-example prompt templates with `{variable}` substitution. Pure: used by the client to check a
- * configuration and by the batch activity to render prompts.
+ * configuration and by the batch runner to render prompts.
  */
 
 /** Variables every template may use without declaring them. */
-export const BUILTIN_VARIABLES = ['topic', 'context', 'path', 'examples', 'audience', 'complexity', 'content_type', 'audience_level'] as const;
+const BUILTIN_VARIABLES = ['topic', 'context', 'path', 'examples', 'audience', 'complexity', 'content_type', 'audience_level'] as const;
 
 /** Built-in template kinds and their defaults. `default` is DeepFabric's own wording. */
 export const DEFAULT_TEMPLATES: Record<string, string> = {
@@ -14,7 +14,7 @@ export const DEFAULT_TEMPLATES: Record<string, string> = {
 };
 
 /** Values used when a template names a built-in variable the user did not set. */
-export const DEFAULT_VARIABLE_VALUES: Record<string, string> = {
+const DEFAULT_VARIABLE_VALUES: Record<string, string> = {
   audience: 'intermediate learners',
   audience_level: 'intermediate learners',
   complexity: 'intermediate',
@@ -24,7 +24,7 @@ export const DEFAULT_VARIABLE_VALUES: Record<string, string> = {
 const VARIABLE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Names of the variables a template uses, in order of first use. */
-export function templateVariables(template: string): string[] {
+function templateVariables(template: string): string[] {
   const seen = new Set<string>();
   for (const m of template.matchAll(VARIABLE)) seen.add(m[1]!);
   return [...seen];
@@ -37,7 +37,7 @@ export function unknownVariables(template: string, userVars: Record<string, stri
 }
 
 /** Values for one example. */
-export interface TopicContext {
+interface TopicContext {
   path: string[];
   examples: string;
 }

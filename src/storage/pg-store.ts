@@ -9,7 +9,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Pool, type PoolClient } from 'pg';
-import { writeFileAtomic, type Shard } from './run-store';
+import { writeFileAtomic } from '../files';
+import type { Shard } from './run-store';
 import type { Claim } from '../dataset/dedup';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
 import type { RunData, RunLayout, Store, TopicBuildData } from './store';
@@ -51,7 +52,7 @@ async function underLock(client: PoolClient, name: string, fn: (c: PoolClient) =
 }
 
 /** Without credentials, for messages. */
-export function describePgUrl(url: string): string {
+function describePgUrl(url: string): string {
   try {
     const u = new URL(url);
     return `postgres ${u.host}${u.pathname}`;

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
 
-export const ToolParameterSchema = z
+const ToolParameterSchema = z
   .object({
     name: z.string().min(1),
     type: z.enum(['str', 'int', 'float', 'bool', 'list', 'dict']).default('str'),
@@ -106,7 +106,7 @@ const MCP_TYPES: Record<string, ToolDefinition['parameters'][number]['type']> = 
 };
 
 /** An MCP tool (`{name, description, inputSchema}`, as a `tools/list` answer holds them) as a tool definition of `component`. */
-export function fromMcpTool(
+function fromMcpTool(
   t: { name: string; description?: string; inputSchema?: { properties?: Record<string, { type?: string; description?: string }>; required?: string[] } },
   component: string,
 ): ToolDefinition {
@@ -206,7 +206,7 @@ function runBuiltin(session: ToolSession, name: string, args: Record<string, unk
 }
 
 /** The longest a tool service (Spin) may take to execute one call. */
-export const TOOL_TIMEOUT_MS = 60_000;
+const TOOL_TIMEOUT_MS = 60_000;
 
 /**
  * Spin's answer as the tool's result, as DeepFabric records it: its `result` (text or JSON) whether or

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
-import { writeFileAtomic } from '../storage/run-store';
+import { writeFileAtomic } from '../files';
 import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { GraphCore, type GraphNode } from './graph-core';

@@ -4,7 +4,7 @@
  * parent places it; its other parents' links (cross-links) are dashed.
  */
 
-export interface DrawNode {
+interface DrawNode {
   id: number;
   label: string;
   children: number[];

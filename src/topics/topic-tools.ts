@@ -4,7 +4,7 @@
  */
 import { ConfigurationError } from '../errors';
 
-export interface TopicReport {
+interface TopicReport {
   paths: number;
   maxDepth: number;
   /** Distinct topics at each level (level 0 is the root). */

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { writeFileAtomic } from '../storage/run-store';
+import { writeFileAtomic } from '../files';
 import { randomSeed } from './random-seed';
 import { hash32 } from './sampling';
 import { parseTopicPaths } from './topic-paths-file';

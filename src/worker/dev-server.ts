@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DataSetGeneratorError } from '../errors';
-import { packageRoot } from './paths';
+import { packageRoot } from '../config/paths';
 import { DATASET_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const execFileAsync = promisify(execFile);
@@ -48,7 +48,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface DevServerOptions {
+interface DevServerOptions {
   /** SQLite file for the server's state; runs survive a restart on the same file. Omit for in-memory. */
   dbFile?: string;
   port?: number;
@@ -100,7 +100,7 @@ export class DevServer {
       'journal_mode=wal',
       '--sqlite-pragma',
       'synchronous=normal',
-      // Hand a batch activity straight back to the worker that scheduled it (skips a matching poll).
+      // Hand a slice activity straight back to the worker that scheduled it (skips a matching poll).
       '--dynamic-config-value',
       'system.enableActivityEagerExecution=true',
     ];

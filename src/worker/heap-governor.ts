@@ -17,7 +17,7 @@ export interface HeapGovernor {
 }
 
 /** What the governor reads and calls: V8's heap size and its full collection (a test passes its own). */
-export interface HeapControls {
+interface HeapControls {
   usedBytes(): number;
   collect(): void;
 }

@@ -30,8 +30,8 @@ import { promisify } from 'node:util';
 import { processAlive, withFileLock } from '../storage/file-lock';
 import { DevServer, freePort, isListening } from './dev-server';
 
-export const EMBEDDED_PORT = 7233;
-export const EMBEDDED_UI_PORT = 8233;
+const EMBEDDED_PORT = 7233;
+const EMBEDDED_UI_PORT = 8233;
 
 interface ServerRecord {
   pid: number;
@@ -132,7 +132,7 @@ function preferredPort(): number | undefined {
  * True when the recorded process is alive, listens on the recorded port, and is a Temporal server
  * started on this folder's SQLite file with that port (its command line says so).
  */
-export async function isThisFoldersServer(record: ServerRecord, dbFile: string): Promise<boolean> {
+async function isThisFoldersServer(record: ServerRecord, dbFile: string): Promise<boolean> {
   if (!processAlive(record.pid) || !(await isListening('127.0.0.1', record.port))) return false;
   const args = await commandLine(record.pid);
   if (!args) return false;

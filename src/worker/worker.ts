@@ -2,9 +2,12 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { createActivities } from '../activities';
 import { runtimeLogSink } from './runtime-log';
 import type { Env } from '../llm/provider-factory';
-import { openStore, type Store } from '../storage/store';
-import { DEFAULT_TASK_QUEUE, defaultDataDir } from './paths';
+import { openStore } from '../storage/open-store';
+import type { Store } from '../storage/store';
+import { DEFAULT_TASK_QUEUE, defaultDataDir } from '../config/paths';
 import { startHeapGovernor, type HeapGovernor } from './heap-governor';
+import { connectionSettings } from '../config/connection';
+import type { ClusterConnection } from '../config/connection';
 
 let bundlePromise: Promise<WorkflowBundle> | undefined;
 
@@ -23,8 +26,9 @@ const quietLogger = {
   error: (m: string) => console.error(m),
 };
 
-export interface WorkerOptions {
-  address: string;
+interface WorkerOptions {
+  /** The cluster (address, TLS, API key: see config/connection.ts); unused when `connection` is given. */
+  cluster: ClusterConnection;
   namespace?: string;
   taskQueue?: string;
   /** Where API keys are read from; defaults to this process's environment. */
@@ -32,8 +36,6 @@ export interface WorkerOptions {
   /** Batch activities this worker runs at once (each is one model call, mostly waiting on HTTP). */
   maxConcurrentActivities?: number;
   connection?: NativeConnection;
-  tls?: boolean;
-  apiKey?: string;
   /** This worker's store: its data folder (default DEEPFABRIC_DATA_DIR or ./deepfabric-data), or `storeUrl`. */
   dataDir?: string;
   /** PostgreSQL run store (default: DEEPFABRIC_STORE); the data folder when unset. */
@@ -93,14 +95,8 @@ let governor: HeapGovernor | undefined;
 /** A worker for dataset runs: workflows plus the batch and assembly activities. */
 export async function createWorker(opts: WorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
   quietRuntime();
-  const connection =
-    opts.connection ??
-    (await NativeConnection.connect({
-      address: opts.address,
-      ...(opts.tls || opts.apiKey ? { tls: true } : {}),
-      ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
-    }));
-  const store = opts.store ?? (await openStore({ dataDir: opts.dataDir ?? defaultDataDir(), url: opts.storeUrl ?? process.env.DEEPFABRIC_STORE }));
+  const connection = opts.connection ?? (await NativeConnection.connect(opts.cluster));
+  const store = opts.store ?? (await openStore({ dataDir: opts.dataDir ?? defaultDataDir(), url: opts.storeUrl ?? connectionSettings().storeUrl }));
   const budget = opts.heapBudgetMb ?? Number(process.env.DEEPFABRIC_HEAP_BUDGET_MB ?? 64);
   if (budget > 0 && !governor) governor = startHeapGovernor(budget);
   const worker = await Worker.create({

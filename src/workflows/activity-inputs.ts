@@ -8,7 +8,7 @@ import { branchesOf, pathIndexForExample, type SamplingPlan } from '../topics/sa
 import type { BatchWork } from './batch-plan';
 
 /** What changes while the run goes on: the settings in force, and whether any batch has succeeded yet. */
-export interface InputMoment {
+interface InputMoment {
   requestTimeoutSeconds: number;
   retryOnErrors: readonly string[];
   firstWave: boolean;

@@ -28,7 +28,7 @@ export interface PlanLimits {
 }
 
 /** The progress a top-up is sized from. */
-export interface PlanProgress {
+interface PlanProgress {
   accepted: number;
   /** Examples asked for by finished batches (accepted or not). */
   requested: number;

@@ -31,7 +31,7 @@ export interface RunSettingsPatch {
 export const applySettingsSignal = defineSignal<[RunSettingsPatch]>('applySettings');
 
 /** Concurrency bounds of a settings change. */
-export const MAX_CONCURRENCY = 10000;
+const MAX_CONCURRENCY = 10000;
 
 /** What is wrong with a settings patch, naming the field; undefined when it is valid. `hasPrice`: the run's model has a known price. */
 export function settingsProblem(patch: RunSettingsPatch, hasPrice: boolean): string | undefined {

@@ -1,19 +1,13 @@
 /**
  * What a failed slice activity means to a run: its error category (the Temporal failure type the
- * activity raised, see `src/activities/to-failure.ts`), whether it ends the whole run, and which
- * categories the run's retry policy retries. Temporal's retry policy (`modelCallActivityOptions`)
- * is the one retry owner; `retryableUnder` is the same rule, read by a slice to decide whether it
- * fails (and is retried) or reports its batches' failures as final.
+ * activity raised, see `src/activities/to-failure.ts`) and the details it carries. Retries are
+ * decided in one place, src/config/retry-policy.ts.
  */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
 import type { SliceResult } from '../activities/types';
-import { ERROR_CATEGORIES, FATAL_CATEGORIES } from '../errors';
-
-/** Failure types that end the whole run: retrying another batch cannot fix them. */
-export const RUN_FATAL_TYPES: readonly string[] = [...FATAL_CATEGORIES, 'configuration_error'];
 
 /** Details a batch failure carries from the activity (provider, HTTP status, endpoint). */
-export interface FailureDetails {
+interface FailureDetails {
   provider?: string | undefined;
   status?: number | null | undefined;
   baseUrl?: string | undefined;
@@ -29,16 +23,6 @@ export interface BatchFailure {
   message: string;
   nonRetryable: boolean;
   details: FailureDetails;
-}
-
-/**
- * Whether the run's retry policy retries a failure: not marked non-retryable, not fatal to the run,
- * and either in `retryOnErrors` or not a model error category at all (a store or network failure).
- * Exactly the policy `modelCallActivityOptions` gives Temporal (its `nonRetryableErrorTypes`).
- */
-export function retryableUnder(f: Pick<BatchFailure, 'category' | 'nonRetryable'>, retryOnErrors: readonly string[]): boolean {
-  if (f.nonRetryable || RUN_FATAL_TYPES.includes(f.category)) return false;
-  return !(ERROR_CATEGORIES as readonly string[]).includes(f.category) || retryOnErrors.includes(f.category);
 }
 
 /** A slice activity's failure (after Temporal's retries) as a category, its details, and the batches the slice had finished. */

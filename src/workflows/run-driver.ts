@@ -21,7 +21,8 @@ import {
 import type { Activities, AssembleResult } from '../activities';
 import type { RunInput } from '../config/run-input';
 import { sliceInputs } from './activity-inputs';
-import { MAX_PACED_WAIT_SECONDS, modelCallActivityOptions } from './activity-options';
+import { MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
+import { modelCallActivityOptions } from './activity-options';
 import { newPlanCursor, plannedBatches, type BatchWork, type PlanCursor, type PlanLimits } from './batch-plan';
 import { settingsProblem, type RunSettingsPatch } from './definitions';
 import { describeSliceFailure, runFatalFailure } from './failures';

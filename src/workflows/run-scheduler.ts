@@ -15,13 +15,15 @@ import type { BatchSummary, SliceResult } from '../activities/types';
 import type { RetryStrategy } from '../config/run-input';
 import { advance, nextWork, plannedBatches, type BatchWork, type PlanCursor, type PlanLimits } from './batch-plan';
 import type { RunSettingsPatch } from './definitions';
-import { retryableUnder, RUN_FATAL_TYPES, type BatchFailure } from './failures';
-import { budgetRefusal, recordBatch, recordBatchFailure, type StatsState, type TokenPrice } from './stats';
+import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
+import type { BatchFailure } from './failures';
+import type { TokenPrice } from '../llm/prices';
+import { budgetRefusal, recordBatch, recordBatchFailure, type StatsState } from './stats';
 
 /** How a slice activity ended: its result, its failure after Temporal's retries (with the batches it finished), or the run's cancellation. */
 export type SliceOutcome = { result: SliceResult } | { failure: BatchFailure; finished: SliceResult | undefined } | 'cancelled';
 
-export interface SchedulerConfig {
+interface SchedulerConfig {
   limits: PlanLimits;
   /** Model calls of one batch: `concurrency / callsPerBatch` slots. */
   callsPerBatch: number;
@@ -34,7 +36,7 @@ export interface SchedulerConfig {
 }
 
 /** The operational settings a running run may change (`applySettings`). */
-export interface SchedulerSettings {
+interface SchedulerSettings {
   concurrency: number;
   paused: boolean;
   retry: RetryStrategy;

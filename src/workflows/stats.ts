@@ -3,6 +3,7 @@
  * `GenerationStats` snapshot the stats query returns. Pure and deterministic.
  */
 import type { BatchSummary } from '../activities/types';
+import { costUsd, type TokenPrice } from '../llm/prices';
 
 export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'stopped' | 'failed' | 'cancelled';
 
@@ -31,18 +32,6 @@ export interface StatsState {
   lastFailures?: Record<string, FailureNote>;
   /** Why the run stopped before its target on its own (e.g. its budget), when it did. */
   stopReason?: string;
-}
-
-/** Dollars per million input and output tokens. */
-export interface TokenPrice {
-  inputPerMTokUsd: number;
-  outputPerMTokUsd: number;
-}
-
-/** Dollars for the given tokens at `price`, rounded to a millionth of a dollar. */
-export function costUsd(tokens: { inputTokens: number; outputTokens: number }, price: TokenPrice): number {
-  const usd = (tokens.inputTokens * price.inputPerMTokUsd + tokens.outputTokens * price.outputPerMTokUsd) / 1e6;
-  return Math.round(usd * 1e6) / 1e6;
 }
 
 /** Enough of a batch failure to tell the user what went wrong and where (never a secret). */

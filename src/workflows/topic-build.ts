@@ -7,7 +7,7 @@ import { ActivityFailure, ApplicationFailure, condition, continueAsNew, proxyAct
 import type { Activities, ExpandInput, ExpandResult, FailedExpansion } from '../activities';
 import type { TopicBuildInput } from '../config/topic-build-input';
 import { modelCallActivityOptions } from './activity-options';
-import { RUN_FATAL_TYPES } from './failures';
+import { RUN_FATAL_TYPES } from '../config/retry-policy';
 import { GraphCore, type GraphNode } from '../topics/graph-core';
 import { relevantNodes } from '../topics/relevance';
 

@@ -4,7 +4,7 @@
  * that had not finished.
  */
 import { DataSetGenerator } from '../../src/client/data-set-generator';
-import { FsStore } from '../../src/storage/store';
+import { FsStore } from '../../src/storage/fs-store';
 import { topicPaths, workerEnv } from '../support/fixtures';
 import { useIntegrationEnv } from '../support/integration-env';
 import { spawnWorkerProcess, tempDataDir, uniqueTaskQueue, waitFor } from '../support/temporal';

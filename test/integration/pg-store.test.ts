@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { RunFailedError } from '../../src/errors';
 import { PgStore } from '../../src/storage/pg-store';
-import { FsStore } from '../../src/storage/store';
+import { FsStore } from '../../src/storage/fs-store';
 import { topicPaths, workerEnv } from '../support/fixtures';
 import { useIntegrationEnv } from '../support/integration-env';
 import { startPostgres, type TestPostgres } from '../support/postgres';

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
-import { FsStore } from '../../src/storage/store';
+import { FsStore } from '../../src/storage/fs-store';
 import { topicPaths } from '../support/fixtures';
 import { useIntegrationEnv } from '../support/integration-env';
 import { waitFor } from '../support/temporal';

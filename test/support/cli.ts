@@ -12,7 +12,9 @@ export interface CliResult {
 
 /** The environment of a CLI run in embedded mode with its data folder under `cwd` (free ports: see global-setup). */
 export function cliEnv(cwd: string, env: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, TEMPORAL_ADDRESS: '', DEEPFABRIC_DATA_DIR: path.join(cwd, 'data'), ...env };
+  // Embedded mode whatever this machine's Temporal settings: no address, and no temporal.toml profile (which could hold one).
+  const { TEMPORAL_PROFILE: _profile, ...rest } = process.env;
+  return { ...rest, TEMPORAL_ADDRESS: '', TEMPORAL_CONFIG_FILE: path.join(cwd, 'no-temporal.toml'), DEEPFABRIC_DATA_DIR: path.join(cwd, 'data'), ...env };
 }
 
 /** Starts `deepfabric <args>`; `done` resolves with its exit code and output. */

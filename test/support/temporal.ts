@@ -45,7 +45,7 @@ export async function startWorker(taskQueue: string, env: Env, dataDir: string, 
     runtimeInstalled = true;
   }
   const { worker, connection } = await createWorker({
-    address: temporalAddress(),
+    cluster: { address: temporalAddress() },
     taskQueue,
     env,
     dataDir,

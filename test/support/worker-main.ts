@@ -8,7 +8,7 @@ import { createWorker } from '../../src/worker/worker';
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const { worker } = await createWorker({
-    address: process.env.TEMPORAL_ADDRESS!,
+    cluster: { address: process.env.TEMPORAL_ADDRESS! },
     taskQueue: process.env.DEEPFABRIC_TASK_QUEUE!,
     // Tests that restart workers often bundle the workflow code once and pass its path.
     ...(process.env.DF_TEST_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.DF_TEST_WORKFLOW_BUNDLE } } : {}),

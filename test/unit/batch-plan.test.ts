@@ -1,5 +1,5 @@
 import { advance, newPlanCursor, nextWork, plannedBatches, type PlanLimits } from '../../src/workflows/batch-plan';
-import { retryableUnder } from '../../src/workflows/failures';
+import { retryableUnder } from '../../src/config/retry-policy';
 import { modelCallActivityOptions } from '../../src/workflows/activity-options';
 import { ERROR_CATEGORIES } from '../../src/errors';
 import type { RetryStrategy } from '../../src/config/run-input';

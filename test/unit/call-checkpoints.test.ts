@@ -6,7 +6,7 @@ import { promises as fs, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CallSlots } from '../../src/activities/call-slots';
-import { FsStore } from '../../src/storage/store';
+import { FsStore } from '../../src/storage/fs-store';
 
 describe('a folder store keeps each finished call as one line of its batch calls log', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'df-calls-'));

@@ -6,7 +6,7 @@ import { toStrictJsonSchema } from '../../src/llm/json-schema';
 import { batchSchema } from '../../src/dataset/example-schemas';
 import { applyFormatter } from '../../src/dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError, ERROR_CATEGORIES, ERROR_CODES } from '../../src/errors';
-import { openStore } from '../../src/storage/store';
+import { openStore } from '../../src/storage/open-store';
 import { parseTopicPaths } from '../../src/topics/topic-paths-file';
 import { prunePaths } from '../../src/topics/topic-tools';
 import { CallOutcomeSchema, parseCheckpoint } from '../../src/activities/types';

@@ -3,12 +3,13 @@ import { Command } from 'commander';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
-import { openStore } from '../../storage/store';
+import { openStore } from '../../storage/open-store';
 import { setRuntimeLogSink } from '../../worker/runtime-log';
 import { TemporalContext } from '../temporal-context';
 import { defaultDataDir } from '../run-builder';
 import { RunHandle } from '../run-handle';
 import { packageVersion } from '../../release';
+import { connectionSettings } from '../../config/connection';
 
 /**
  * Where the SDK's and the embedded worker's logs go. Commands that run a worker beside a progress
@@ -77,8 +78,9 @@ export interface ControlContext {
  */
 export async function controlClient(dataDir?: string): Promise<ControlContext> {
   const dir = path.resolve(dataDir ?? defaultDataDir());
-  if (!process.env.TEMPORAL_ADDRESS) logToFile(dir);
-  const store = await openStore({ dataDir: dir, url: process.env.DEEPFABRIC_STORE });
+  const conn = connectionSettings();
+  if (!conn.cluster) logToFile(dir);
+  const store = await openStore({ dataDir: dir, url: conn.storeUrl });
   try {
     const ctx = await TemporalContext.open({}, dir, store);
     return {
@@ -110,7 +112,7 @@ export async function hasLiveWorker(ctx: TemporalContext, taskQueue: string): Pr
 }
 
 /** Which server and data folder a command uses (so a user never reads another folder's runs unawares). */
-export function whereLine(ctx: { mode: string; address: string; dataDir: string; foreign?: string | undefined }): string {
+function whereLine(ctx: { mode: string; address: string; dataDir: string; foreign?: string | undefined }): string {
   if (ctx.mode !== 'embedded') return `Temporal cluster at ${ctx.address}`;
   return `embedded Temporal at ${ctx.address} (data folder ${ctx.dataDir})${ctx.foreign ? `; ${ctx.foreign}` : ''}`;
 }

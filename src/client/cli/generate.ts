@@ -19,6 +19,7 @@ import { incompleteRunError } from '../run-outcome';
 import { ActiveRate, notableEvents, progressLine, RetryDigest } from '../status-format';
 import { buildTopics } from '../topic-builder';
 import { pushAfterRun } from './upload';
+import { connectionSettings } from '../../config/connection';
 
 /** `out/data.jsonl` -> `out/data.partial.jsonl`: where a run that did not complete leaves its records. */
 function partialPath(file: string): string {
@@ -303,7 +304,7 @@ program
         gen = checked.gen;
         for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
         const g = cfg.generation;
-        if (!process.env.TEMPORAL_ADDRESS && !o.debug) logToFile(dataDir);
+        if (!connectionSettings().cluster && !o.debug) logToFile(dataDir);
         const topicArgs = await topicsFromConfig(cfg, gen);
         if (o.topicOnly) {
           process.stdout.write(
@@ -431,7 +432,7 @@ program
       if (!cfg.topics.prompt) throw new ConfigurationError('topics.prompt: missing; the topics command builds topics from a root prompt');
       const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
       confineOutputs(cfg, dataDir);
-      if (!process.env.TEMPORAL_ADDRESS) logToFile(dataDir);
+      if (!connectionSettings().cluster) logToFile(dataDir);
       const { model, result } = await buildTopics({ ...topicOptions(cfg), dataDir });
       process.stdout.write(
         `${result.mode}: ${model.getAllPaths().length} paths, ${result.nodes} nodes, ${result.failed} failed expansions` +

@@ -13,7 +13,7 @@ import { DataSetGenerator } from '../data-set-generator';
 import { checkRunId } from '../run-builder';
 
 /** True when `file` is strictly inside `dir`. */
-export function isInside(file: string, dir: string): boolean {
+function isInside(file: string, dir: string): boolean {
   const rel = path.relative(path.resolve(dir), file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }

@@ -11,11 +11,12 @@ import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { SharedServerLease } from '../../worker/shared-server';
 import { loadTopicModel } from '../../topics/topic-model-file';
 import { inspectTopics, prunePaths } from '../../topics/topic-tools';
-import { DEFAULT_TASK_QUEUE } from '../../worker/paths';
+import { DEFAULT_TASK_QUEUE } from '../../config/paths';
 import { defaultDataDir } from '../run-builder';
 import { formatEnded, formatPreview, formatRunsTable, formatStatus, olderReleaseNote, localTime, type RunRow } from '../status-format';
-import { writeFileAtomic } from '../../storage/run-store';
-import { openStore } from '../../storage/store';
+import { writeFileAtomic } from '../../files';
+import { openStore } from '../../storage/open-store';
+import { connectionSettings } from '../../config/connection';
 
 /** A topic file named on the command line (tree JSONL or graph JSON); a missing or bad one is a configuration error. */
 function topicFile(file: string) {
@@ -31,8 +32,8 @@ program
     const rows = [
       `deepfabric-temporal ${packageVersion()} (node ${process.version})`,
       `data folder: ${path.resolve(process.env.DEEPFABRIC_DATA_DIR ?? defaultDataDir())}`,
-      `run store: ${process.env.DEEPFABRIC_STORE ? 'PostgreSQL (DEEPFABRIC_STORE)' : 'the data folder'}`,
-      `Temporal: ${process.env.TEMPORAL_ADDRESS ? `cluster at ${process.env.TEMPORAL_ADDRESS}` : 'embedded dev server (TEMPORAL_ADDRESS unset)'}`,
+      `run store: ${connectionSettings().storeUrl ? 'PostgreSQL (DEEPFABRIC_STORE)' : 'the data folder'}`,
+      `Temporal: ${connectionSettings().cluster ? `cluster at ${connectionSettings().cluster!.address} (namespace ${connectionSettings().namespace})` : 'embedded dev server (no TEMPORAL_ADDRESS or temporal.toml profile address)'}`,
       'providers:',
       ...Object.entries(PROVIDERS).map(([name, def]) => {
         const keys = [def.keyEnv, ...('altKeyEnv' in def ? [def.altKeyEnv] : [])];
@@ -65,21 +66,16 @@ program
 program
   .command('worker')
   .description('run a worker for dataset runs (connects to TEMPORAL_ADDRESS, default 127.0.0.1:7233)')
-  .option('--task-queue <name>', 'task queue', process.env.DEEPFABRIC_TASK_QUEUE ?? DEFAULT_TASK_QUEUE)
-  .option('--max-concurrent <n>', 'batch activities at once', (v) => parseInt(v, 10), 200)
-  .action(async (o: { taskQueue: string; maxConcurrent: number }) => {
+  .option('--task-queue <name>', 'task queue (DEEPFABRIC_TASK_QUEUE)')
+  .option('--max-concurrent <n>', 'slice activities at once', (v) => parseInt(v, 10), 200)
+  .action(async (o: { taskQueue?: string; maxConcurrent: number }) => {
     try {
-      const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+      const conn = connectionSettings();
+      const cluster = conn.cluster ?? { address: '127.0.0.1:7233' };
+      const taskQueue = o.taskQueue ?? conn.taskQueue ?? DEFAULT_TASK_QUEUE;
       const { createWorker } = require('../../worker/worker') as typeof import('../../worker/worker'); // loaded here: other commands never load the worker SDK
-      const { worker } = await createWorker({
-        address,
-        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
-        taskQueue: o.taskQueue,
-        maxConcurrentActivities: o.maxConcurrent,
-        ...(process.env.TEMPORAL_API_KEY ? { apiKey: process.env.TEMPORAL_API_KEY } : {}),
-        ...(process.env.TEMPORAL_TLS === 'true' ? { tls: true } : {}),
-      });
-      process.stderr.write(`worker polling ${o.taskQueue} at ${address}\n`);
+      const { worker } = await createWorker({ cluster, namespace: conn.namespace, taskQueue, maxConcurrentActivities: o.maxConcurrent });
+      process.stderr.write(`worker polling ${taskQueue} at ${cluster.address}\n`);
       await worker.run();
     } catch (err) {
       fail(err);
@@ -229,7 +225,7 @@ program
   .action(async (runId: string, o: { number: number; dataDir?: string }) => {
     try {
       if (!Number.isInteger(o.number) || o.number < 1) throw new ConfigurationError(`--number: expected a positive integer, got ${o.number}`);
-      const store = await openStore({ dataDir: path.resolve(o.dataDir ?? defaultDataDir()), url: process.env.DEEPFABRIC_STORE });
+      const store = await openStore({ dataDir: path.resolve(o.dataDir ?? defaultDataDir()), url: connectionSettings().storeUrl });
       try {
         const run = store.run(runId);
         const indices = await run.shardIndices();

@@ -7,7 +7,7 @@ import { ConfigurationError } from '../../errors';
 import { uploadToHub, type CardSettings } from '../../dataset/hub-upload';
 
 /** What the card says about how the data was made: the config's model and settings, never a key or an endpoint. */
-export function cardSettings(cfg: YamlConfig, tokens?: { input: number; output: number }): CardSettings {
+function cardSettings(cfg: YamlConfig, tokens?: { input: number; output: number }): CardSettings {
   const spec = parseModelName(cfg.llm.model, cfg.llm.provider, cfg.llm.base_url);
   return {
     provider: spec.ok ? spec.spec.provider : cfg.llm.provider,

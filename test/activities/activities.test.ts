@@ -1,0 +1,203 @@
+/**
+ * Every activity of the worker, run in Temporal's `MockActivityEnvironment` (no server): the real
+ * OpenAI SDK against the local LLM server over HTTP, a real data folder. What a slice does on each
+ * attempt is decided here, where the attempt number is set by hand; the workflow side is in
+ * test/unit/run-scheduler.test.ts and test/workflow/.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../src/activities';
+import type { SliceResult } from '../../src/activities/types';
+import { buildRunPlan, type GeneratorState } from '../../src/client/run-builder';
+import { buildTopicInput } from '../../src/client/topic-builder';
+import { GeneratorOptionsSchema } from '../../src/config/generator-options';
+import type { RunInput } from '../../src/config/run-input';
+import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
+import { FsStore } from '../../src/storage/fs-store';
+import { sliceInputs } from '../../src/workflows/activity-inputs';
+import { topicPaths, workerEnv } from '../support/fixtures';
+import { LlmTestServer } from '../support/llm-server';
+
+const llm = new LlmTestServer();
+let dataDir: string;
+let store: FsStore;
+let activities: ReturnType<typeof createActivities>;
+const state: GeneratorState = { templates: { ...DEFAULT_TEMPLATES }, activeTemplate: 'default', customTemplate: undefined, namedFilters: [] };
+
+beforeAll(async () => {
+  await llm.start();
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'activities-'));
+  store = new FsStore(dataDir);
+  activities = createActivities({ env: workerEnv(llm), store });
+});
+afterAll(() => llm.stop());
+beforeEach(() => llm.configure({ latencyMs: 0 }));
+afterEach(() => llm.reset());
+
+/** A run of `numSteps` one-example batches (one call each), as the client would plan it. */
+async function runOf(name: string, numSteps: number, retryOnErrors?: string[]): Promise<RunInput> {
+  const opts = GeneratorOptionsSchema.parse({
+    modelName: 'openai/gpt-4o-mini',
+    concurrency: 1,
+    callsPerBatch: 1,
+    ...(retryOnErrors ? { retryOnErrors } : {}),
+  });
+  const plan = buildRunPlan(opts, state, { numSteps, batchSize: 1, topics: topicPaths(numSteps), runName: name } as never, dataDir);
+  return { ...plan, topics: plan.topics as RunInput['topics'], storeId: await store.id() };
+}
+const sliceOf = (run: RunInput, batches: number[]) =>
+  sliceInputs(run)(
+    batches.map((b) => ({ batchIndex: b, firstExample: b, count: 1 })),
+    { requestTimeoutSeconds: 30, retryOnErrors: run.retry.retryOnErrors, firstWave: false },
+  );
+/** One attempt of one slice activity (the same workflow run and activity id on every attempt). */
+const attempt = (n: number) => new MockActivityEnvironment({ attempt: n, activityId: '7', workflowExecution: { workflowId: 'w', runId: 'r' } });
+/** `env.run(fn, ...args)`, typed by `fn` (the SDK's signature does not infer the result). */
+const exec = <A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
+  env.run(fn, ...args) as Promise<R>;
+const callsOf = (run: RunInput, batch: number) => llm.calls.filter((c) => c.batch === `${run.runId}/${batch}`).map((c) => c.outcome);
+
+describe('generateSlice', () => {
+  it('generates its batches, writes their shards, and returns small summaries (no records)', async () => {
+    const run = await runOf('slice-ok', 3);
+    const result = await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1, 2]));
+    expect(result.batches.map((b) => [b.batchIndex, b.summary?.accepted, b.summary?.cached])).toEqual([
+      [0, 1, false],
+      [1, 1, false],
+      [2, 1, false],
+    ]);
+    expect(JSON.stringify(result)).not.toMatch(/"messages"/);
+    expect(await store.run(run.runId).shardIndices()).toEqual([0, 1, 2]);
+  });
+
+  it("fails on a retryable batch failure for Temporal to retry; its next attempt calls only for that batch, and counts the others as this run's", async () => {
+    const run = await runOf('slice-retry', 2);
+    llm.configure({ outcomeForBatch: (b) => (b === `${run.runId}/1` ? '500' : undefined) });
+    const err = await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1])).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    const failure = err as ApplicationFailure;
+    expect({ type: failure.type, nonRetryable: failure.nonRetryable }).toEqual({ type: 'server_error', nonRetryable: false });
+    // Its details carry what it finished, for the workflow if this was the last attempt.
+    const finished = failure.details?.[1] as SliceResult;
+    expect(finished.batches.map((b) => [b.batchIndex, b.summary ? 'done' : b.failure?.category])).toEqual([
+      [0, 'done'],
+      [1, 'server_error'],
+    ]);
+    llm.configure({ outcomeForBatch: () => undefined });
+    const second = await exec(attempt(2), activities.generateSlice, sliceOf(run, [0, 1]));
+    expect({ batch0: callsOf(run, 0), batch1: callsOf(run, 1) }).toEqual({ batch0: ['ok'], batch1: ['500', 'ok'] });
+    // Batch 0 was paid by this slice (its first attempt): not "cached", so the run counts its tokens.
+    expect(second.batches.map((b) => [b.batchIndex, b.summary?.cached, b.summary?.attempts])).toEqual([
+      [0, false, 1],
+      [1, false, 2],
+    ]);
+    // Another slice (another run reusing the shards) sees them as cached.
+    const other = await exec(
+      new MockActivityEnvironment({ activityId: '9', workflowExecution: { workflowId: 'w', runId: 'r2' } }),
+      activities.generateSlice,
+      sliceOf(run, [0, 1]),
+    );
+    expect(other.batches.map((b) => b.summary?.cached)).toEqual([true, true]);
+  });
+
+  it('reports a failure outside retryOnErrors as final, and a later attempt of the slice never calls for that batch again', async () => {
+    const run = await runOf('slice-final', 2, ['timeout']);
+    llm.configure({ outcomeForBatch: (b) => (b === `${run.runId}/1` ? '500' : undefined) });
+    const first = await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1]));
+    expect(first.batches[1]!.failure).toMatchObject({ category: 'server_error', details: { attempts: 1 } });
+    llm.configure({ outcomeForBatch: () => undefined });
+    // A retry of the same slice (e.g. after its worker died) reports it again without a call.
+    const again = await exec(attempt(2), activities.generateSlice, sliceOf(run, [0, 1]));
+    expect(again.batches[1]!.failure).toMatchObject({ category: 'server_error', nonRetryable: true });
+    expect(callsOf(run, 1)).toEqual(['500']);
+  });
+
+  it('a refused key ends the run: reported (not retried), and the slice starts no more calls', async () => {
+    const run = await runOf('slice-auth', 3);
+    llm.configure({ acceptKey: 'another-key' });
+    const result = await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1, 2]));
+    expect(result.batches.map((b) => b.failure?.category)).toEqual(['auth_error', 'auth_error', 'auth_error']);
+    expect(llm.calls).toHaveLength(1); // one slot: the first call's 401 closed the slice
+  });
+});
+
+describe('assembleDataset', () => {
+  it("joins a run's shards in batch order into dataset.jsonl and writes the manifest", async () => {
+    const run = await runOf('assemble', 3);
+    await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1, 2]));
+    const result = await exec(new MockActivityEnvironment(), activities.assembleDataset, {
+      runId: run.runId,
+      runDir: run.runDir,
+      storeId: run.storeId,
+      numSteps: 3,
+      manifest: { name: run.name, status: 'completed' },
+    });
+    expect({ records: result.records, partial: result.partial }).toEqual({ records: 3, partial: false });
+    const lines = (await fs.readFile(result.datasetPath, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(JSON.parse(await fs.readFile(result.manifestPath, 'utf8'))).toMatchObject({ name: run.name, status: 'completed' });
+  });
+
+  it('refuses a run whose client uses another store, naming both', async () => {
+    const run = await runOf('assemble-other', 1);
+    const err = await exec(new MockActivityEnvironment(), activities.assembleDataset, {
+      runId: run.runId,
+      runDir: run.runDir,
+      storeId: 'another-store-id',
+      numSteps: 1,
+      manifest: {},
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'configuration_error', nonRetryable: true });
+    expect((err as Error).message).toMatch(/store ids another- there, [0-9a-f]{8} here/);
+  });
+});
+
+describe('topic build activities', () => {
+  const build = () =>
+    buildTopicInput({ rootPrompt: `Activities ${Math.random()}`, mode: 'tree', depth: 1, degree: 3, modelName: 'openai/gpt-4o-mini', dataDir });
+
+  it('expandTopic asks for `degree` subtopics once: a second attempt reads its checkpoint', async () => {
+    const input = build();
+    const { rootPrompt, resume: _resume, expansionsPerRun: _perRun, ...rest } = input;
+    const expandInput = { build: rest, path: [rootPrompt] };
+    const first = await exec(new MockActivityEnvironment(), activities.expandTopic, expandInput);
+    expect(first.subtopics).toHaveLength(3);
+    expect(first.cached).toBe(false);
+    const again = await exec(new MockActivityEnvironment({ attempt: 2 }), activities.expandTopic, expandInput);
+    expect({ cached: again.cached, subtopics: again.subtopics }).toEqual({ cached: true, subtopics: first.subtopics });
+    expect(llm.calls).toHaveLength(1);
+  });
+
+  it('saveTopicTree writes the leaves of the expanded nodes as DeepFabric topics.jsonl', async () => {
+    const input = build();
+    const { rootPrompt, resume: _resume, expansionsPerRun: _perRun, ...rest } = input;
+    const expanded = await exec(new MockActivityEnvironment(), activities.expandTopic, { build: rest, path: [rootPrompt] });
+    const saved = await exec(new MockActivityEnvironment(), activities.saveTopicTree, { buildDir: input.buildDir, rootPrompt, depth: 1, failures: [] });
+    expect(saved).toMatchObject({ leaves: 3, failed: 0 });
+    const rows = (await store.topicBuild(path.basename(input.buildDir)).readFile('topics.jsonl'))!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows).toEqual(expanded.subtopics.map((s) => ({ path: [rootPrompt, s.topic] })));
+  });
+
+  it('writeTopicBuildState / readTopicBuildState carry a chunk across continue-as-new; saveTopicGraph writes the graph from them', async () => {
+    const input = build();
+    const graph = { nodes: { '0': { id: 0, topic: 'root', children: [], parents: [] } }, root_id: 0 };
+    const chunk = JSON.stringify({ graph });
+    await exec(new MockActivityEnvironment(), activities.writeTopicBuildState, { buildDir: input.buildDir, segment: 1, index: 0, chunk });
+    expect(await exec(new MockActivityEnvironment(), activities.readTopicBuildState, { buildDir: input.buildDir, segment: 1, index: 0 })).toBe(chunk);
+    const saved = await exec(new MockActivityEnvironment(), activities.saveTopicGraph, {
+      buildDir: input.buildDir,
+      state: { segment: 1, chunks: 1 },
+      failures: [],
+    });
+    expect(saved.file).toBe(path.join(input.buildDir, 'topics.json'));
+    const file = JSON.parse((await store.topicBuild(path.basename(input.buildDir)).readFile('topics.json'))!);
+    expect(file).toMatchObject({ root_id: 0, nodes: { '0': { topic: 'root' } } });
+  });
+});
