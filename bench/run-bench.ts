@@ -8,6 +8,7 @@
  * Writes bench/results/latest.json.
  *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_BATCHES_PER_SLICE, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
  *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
+ *   BENCH_FAILURE_RATE (e.g. 0.1): that share of calls answer HTTP 500 (retried with 0.2 s backoff): the retry path's cost.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,7 @@ const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const batchSize = Number(process.env.BENCH_EXAMPLES_PER_CALL ?? 1);
 const callsPerBatch = process.env.BENCH_CALLS_PER_BATCH ? Number(process.env.BENCH_CALLS_PER_BATCH) : undefined;
 const batchesPerSlice = process.env.BENCH_BATCHES_PER_SLICE ? Number(process.env.BENCH_BATCHES_PER_SLICE) : undefined;
+const failureRate = Number(process.env.BENCH_FAILURE_RATE ?? 0);
 
 async function main(): Promise<void> {
   const stack = await startStack({
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
     ],
   });
   const { server, llm, worker, client, taskQueue, dataDir } = stack;
-  llm.configure({ latencyMs });
+  llm.configure({ latencyMs, ...(failureRate > 0 ? { failureRates: { '500': failureRate }, seed: 7 } : {}) });
   let peak = peakRssMb(worker.pid!);
   const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(worker.pid!))), 500);
   // The worker's own account of its memory every 500 ms: where RSS goes (V8 heap or native).
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     ...(batchesPerSlice ? { batchesPerSlice } : {}),
     ...(process.env.BENCH_DEDUP === 'off' ? { dedup: { exact: false } } : process.env.BENCH_DEDUP === 'near' ? { dedup: { exact: true, near: 0.85 } } : {}),
     ...(process.env.BENCH_BATCHES_PER_RUN ? { batchesPerRun: Number(process.env.BENCH_BATCHES_PER_RUN) } : {}),
+    ...(failureRate > 0 ? { maxRetries: 10, initialBackoffSeconds: 0.2, maxBackoffSeconds: 1 } : {}),
     temporal: { client, taskQueue },
   });
   const topics = Array.from({ length: 500 }, (_, i) => ['Bench', `Branch ${i % 10}`, `Topic ${i}`]);
@@ -135,6 +138,7 @@ async function main(): Promise<void> {
     batches,
     concurrency,
     latencyMs,
+    ...(failureRate > 0 ? { failureRate, failedCalls: llm.count('500') } : {}),
     records: result.records,
     wallSeconds: Number(wallSec.toFixed(2)),
     cpuSeconds: { worker: Number(cpu.worker.toFixed(2)), devServer: Number(cpu.server.toFixed(2)), client: Number(cpu.client.toFixed(2)) },

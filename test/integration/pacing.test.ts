@@ -83,7 +83,7 @@ it('429s slow every worker down through the shared state, and the run still fini
 
 it('two processes reserving from one folder store at once get slots one interval (~200 ms) apart (the lock is shared across processes)', async () => {
   const dataDir = tempDataDir('pacing-procs-');
-  const store = path.join(__dirname, '..', '..', 'src', 'storage', 'store.ts');
+  const store = path.join(__dirname, '..', '..', 'src', 'storage', 'fs-store.ts');
   const code = `const { FsStore } = require(${JSON.stringify(store)});
     const s = new FsStore(${JSON.stringify(dataDir)});
     (async () => { const out = []; for (let i = 0; i < 8; i++) { const slot = await s.reserveSlot('openai/m@x', { requestsPerMinute: 300 }); out.push(slot.startAt); }
