@@ -4,7 +4,8 @@
  * it measures the share of the limit used and the share of calls answered 429; then the server
  * halves its limit to 300/min and, for 2 more minutes, the bench records 429s per 10 s and the rate
  * per sliding minute, to show how fast the shared pacing follows. Writes bench/results/pacing.json.
- *   PACING_PHASE1_S, PACING_PHASE2_S shorten the phases.
+ *   PACING_PHASE1_S, PACING_PHASE2_S shorten the phases. PACING_TOLD=0: the run is told no limit and
+ *   paces at what the server announces in its x-ratelimit-* headers (bench/results/pacing-announced.json).
  */
 import os from 'node:os';
 import { DataSetGenerator } from '../src/client/data-set-generator';
@@ -12,6 +13,7 @@ import { cpuSeconds, runBench, startStack } from './stack';
 
 const phase1 = Number(process.env.PACING_PHASE1_S ?? 180) * 1000;
 const phase2 = Number(process.env.PACING_PHASE2_S ?? 120) * 1000;
+const told = process.env.PACING_TOLD !== '0';
 
 async function main(): Promise<void> {
   const stack = await startStack({ taskQueue: 'pacing' });
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
     callsPerBatch: 4,
     maxRetries: 20,
     initialBackoffSeconds: 1,
-    rateLimit: { requestsPerMinute: 600, burst: 10 },
+    ...(told ? { rateLimit: { requestsPerMinute: 600, burst: 10 } } : {}),
     temporal: { client, taskQueue: 'pacing' },
   });
   const cpu0 = { worker: cpuSeconds(worker.pid!), server: cpuSeconds(server.pid!) };
@@ -63,8 +65,8 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
     limitPerMinute: 600,
-    pacedAt: 600,
-    burst: 10,
+    pacedAt: told ? 600 : 'the limit announced in the answers (x-ratelimit-limit-requests)',
+    burst: told ? 10 : 1,
     phase1Seconds: (halvedAt - t0) / 1000,
     phase1CallsAnswered: p1ok,
     phase1ShareOfLimitUsed: Number((p1ok / (600 * p1Minutes)).toFixed(3)),
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
       devServer: Number((((cpuSeconds(server.pid!) - cpu0.server) * 1000) / Math.max(1, calls.length)).toFixed(2)),
     },
   };
-  await stack.report('pacing.json', out);
+  await stack.report(told ? 'pacing.json' : 'pacing-announced.json', out);
   await stack.stop();
 }
 

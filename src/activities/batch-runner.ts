@@ -16,7 +16,7 @@ import { runDataFor, StoreMismatchError, type RunData, type Store } from '../sto
 import { seedSpinSession, ToolSession } from '../tools/tools';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { DatasetRecord } from '../dataset/example-schemas';
-import { MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
+import { AnnouncedLimits, MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
 import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { countBy, jsonSchemaFor, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
@@ -92,6 +92,8 @@ function worstFailure(errs: ModelError[], retryOnErrors: readonly string[]): Mod
 type OnFatal = (failure: ApplicationFailure) => void;
 
 export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
+  // What the providers' answers announced, for runs told no rate limit (one per worker: its activities share it).
+  const announced = new AnnouncedLimits();
   /** Runs `input`'s calls in `slots`; `onFatal` hears of a call failure that ends the run. */
   return async function runBatch(input: BatchInput, slots: CallSlots, onFatal: OnFatal): Promise<BatchSummary> {
     const ctx = Context.current();
@@ -103,7 +105,7 @@ export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     const madeBy = `${ctx.info.workflowExecution?.runId}/${ctx.info.activityId}`;
     const done = await storedSummary(store, input.batchIndex, madeBy);
     if (done) return done;
-    const batch = await BatchAttempt.open({ providers, pacer: runStore, store, input, slots, onFatal, ctx, madeBy });
+    const batch = await BatchAttempt.open({ providers, pacer: runStore, announced, store, input, slots, onFatal, ctx, madeBy });
     return batch.run();
   };
 }
@@ -130,6 +132,7 @@ type Call = { call: number; firstExample: number; count: number };
 interface AttemptParts {
   providers: ProviderFactory;
   pacer: Pacer;
+  announced: AnnouncedLimits;
   store: RunData;
   input: BatchInput;
   slots: CallSlots;
@@ -210,13 +213,18 @@ class BatchAttempt {
     return this.finish();
   }
 
-  /** One model call (paced); a failure becomes a FailedCall carrying what the provider charged, if anything. */
+  /**
+   * One model call, paced at the run's told limit or else at the limit the provider announced on
+   * earlier answers; a failure becomes a FailedCall carrying what the provider charged, if anything.
+   */
   private async callModel(c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) {
-    const { input, ctx, pacer } = this.p;
+    const { input, ctx, pacer, announced } = this.p;
     const g = this.g;
-    if (input.pacing) await waitForSlot(pacer, pacingKey(g.model), input.pacing, ctx.cancellationSignal);
+    const key = pacingKey(g.model);
+    const pacing = input.pacing ?? announced.pacing(key);
+    if (pacing) await waitForSlot(pacer, key, pacing, ctx.cancellationSignal);
     try {
-      return await this.p.providers.get(g.model).generate({
+      const result = await this.p.providers.get(g.model).generate({
         system: g.systemPrompt,
         prompt,
         jsonSchema,
@@ -227,10 +235,11 @@ class BatchAttempt {
         signal: ctx.cancellationSignal,
         headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
       });
+      announced.note(key, result.announcedRpm);
+      return result;
     } catch (err) {
       // A 429 slows every worker's pacing of this endpoint down.
-      if (input.pacing && err instanceof ModelError && err.category === 'rate_limit')
-        await pacer.slowDown(pacingKey(g.model), input.pacing).catch(() => undefined);
+      if (pacing && err instanceof ModelError && err.category === 'rate_limit') await pacer.slowDown(key, pacing).catch(() => undefined);
       const fatal =
         err instanceof ModelError && err.unreachable && input.firstWave
           ? new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err })

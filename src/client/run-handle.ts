@@ -7,6 +7,7 @@ import { applySettingsSignal, pauseSignal, resumeSignal, settingsProblem, statsQ
 import type { FailureNote, GenerationStats } from '../workflows/stats';
 import { adviceFor } from './run-outcome';
 import type { Store } from '../storage/store';
+import { rideOut } from './ride-out';
 
 /**
  * A live or finished dataset run. Survives the client: `getRun(id)` in a new process attaches to the
@@ -70,11 +71,22 @@ export class RunHandle {
     await this.handle.signal(applySettingsSignal, patch);
   }
 
-  /** Waits for the end of the run; failures become this package's errors. */
-  async result(): Promise<RunResult> {
+  /**
+   * Waits for the end of the run; failures become this package's errors. An outage of the Temporal
+   * frontend is ridden out (the run goes on without this client) for `patienceMs` (default 5
+   * minutes), then ends with a `ConnectionLostError` that says the run keeps its progress.
+   */
+  async result(opts: { patienceMs?: number; onLost?: (err: unknown) => void; onBack?: () => void } = {}): Promise<RunResult> {
     let result: RunResult;
     try {
-      result = await this.handle.result();
+      result = await rideOut(() => this.handle.result(), {
+        patienceMs: opts.patienceMs ?? 5 * 60_000,
+        delayMs: 2_000,
+        ...(opts.onLost ? { onLost: opts.onLost } : {}),
+        ...(opts.onBack ? { onBack: opts.onBack } : {}),
+        giveUp: (_err, waited) =>
+          `lost Temporal for ${Math.round(waited / 1000)} s while waiting on run ${this.runId}: the run keeps its progress on the server; run the same command again (or deepfabric status ${this.runId}) to re-attach`,
+      });
     } catch (err) {
       await this.localDataset().catch(() => undefined); // a failed run's partial data, where the error says it is
       throw toRunError(err, this.runId, this.runDir);

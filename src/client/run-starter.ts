@@ -5,6 +5,7 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { RunInput, RunPlan } from '../config/run-input';
 import { ConfigurationError } from '../errors';
 import type { Store } from '../storage/store';
@@ -61,6 +62,7 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
   await fs.mkdir(input.runDir, { recursive: true });
   const attached = await attachToSameDataset(ctx, store, input);
   if (attached) return attached;
+  await refuseTwin(ctx, input, opts.replace);
   await settleNameConflicts(ctx, input, opts.replace);
   // Typed by the workflow's signature (a type-only import): the input and result are checked, no workflow code is loaded.
   await ctx.client.workflow.start<typeof datasetRunWorkflow>('datasetRunWorkflow', {
@@ -88,10 +90,46 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
     },
     staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
   });
+  await fs.writeFile(path.join(input.runDir, WHERE_FILE), JSON.stringify(temporalOf(ctx)) + '\n');
   const run = new RunHandle(ctx.client, input.runId, input.runDir, store);
   run.origin = 'started';
   await serveRun(ctx, run);
   return run;
+}
+
+/** Where a run was started, kept in its run folder: a command talking to another Temporal must not start its twin. */
+export const WHERE_FILE = 'temporal.json';
+type Where = { mode: string; address: string; namespace: string };
+/** The Temporal a context talks to, as a run's `temporal.json` records it (an embedded server is the folder's own, whatever its port). */
+function temporalOf(ctx: TemporalContext): Where {
+  return { mode: ctx.mode, address: ctx.mode === 'embedded' ? 'this data folder' : ctx.address, namespace: ctx.namespace };
+}
+const describeWhere = (w: Where) =>
+  w.mode === 'embedded' ? `the data folder's embedded server (namespace ${w.namespace})` : `the cluster at ${w.address} (namespace ${w.namespace})`;
+
+/**
+ * Refuses to start a run that this folder started on another Temporal (a shell without
+ * TEMPORAL_ADDRESS rerunning a cluster config would otherwise start a twin on the embedded server and
+ * pay for the whole dataset again). `replace` starts it here anyway.
+ */
+export async function refuseTwin(ctx: TemporalContext, input: RunInput, replace: boolean): Promise<void> {
+  const text = await fs.readFile(path.join(input.runDir, WHERE_FILE), 'utf8').catch(() => undefined);
+  if (!text || replace) return;
+  let was: Where;
+  try {
+    was = JSON.parse(text) as Where;
+  } catch {
+    return;
+  }
+  const here = temporalOf(ctx);
+  if (was.mode === here.mode && was.address === here.address && was.namespace === here.namespace) return;
+  throw new ConfigurationError(
+    `run ${input.runId} of this dataset was started on ${describeWhere(was)}, and this command talks to ${describeWhere(here)}, which does not know it. ` +
+      (was.mode === 'embedded'
+        ? 'Unset TEMPORAL_ADDRESS (and TEMPORAL_PROFILE) to attach to it'
+        : `Set TEMPORAL_ADDRESS=${was.address}${was.namespace !== 'default' ? ` TEMPORAL_NAMESPACE=${was.namespace}` : ''} (and the same DEEPFABRIC_STORE as then) to attach to it`) +
+      `; or start it again here with --replace (replace: true), which pays for its examples again`,
+  );
 }
 
 /** The existing run of this dataset when it can be attached to (see `startRun`); undefined to start one. */

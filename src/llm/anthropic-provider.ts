@@ -3,6 +3,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
+import { announcedRequestsPerMinute } from './rate-limit-headers';
 
 /** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
 let loaded: typeof Anthropic | undefined;
@@ -27,6 +28,7 @@ export class AnthropicProvider implements LlmProvider {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let message: Anthropic.Messages.Message;
+    let announcedRpm: number | undefined;
     const call = linkedSignal(req.signal);
     try {
       // This SDK's types no longer list `temperature`, but the Messages API still takes it for the
@@ -46,12 +48,16 @@ export class AnthropicProvider implements LlmProvider {
         ],
         tool_choice: { type: 'tool' as const, name: req.schemaName },
       };
-      message = await this.client.messages.create(params as Anthropic.Messages.MessageCreateParamsNonStreaming, {
-        timeout: req.timeoutMs,
-        maxRetries: 0,
-        signal: call.signal ?? null,
-        headers: req.headers ?? {},
-      });
+      const { data, response } = await this.client.messages
+        .create(params as Anthropic.Messages.MessageCreateParamsNonStreaming, {
+          timeout: req.timeoutMs,
+          maxRetries: 0,
+          signal: call.signal ?? null,
+          headers: req.headers ?? {},
+        })
+        .withResponse();
+      message = data;
+      announcedRpm = announcedRequestsPerMinute(response.headers);
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, sdk());
     } finally {
@@ -75,6 +81,6 @@ export class AnthropicProvider implements LlmProvider {
         throw new ModelError(`anthropic/${this.model}: the tool input is not valid JSON`, { category: 'json_parse_error', provider: this.name, usage });
       }
     }
-    return { object, usage, finishReason: message.stop_reason ?? 'end_turn' };
+    return { object, usage, finishReason: message.stop_reason ?? 'end_turn', ...(announcedRpm ? { announcedRpm } : {}) };
   }
 }

@@ -3,6 +3,7 @@ import type OpenAI from 'openai';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
+import { announcedRequestsPerMinute } from './rate-limit-headers';
 
 /** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
 let loaded: typeof OpenAI | undefined;
@@ -28,21 +29,26 @@ export class OpenAIProvider implements LlmProvider {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let completion: OpenAI.Chat.Completions.ChatCompletion;
+    let announcedRpm: number | undefined;
     const call = linkedSignal(req.signal);
     try {
-      completion = await this.client.chat.completions.create(
-        {
-          model: this.model,
-          temperature: req.temperature,
-          max_completion_tokens: req.maxTokens,
-          messages: [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user' as const, content: req.prompt }],
-          response_format: {
-            type: 'json_schema',
-            json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },
+      const { data, response } = await this.client.chat.completions
+        .create(
+          {
+            model: this.model,
+            temperature: req.temperature,
+            max_completion_tokens: req.maxTokens,
+            messages: [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user' as const, content: req.prompt }],
+            response_format: {
+              type: 'json_schema',
+              json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },
+            },
           },
-        },
-        { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} },
-      );
+          { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} },
+        )
+        .withResponse();
+      completion = data;
+      announcedRpm = announcedRequestsPerMinute(response.headers);
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, sdk());
     } finally {
@@ -72,6 +78,6 @@ export class OpenAIProvider implements LlmProvider {
         usage,
       });
     }
-    return { object, usage, finishReason: choice.finish_reason ?? 'stop' };
+    return { object, usage, finishReason: choice.finish_reason ?? 'stop', ...(announcedRpm ? { announcedRpm } : {}) };
   }
 }

@@ -24,6 +24,8 @@ export interface GenerateResult {
   object: unknown;
   usage: TokenUsage;
   finishReason: string;
+  /** The requests per minute the provider announced on this answer (its rate-limit headers), if any. */
+  announcedRpm?: number | undefined;
 }
 
 /**

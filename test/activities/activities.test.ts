@@ -124,6 +124,44 @@ describe('generateSlice', () => {
   });
 });
 
+describe('limits the provider announces', () => {
+  /** One slice of `calls` one-example batches in `calls` call slots: they would all start at once unpaced. */
+  const wideSlice = (run: RunInput, from: number, calls: number) => ({
+    ...sliceOf(
+      run,
+      Array.from({ length: calls }, (_, i) => from + i),
+    ),
+    callsInFlight: calls,
+  });
+  const startsOf = (run: RunInput, from: number) =>
+    llm.calls
+      .filter((c) => Number(c.batch?.split('/').pop()) >= from && c.batch?.startsWith(run.runId))
+      .map((c) => c.startedAt)
+      .sort((a, b) => a - b);
+
+  it('a run told no rate limit paces at the limit announced in the answers (x-ratelimit-limit-requests), shared through the store', async () => {
+    const run = await runOf('announced', 5);
+    llm.configure({ requestsPerMinute: 120 }); // 0.5 s apart
+    const worker = createActivities({ env: workerEnv(llm), store }); // its own worker: the others never heard this limit
+    await exec(attempt(1), worker.generateSlice, sliceOf(run, [0])); // the first answer announces 120/min
+    await exec(attempt(1), worker.generateSlice, wideSlice(run, 1, 4));
+    const starts = startsOf(run, 1);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(gaps.every((g) => g >= 400)).toBe(true); // ~531 ms each (60000 / (114 - 1)), less timer slack
+    expect(llm.count('429')).toBe(0);
+  });
+
+  it('without an announcement nothing is paced: the same slice starts its calls together', async () => {
+    const run = await runOf('unannounced', 5);
+    llm.configure({ requestsPerMinute: 120, announceLimit: false });
+    const fresh = createActivities({ env: workerEnv(llm), store }); // a worker that heard no announcement yet
+    await exec(attempt(1), fresh.generateSlice, sliceOf(run, [0]));
+    await exec(attempt(1), fresh.generateSlice, wideSlice(run, 1, 4));
+    const starts = startsOf(run, 1);
+    expect(starts[starts.length - 1]! - starts[0]!).toBeLessThan(300);
+  });
+});
+
 describe('assembleDataset', () => {
   it("joins a run's shards in batch order into dataset.jsonl and writes the manifest", async () => {
     const run = await runOf('assemble', 3);

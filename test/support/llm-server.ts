@@ -39,6 +39,12 @@ export interface Behaviour {
   realistic: boolean;
   /** A provider's limit: more than this many accepted requests in any sliding minute are answered 429. */
   requestsPerMinute: number | undefined;
+  /**
+   * Announce `requestsPerMinute` in every answer's headers as the providers do (OpenAI
+   * `x-ratelimit-limit-requests` / `-remaining-requests`, Anthropic `anthropic-ratelimit-requests-limit`
+   * / `-remaining`). Default true; false: a provider that only answers 429.
+   */
+  announceLimit: boolean;
   /** An outcome chosen by the call's batch header (`<runId>/<batchIndex>`), before scripts and rates; undefined: the usual dice. */
   outcomeForBatch: ((batch: string | undefined) => Outcome | undefined) | undefined;
 }
@@ -71,6 +77,7 @@ const DEFAULTS: Behaviour = {
   seed: 42,
   respond: undefined,
   requestsPerMinute: undefined,
+  announceLimit: true,
   outcomeForBatch: undefined,
   realistic: false,
 };
@@ -237,6 +244,14 @@ export class LlmTestServer {
       record.endedAt = Date.now();
     });
 
+    const rpm = this.behaviour.requestsPerMinute;
+    const remaining = rpm === undefined ? 0 : Math.max(0, rpm - this.accepted.length);
+    const limitHeaders: Record<string, string> =
+      rpm === undefined || !this.behaviour.announceLimit
+        ? {}
+        : protocol === 'openai'
+          ? { 'x-ratelimit-limit-requests': String(rpm), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': '1s' }
+          : { 'anthropic-ratelimit-requests-limit': String(rpm), 'anthropic-ratelimit-requests-remaining': String(remaining) };
     const latency = this.behaviour.latencyFor ? this.behaviour.latencyFor(record) : this.behaviour.latencyMs;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (outcome === 'hang') {
@@ -248,6 +263,7 @@ export class LlmTestServer {
     if (outcome === '429') {
       return this.sendError(res, protocol, 429, 'rate_limit_error', 'Rate limit reached', {
         'retry-after': String(limitRetryAfter ?? this.behaviour.retryAfterSeconds),
+        ...limitHeaders,
       });
     }
     if (outcome === '500') return this.sendError(res, protocol, 500, 'api_error', 'Internal server error');
@@ -263,26 +279,36 @@ export class LlmTestServer {
     record.inputTokens = inputTokens;
     record.outputTokens = outputTokens;
     if (protocol === 'openai') {
-      return this.send(res, 200, {
-        id: `chatcmpl-${record.no}`,
-        object: 'chat.completion',
-        created: Math.floor(Date.now() / 1000),
-        model: record.model,
-        choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: text, refusal: null } }],
-        usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
-      });
+      return this.send(
+        res,
+        200,
+        {
+          id: `chatcmpl-${record.no}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: record.model,
+          choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: text, refusal: null } }],
+          usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+        },
+        limitHeaders,
+      );
     }
     const toolName = (body.tools as { name: string }[] | undefined)?.[0]?.name ?? 'answer';
-    return this.send(res, 200, {
-      id: `msg_${record.no}`,
-      type: 'message',
-      role: 'assistant',
-      model: record.model,
-      stop_reason: 'tool_use',
-      stop_sequence: null,
-      content: outcome === 'bad_json' ? [{ type: 'text', text }] : [{ type: 'tool_use', id: `toolu_${record.no}`, name: toolName, input: answer }],
-      usage: { input_tokens: inputTokens, output_tokens: outputTokens },
-    });
+    return this.send(
+      res,
+      200,
+      {
+        id: `msg_${record.no}`,
+        type: 'message',
+        role: 'assistant',
+        model: record.model,
+        stop_reason: 'tool_use',
+        stop_sequence: null,
+        content: outcome === 'bad_json' ? [{ type: 'text', text }] : [{ type: 'tool_use', id: `toolu_${record.no}`, name: toolName, input: answer }],
+        usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+      },
+      limitHeaders,
+    );
   }
 
   /** Builds a value that satisfies `schema`; strings are unique per call and position. */

@@ -1,4 +1,5 @@
-import { currentInterval, reserve, slowDown, type PacingState } from '../../src/llm/pacing';
+import { AnnouncedLimits, currentInterval, reserve, slowDown, type PacingState } from '../../src/llm/pacing';
+import { announcedRequestsPerMinute } from '../../src/llm/rate-limit-headers';
 
 /** Start times of `n` reservations made all at `now` (as many workers asking at once). */
 function starts(n: number, s: { requestsPerMinute: number; burst?: number }, state?: PacingState, now = 0): { at: number[]; state: PacingState | undefined } {
@@ -62,5 +63,26 @@ describe('GCRA pacing', () => {
     const { at, state: after } = starts(40, { requestsPerMinute: 301 }, { tat: 0, intervalMs: 3200 }, 0);
     expect(at[1]! - at[0]!).toBeGreaterThan(2000);
     expect(after!.intervalMs).toBeCloseTo(200 + 3000 * 0.95 ** 40, 6);
+  });
+});
+
+describe('limits the provider announces', () => {
+  it('reads OpenAI and Anthropic request-limit headers as requests per minute; nothing else', () => {
+    expect(announcedRequestsPerMinute(new Headers({ 'x-ratelimit-limit-requests': '600', 'x-ratelimit-remaining-requests': '12' }))).toBe(600);
+    expect(announcedRequestsPerMinute(new Headers({ 'anthropic-ratelimit-requests-limit': '50' }))).toBe(50);
+    expect(announcedRequestsPerMinute(new Headers({ 'x-ratelimit-limit-requests': 'lots' }))).toBeUndefined();
+    expect(announcedRequestsPerMinute(new Headers({ 'retry-after': '3' }))).toBeUndefined();
+    expect(announcedRequestsPerMinute(undefined)).toBeUndefined();
+  });
+
+  it('paces an endpoint at its latest announcement (a limit changed mid-run is followed), others not at all', () => {
+    const limits = new AnnouncedLimits();
+    expect(limits.pacing('openai/m@x')).toBeUndefined();
+    limits.note('openai/m@x', 600);
+    limits.note('openai/m@x', undefined); // an answer without headers changes nothing
+    expect(limits.pacing('openai/m@x')).toEqual({ requestsPerMinute: 570 }); // 5% below: room for the unpaced first wave
+    limits.note('openai/m@x', 300);
+    expect(limits.pacing('openai/m@x')).toEqual({ requestsPerMinute: 285 });
+    expect(limits.pacing('anthropic/m@y')).toBeUndefined();
   });
 });

@@ -371,7 +371,16 @@ program
         process.once('SIGTERM', interrupted);
         let result;
         try {
-          result = await run.result();
+          result = await run.result({
+            // A cluster's frontend comes back (restarts, deploys): wait for it. The embedded server is this
+            // folder's own process: if it is gone, say so soon (deepfabric server, or the same command, starts it).
+            patienceMs: info.mode === 'embedded' ? 30_000 : 30 * 60_000,
+            onLost: (err) =>
+              watcher.say(
+                `lost the connection to Temporal (${(err as Error).message.slice(0, 120)}): waiting for it; the run goes on on the server, and Ctrl-C keeps its progress`,
+              ),
+            onBack: () => watcher.say('connection to Temporal back'),
+          });
         } catch (err) {
           // Ctrl-C closed the connection under the wait: the interrupt decides the exit (130), not this.
           if (interrupting) await new Promise(() => undefined);
