@@ -8,6 +8,7 @@ COPY src ./src
 COPY bin ./bin
 COPY scripts/write-esm-entry.js ./scripts/
 RUN npm run build
+# With DEEPFABRIC_STORE=postgres://... (compose) a worker keeps nothing on disk; a folder store needs the
+# same folder as the client: mount it at /data yourself (no VOLUME here, which would make an anonymous one).
 ENV DEEPFABRIC_DATA_DIR=/data
-VOLUME ["/data"]
 CMD ["node", "bin/deepfabric.js", "worker"]

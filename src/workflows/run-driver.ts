@@ -169,7 +169,7 @@ export class DatasetRun {
           conversationType: input.generation.conversationType,
           batchSize: input.examplesPerCall, // the seed's name, in the manifest users read
           status: outcome,
-          stats: this.currentStats(),
+          stats: { ...this.currentStats(), status: outcome }, // not 'completing': the manifest is the run's last word
         },
       }),
     ).catch((err: unknown) => {

@@ -75,7 +75,7 @@ describe.each([
       expect(env.llm.calls.every((c) => c.protocol === (model.startsWith('openai') ? 'openai' : 'anthropic'))).toBe(true);
       expect(env.llm.maxConcurrent).toBeLessThanOrEqual(8);
       const manifest = JSON.parse(await fs.readFile(result.manifestPath, 'utf8'));
-      expect(manifest).toMatchObject({ records: 100, partial: false, status: 'completed' });
+      expect(manifest).toMatchObject({ records: 100, partial: false, status: 'completed', stats: { status: 'completed' } }); // not 'completing' in its stats
       // 100 distinct topic paths under 4 branches, sampled in order: every topic once, a quarter each.
       expect(manifest.diversity).toMatchObject({
         examples: 100,
