@@ -99,6 +99,8 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
 
 /** Where a run was started, kept in its run folder: a command talking to another Temporal must not start its twin. */
 export const WHERE_FILE = 'temporal.json';
+/** The address a context made from a given client reports (see temporal-context.ts). */
+const GIVEN_CLIENT = '(given client)';
 type Where = { mode: string; address: string; namespace: string };
 /** The Temporal a context talks to, as a run's `temporal.json` records it (an embedded server is the folder's own, whatever its port). */
 function temporalOf(ctx: TemporalContext): Where {
@@ -122,6 +124,8 @@ export async function refuseTwin(ctx: TemporalContext, input: RunInput, replace:
     return;
   }
   const here = temporalOf(ctx);
+  // A client handed in by code names no address: nothing to compare.
+  if ([was.address, here.address].includes(GIVEN_CLIENT)) return;
   if (was.mode === here.mode && was.address === here.address && was.namespace === here.namespace) return;
   throw new ConfigurationError(
     `run ${input.runId} of this dataset was started on ${describeWhere(was)}, and this command talks to ${describeWhere(here)}, which does not know it. ` +

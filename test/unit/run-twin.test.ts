@@ -38,3 +38,10 @@ it('the same Temporal (an embedded server on another port is the same folder), n
   await expect(refuseTwin(ctx('cluster', 'a:7233'), input, false)).resolves.toBeUndefined();
   await expect(refuseTwin(ctx('embedded', '127.0.0.1:6666'), input, true)).resolves.toBeUndefined();
 });
+
+it('a client handed in by code (no address to compare) is never refused nor refuses', async () => {
+  await startedOn({ mode: 'cluster', address: '(given client)', namespace: 'default' });
+  await expect(refuseTwin(ctx('cluster', 'a:7233'), input, false)).resolves.toBeUndefined();
+  await startedOn({ mode: 'cluster', address: 'a:7233', namespace: 'default' });
+  await expect(refuseTwin(ctx('cluster', '(given client)'), input, false)).resolves.toBeUndefined();
+});
