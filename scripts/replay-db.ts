@@ -35,7 +35,7 @@ async function main(): Promise<void> {
           file,
           JSON.stringify(temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String })),
         );
-        process.stdout.write(`FAIL ${wf.workflowId} ${wf.runId}: ${(err as Error).message.slice(0, 300)}\n  -> ${file}\n`);
+        process.stdout.write(`FAIL ${wf.workflowId} ${wf.runId}: ${(err as Error).message.slice(0, 900)}\n  -> ${file}\n`);
       }
     }
     process.stdout.write(`${n} histories replayed from ${db}\n`);

@@ -17,24 +17,25 @@
  * and scheduled from a loop woken by `condition()`, which the SDK runs only after all of an
  * activation's callbacks, broke the rule.
  *
- * So here every command is emitted by a handler of exactly one event, synchronously, in event
- * order: a slice's completion (`settle`, one microtask after the SDK resolves the activity, the
- * same for success and failure) folds the result, publishes progress and starts the next slices;
- * a signal handler defers its whole effect by one microtask (`afterThisEvent`): the SDK
- * runs handlers synchronously while walking the jobs but activity callbacks a microtask later, so
- * the deferral puts each signal back at its place in the event order. Nothing is scheduled from a
- * `condition()`. The commands of events E1..En are then the concatenation of each event's commands,
- * however the events were split into activations (test/workflow/activation-grouping.test.ts feeds
- * the same events whole and split).
+ * So here every command is emitted by a handler of exactly one event, synchronously: a slice's
+ * completion (`settle`, one microtask after the SDK resolves the activity, the same for success and
+ * failure) folds the result, publishes progress and starts the next slices. Nothing is scheduled
+ * from a `condition()`. Completions' commands are then the concatenation of each completion's
+ * commands, however they were split into activations (test/workflow/activation-grouping.test.ts).
  *
- * KNOWN LIMIT. Temporal's core hands a task's signals over before its other jobs (seen on replay:
- * "signalWorkflow, signalWorkflow, resolveActivity x 8"), so the rule holds for signals only while
- * a task's events arrive in one activation. When a query splits a task (the completions applied at
- * query time, the later signals in a second activation), replay cannot know where the split was,
- * and a signal that changes scheduling can replay in another place than it ran: evidence in
- * test/fixtures/evidence/signals-sorted-first.json.gz (1 chaos run in 21 with frequent queries
- * while pausing).
-
+ * SIGNALS AFTER THE COMPLETIONS DELIVERED WITH THEM. Temporal's core hands an activation's signals
+ * over before its other jobs, whatever their order in history (seen on replay: "signalWorkflow,
+ * signalWorkflow, resolveActivity x 8" for a task whose two signals came after its eight
+ * completions). A signal's effect that ran before those completions live, or after them, would
+ * replay differently (a chaos run after a sticky task timed out: the pause landed before the
+ * completions on replay and after them live; test/fixtures/evidence/signals-sorted-first.json.gz,
+ * now a replay test). So a signal handler defers its whole effect past every completion callback of
+ * its activation (`afterTheCompletions`: eight microtasks; completion callbacks run one or two
+ * microtasks after their jobs). Whole or sorted, an activation then applies its completions first and its signals
+ * after, in their order. The one split this cannot see is a query that applied a signal in an
+ * earlier activation of the task than completions that came after it in history: live the signal
+ * precedes them, on replay it follows. Much rarer (a query must arrive between the two on a worker
+ * without the run cached); not seen in the chaos runs since.
  */
 import { allHandlersFinished, CancellationScope, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import type { RunInput } from '../config/run-input';
@@ -44,20 +45,30 @@ import { DatasetRun, type RunCursor, type RunResult } from './run-driver';
 export type { RunCursor, RunResult } from './run-driver';
 
 /**
- * Runs `fn` one microtask later. The SDK runs a signal handler synchronously while it walks the
- * activation's jobs, but an activity's `.then` one microtask after its job: deferring every
- * handler's effect by one microtask puts it back at its event's place in that queue, so the
- * workflow sees signals and completions in history order, not "signals first".
+ * Microtasks a signal's effect waits. A completion's callback runs one microtask after its job, a
+ * failure's two (a chaos history shows a pause deferred by one landing between the successes and
+ * the timed-out slice of its task); eight leave room for both, whatever the order of the jobs.
  */
-const afterThisEvent = (fn: () => void) => void Promise.resolve().then(fn);
+const SIGNAL_DEFERRAL_MICROTASKS = 8;
+
+/**
+ * Runs `fn` after every completion callback of this activation: the SDK runs a signal handler
+ * synchronously while it walks the jobs and completion callbacks a microtask or two later, so the
+ * signal's effect comes behind all of them (see the file comment for why).
+ */
+const afterTheCompletions = (fn: () => void) => {
+  let p = Promise.resolve();
+  for (let i = 0; i < SIGNAL_DEFERRAL_MICROTASKS; i++) p = p.then();
+  void p.then(fn);
+};
 
 export async function datasetRunWorkflow(input: RunInput, cursor?: RunCursor): Promise<RunResult> {
   const run = new DatasetRun(input, cursor);
   setHandler(statsQuery, () => run.currentStats());
-  setHandler(pauseSignal, () => afterThisEvent(() => run.pause()));
-  setHandler(resumeSignal, () => afterThisEvent(() => run.resume()));
-  setHandler(stopSignal, () => afterThisEvent(() => run.stop()));
-  setHandler(applySettingsSignal, (patch) => afterThisEvent(() => run.applySettings(patch)));
+  setHandler(pauseSignal, () => afterTheCompletions(() => run.pause()));
+  setHandler(resumeSignal, () => afterTheCompletions(() => run.resume()));
+  setHandler(stopSignal, () => afterTheCompletions(() => run.stop()));
+  setHandler(applySettingsSignal, (patch) => afterTheCompletions(() => run.applySettings(patch)));
   // Cancelling the workflow cancels the slices in flight (their settle sees it).
   CancellationScope.current().cancelRequested.catch(() => run.cancel());
 

@@ -6,7 +6,7 @@
  *
  * Every method that emits commands runs in the handler of exactly one event (see the determinism
  * rule in dataset-run.ts): the first workflow task (`schedule`), a slice's completion (`settle`),
- * or a signal whose handler deferred it by one microtask (`afterThisEvent`).
+ * or a signal, after the completions delivered with it (`afterTheCompletions`, see dataset-run.ts).
  */
 import {
   CancellationScope,

@@ -57,15 +57,15 @@ const inputOf = (c: { scheduleActivity?: { arguments?: { data?: Uint8Array | nul
 
 afterAll(() => disposeHarness());
 
-/** Six slots raised to eight between completions 2 and 3: two completions refill their slots, the raise opens two more, the third completion refills its own. */
+/** Six slots raised to eight in an activation with three completions: each completion refills its slot, then the raise opens two more. */
 const RAISED_TO_EIGHT = [
   'memo',
   'schedule generateSlice #7',
   'memo',
   'schedule generateSlice #8',
+  'memo',
   'schedule generateSlice #9',
   'schedule generateSlice #10',
-  'memo',
   'schedule generateSlice #11',
 ];
 
@@ -84,48 +84,42 @@ describe('commands do not depend on how events are grouped into activations', ()
     expect(whole.rest.filter((c) => c.startsWith('schedule'))).toEqual([7, 8, 9, 10, 11, 12].map((s) => `schedule generateSlice #${s}`));
   });
 
-  it('a failure, a pause and a resume among the completions: same commands in any split', async () => {
-    const events: Job[] = [
-      ...completions([1, 2]),
-      activityFailed(3, 'server_error'),
-      signal('pause'),
-      ...completions([4, 5]),
-      signal('resume'),
-      ...completions([6]),
-    ];
+  it("an activation's signals take effect after its completions: in history order, sorted first (as core hands them over), or split after the completions", async () => {
+    const events: Job[] = [...completions([1, 2]), activityFailed(3, 'server_error'), signal('pause'), ...completions([4, 5])];
+    const sortedFirst: Job[] = [signal('pause'), ...completions([1, 2]), activityFailed(3, 'server_error'), ...completions([4, 5])];
     const whole = await drive([events]);
-    for (const cut of [1, 3, 4, 5, 6]) {
-      const split = await drive([events.slice(0, cut), events.slice(cut)]);
-      expect({ cut, rest: split.rest }).toEqual({ cut, rest: whole.rest });
-    }
-    // While paused nothing is scheduled; the resume refills all free slots at its place in the order.
-    expect(whole.rest.filter((c) => c.startsWith('schedule'))).toHaveLength(6);
+    expect((await drive([sortedFirst])).rest).toEqual(whole.rest);
+    // The split a query makes when the signal arrived after the completions it applied.
+    expect((await drive([[...completions([1, 2]), activityFailed(3, 'server_error'), ...completions([4, 5])], [signal('pause')]])).rest).toEqual(whole.rest);
+    // Every completion of the activation refilled its slot; the pause holds the next ones, until the resume.
+    expect(whole.rest.filter((c) => c.startsWith('schedule'))).toHaveLength(5);
+    const paused = await drive([events, completions([6]), [signal('resume')]]);
+    expect(paused.rest.slice(whole.rest.length)).toEqual(['memo', 'schedule generateSlice #12']);
   });
 
-  it('the applySettings signal takes effect at its place in the order, in any split', async () => {
+  it('the applySettings signal takes effect after the completions delivered with it, sorted first or not', async () => {
     const events: Job[] = [...completions([1, 2]), signal('applySettings', { concurrency: 8 }), ...completions([3])];
     const whole = await drive([events]);
-    for (const cut of [1, 2, 3]) {
-      const split = await drive([events.slice(0, cut), events.slice(cut)]);
-      expect({ cut, rest: split.rest }).toEqual({ cut, rest: whole.rest });
-    }
+    expect((await drive([[signal('applySettings', { concurrency: 8 }), ...completions([1, 2, 3])]])).rest).toEqual(whole.rest);
+    expect((await drive([completions([1, 2, 3]), [signal('applySettings', { concurrency: 8 })]])).rest).toEqual(whole.rest);
     expect(whole.rest).toEqual(RAISED_TO_EIGHT);
     // A bad patch (the client checks first) is ignored: no slot opens.
     const bad = await drive([[...completions([1]), signal('applySettings', { concurrency: 0 }), ...completions([2])]]);
     expect(bad.rest.filter((c) => c.startsWith('schedule'))).toEqual(['schedule generateSlice #7', 'schedule generateSlice #8']);
   });
 
-  it('applySettings: later slices get the new retry policy and request timeout; earlier ones keep theirs', async () => {
+  it('applySettings: slices started after it get the new retry policy and request timeout; earlier ones keep theirs', async () => {
     const { wf, commands } = await HandDrivenWorkflow.start(workflowsPath, 'datasetRunWorkflow', [runInput(24, 2)]);
     const attempts = (cmds: typeof commands) => cmds.filter((c) => c.scheduleActivity).map((c) => c.scheduleActivity!.retryPolicy!.maximumAttempts);
     expect(attempts(commands)).toEqual([4, 4]); // maxRetries 3 by default
     const retry = { maxRetries: 7, backoffMultiplier: 2, initialBackoffSeconds: 1, maxBackoffSeconds: 10, retryOnErrors: ['server_error'] };
     const after = await wf.activate([signal('applySettings', { concurrency: 3, retry, requestTimeoutSeconds: 90 }), ...completions([1])]);
     await wf.dispose();
-    // The signal opens a third slot, the completion refills its own: both under the new policy.
-    expect(attempts(after)).toEqual([8, 8]);
+    // The completion refills its slot first (the old policy); then the signal opens a third slot under the new one.
+    expect(attempts(after)).toEqual([4, 8]);
     const scheduled = after.filter((c) => c.scheduleActivity);
-    expect(inputOf(scheduled[0]!)).toMatchObject({ generation: { requestTimeoutSeconds: 90 }, retryOnErrors: ['server_error'] });
+    expect(inputOf(scheduled[0]!)).toMatchObject({ generation: { requestTimeoutSeconds: 60 } }); // the default
+    expect(inputOf(scheduled[1]!)).toMatchObject({ generation: { requestTimeoutSeconds: 90 }, retryOnErrors: ['server_error'] });
   });
 });
 
