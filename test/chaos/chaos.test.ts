@@ -99,9 +99,9 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
       })();
       // The operator: a pause at 20% for 1.5 s, then a concurrency change at 50%. A run that ended
       // before the change (a fast machine: "workflow execution already completed") skips it, and
-      // the end checks the change only when it was made. (Changing it while paused and polling the
-      // stats every 250 ms until it showed made a known ordering bug likely, 1 run in 21: see
-      // test/workflow/replay.test.ts, "signals sorted first".)
+      // the end checks the change only when it was made. (This test found signals replaying before
+      // completions they followed: test/fixtures/evidence/signals-sorted-first.json.gz, fixed in
+      // src/workflows/dataset-run.ts.)
       let changed = false;
       const operator = (async () => {
         await waitFor(async () => ((await run.stats().catch(() => undefined))?.batchesDone ?? 0) >= BATCHES * 0.2, 300_000, 250);
