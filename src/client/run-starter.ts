@@ -9,13 +9,13 @@ import path from 'node:path';
 import type { RunInput, RunPlan } from '../config/run-input';
 import { ConfigurationError } from '../errors';
 import type { Store } from '../storage/store';
-import { packageVersion } from '../release';
+import { packageVersion } from '../config/release';
 import { readTopicPathsFile } from '../topics/topic-paths-file';
 import type { datasetRunWorkflow } from '../workflows/dataset-run';
 import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { extraBatches } from './run-builder';
 import { RunHandle } from './run-handle';
-import type { TemporalContext } from './temporal-context';
+import { GIVEN_CLIENT, type TemporalContext } from './temporal-context';
 
 /** Above this many topic paths, a run's topics go to the run's store instead of its history. */
 const INLINE_TOPICS_LIMIT = 1000;
@@ -99,8 +99,6 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
 
 /** Where a run was started, kept in its run folder: a command talking to another Temporal must not start its twin. */
 export const WHERE_FILE = 'temporal.json';
-/** The address a context made from a given client reports (see temporal-context.ts). */
-const GIVEN_CLIENT = '(given client)';
 type Where = { mode: string; address: string; namespace: string };
 /** The Temporal a context talks to, as a run's `temporal.json` records it (an embedded server is the folder's own, whatever its port). */
 function temporalOf(ctx: TemporalContext): Where {

@@ -40,6 +40,9 @@ interface ServedQueue {
  * folder is therefore never picked up, and paid for, by a command that did not name it. A cluster
  * keeps one shared queue (`DEEPFABRIC_TASK_QUEUE`): its `deepfabric worker`s serve every run.
  */
+/** The address a context made from a client handed in by code reports: it names none. */
+export const GIVEN_CLIENT = '(given client)';
+
 export class TemporalContext {
   private readonly served = new Map<string, Promise<ServedQueue>>();
   private nativeConnection: Promise<NativeConnection> | undefined;
@@ -76,7 +79,7 @@ export class TemporalContext {
         namespace,
         taskQueue,
         'cluster',
-        address ?? '(given client)',
+        address ?? GIVEN_CLIENT,
         undefined,
         dataDir,
         undefined,

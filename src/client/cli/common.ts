@@ -8,7 +8,7 @@ import { setRuntimeLogSink } from '../../worker/runtime-log';
 import { TemporalContext } from '../temporal-context';
 import { defaultDataDir } from '../run-builder';
 import { RunHandle } from '../run-handle';
-import { packageVersion } from '../../release';
+import { packageVersion } from '../../config/release';
 import { connectionSettings } from '../../config/connection';
 
 /**

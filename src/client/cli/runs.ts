@@ -1,5 +1,5 @@
 /** The other commands: info, visualize, worker, status, pause, resume, stop, cancel, topic inspect/prune, preview, export, runs, server. */
-import { packageVersion } from '../../release';
+import { packageVersion } from '../../config/release';
 import { control, controlClient, fail, hasLiveWorker, program, type ControlContext } from './common';
 import { CancelledFailure } from '@temporalio/common';
 import type { RunHandle } from '../run-handle';

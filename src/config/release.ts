@@ -3,23 +3,19 @@
  * docs/RELEASES.md): every run records the release that started it in its memo, and `runs list`
  * flags runs started by another release.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from './paths';
 
 let cached: string | undefined;
 
 /** This package's version, from its package.json (found from the source and the compiled file alike). */
 export function packageVersion(): string {
-  if (cached) return cached;
-  cached = 'unknown';
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'deepfabric-temporal') {
-        cached = pkg.version ?? 'unknown';
-        break;
-      }
+  if (cached === undefined) {
+    try {
+      cached = (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    } catch {
+      cached = 'unknown';
     }
   }
   return cached;
