@@ -67,7 +67,7 @@ export function previewText(record: DatasetRecord): string {
 export async function validateAnswer(
   answer: unknown,
   c: { call: number; firstExample: number; count: number },
-  paths: string[][],
+  given: { paths: string[][]; ids?: string[] | undefined },
   input: BatchInput,
   g: BatchInput['generation'],
   build: (raw: unknown) => DatasetRecord = (raw) =>
@@ -96,7 +96,7 @@ export async function validateAnswer(
       firstSchemaError ??= `example ${i + 1}: ${summarise(err)}`;
       continue;
     }
-    const path = paths[i] ?? [];
+    const path = given.paths[i] ?? [];
     let verdict;
     try {
       verdict = await applyContentFilters(g.filters, recordText(record), record as Record<string, unknown>, path.join(' -> '), {
@@ -110,7 +110,7 @@ export async function validateAnswer(
       throw err;
     }
     if (verdict.ok) {
-      records.push(withTopicId(record, path));
+      records.push(withTopicId(record, path, given.ids?.[i]));
       topics.push(path);
     } else reject(verdict.reason);
   }

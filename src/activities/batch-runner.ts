@@ -20,7 +20,7 @@ import { AnnouncedLimits, MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
 import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { countBy, jsonSchemaFor, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
-import { topicPathsFor } from './batch-topics';
+import { topicsFor } from './batch-topics';
 import type { CallSlots } from './call-slots';
 import { dropDuplicates } from './dedup-claims';
 import { toFailure } from './to-failure';
@@ -154,6 +154,8 @@ class BatchAttempt {
     /** Failed attempts on record (a retry's). */
     private readonly previous: Record<string, unknown>[],
     private readonly topicPaths: string[][],
+    /** The topics' own ids (graph nodes' uuids), beside their paths; a path's id otherwise. */
+    private readonly topicIds: string[] | undefined,
     private readonly calls: Call[],
     private readonly checkpoints: Map<number, unknown>,
   ) {
@@ -183,13 +185,13 @@ class BatchAttempt {
         details: [{ ...tokensOf(previous), attempts: Number(final.attempt) }],
       });
     }
-    const topicPaths = await topicPathsFor(input, store);
+    const topics = await topicsFor(input, store);
     const calls = splitCalls(input.firstExample, input.count, input.examplesPerCall);
     // A retry reads the batch's checkpoints at once: finished calls, and agent calls' progress.
     const agent = input.generation.conversationType === 'agent' && input.generation.tools !== undefined;
     const keys = calls.flatMap((c) => (agent ? [c.call, AGENT_PROGRESS_KEY + c.call] : [c.call]));
     const checkpoints = retry ? await store.readCalls(input.batchIndex, keys) : new Map<number, unknown>();
-    return new BatchAttempt(p, previous, topicPaths, calls, checkpoints);
+    return new BatchAttempt(p, previous, topics.paths, topics.ids, calls, checkpoints);
   }
 
   /** The validation error of the latest failed attempt, fed back into the prompt (DeepFabric's feedback loop). */
@@ -255,16 +257,18 @@ class BatchAttempt {
 
   private async runCall(c: Call): Promise<CallOutcome> {
     const { input, store } = this.p;
-    const paths = this.topicPaths.slice(c.firstExample - input.firstExample, c.firstExample - input.firstExample + c.count);
+    const from = c.firstExample - input.firstExample;
+    const topics = { paths: this.topicPaths.slice(from, from + c.count), ids: this.topicIds?.slice(from, from + c.count) };
+    const paths = topics.paths;
     let outcome: CallOutcome;
-    if (this.agent) outcome = await this.runAgentCall(c, paths);
+    if (this.agent) outcome = await this.runAgentCall(c, topics);
     else {
       const g = this.g;
       const prompt = renderBatchPrompt(g, paths, this.lastValidation);
       const result = await this.callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
       try {
         outcome = {
-          ...(await validateAnswer(result.object, c, paths, input, g)),
+          ...(await validateAnswer(result.object, c, topics, input, g)),
           inputTokens: result.usage.inputTokens,
           outputTokens: result.usage.outputTokens,
         };
@@ -283,7 +287,8 @@ class BatchAttempt {
    * The examples of one call, each an agent loop with its tools executed here. Each finished step
    * is checkpointed (the call's progress record), so a retry resumes every example at its next step.
    */
-  private async runAgentCall(c: Call, paths: string[][]): Promise<CallOutcome> {
+  private async runAgentCall(c: Call, topics: { paths: string[][]; ids?: string[] | undefined }): Promise<CallOutcome> {
+    const paths = topics.paths;
     const { input, store, ctx } = this.p;
     const g = this.g;
     const tools = g.tools!;
@@ -322,12 +327,12 @@ class BatchAttempt {
     const built = examples.map((p, i) =>
       agentRecord(p, tools, { sysMsg: g.sysMsg, systemPrompt: g.datasetSystemPrompt ?? g.systemPrompt, idSeed: `${input.runId}/${c.firstExample + i}` }),
     );
-    const kept = built.flatMap((r, i) => (r ? [{ r, path: paths[i]! }] : []));
+    const kept = built.flatMap((r, i) => (r ? [{ r, path: topics.paths[i]!, id: topics.ids?.[i] }] : []));
     if (kept.length < built.length) rejected['more tool calls than max_per_query'] = built.length - kept.length;
     const outcome = await validateAnswer(
       { examples: kept.map((k) => k.r) },
       { ...c, count: kept.length },
-      kept.map((k) => k.path),
+      { paths: kept.map((k) => k.path), ids: topics.ids && kept.map((k) => k.id!) },
       input,
       g,
       (raw) => raw as DatasetRecord,

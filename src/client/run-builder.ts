@@ -63,7 +63,9 @@ export function datasetDigest(input: Pick<RunPlan, 'generation' | 'examplesPerCa
     topics:
       input.topics.kind === 'inline'
         ? sha256(JSON.stringify(input.topics.paths))
-        : (topicsFileDigest ?? (input.topics.kind === 'file' ? input.topics.file : 'stored')),
+        : input.topics.kind === 'nodes'
+          ? sha256(JSON.stringify([input.topics.paths, input.topics.ids]))
+          : (topicsFileDigest ?? (input.topics.kind === 'file' ? input.topics.file : 'stored')),
   };
   return sha256(JSON.stringify(identity)).slice(0, 8);
 }
@@ -97,7 +99,9 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
   const batchSize = args.batchSize ?? opts.defaultBatchSize;
   const model = resolveModel(opts, args.modelName);
 
-  let paths: string[][] | undefined = args.topics ?? args.topicModel?.getAllPaths();
+  // A Graph's topics are its nodes, as in DeepFabric 4.x (unless told `paths`): with their uuids as ids.
+  const nodes = !args.topics && args.graphSampling !== 'paths' ? args.topicModel?.uniqueTopics?.() : undefined;
+  let paths: string[][] | undefined = args.topics ?? nodes?.map((n) => n.path) ?? args.topicModel?.getAllPaths();
   let strategy: SamplingStrategy = args.samplingStrategy ?? 'sequential';
   if (args.topicSampler) {
     paths = args.topicSampler(args.topicModel ?? paths ?? [], numSteps);
@@ -139,7 +143,11 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     ...(opts.dedup.exact || opts.dedup.near !== undefined
       ? { dedup: { exact: opts.dedup.exact, ...(opts.dedup.near !== undefined ? { near: opts.dedup.near } : {}) } }
       : {}),
-    topics: args.topicsFile ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 } : { kind: 'inline' as const, paths: paths! },
+    topics: args.topicsFile
+      ? { kind: 'file' as const, file: path.resolve(args.topicsFile), count: 1 }
+      : nodes && !args.topicSampler
+        ? { kind: 'nodes' as const, paths: paths!, ids: nodes.map((n) => n.id) }
+        : { kind: 'inline' as const, paths: paths! },
     sampling: { strategy, seed: args.seed ?? opts.seed },
     generation: {
       model,

@@ -8,9 +8,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RunInput, RunPlan } from '../config/run-input';
 import { ConfigurationError } from '../errors';
-import type { Store } from '../storage/store';
+import type { Store, StoredTopics } from '../storage/store';
 import { packageVersion } from '../config/release';
-import { readTopicPathsFile } from '../topics/topic-paths-file';
+import { readTopicsFile } from '../topics/topic-paths-file';
 import type { datasetRunWorkflow } from '../workflows/dataset-run';
 import { DatasetAccepted, DatasetModel, DatasetName, DatasetTarget } from '../workflows/search-attributes';
 import { extraBatches } from './run-builder';
@@ -34,17 +34,18 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
   const { topics, ...rest } = plan;
   // Big topic sets and topic files travel by reference, in the run's store (never a client path a
   // worker on another machine cannot read, never the workflow's history).
-  let storedTopics: string[][] | undefined;
+  let storedTopics: StoredTopics | undefined;
   if (topics.kind === 'file') {
-    storedTopics = await readTopicPathsFile(topics.file).catch((err: Error) => {
+    storedTopics = await readTopicsFile(topics.file).catch((err: Error) => {
       throw new ConfigurationError(`topicsFile: ${err.message}`);
     });
-  } else if (topics.kind === 'inline' && topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = topics.paths;
+  } else if (topics.kind === 'nodes') storedTopics = { paths: topics.paths, ids: topics.ids };
+  else if (topics.kind === 'inline' && topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = { paths: topics.paths };
   if (storedTopics) await store.run(plan.runId).writeTopics(storedTopics);
   const input: RunInput = {
     ...rest,
     storeId: await store.id(),
-    topics: storedTopics ? { kind: 'stored', count: storedTopics.length } : (topics as RunInput['topics']),
+    topics: storedTopics ? { kind: 'stored', count: storedTopics.paths.length } : (topics as RunInput['topics']),
   };
   // The run's layout is fixed by its first start (batch k always covers the same examples).
   const layout = await store.run(input.runId).layout({ examplesPerCall: input.examplesPerCall, callsPerBatch: input.callsPerBatch });

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { MAX_EXAMPLES_PER_RUN, SamplingStrategySchema, tooManyExamples } from './run-input';
 
-/** Anything with `getAllPaths()`: a Tree or a Graph. */
-type TopicModelLike = { getAllPaths(): string[][] };
+/** Anything with `getAllPaths()`: a Tree or a Graph (a Graph also lists its nodes as topics: `uniqueTopics()`). */
+type TopicModelLike = { getAllPaths(): string[][]; uniqueTopics?: () => { path: string[]; id: string }[] };
 
 const positiveInteger = { error: (iss: { input?: unknown }) => `must be a positive integer, got ${String(iss.input)}` };
 
@@ -27,6 +27,11 @@ export const CreateDataArgsSchema = z
     topicModel: z
       .custom<TopicModelLike>((v) => typeof (v as Partial<TopicModelLike> | null)?.getAllPaths === 'function', 'must have getAllPaths() (a Tree or a Graph)')
       .optional(),
+    /**
+     * What a Graph's examples are about (DeepFabric 4.x: `nodes`, every node but the root once, each
+     * record's topic id the node's uuid), or `paths` (each root-to-leaf path). A Tree has only paths.
+     */
+    graphSampling: z.enum(['nodes', 'paths']).optional(),
     modelName: z.string().min(1).optional(),
     sysMsg: z.boolean().optional(),
     samplingStrategy: SamplingStrategySchema.exclude(['custom']).optional(),

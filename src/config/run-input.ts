@@ -70,10 +70,17 @@ const RunTopicsSchema = z.union([
   z.object({ kind: z.literal('inline'), paths: z.array(z.array(z.string()).min(1)).min(1) }),
   z.object({ kind: z.literal('stored'), count: z.number().int().positive() }),
 ]);
-/** Where a planned run's topics come from: inline, or a JSONL file on the client (one path per line), which `startRun` moves into the store. */
+/**
+ * Where a planned run's topics come from: inline, a JSONL file on the client (one path per line), or
+ * topics with ids of their own (a graph's nodes: DeepFabric's uuids, written into each record's
+ * `metadata.topic_id`); `startRun` moves the last two into the store.
+ */
 const TopicSourceSchema = z.union([
   ...RunTopicsSchema.options,
   z.object({ kind: z.literal('file'), file: z.string().min(1), count: z.number().int().positive() }),
+  z
+    .object({ kind: z.literal('nodes'), paths: z.array(z.array(z.string()).min(1)).min(1), ids: z.array(z.string().min(1)) })
+    .refine((t) => t.ids.length === t.paths.length, 'ids: one per path'),
 ]);
 
 /**

@@ -69,6 +69,8 @@ const RawYamlConfigSchema = z
         max_concurrent: z.number().int().min(1).max(1000).optional(),
         max_tokens: z.number().int().positive().optional(),
         prompt_style: z.enum(['default', 'isolated', 'anchored']).optional(),
+        /** A graph's examples: one per node but the root, as DeepFabric 4.x (`nodes`), or one per root-to-leaf path (`paths`). */
+        graph_sampling: z.enum(['nodes', 'paths']).default('nodes'),
         llm: LlmSchema.optional(),
       })
       .strict(),
@@ -168,6 +170,18 @@ const RawYamlConfigSchema = z
         save_as: z.string().min(1).optional(),
         /** A formatter here; DeepFabric 4.13's `messages` (the records as they are) and `custom` are accepted too. */
         format: z.string().min(1).optional(),
+        /** Fields `format` may leave out (this project's key): a list, or one comma-separated string. */
+        drop: z
+          .union([z.array(z.string().min(1)), z.string().min(1)])
+          .transform((v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((x) => x.trim())
+                  .filter(Boolean)
+              : v,
+          )
+          .optional(),
         checkpoint: z.record(z.string(), z.unknown()).optional(),
         /** DeepFabric 3.x's formatter list: DeepFabric 4.x ignores it (accepted with a warning). */
         formatters: z.unknown().optional(),
@@ -227,6 +241,8 @@ export interface YamlConfig {
     system_prompt?: string | undefined;
     save_as?: string | undefined;
     format?: string | undefined;
+    /** Fields the format may leave out (`output.drop`, `--drop`). */
+    drop?: string[] | undefined;
   };
   /** Where a completed run is pushed (DeepFabric 4.x `huggingface` section). */
   huggingface?: { repository: string; tags: string[] } | undefined;
@@ -462,12 +478,13 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
 }
 
 /**
- * `num_samples` as a count: `auto` is one example per topic path, `"50%"` half of them (at least 1).
+ * `num_samples` as a count: `auto` is one example per topic (a path, or a graph's node), `"50%"` half
+ * of them, rounded down as DeepFabric does (at least 1).
  */
 export function resolveNumSamples(numSamples: YamlConfig['output']['num_samples'], topicPaths: number): number {
   if (typeof numSamples === 'number') return numSamples;
   if (numSamples === 'auto') return Math.max(1, topicPaths);
-  return Math.max(1, Math.round((topicPaths * parseFloat(numSamples)) / 100));
+  return Math.max(1, Math.floor((topicPaths * parseFloat(numSamples)) / 100));
 }
 
 /** The keys of a section's schema (unwrapping defaults and optionals). */

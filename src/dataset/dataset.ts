@@ -1,11 +1,23 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseJsonl, writeFileAtomic } from '../files';
+import { ConfigurationError } from '../errors';
 import { applyFormatter, type Formatter } from './formatters';
+
+/** One record in `format`; a refusal names the record (its line in the file written). */
+function formatted(format: string | Formatter, record: Record<string, unknown>, index: number, drop: readonly string[] = []): Record<string, unknown> {
+  try {
+    return applyFormatter(format, record, { drop });
+  } catch (err) {
+    if (err instanceof ConfigurationError) throw new ConfigurationError(`record ${index + 1}: ${err.message}`, err.issues);
+    throw err;
+  }
+}
 
 /**
  * A list of training records with JSONL load/save, as in the seed (`Dataset()`, `extend`, `save`).
- * `save` writes atomically and can apply a formatter (chatml, alpaca, sharegpt, ...).
+ * `save` writes atomically and can apply a formatter (chatml, alpaca, sharegpt, ...), leaving
+ * out only the fields `drop` names.
  */
 export class Dataset<T = Record<string, unknown>> implements Iterable<T> {
   readonly samples: T[];
@@ -32,9 +44,9 @@ export class Dataset<T = Record<string, unknown>> implements Iterable<T> {
   }
 
   /** Writes JSONL (one record a line), through a temp file; `format` converts each record first. */
-  async save(file: string, opts: { format?: string | Formatter } = {}): Promise<void> {
+  async save(file: string, opts: { format?: string | Formatter; drop?: readonly string[] } = {}): Promise<void> {
     await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    const rows = opts.format ? this.samples.map((r) => applyFormatter(opts.format!, r as Record<string, unknown>)) : this.samples;
+    const rows = opts.format ? this.samples.map((r, i) => formatted(opts.format!, r as Record<string, unknown>, i, opts.drop)) : this.samples;
     await writeFileAtomic(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
   }
 

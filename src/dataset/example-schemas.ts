@@ -260,13 +260,14 @@ export function toRecord(type: ConversationType, raw: unknown, opts: { sysMsg: b
 }
 
 /**
- * DeepFabric 4.13's `metadata.topic_id` (the topic path's id, as its tree computes it) added to a
- * record that has a topic path; a record's own metadata (structured) is kept beside it.
+ * DeepFabric 4.13's `metadata.topic_id` added to a record that has a topic: the topic's own id (a
+ * graph node's uuid) when it has one, else the path's id as DeepFabric's tree computes it; a record's
+ * own metadata (structured) is kept beside it.
  */
-export function withTopicId(record: DatasetRecord, path: string[]): DatasetRecord {
-  if (path.length === 0) return record;
+export function withTopicId(record: DatasetRecord, path: string[], id?: string): DatasetRecord {
+  if (path.length === 0 && !id) return record;
   const r = record as Record<string, unknown>;
-  return { ...r, metadata: { ...((r.metadata as Record<string, unknown> | undefined) ?? {}), topic_id: topicId(path) } } as unknown as DatasetRecord;
+  return { ...r, metadata: { ...((r.metadata as Record<string, unknown> | undefined) ?? {}), topic_id: id ?? topicId(path) } } as unknown as DatasetRecord;
 }
 
 /** The text a content filter judges: every message's content, or the Q/CoT/answer fields. */

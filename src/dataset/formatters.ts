@@ -1,11 +1,15 @@
 /**
- * Output formatters (DeepFabric 2.x): each turns one record into the shape a trainer expects. A
- * named format never drops data silently: every text of the record (messages, tool calls, tools,
- * reasoning, answers, metadata) must survive into the output, or the format refuses the record,
- * naming the fields it would lose and the formats that carry them.
+ * Output formatters: each turns one record into the shape a trainer expects. The names DeepFabric
+ * 3.x users know (alpaca, conversations, chatml, chatml_text, harmony, openai, tool_calling,
+ * single_tool_call, xlam_v2) write what DeepFabric 3.13's formatters write for the same record
+ * (deepfabric3-formats.ts); sharegpt, trl and grpo are this project's own. A named format never
+ * drops data silently: every text of the record (messages, tool calls, tools, reasoning, answers,
+ * metadata) must survive into the output, or the format refuses the record, naming the fields it
+ * would lose and the formats that carry them; the caller may name fields to drop (`drop`).
  */
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
 import type { ConversationType } from '../config/run-input';
+import { alpaca, chatml, chatmlText, conversations, harmony, openai, singleToolCall, toolCalling, xlamV2 } from './deepfabric3-formats';
 
 type Rec = Record<string, unknown>;
 type Msg = { role: string; content: string; tool_calls?: unknown; tool_call_id?: string };
@@ -46,30 +50,25 @@ function reasoningOf(r: Rec): string | undefined {
   return undefined;
 }
 
-function finalAnswerOf(r: Rec, msgs: Msg[]): string {
-  if (typeof r.final_answer === 'string') return r.final_answer;
-  return [...msgs].reverse().find((m) => m.role === 'assistant')?.content ?? '';
+/** The answer GRPO rewards: the last assistant message (a 4.x cot record's full answer), else the record's final answer. */
+function grpoAnswerOf(r: Rec, msgs: Msg[]): string {
+  const last = [...msgs].reverse().find((m) => m.role === 'assistant')?.content;
+  if (Array.isArray(r.messages) && last) return last;
+  return typeof r.final_answer === 'string' ? r.final_answer : (last ?? '');
 }
 
 export const FORMATTERS: Record<string, Formatter> = {
-  // OpenAI's fine-tuning chat format: messages, and the record's other fields (tools, reasoning, metadata) beside them.
-  chatml: (r) => ({ ...extrasOf(r), messages: messagesOf(r) }),
-  chatml_text: (r) => ({
-    text:
-      messagesOf(r)
-        .map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>`)
-        .join('\n') + '\n',
-  }),
-  alpaca: (r) => {
-    const msgs = messagesOf(r);
-    const system = msgs
-      .filter((m) => m.role === 'system')
-      .map((m) => m.content)
-      .join('\n');
-    const user = msgs.find((m) => m.role === 'user')?.content ?? '';
-    const answer = [...msgs].reverse().find((m) => m.role === 'assistant')?.content ?? '';
-    return { instruction: system ? `${system}\n\n${user}` : user, input: '', output: answer };
-  },
+  // DeepFabric 3.13's names and output.
+  alpaca,
+  chatml,
+  chatml_text: chatmlText,
+  conversations,
+  harmony,
+  openai,
+  tool_calling: toolCalling,
+  single_tool_call: singleToolCall,
+  xlam_v2: xlamV2,
+  // This project's own: ShareGPT's from/value turns, TRL's messages + tools with every other field beside them, GRPO's markers.
   sharegpt: (r) => ({
     conversations: messagesOf(r).map((m) => ({
       from: m.role === 'user' ? 'human' : m.role === 'assistant' ? 'gpt' : m.role,
@@ -81,35 +80,24 @@ export const FORMATTERS: Record<string, Formatter> = {
     const msgs = messagesOf(r);
     const reasoning = reasoningOf(r);
     if (reasoning === undefined) {
-      throw new FormatLossError(
-        'grpo',
-        ['reasoning (none: grpo wraps reasoning and answer in its markers; this record has no chain_of_thought or reasoning_trace)'],
-        ['chatml', 'trl'],
+      throw new ConfigurationError(
+        'format "grpo" needs reasoning (it wraps reasoning and answer in its markers) and these records have none; trl carries every field',
+        ['grpo: the records have no reasoning'],
       );
     }
-    const answer = finalAnswerOf(r, msgs);
+    const answer = grpoAnswerOf(r, msgs);
     const prompt = msgs.filter((m) => m.role !== 'assistant');
     return {
       messages: [...prompt, { role: 'assistant', content: `<start_working_out>${reasoning}<end_working_out><SOLUTION>${answer}</SOLUTION>` }],
     };
   },
-  harmony: (r) => {
-    const msgs = messagesOf(r);
-    const reasoning = reasoningOf(r);
-    const parts = msgs.map((m) => {
-      if (m.role === 'assistant') {
-        const analysis =
-          reasoning && m === [...msgs].reverse().find((x) => x.role === 'assistant')
-            ? `<|start|>assistant<|channel|>analysis<|message|>${reasoning}<|end|>`
-            : '';
-        return `${analysis}<|start|>assistant<|channel|>final<|message|>${m.content}<|end|>`;
-      }
-      return `<|start|>${m.role}<|message|>${m.content}<|end|>`;
-    });
-    return { text: parts.join('') };
-  },
 };
-FORMATTERS.conversations = FORMATTERS.sharegpt!;
+
+/** The shortest `drop` names covering `fields`: `system` for the system message, `reasoning` for reasoning in any form. */
+function dropNames(fields: string[]): string[] {
+  const names = fields.map((f) => (f.startsWith('messages[system]') ? 'system' : /^(reasoning|reasoning_trace|chain_of_thought)\b/.test(f) ? 'reasoning' : f));
+  return [...new Set(names)];
+}
 
 /** A format that cannot carry some fields of a record. */
 export class FormatLossError extends ConfigurationError {
@@ -122,7 +110,8 @@ export class FormatLossError extends ConfigurationError {
       `format "${format}" cannot carry ${fields.join(', ')} of these records, and would drop ${fields.length > 1 ? 'them' : 'it'}; ` +
         (carriers.length
           ? `formats that carry every field: ${carriers.join(', ')}`
-          : 'no named format carries every field; write the records as they are (no format)'),
+          : 'no named format carries every field; write the records as they are (no format)') +
+        `; or name what may go: --drop ${dropNames(fields).join(',')} (output.drop in the config)`,
       fields.map((f) => `${format}: cannot carry ${f}`),
     );
     this.name = 'FormatLossError';
@@ -139,24 +128,79 @@ const STRUCTURAL = new Set(['role', 'type', 'id', 'tool_call_id', 'from']);
  */
 const LABELS = new Set(['metadata.topic_id', 'metadata.conversation_type', 'agent_context.mode', 'reasoning.style']);
 
-/** The record's content texts, with their field paths (array indices as `[]`). */
+/**
+ * The record's content texts, with their field paths: array items as `[]`, a message (or any item
+ * with a role) as `[role]`, e.g. `messages[system].content`. A text that is itself JSON (a tool
+ * call's arguments) counts by the texts inside it, so a format that rewrites the JSON keeps them.
+ */
 function texts(value: unknown, at: string, out: [string, string][]): [string, string][] {
   if (LABELS.has(at)) return out;
   if (typeof value === 'string') {
-    if (value.trim()) out.push([at, value]);
+    const json = embeddedJson(value);
+    if (json !== undefined) texts(json, at, out);
+    else if (value.trim()) out.push([at, value]);
   } else if (Array.isArray(value)) {
-    for (const v of value) texts(v, `${at}[]`, out);
+    for (const v of value) {
+      const role = v && typeof v === 'object' && typeof (v as Rec).role === 'string' ? (v as Rec).role : '';
+      texts(v, `${at}[${role as string}]`, out);
+    }
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) if (!STRUCTURAL.has(k)) texts(v, at ? `${at}.${k}` : k, out);
   }
   return out;
 }
 
-/** The fields of `record` whose text does not appear in `output` (as JSON, so escaping matches). */
-function lostFields(record: Rec, output: Rec): string[] {
-  const json = JSON.stringify(output);
+function embeddedJson(text: string): object | undefined {
+  const t = text.trim();
+  if (!(t.startsWith('{') && t.endsWith('}')) && !(t.startsWith('[') && t.endsWith(']'))) return undefined;
+  try {
+    const v: unknown = JSON.parse(t);
+    return v && typeof v === 'object' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const squash = (s: string) => s.replace(/\s+/gu, ' ').trim();
+
+/**
+ * Every text of a formatted record, whitespace runs as one space (formats reflow reasoning), once
+ * as written and once with JSON escapes undone (formats write tool calls as JSON inside a text).
+ */
+function haystackOf(output: Rec): string {
+  const leaves: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === 'string') leaves.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(output);
+  const joined = leaves.join('\u0000');
+  const unescaped = joined
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+    .replace(/\\n/g, '\n')
+    .replace(/\\t/g, '\t')
+    .replace(/\\(["\\/])/g, '$1');
+  return `${squash(joined)}\u0001${squash(unescaped)}`;
+}
+
+/** The field names `drop` covers: a path and everything under it; `system` and `reasoning` name every place those live. */
+function dropPrefixes(drop: readonly string[]): string[] {
+  return drop.flatMap((d) => {
+    if (d === 'system') return ['messages[system]'];
+    if (d === 'reasoning') return ['reasoning', 'reasoning_trace', 'chain_of_thought'];
+    return [d];
+  });
+}
+
+const covered = (field: string, prefixes: string[]) => prefixes.some((d) => field === d || field.startsWith(`${d}.`) || field.startsWith(`${d}[`));
+
+/** The fields of `record` whose text does not appear in `output`, leaving out those `drop` names. */
+function lostFields(record: Rec, output: Rec, drop: readonly string[] = []): string[] {
+  const haystack = haystackOf(output);
+  const prefixes = dropPrefixes(drop);
   const lost = new Set<string>();
-  for (const [field, text] of texts(record, '', [])) if (!json.includes(JSON.stringify(text).slice(1, -1))) lost.add(field);
+  for (const [field, text] of texts(record, '', [])) if (!covered(field, prefixes) && !haystack.includes(squash(text))) lost.add(field);
   return [...lost];
 }
 
@@ -173,16 +217,21 @@ function carriersOf(record: Rec): string[] {
     .map(([name]) => name);
 }
 
+/** How a record is written: a named format or a function, and the fields the caller lets a named format leave out. */
+export type FormatOptions = { drop?: readonly string[] };
+
 /**
  * Applies a named formatter or a function; an unknown name lists the known ones. A named format
- * that would drop a field of the record refuses it (`FormatLossError`); a function is the caller's.
+ * that would drop a field of the record refuses it (`FormatLossError`) unless `drop` names the
+ * field; a record the format cannot shape at all is refused too (`FormatSkipError`); a function is
+ * the caller's.
  */
-export function applyFormatter(format: string | Formatter, record: Rec): Rec {
+export function applyFormatter(format: string | Formatter, record: Rec, opts: FormatOptions = {}): Rec {
   if (typeof format === 'function') return format(record);
   const f = FORMATTERS[format];
   if (!f) throw new ConfigurationError(`unknown format "${format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
   const out = f(record);
-  const lost = lostFields(record, out);
+  const lost = lostFields(record, out, opts.drop);
   if (lost.length) throw new FormatLossError(format, lost, carriersOf(record));
   return out;
 }
@@ -195,6 +244,9 @@ export const SAMPLE_RECORDS: Record<ConversationType, Rec> = {
       { role: 'user', content: 'U1' },
       { role: 'assistant', content: 'A1' },
     ],
+    question: 'U1',
+    final_answer: 'A1',
+    metadata: { topic_id: 'I1' },
   },
   structured: {
     messages: [
@@ -247,29 +299,62 @@ export const SAMPLE_RECORDS: Record<ConversationType, Rec> = {
       { role: 'tool', content: 'O1', tool_call_id: 'abcDEF123' },
       { role: 'assistant', content: 'A1' },
     ],
-    reasoning: { style: 'agent', content: [{ step_number: 1, thought: 'T1', action: 'X1' }] },
+    reasoning: {
+      style: 'agent',
+      content: [
+        { step_number: 1, thought: 'T1', action: 'N1({"k":"V1"})' },
+        { step_number: 2, thought: 'T2', action: 'Ready to respond to user' },
+      ],
+    },
     tool_context: { executions: [{ function_name: 'N1', arguments: '{"k":"V1"}', reasoning: 'W1', result: 'O1' }] },
     tools: [
       {
         type: 'function',
-        function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } } } },
+        function: { name: 'N1', description: 'D1', parameters: { type: 'object', properties: { k: { type: 'string', description: 'P1' } }, required: ['k'] } },
       },
     ],
+    agent_context: { mode: 'single_turn' },
+    question: 'U1',
+    final_answer: 'A1',
+    metadata: { conversation_type: 'cot', react_steps: 2, topic_id: 'I1' },
   },
 };
 
+/** A tool-less agent record (a cot agent run without tools): reasoning steps, no executions. */
+const AGENT_WITHOUT_TOOLS: Rec = {
+  messages: [
+    { role: 'system', content: 'S1' },
+    { role: 'user', content: 'U1' },
+    { role: 'assistant', content: 'A1' },
+  ],
+  reasoning: { style: 'agent', content: [{ step_number: 1, thought: 'T1', action: 'X1' }] },
+  question: 'U1',
+  final_answer: 'A1',
+  metadata: { topic_id: 'I1' },
+};
+
+/** The sample record a run of `type` writes: with or without tools (agent) and a system message. */
+export function sampleRecord(type: ConversationType, opts: { tools?: boolean; systemMessage?: boolean } = {}): Rec {
+  const record = type === 'agent' && opts.tools === false ? AGENT_WITHOUT_TOOLS : SAMPLE_RECORDS[type];
+  if (opts.systemMessage !== false || !Array.isArray(record.messages)) return record;
+  return { ...record, messages: (record.messages as Msg[]).filter((m) => m.role !== 'system') };
+}
+
 /**
- * Checks before a run that `format` can carry every field of `type`'s records, so a run is never
- * paid for and then refused at the end.
+ * Checks before a run that `format` can carry every field of the records the run writes (less the
+ * fields `drop` names), so a run is never paid for and then refused at the end.
  */
-export function checkFormat(format: string, type: ConversationType, field = 'output.format'): void {
+export function checkFormat(
+  format: string,
+  type: ConversationType,
+  opts: { field?: string; drop?: readonly string[]; tools?: boolean; systemMessage?: boolean } = {},
+): void {
+  const field = opts.field ?? 'output.format';
   if (!FORMATTERS[format]) throw new ConfigurationError(`${field}: unknown format "${format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
   try {
-    applyFormatter(format, SAMPLE_RECORDS[type]);
+    applyFormatter(format, sampleRecord(type, opts), { drop: opts.drop ?? [] });
   } catch (err) {
-    if (err instanceof FormatLossError) {
-      throw new ConfigurationError(`${field}: ${type} records: ${err.message}`, err.issues);
-    }
+    if (err instanceof ConfigurationError) throw new ConfigurationError(`${field}: ${type} records: ${err.message}`, err.issues);
     throw err;
   }
 }

@@ -6,10 +6,10 @@ import type { Claim } from '../dataset/dedup';
 import { DataSetGeneratorError } from '../errors';
 import { writeFileAtomic } from '../files';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
-import { readTopicPathsFile } from '../topics/topic-paths-file';
+import { readTopicsFile } from '../topics/topic-paths-file';
 import { withFileLock } from './file-lock';
 import { RunStore, type Shard } from './run-store';
-import type { RunData, RunLayout, Store, TopicBuildData } from './store';
+import type { RunData, RunLayout, Store, StoredTopics, TopicBuildData } from './store';
 
 /** Runs under `<dataDir>/runs/<runId>` on this machine. */
 export class FsStore implements Store {
@@ -210,12 +210,13 @@ class FsRunData implements RunData {
       await fh.close();
     }
   }
-  async writeTopics(paths: string[][]) {
+  async writeTopics({ paths, ids }: StoredTopics) {
     await fs.mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(path.join(this.dir, 'topics.jsonl'), paths.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
+    const lines = paths.map((p, i) => JSON.stringify(ids ? { path: p, topic_id: ids[i] } : { path: p }) + '\n');
+    await writeFileAtomic(path.join(this.dir, 'topics.jsonl'), lines.join(''));
   }
-  async readTopics(): Promise<string[][]> {
-    return readTopicPathsFile(path.join(this.dir, 'topics.jsonl'));
+  async readTopics(): Promise<StoredTopics> {
+    return readTopicsFile(path.join(this.dir, 'topics.jsonl'));
   }
   async assemble(numSteps: number, onShard: (batch: number) => void) {
     const indices = await this.files.shardIndices();

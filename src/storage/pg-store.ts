@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../files';
 import type { Shard } from './run-store';
 import type { Claim } from '../dataset/dedup';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
-import type { RunData, RunLayout, Store, TopicBuildData } from './store';
+import type { RunData, RunLayout, Store, StoredTopics, TopicBuildData } from './store';
 import { DataSetGeneratorError } from '../errors';
 
 const SCHEMA = `
@@ -246,16 +246,18 @@ class PgRunData implements RunData {
     const r = await this.pool.query<{ layout: string }>('SELECT layout::text AS layout FROM deepfabric_layouts WHERE run_id = $1', [this.runId]);
     return JSON.parse(r.rows[0]!.layout) as RunLayout;
   }
-  async writeTopics(paths: string[][]): Promise<void> {
+  async writeTopics(topics: StoredTopics): Promise<void> {
+    // Paths alone are stored as a list (as before ids existed); with ids, as { paths, ids }.
     await this.pool.query('INSERT INTO deepfabric_topics (run_id, paths) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET paths = EXCLUDED.paths', [
       this.runId,
-      JSON.stringify(paths),
+      JSON.stringify(topics.ids ? topics : topics.paths),
     ]);
   }
-  async readTopics(): Promise<string[][]> {
+  async readTopics(): Promise<StoredTopics> {
     const r = await this.pool.query<{ paths: string }>('SELECT paths::text AS paths FROM deepfabric_topics WHERE run_id = $1', [this.runId]);
     if (!r.rows[0]) throw new DataSetGeneratorError(`${this.location}: the run's topics are not in the store`, 'store_error');
-    return JSON.parse(r.rows[0].paths) as string[][];
+    const stored = JSON.parse(r.rows[0].paths) as string[][] | StoredTopics;
+    return Array.isArray(stored) ? { paths: stored } : stored;
   }
   async assemble(numSteps: number, onShard: (batch: number) => void): Promise<{ records: number; shards: number }> {
     const client = await this.pool.connect();

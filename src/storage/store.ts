@@ -13,6 +13,12 @@ import type { Claim } from '../dataset/dedup';
 import type { Pacer } from '../llm/pacing';
 import type { Shard } from './run-store';
 
+/** A run's topic paths and, for graph nodes, each topic's id (DeepFabric's node uuid; a path's id otherwise). */
+export interface StoredTopics {
+  paths: string[][];
+  ids?: string[] | undefined;
+}
+
 export interface RunData {
   /** Human description of where it is (a folder, or `postgres <db> run <id>`). */
   readonly location: string;
@@ -43,9 +49,9 @@ export interface RunData {
    */
   appendClaims(claims: Claim[]): Promise<void>;
   readClaims(from: number): Promise<{ claims: Claim[]; next: number }>;
-  /** The run's topic paths, when they travel by reference (large sets). */
-  writeTopics(paths: string[][]): Promise<void>;
-  readTopics(): Promise<string[][]>;
+  /** The run's topics, when they travel by reference (large sets, and topics with ids of their own: graph nodes). */
+  writeTopics(topics: StoredTopics): Promise<void>;
+  readTopics(): Promise<StoredTopics>;
   /**
    * Joins the shards in batch order into the run's dataset, at most `numSteps` records (streamed:
    * never the whole dataset in memory). Idempotent.

@@ -103,6 +103,62 @@ export class GraphCore {
     return out;
   }
 
+  /** Each node's depth from the root, breadth first (a node reached by several paths: its shortest); unreachable nodes absent. */
+  depths(): Map<number, number> {
+    const depth = new Map<number, number>();
+    const queue: [number, number][] = [[this.rootId, 0]];
+    while (queue.length) {
+      const [id, d] = queue.shift()!;
+      if (depth.has(id) || !this.nodes.has(id)) continue;
+      depth.set(id, d);
+      for (const c of this.nodes.get(id)!.children) if (!depth.has(c)) queue.push([c, d + 1]);
+    }
+    return depth;
+  }
+
+  /** Removes a node and its edges. */
+  removeNode(id: number): void {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    for (const p of node.parents) {
+      const parent = this.nodes.get(p);
+      if (parent) parent.children = parent.children.filter((c) => c !== id);
+    }
+    for (const c of node.children) {
+      const child = this.nodes.get(c);
+      if (child) child.parents = child.parents.filter((x) => x !== id);
+    }
+    this.nodes.delete(id);
+  }
+
+  /**
+   * DeepFabric 4.13's `prune_at_level`: removes every node deeper than `maxDepth` (0 = keep only the
+   * root); the nodes at `maxDepth` become leaves. Returns the removed ids.
+   */
+  pruneAtLevel(maxDepth: number): number[] {
+    const depth = this.depths();
+    const removed = [...depth].filter(([, d]) => d > maxDepth).map(([id]) => id);
+    for (const id of removed) this.removeNode(id);
+    return removed;
+  }
+
+  /** DeepFabric 4.13's `remove_subtree`: the node and everything below it (never the root). Returns the removed ids. */
+  removeSubtree(id: number): number[] {
+    if (id === this.rootId) throw new Error('cannot remove the root node');
+    const removed: number[] = [];
+    const seen = new Set<number>();
+    const queue = [id];
+    while (queue.length) {
+      const n = queue.shift()!;
+      if (seen.has(n) || !this.nodes.has(n)) continue;
+      seen.add(n);
+      removed.push(n);
+      queue.push(...this.nodes.get(n)!.children.filter((c) => !seen.has(c)));
+    }
+    for (const n of [...removed].reverse()) this.removeNode(n);
+    return removed;
+  }
+
   /** Number of edges that join a node to a parent other than its first (cross-links). */
   crossLinkCount(): number {
     let n = 0;

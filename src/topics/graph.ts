@@ -6,7 +6,7 @@ import { hash32 } from './sampling';
 import { GraphCore, type GraphNode } from './graph-core';
 import { drawSvg } from './svg';
 import { ConfigurationError } from '../errors';
-import { deepFabricGraphFile } from './deepfabric-ids';
+import { deepFabricGraphFile, nodeUuid } from './deepfabric-ids';
 
 export type { GraphNode };
 
@@ -34,6 +34,38 @@ export class Graph extends GraphCore {
     const paths = this.getAllPaths();
     const order = paths.map((_, i) => i).sort((a, b) => hash32(seed, a) - hash32(seed, b));
     return Array.from({ length: k }, (_, i) => [...paths[order[i % order.length]!]!]);
+  }
+
+  /**
+   * DeepFabric 4.13's topics of a graph (its `get_unique_topics`): every node but the root, once
+   * each (by uuid), in node order, with its uuid as topic id. Its path is the node's path from the
+   * root along first parents; DeepFabric prompts an inner node with its topic alone and a leaf with
+   * its root-to-leaf path: the path gives the model the same context for both.
+   */
+  uniqueTopics(): { path: string[]; id: string }[] {
+    const rootTopic = this.nodes.get(this.rootId)?.topic ?? '';
+    const seen = new Set<string>();
+    const out: { path: string[]; id: string }[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.id === this.rootId) continue;
+      const id = nodeUuid(rootTopic, node);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ path: this.pathTo(node.id), id });
+    }
+    return out;
+  }
+
+  /** The node whose uuid is `uuid` (its own, or the one derived for it). */
+  findByUuid(uuid: string): GraphNode | undefined {
+    const rootTopic = this.nodes.get(this.rootId)?.topic ?? '';
+    return [...this.nodes.values()].find((n) => nodeUuid(rootTopic, n) === uuid);
+  }
+
+  /** Each node's uuid (its own, or the one derived for it), by node id. */
+  uuids(): Map<number, string> {
+    const rootTopic = this.nodes.get(this.rootId)?.topic ?? '';
+    return new Map([...this.nodes.values()].map((n) => [n.id, nodeUuid(rootTopic, n)]));
   }
 
   /** Saved in DeepFabric's form (its loaders read it: metadata with created_at, node uuids and hashes). */

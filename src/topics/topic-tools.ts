@@ -41,8 +41,8 @@ export function prunePaths(paths: string[][], opts: { level?: number; branch?: s
     out = out.filter((p) => p[1] !== opts.branch);
   }
   if (opts.level !== undefined) {
-    if (!Number.isInteger(opts.level) || opts.level < 1)
-      throw new ConfigurationError(`level must be an integer of at least 1 (the root's children), got ${opts.level}`);
+    if (!Number.isInteger(opts.level) || opts.level < 0)
+      throw new ConfigurationError(`level must be an integer of at least 0 (0 keeps the root alone, 1 the root's children), got ${opts.level}`);
     const seen = new Set<string>();
     out = out
       .map((p) => p.slice(0, opts.level! + 1))
@@ -52,5 +52,63 @@ export function prunePaths(paths: string[][], opts: { level?: number; branch?: s
       });
   }
   if (!out.length) throw new ConfigurationError('nothing would remain');
+  return out;
+}
+
+/** What DeepFabric 4.13's `topic inspect --format json` prints, key for key (its `topic_inspector`). */
+export interface TopicInspection {
+  format: 'tree' | 'graph';
+  source_file: string;
+  total_paths: number;
+  /** The longest path's length in topics (the root counted), as DeepFabric counts it. */
+  max_depth: number;
+  metadata: Record<string, unknown>;
+  paths_at_level?: string[][];
+  expanded_paths?: string[][];
+  all_paths?: string[][];
+}
+
+/**
+ * DeepFabric 4.13's topic inspection: `level` lists the distinct topics at that depth (0 = root),
+ * `expand` (with `level`) the paths from there down, `expand` levels deep (-1: all), `all` every path.
+ */
+export function inspectTopicFile(
+  source: string,
+  paths: string[][],
+  metadata: Record<string, unknown>,
+  opts: { level?: number | undefined; expand?: number | undefined; all?: boolean | undefined },
+  format: 'tree' | 'graph',
+): TopicInspection {
+  const out: TopicInspection = {
+    format,
+    source_file: source,
+    total_paths: paths.length,
+    max_depth: Math.max(0, ...paths.map((p) => p.length)),
+    metadata,
+  };
+  const level = opts.level;
+  if (level !== undefined) {
+    const seen = new Set<string>();
+    out.paths_at_level = [];
+    for (const p of paths) {
+      if (p.length <= level || seen.has(p[level]!)) continue;
+      seen.add(p[level]!);
+      out.paths_at_level.push([p[level]!]);
+    }
+    if (opts.expand !== undefined) {
+      const seenPaths = new Set<string>();
+      out.expanded_paths = [];
+      for (const p of paths) {
+        if (p.length <= level) continue;
+        let trimmed = p.slice(level);
+        if (opts.expand !== -1 && trimmed.length > opts.expand + 1) trimmed = trimmed.slice(0, opts.expand + 1);
+        const key = JSON.stringify(trimmed);
+        if (seenPaths.has(key)) continue;
+        seenPaths.add(key);
+        out.expanded_paths.push(trimmed);
+      }
+    }
+  }
+  if (opts.all) out.all_paths = paths;
   return out;
 }

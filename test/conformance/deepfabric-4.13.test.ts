@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { topicId } from '../../src/topics/deepfabric-ids';
 import { loadTopicModel } from '../../src/topics/topic-model-file';
+import { FORMATTERS, SAMPLE_RECORDS } from '../../src/dataset/formatters';
 import { readJsonl, runCli } from '../support/cli';
 import { agentModel, configs } from '../support/deepfabric-configs';
 import { LlmTestServer } from '../support/llm-server';
@@ -163,6 +164,19 @@ it('a graph this project saved loads in DeepFabric (GraphModel): same paths, nod
     expect(theirs.uuids[id]).toBe(node.metadata.uuid);
     expect(theirs.topicHashes[id]).toBe(createHash('sha256').update(node.topic).digest('hex'));
   }
+  // num_samples: auto on a graph: one example per node but the root, each record's topic id that node's uuid, as DeepFabric reads it.
+  const rootId = String((JSON.parse(readFileSync(path.join(cwd, 'graph-topics.json'), 'utf8')) as { root_id: number }).root_id);
+  const nodeUuids = Object.entries(theirs.uuids)
+    .filter(([id]) => id !== rootId)
+    .map(([, uuid]) => uuid);
+  const recordIds = lines('graph.jsonl').map((r) => (r.metadata as { topic_id: string }).topic_id);
+  expect([...recordIds].sort()).toEqual([...nodeUuids].sort());
+  // Inner nodes are topics too (DeepFabric's get_unique_topics), not only the leaves of paths.
+  const inner = Object.values(file.nodes).filter(
+    (n) => (n as unknown as { children: number[] }).children.length > 0 && String((n as unknown as { id: number }).id) !== rootId,
+  );
+  expect(inner.length).toBeGreaterThan(0);
+  for (const n of inner) expect(recordIds).toContain(n.metadata.uuid);
 });
 
 it("a tree and a graph written by DeepFabric's own classes load here with DeepFabric's paths and topic ids", async () => {
@@ -195,4 +209,99 @@ it("every option of DeepFabric 4.13's own `generate --help` is an option of `dee
   const ours = options((await runCli(['generate', '--help'], { cwd, env: { COLUMNS: '200' } })).stdout);
   expect(theirs.size).toBeGreaterThanOrEqual(28);
   expect([...theirs].filter((o) => !ours.has(o))).toEqual([]);
+});
+
+it("formats named as DeepFabric 3.x's write what DeepFabric 3.13's own formatters write for the same records, and refuse only what they skip", async () => {
+  const root = process.env.DEEPFABRIC3_ROOT;
+  if (!root) throw new Error("DEEPFABRIC3_ROOT is not set: run `npm run test:conformance` (it fetches DeepFabric 3.13's wheel)");
+  const shared = ['alpaca', 'chatml', 'chatml_text', 'conversations', 'harmony', 'openai', 'tool_calling', 'single_tool_call', 'xlam_v2'];
+  // The records this test's runs wrote (every record type), the sample record of each conversation type, and one with non-ASCII arguments and reflowed reasoning.
+  const written = runs.flatMap((r) => lines(r.out).slice(0, 3));
+  const odd = structuredClone(SAMPLE_RECORDS.agent) as Record<string, unknown> & { tool_context: { executions: { arguments: string }[] } };
+  odd.tool_context.executions[0]!.arguments = '{"k": "Zürich 😀", "n": 3, "f": 2.5, "l": [true, "x"]}';
+  odd.reasoning = { style: 'agent', content: [{ step_number: 1, thought: 'Line one.\n\nLine  two.', action: 'N1' }] };
+  const records = [...written, ...Object.values(SAMPLE_RECORDS), odd];
+  const cases = shared.flatMap((format) => records.map((record) => ({ format, record })));
+  const file = path.join(cwd, 'format-cases.json');
+  writeFileSync(file, JSON.stringify(cases));
+  const { stdout } = await promisify(execFile)(python!, [path.join(__dirname, 'deepfabric3_formats.py'), root, file], { cwd, maxBuffer: 256 * 1024 * 1024 });
+  const theirs = JSON.parse(stdout) as ({ output: Record<string, unknown> } | { skipped: string })[];
+  expect(theirs).toHaveLength(cases.length);
+  const compared = new Map<string, number>();
+  cases.forEach(({ format, record }, i) => {
+    const ref = theirs[i]!;
+    let ours: Record<string, unknown> | Error;
+    try {
+      ours = FORMATTERS[format]!(record);
+    } catch (err) {
+      ours = err as Error;
+    }
+    if ('output' in ref) {
+      // DeepFabric formatted it: the same output, key for key.
+      expect({ format, i, ours }).toEqual({ format, i, ours: ref.output });
+      compared.set(format, (compared.get(format) ?? 0) + 1);
+    } else if (ours instanceof Error) {
+      // Refused here only where DeepFabric skips it too, and never for another reason.
+      expect({ format, i, error: ours.name }).toEqual({ format, i, error: 'FormatSkipError' });
+    }
+  });
+  // Every shared format was compared on records this project wrote (not only on samples).
+  for (const format of shared) expect({ format, compared: (compared.get(format) ?? 0) > 0 }).toEqual({ format, compared: true });
+  const fromRuns = cases.filter((c, i) => 'output' in theirs[i]! && written.includes(c.record)).length;
+  expect(fromRuns).toBeGreaterThan(written.length);
+});
+
+/** DeepFabric 4.13's own CLI, in the venv. */
+async function deepfabricCli(args: string[]): Promise<string> {
+  const dfBin = path.join(path.dirname(python!), 'deepfabric');
+  const env = { ...process.env, ANONYMIZED_TELEMETRY: 'False', COLUMNS: '400', NO_COLOR: '1', TERM: 'dumb' };
+  return (await promisify(execFile)(dfBin, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 })).stdout;
+}
+
+it("topic inspect --format json prints DeepFabric 4.13's keys and values for its own and this project's trees and graphs", async () => {
+  const files = ['tree-topics.jsonl', 'graph-topics.json', 'df-tree.jsonl', 'df-graph.json'];
+  const variants = [[], ['--level', '1'], ['--level', '1', '--expand'], ['--level', '1', '--expand', '1', '--all']];
+  let compared = 0;
+  for (const file of files)
+    for (const v of variants) {
+      const args = ['topic', 'inspect', file, '--format', 'json', ...v];
+      const theirs = JSON.parse(await deepfabricCli(args)) as Record<string, unknown>;
+      const ours = await runCli(args, { cwd, env: {} });
+      expect({ args, code: ours.code }).toEqual({ args, code: 0 });
+      expect({ args, out: JSON.parse(ours.stdout) as unknown }).toEqual({ args, out: theirs });
+      compared++;
+    }
+  expect(compared).toBe(16);
+});
+
+it('topic prune on a graph writes the graph DeepFabric 4.13 writes (by level and by uuid), and DeepFabric loads it', async () => {
+  const nodesOf = (file: string) => {
+    const g = JSON.parse(readFileSync(path.join(cwd, file), 'utf8')) as {
+      nodes: Record<string, { topic: string; children: number[]; parents: number[]; metadata: { uuid: string } }>;
+    };
+    return Object.fromEntries(
+      Object.entries(g.nodes).map(([id, n]) => [
+        id,
+        { topic: n.topic, children: [...n.children].sort(), parents: [...n.parents].sort(), uuid: n.metadata.uuid },
+      ]),
+    );
+  };
+  const graph = JSON.parse(readFileSync(path.join(cwd, 'df-graph.json'), 'utf8')) as {
+    root_id: number;
+    nodes: Record<string, { children: number[]; metadata: { uuid: string } }>;
+  };
+  const firstChild = graph.nodes[String(graph.nodes[String(graph.root_id)]!.children[0])]!.metadata.uuid;
+  for (const [how, theirsOut, oursOut] of [
+    [['--level', '1'], 'df-pruned-theirs.json', 'df-pruned-ours.json'],
+    [['--uuid', firstChild], 'df-subtree-theirs.json', 'df-subtree-ours.json'],
+  ] as const) {
+    await deepfabricCli(['topic', 'prune', 'df-graph.json', ...how, '-o', theirsOut]);
+    const ours = await runCli(['topic', 'prune', 'df-graph.json', ...how, '-o', oursOut], { cwd, env: {} });
+    expect({ how, code: ours.code, stderr: ours.stderr }).toEqual({ how, code: 0, stderr: '' });
+    expect(nodesOf(oursOut)).toEqual(nodesOf(theirsOut));
+    expect(Object.keys(nodesOf(oursOut)).length).toBeLessThan(Object.keys(graph.nodes).length);
+    const loaded = await deepfabric<{ paths: string[][] }>('load-graph', oursOut);
+    expect(loaded.refused).toBeUndefined();
+    expect([...loaded.paths].sort()).toEqual([...(await loadTopicModel(path.join(cwd, oursOut))).getAllPaths()].sort());
+  }
 });

@@ -130,10 +130,13 @@ describe("cluster mode with the compose file's worker settings", () => {
     expect(existsSync(path.join(workerDir, 'runs'))).toBe(false); // the worker wrote nothing to its disk
 
     const runId = /run (\S+) \(cluster/.exec(stderr)![1]!;
-    const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], {
-      cwd,
-      env: { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') },
-    });
+    const dataEnv = { DEEPFABRIC_DATA_DIR: path.join(cwd, 'data') };
+    // DeepFabric 3.x's alpaca leaves the system message out: named, refused, allowed by --drop.
+    const refused = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca'], { cwd, env: dataEnv });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/record 1: format "alpaca" cannot carry messages\[system\]\.content .*--drop system/);
+    expect(existsSync(path.join(cwd, 'alpaca.jsonl'))).toBe(false);
+    const exported = await runCli(['export', runId, '--out', 'alpaca.jsonl', '--format', 'alpaca', '--drop', 'system'], { cwd, env: dataEnv });
     expect(exported.code).toBe(0);
     const rows = readFileSync(path.join(cwd, 'alpaca.jsonl'), 'utf8')
       .trim()

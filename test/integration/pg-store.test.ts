@@ -79,6 +79,51 @@ it('claims logs (dedup) in PostgreSQL and in a folder: concurrent appends land w
   }
 });
 
+it("topics by reference in PostgreSQL and in a folder: paths alone, or with a graph's node ids beside them", async () => {
+  const store = await PgStore.connect(pg.url);
+  try {
+    for (const [run, tag] of [
+      [store.run(`topics-${Date.now()}`), 'pg'],
+      [new FsStore(tempDataDir('topics-')).run('topics'), 'fs'],
+    ] as const) {
+      await run.writeTopics({
+        paths: [
+          ['R', 'a'],
+          ['R', 'b'],
+        ],
+      });
+      expect({ tag, topics: await run.readTopics() }).toEqual({
+        tag,
+        topics: {
+          paths: [
+            ['R', 'a'],
+            ['R', 'b'],
+          ],
+        },
+      });
+      await run.writeTopics({
+        paths: [
+          ['R', 'a'],
+          ['R', 'a', 'ü'],
+        ],
+        ids: ['u1', 'u2'],
+      });
+      expect({ tag, topics: await run.readTopics() }).toEqual({
+        tag,
+        topics: {
+          paths: [
+            ['R', 'a'],
+            ['R', 'a', 'ü'],
+          ],
+          ids: ['u1', 'u2'],
+        },
+      });
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 it('pacing in PostgreSQL: two connections reserving at once get slots spaced at the limit, on the database clock', async () => {
   const [a, b] = [await PgStore.connect(pg.url), await PgStore.connect(pg.url)];
   try {

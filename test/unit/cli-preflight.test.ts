@@ -47,7 +47,7 @@ const cases: [string, string, RegExp][] = [
   [
     'an unknown output format',
     JSON.stringify({ ...good, output: { ...good.output, format: 'parquet' } }),
-    /output\.format: unknown format "parquet"; known formats: chatml/,
+    /output\.format: unknown format "parquet"; known formats: alpaca, chatml/,
   ],
   ['a run id with path characters', JSON.stringify({ ...good, run: { id: '../escape' } }), /runId: "\.\.\/escape" may only hold/],
   ['a config file that does not exist', '', /config file nope\.yaml does not exist/],

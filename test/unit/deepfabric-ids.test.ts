@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { deepFabricGraphFile, pythonJsonDumps, topicHash, topicId } from '../../src/topics/deepfabric-ids';
+import { Graph } from '../../src/topics/graph';
 
 const paths = [
   ['Cooking', 'Baking', 'Bread'],
@@ -42,4 +43,32 @@ test("a graph file gets DeepFabric's metadata and node uuids once; what it had i
   expect(node.metadata.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   expect(node.metadata.topic_hash).toBe(topicHash('Root'));
   expect(deepFabricGraphFile(first)).toEqual(first);
+});
+
+test("a graph's topics are its nodes but the root, once each, with DeepFabric's uuids (derived when missing, the same in its saved file)", () => {
+  const g = new Graph(0);
+  g.addNode('Root');
+  const a = g.addNode('A', 0);
+  const b = g.addNode('B', 0, { uuid: 'b-own-uuid' });
+  const c = g.addNode('C', a.id);
+  g.addEdge(b.id, c.id); // a cross-link: C has two parents, and is one topic
+  const topics = g.uniqueTopics();
+  expect(topics.map((t) => t.path)).toEqual([
+    ['Root', 'A'],
+    ['Root', 'B'],
+    ['Root', 'A', 'C'],
+  ]);
+  expect(topics[1]!.id).toBe('b-own-uuid');
+  for (const t of [topics[0]!, topics[2]!]) expect(t.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(topics[0]!.id).not.toBe(topics[2]!.id);
+  // Derived, not random: the same graph names its nodes the same way again, and so does its file.
+  expect(g.uniqueTopics()).toEqual(topics);
+  const file = deepFabricGraphFile(g.toJSON()) as { nodes: Record<string, { metadata: { uuid: string } }> };
+  expect([file.nodes['1']!.metadata.uuid, file.nodes['2']!.metadata.uuid, file.nodes['3']!.metadata.uuid]).toEqual(topics.map((t) => t.id));
+  expect(Graph.fromJSON(file).uniqueTopics()).toEqual(topics);
+  // Another root topic, other ids.
+  const other = new Graph(0);
+  other.addNode('Other root');
+  other.addNode('A', 0);
+  expect(other.uniqueTopics()[0]!.id).not.toBe(topics[0]!.id);
 });

@@ -135,8 +135,9 @@ describe('one error family', () => {
   test('every model-call category is a code; bad input files and flags are configuration errors; other failures carry their own code', async () => {
     for (const c of ERROR_CATEGORIES) expect(ERROR_CODES).toContain(c);
     expect(codeOf(() => parseTopicPaths('{"path": 3}\n', 'topics.jsonl'))).toBe('configuration_error');
-    expect(codeOf(() => prunePaths([['a', 'b']], { level: 0 }))).toBe('configuration_error');
-    expect(codeOf(() => applyFormatter('chatml', { text: 'no messages' }))).toBe('format_error');
+    expect(codeOf(() => prunePaths([['a', 'b']], { level: -1 }))).toBe('configuration_error');
+    expect(codeOf(() => applyFormatter('sharegpt', { text: 'no messages' }))).toBe('format_error');
+    expect(codeOf(() => applyFormatter('chatml', { text: 'no messages' }))).toBe('configuration_error'); // DeepFabric 3.13's chatml skips it: refused
     await expect(openStore({ dataDir: '/tmp', url: 'mysql://x' })).rejects.toBeInstanceOf(ConfigurationError);
   });
 });

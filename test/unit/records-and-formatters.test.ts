@@ -1,5 +1,7 @@
 import { RecordSchemas, toRecord, recordText } from '../../src/dataset/example-schemas';
 import { applyFormatter, checkFormat, FORMATTERS, FormatLossError, SAMPLE_RECORDS } from '../../src/dataset/formatters';
+import { FormatSkipError } from '../../src/dataset/deepfabric3-formats';
+import { ConfigurationError } from '../../src/errors';
 import { applyContentFilters } from '../../src/dataset/content-filters';
 import { Dataset } from '../../src/dataset/dataset';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -70,46 +72,76 @@ describe('formatters', () => {
     ],
   };
   const cot = { question: 'What is 2+2?', chain_of_thought: 'Add 2 and 2.', final_answer: '4' };
-  it('chatml (messages and text forms)', () => {
+  it("chatml and chatml_text: DeepFabric 3.13's messages and its text form (no trailing newline)", () => {
     expect(applyFormatter('chatml', rec)).toEqual({ messages: rec.messages });
     expect(applyFormatter('chatml_text', rec)).toEqual({
-      text: '<|im_start|>system\nSYS<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n',
+      text: '<|im_start|>system\nSYS\n<|im_end|>\n<|im_start|>user\nWhat is 2+2?\n<|im_end|>\n<|im_start|>assistant\n4\n<|im_end|>',
     });
   });
-  it('alpaca', () => {
-    expect(applyFormatter('alpaca', rec)).toEqual({ instruction: 'SYS\n\nWhat is 2+2?', input: '', output: '4' });
+  it('alpaca: the system message is the instruction and the user the input; a question record is instruction and answer', () => {
+    expect(applyFormatter('alpaca', rec)).toEqual({ instruction: 'SYS', input: 'What is 2+2?', output: '4' });
+    expect(applyFormatter('alpaca', cot)).toEqual({ instruction: 'What is 2+2?', input: '', output: 'Add 2 and 2.\n\n4' });
   });
-  it('sharegpt and conversations', () => {
-    const expected = {
+  it('sharegpt writes from/value turns; conversations (DeepFabric 3.x) role/content turns without the system message, only when told to drop it', () => {
+    expect(applyFormatter('sharegpt', rec)).toEqual({
       conversations: [
         { from: 'system', value: 'SYS' },
         { from: 'human', value: 'What is 2+2?' },
         { from: 'gpt', value: '4' },
       ],
-    };
-    expect(applyFormatter('sharegpt', rec)).toEqual(expected);
-    expect(applyFormatter('conversations', rec)).toEqual(expected);
+    });
+    expect(() => applyFormatter('conversations', rec)).toThrow(/cannot carry messages\[system\]\.content.*--drop system/);
+    expect(applyFormatter('conversations', rec, { drop: ['system'] })).toEqual({
+      conversations: [
+        { role: 'user', content: 'What is 2+2?' },
+        { role: 'assistant', content: '4' },
+      ],
+    });
   });
   it('trl keeps the tools', () => {
     const tools = [{ type: 'function', function: { name: 'f', description: 'd', parameters: {} } }];
     expect(applyFormatter('trl', { ...rec, tools })).toEqual({ messages: rec.messages, tools });
   });
-  it('grpo wraps reasoning and answer in markers', () => {
+  it('grpo wraps reasoning and answer in markers; with messages the answer is the assistant message', () => {
     expect(applyFormatter('grpo', cot)).toEqual({
       messages: [
         { role: 'user', content: 'What is 2+2?' },
         { role: 'assistant', content: '<start_working_out>Add 2 and 2.<end_working_out><SOLUTION>4</SOLUTION>' },
       ],
     });
+    const cot4 = { ...rec, reasoning: { style: 'freetext', content: 'Add.' }, question: 'What is 2+2?', final_answer: '4' };
+    expect((applyFormatter('grpo', cot4).messages as { content: string }[]).at(-1)!.content).toBe(
+      '<start_working_out>Add.<end_working_out><SOLUTION>4</SOLUTION>',
+    );
   });
-  it('harmony', () => {
-    expect(applyFormatter('harmony', rec)).toEqual({
-      text: '<|start|>system<|message|>SYS<|end|><|start|>user<|message|>What is 2+2?<|end|><|start|>assistant<|channel|>final<|message|>4<|end|>',
+  it("harmony: OpenAI's preamble replaces the record's system message (a drop to name), reasoning of a question record in the analysis channel", () => {
+    expect(applyFormatter('harmony', rec, { drop: ['system'] })).toEqual({
+      text:
+        '<|start|>system<|message|>\nYou are a large language model trained by OpenAI.\nKnowledge cutoff: 2024-01\nReasoning: high\n# Valid channels: analysis, commentary, final\n<|end|>\n' +
+        '<|start|>user<|message|>\nWhat is 2+2?\n<|end|>\n<|start|>assistant<|channel|>final<|message|>\n4\n<|end|>',
     });
+    expect(applyFormatter('harmony', cot).text).toContain('<|start|>assistant<|channel|>analysis<|message|>\nAdd 2 and 2.\n<|end|>');
+  });
+  it("chatml on an agent record: the used tools in the system message, <think> with the steps, DeepFabric's JSON (Python's separators, ASCII escapes) in <tool_call>", () => {
+    const agent = structuredClone(SAMPLE_RECORDS.agent) as { tool_context: { executions: { arguments: string }[] } };
+    agent.tool_context.executions[0]!.arguments = '{"k":"Zürich"}';
+    const out = applyFormatter('chatml', agent, { drop: ['tool_context.executions[].reasoning'] }) as { messages: { role: string; content: string }[] };
+    expect(out.messages[0]!.content).toMatch(/^S1\n\nYou are provided with function signatures.*<tools>\n\[\n {1}\{\n {2}"type": "function",/s);
+    expect(out.messages[0]!.content).toContain('"k": {\n      "type": "str",\n      "description": "P1"\n     }');
+    expect(out.messages[2]).toEqual({
+      role: 'assistant',
+      content:
+        '<think>\nT1 → N1({"k":"V1"}) T2 → Ready to respond to user\n</think>\nA1\n<tool_call>\n{"name": "N1", "arguments": {"k": "Z\\u00fcrich"}}\n</tool_call>',
+    });
+    expect(out.messages[3]).toEqual({ role: 'tool', content: '<tool_response>\nO1\n</tool_response>' });
+  });
+  it('a record DeepFabric 3.13 would skip is refused, never dropped', () => {
+    expect(() => applyFormatter('tool_calling', rec)).toThrow(FormatSkipError);
+    expect(() => applyFormatter('xlam_v2', rec)).toThrow(/format "xlam_v2" cannot format this record: it has no tools/);
   });
   it('user functions, and unknown names listed', () => {
     expect(applyFormatter((r) => ({ n: (r.messages as unknown[]).length }), rec)).toEqual({ n: 3 });
-    expect(() => applyFormatter('nope', rec)).toThrow(/unknown format "nope"; known formats: chatml/);
+    expect(() => applyFormatter('nope', rec)).toThrow(/unknown format "nope"; known formats: alpaca, chatml/);
   });
 });
 
@@ -162,7 +194,16 @@ describe('Dataset', () => {
     const back = await Dataset.load(path.join(dir, 'checkpoint_0.jsonl'));
     expect([...back]).toEqual([...ds]);
     await ds.save(path.join(dir, 'alpaca.jsonl'), { format: 'alpaca' });
-    expect(readFileSync(path.join(dir, 'alpaca.jsonl'), 'utf8').split('\n')[1]).toBe('{"instruction":"Q2","input":"","output":"A2"}');
+    expect(readFileSync(path.join(dir, 'alpaca.jsonl'), 'utf8').split('\n')[1]).toBe('{"instruction":"Q2","output":"A2","input":""}');
+    // A refusal names the record.
+    const withSystem = new Dataset([...ds, { messages: [{ role: 'system', content: 'S' }, ...(ds.samples[0]!.messages as object[])] }]);
+    await expect(withSystem.save(path.join(dir, 'conv.jsonl'), { format: 'conversations' })).rejects.toThrow(
+      /^record 3: format "conversations" cannot carry messages\[system\]/,
+    );
+    await withSystem.save(path.join(dir, 'conv.jsonl'), { format: 'conversations', drop: ['system'] });
+    expect(readFileSync(path.join(dir, 'conv.jsonl'), 'utf8').split('\n')[2]).toBe(
+      '{"conversations":[{"role":"user","content":"Q"},{"role":"assistant","content":"A"}]}',
+    );
   });
   it('names the bad line of a broken file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ds-'));
@@ -173,22 +214,37 @@ describe('Dataset', () => {
 });
 
 describe('formats never drop data silently', () => {
-  // Every non-empty text of the record must appear in the formatted output (a format may move it).
-  const textsOf = (v: unknown): string[] =>
-    typeof v === 'string'
-      ? v.trim()
-        ? [v]
-        : []
-      : Array.isArray(v)
-        ? v.flatMap(textsOf)
-        : v && typeof v === 'object'
-          ? Object.entries(v)
-              .filter(([k]) => !['role', 'type', 'id', 'tool_call_id'].includes(k))
-              .flatMap(([, x]) => textsOf(x))
-          : [];
+  // Every non-empty text of the record must appear in the formatted output (a format may move it,
+  // reflow its whitespace, or rewrite a JSON text such as tool-call arguments with other spacing).
+  const textsOf = (v: unknown): string[] => {
+    if (typeof v === 'string') {
+      try {
+        const j: unknown = JSON.parse(v);
+        if (j && typeof j === 'object') return textsOf(j);
+      } catch {
+        // a plain text
+      }
+      return v.trim() ? [v] : [];
+    }
+    if (Array.isArray(v)) return v.flatMap(textsOf);
+    if (v && typeof v === 'object')
+      return Object.entries(v)
+        .filter(([k]) => !['role', 'type', 'id', 'tool_call_id', 'style', 'topic_id', 'mode', 'conversation_type'].includes(k))
+        .flatMap(([, x]) => textsOf(x));
+    return [];
+  };
+  const found = (out: object, text: string) => {
+    const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
+    const all = JSON.stringify(out, (_, v: unknown) => v);
+    const leaves: string[] = [];
+    JSON.parse(all, (_, v: unknown) => (typeof v === 'string' ? (leaves.push(v), v) : v));
+    const plain = squash(leaves.join(' '));
+    const unescaped = squash(leaves.join(' ').replace(/\\u([0-9a-f]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+    return plain.includes(squash(text)) || unescaped.includes(squash(text));
+  };
   const types = Object.keys(SAMPLE_RECORDS) as (keyof typeof SAMPLE_RECORDS)[];
 
-  it.each(types)('%s records: each format keeps every text or refuses, naming the field and formats that can', (type) => {
+  it.each(types)('%s records: each format keeps every text or refuses, naming the fields, a drop that allows it, and formats that can', (type) => {
     const record = SAMPLE_RECORDS[type];
     expect(RecordSchemas[type].safeParse(record).success).toBe(true); // the sample is a real record of its type
     let kept = 0;
@@ -197,40 +253,59 @@ describe('formats never drop data silently', () => {
       try {
         out = applyFormatter(format, record);
       } catch (err) {
-        expect(err).toBeInstanceOf(FormatLossError);
-        const e = err as FormatLossError;
+        if (!(err instanceof FormatLossError)) {
+          expect(err).toBeInstanceOf(ConfigurationError); // a record the format cannot shape at all
+          continue;
+        }
+        const e = err;
         expect(e.format).toBe(format);
         expect(e.fields.length).toBeGreaterThan(0);
         expect(e.message).toContain(e.fields[0]!);
         for (const carrier of e.carriers) expect(() => applyFormatter(carrier, record)).not.toThrow();
+        // The drop the message suggests is enough, and it is needed: one field fewer and it refuses again.
+        const drop = /--drop (\S+)/.exec(e.message)![1]!.split(',');
+        expect(() => applyFormatter(format, record, { drop })).not.toThrow();
+        expect(() => applyFormatter(format, record, { drop: drop.slice(1) })).toThrow(FormatLossError);
         continue;
       }
       kept++;
-      const json = JSON.stringify(out);
-      for (const text of textsOf(record))
-        expect({ format, text, found: json.includes(JSON.stringify(text).slice(1, -1)) }).toEqual({ format, text, found: true });
+      for (const text of textsOf(record)) expect({ format, text, found: found(out, text) }).toEqual({ format, text, found: true });
     }
     expect(kept).toBeGreaterThan(0); // every type has at least one format that carries it whole
   });
 
-  it('chatml keeps tools and reasoning beside the messages; alpaca refuses tool calls, naming them and chatml', () => {
-    const tc = SAMPLE_RECORDS.tool_calling;
-    expect(applyFormatter('chatml', tc)).toEqual({ messages: tc.messages, tools: tc.tools });
-    expect(applyFormatter('chatml', SAMPLE_RECORDS.cot_structured)).toEqual(SAMPLE_RECORDS.cot_structured);
-    expect(() => applyFormatter('alpaca', tc)).toThrow(
-      /format "alpaca" cannot carry messages\[\]\.tool_calls\[\]\.function\.name.*tools\[\]\.function\.name.*formats that carry every field: chatml, trl/,
-    );
+  it('the loss check has no false positives: reflowed reasoning, re-spaced and escaped JSON arguments, labels left out', () => {
+    const agent = structuredClone(SAMPLE_RECORDS.agent) as Record<string, unknown> & { tool_context: { executions: { arguments: string }[] } };
+    agent.tool_context.executions[0]!.arguments = '{"k": "Zürich 😀"}';
+    const messages = agent.messages as { tool_calls?: { function: { arguments: string } }[] }[];
+    messages[2]!.tool_calls![0]!.function.arguments = '{"k": "Zürich 😀"}';
+    // chatml writes the arguments as Python's JSON with \u escapes, and reasoning steps reflowed; only the executions' reasoning is its loss.
+    expect(() => applyFormatter('chatml', agent)).toThrow(/cannot carry tool_context\.executions\[\]\.reasoning of/);
+    expect(() => applyFormatter('chatml', agent, { drop: ['tool_context.executions[].reasoning'] })).not.toThrow();
+    const cot = { ...SAMPLE_RECORDS.chain_of_thought, reasoning: { style: 'freetext', content: 'Line one.\n\nLine   two.' } };
+    expect(() => applyFormatter('chatml', cot, { drop: ['messages[assistant]'] })).not.toThrow();
+    // The reasoning's style, the topic id and the agent's mode are labels, not training text.
+    expect(() => applyFormatter('openai', SAMPLE_RECORDS.basic)).not.toThrow();
+  });
+
+  it('--drop reasoning exports a cot run as alpaca for SFT on answers; without it alpaca refuses, naming the reasoning', () => {
+    const cot = SAMPLE_RECORDS.chain_of_thought;
+    expect(() => applyFormatter('alpaca', cot, { drop: ['system', 'messages[assistant]'] })).toThrow(/cannot carry reasoning\.content of/);
+    expect(applyFormatter('alpaca', cot, { drop: ['system', 'messages[assistant]', 'reasoning'] })).toEqual({ instruction: 'Q1', output: 'F1', input: '' });
   });
 
   it('grpo refuses records without reasoning instead of writing empty markers', () => {
-    expect(() => applyFormatter('grpo', SAMPLE_RECORDS.basic)).toThrow(/grpo.*no chain_of_thought or reasoning_trace.*chatml, trl/);
+    expect(() => applyFormatter('grpo', SAMPLE_RECORDS.basic)).toThrow(/grpo.*needs reasoning.*trl carries every field/);
   });
 
-  it('a run whose format would drop fields is refused before it starts, naming the config field', () => {
+  it('a run whose format would drop fields is refused before it starts, naming the config field; its drop list and its records count', () => {
     expect(() => checkFormat('sharegpt', 'tool_calling')).toThrow(
-      /^output\.format: tool_calling records: format "sharegpt" cannot carry messages\[\]\.tool_calls/,
+      /^output\.format: tool_calling records: format "sharegpt" cannot carry messages\[assistant\]\.tool_calls/,
     );
-    expect(() => checkFormat('harmony', 'cot_structured')).not.toThrow();
+    expect(() => checkFormat('alpaca', 'basic')).toThrow(/--drop system/);
+    expect(() => checkFormat('alpaca', 'basic', { systemMessage: false })).not.toThrow();
+    expect(() => checkFormat('alpaca', 'basic', { drop: ['system'] })).not.toThrow();
+    expect(() => checkFormat('tool_calling', 'agent', { tools: false })).toThrow(/cannot format this record: it has no tool executions/);
     expect(() => checkFormat('parquet', 'basic')).toThrow(/unknown format "parquet"/);
   });
 });

@@ -3,6 +3,7 @@ import { buildRunPlan, type GeneratorState } from '../../src/client/run-builder'
 import { createDataArgsProblems } from '../../src/config/create-data-args';
 import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
 import { Tree } from '../../src/topics/tree';
+import { Graph } from '../../src/topics/graph';
 import { ConfigurationError } from '../../src/errors';
 
 const state: GeneratorState = { templates: { ...DEFAULT_TEMPLATES }, activeTemplate: 'default', customTemplate: undefined, namedFilters: [] };
@@ -26,6 +27,24 @@ describe('buildRunPlan', () => {
     expect(sampler).toHaveBeenCalledWith(tree, 5);
     expect(input.topics).toEqual({ kind: 'inline', paths: Array.from({ length: 5 }, () => ['R', 'B', 'b1']) });
     expect(input.sampling.strategy).toBe('sequential');
+  });
+  it("a Graph's topics are its nodes with their uuids (DeepFabric 4.x), or its paths when told", () => {
+    const g = new Graph(0);
+    g.addNode('R');
+    g.addNode('A', 0);
+    g.addNode('a1', 1);
+    const plan = buildRunPlan(opts, state, { topicModel: g }, '/data');
+    expect(plan.topics).toEqual({
+      kind: 'nodes',
+      paths: [
+        ['R', 'A'],
+        ['R', 'A', 'a1'],
+      ],
+      ids: g.uniqueTopics().map((t) => t.id),
+    });
+    const byPaths = buildRunPlan(opts, state, { topicModel: g, graphSampling: 'paths' }, '/data');
+    expect(byPaths.topics).toEqual({ kind: 'inline', paths: [['R', 'A', 'a1']] });
+    expect(byPaths.runId).not.toBe(plan.runId); // other topics, another dataset
   });
   it('keeps the API key out of the run input even when the environment has one', () => {
     process.env.OPENAI_API_KEY = 'sk-must-not-travel';

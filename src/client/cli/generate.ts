@@ -11,6 +11,10 @@ import { loadYamlConfig, resolveNumSamples, type GenerateOverrides, type YamlCon
 import { Dataset } from '../../dataset/dataset';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { loadTopicModel } from '../../topics/topic-model-file';
+import { Graph } from '../../topics/graph';
+import type { Tree } from '../../topics/tree';
+
+type TopicModel = Tree | Graph;
 import type { GenerationStats } from '../../workflows/stats';
 import { DataSetGenerator } from '../data-set-generator';
 import { defaultDataDir } from '../run-builder';
@@ -28,11 +32,14 @@ function partialPath(file: string): string {
 }
 
 /** Copies a run's partial dataset to `<save_as>.partial.jsonl` (when there is one) and says so. */
+/** How the dataset file is written: `output.format`, less the fields `output.drop` lets it leave out. */
+const saveOptions = (cfg: YamlConfig) => (cfg.output.format ? { format: cfg.output.format, drop: cfg.output.drop ?? [] } : {});
+
 async function keepPartial(cfg: YamlConfig, datasetPath: string): Promise<void> {
   if (!cfg.output.save_as || !existsSync(datasetPath)) return;
   const out = partialPath(path.resolve(cfg.output.save_as));
   const ds = await Dataset.load(datasetPath);
-  await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+  await ds.save(out, saveOptions(cfg));
   const kept = existsSync(path.resolve(cfg.output.save_as)) ? 'was left as it was' : 'was not written (the run did not complete)';
   process.stderr.write(`${cfg.output.save_as} ${kept}; the run's ${ds.length} records are in ${out}\n`);
 }
@@ -62,21 +69,33 @@ function topicOptions(cfg: YamlConfig) {
   };
 }
 
-async function topicsFromConfig(cfg: YamlConfig, gen: DataSetGenerator): Promise<{ topics?: string[][]; topicsFile?: string }> {
-  if (cfg.topics.paths) return { topics: cfg.topics.paths };
+/**
+ * The run's topics from the config, and how many there are: a tree's paths; a graph's nodes but the
+ * root (DeepFabric 4.x: one example per node, its uuid as topic id), or its paths with
+ * `topics.graph_sampling: paths`. `num_samples: auto` is one example per topic.
+ */
+async function topicsFromConfig(
+  cfg: YamlConfig,
+  gen: DataSetGenerator,
+): Promise<{ args: { topics: string[][] } | { topicModel: TopicModel; graphSampling: 'nodes' | 'paths' }; count: number; unit: string }> {
+  if (cfg.topics.paths) return { args: { topics: cfg.topics.paths }, count: cfg.topics.paths.length, unit: 'paths' };
+  let model: TopicModel;
   if (cfg.topics.load_from) {
     const file = path.resolve(cfg.topics.load_from);
-    const model = await loadTopicModel(file).catch((err: NodeJS.ErrnoException) => {
+    model = await loadTopicModel(file).catch((err: NodeJS.ErrnoException) => {
       throw new ConfigurationError(
         err.code === 'ENOENT' ? `topics.load_from: ${cfg.topics.load_from} does not exist (resolved to ${file})` : `topics.load_from: ${err.message}`,
       );
     });
-    return { topics: model.getAllPaths() };
+  } else {
+    process.stderr.write(`building a topic ${cfg.topics.mode} from "${cfg.topics.prompt}" (depth ${cfg.topics.depth}, degree ${cfg.topics.degree}) ...\n`);
+    model = await gen.buildTopics(topicOptions(cfg));
   }
-  process.stderr.write(`building a topic ${cfg.topics.mode} from "${cfg.topics.prompt}" (depth ${cfg.topics.depth}, degree ${cfg.topics.degree}) ...\n`);
-  const model = await gen.buildTopics(topicOptions(cfg));
-  process.stderr.write(`topic ${cfg.topics.mode}: ${model.getAllPaths().length} paths\n`);
-  return { topics: model.getAllPaths() };
+  const byNodes = model instanceof Graph && cfg.topics.graph_sampling === 'nodes';
+  const count = byNodes ? (model as Graph).uniqueTopics().length : model.getAllPaths().length;
+  const unit = byNodes ? 'nodes' : 'paths';
+  if (!cfg.topics.load_from) process.stderr.write(`topic ${cfg.topics.mode}: ${model.getAllPaths().length} paths${byNodes ? `, ${count} topic nodes` : ''}\n`);
+  return { args: { topicModel: model, graphSampling: cfg.topics.graph_sampling }, count, unit };
 }
 
 /**
@@ -308,19 +327,20 @@ program
         const topicArgs = await topicsFromConfig(cfg, gen);
         if (o.topicOnly) {
           process.stdout.write(
-            `topics: ${topicArgs.topics?.length ?? 0} paths${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
+            `topics: ${topicArgs.count} ${topicArgs.unit}${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
           );
           await gen.close();
           process.exit(0);
         }
-        const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.topics?.length ?? 0);
-        if (typeof cfg.output.num_samples !== 'number') process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples\n`);
+        const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.count);
+        if (typeof cfg.output.num_samples !== 'number')
+          process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples (of ${topicArgs.count} topic ${topicArgs.unit})\n`);
         const run = await gen.startData({
           numSteps: numSamples,
           batchSize: cfg.output.samples_per_call,
           sysMsg: g.sys_msg,
           samplingStrategy: g.sampling,
-          ...topicArgs,
+          ...topicArgs.args,
           ...(cfg.run.name ? { runName: cfg.run.name } : { runName: path.basename(configFile).replace(/\.ya?ml$/, '') }),
           ...((o.runId ?? cfg.run.id) ? { runId: (o.runId ?? cfg.run.id)! } : {}),
           ...(o.replace ? { replace: true } : {}),
@@ -333,7 +353,7 @@ program
           // A completed run of the same dataset: nothing is generated or paid; its records are written out again.
           const result = await run.result();
           const out = cfg.output.save_as ? path.resolve(cfg.output.save_as) : result.datasetPath;
-          if (cfg.output.save_as) await (await Dataset.load(result.datasetPath)).save(out, cfg.output.format ? { format: cfg.output.format } : {});
+          if (cfg.output.save_as) await (await Dataset.load(result.datasetPath)).save(out, saveOptions(cfg));
           await removeStalePartial(cfg);
           const s = result.stats;
           process.stdout.write(
@@ -398,7 +418,7 @@ program
           const target = path.resolve(cfg.output.save_as);
           out = result.status === 'completed' ? target : partialPath(target);
           const ds = await Dataset.load(result.datasetPath);
-          await ds.save(out, cfg.output.format ? { format: cfg.output.format } : {});
+          await ds.save(out, saveOptions(cfg));
           if (result.status === 'completed') await removeStalePartial(cfg);
         }
         const s = result.stats;

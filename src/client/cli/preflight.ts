@@ -86,7 +86,13 @@ export function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: s
   if (problems.length) throw new ConfigurationError(`${configFile} has problems:\n  ${problems.join('\n  ')}`, problems);
   confineOutputs(cfg, dataDir);
   // A format that would drop fields of this conversation type is refused before anything is paid for.
-  if (cfg.output.format) checkFormat(cfg.output.format, g.conversation.type);
+  if (cfg.output.format)
+    checkFormat(cfg.output.format, g.conversation.type, {
+      drop: cfg.output.drop ?? [],
+      tools: !!g.tools,
+      systemMessage: g.sys_msg && !!(cfg.output.system_prompt ?? g.system_prompt),
+    });
+  else if (cfg.output.drop?.length) throw new ConfigurationError('output.drop: only with output.format (without a format the records are written whole)');
   return gen;
 }
 

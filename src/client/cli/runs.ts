@@ -10,7 +10,10 @@ import { FORMATTERS } from '../../dataset/formatters';
 import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { SharedServerLease } from '../../worker/shared-server';
 import { loadTopicModel } from '../../topics/topic-model-file';
-import { inspectTopics, prunePaths } from '../../topics/topic-tools';
+import { inspectTopicFile, inspectTopics, prunePaths } from '../../topics/topic-tools';
+import { Graph } from '../../topics/graph';
+import { topicId } from '../../topics/deepfabric-ids';
+import { mkdir } from 'node:fs/promises';
 import { DEFAULT_TASK_QUEUE } from '../../config/paths';
 import { defaultDataDir } from '../run-builder';
 import { formatEnded, formatPreview, formatRunsTable, formatStatus, olderReleaseNote, localTime, type RunRow } from '../status-format';
@@ -166,23 +169,67 @@ control('stop', 'stop gracefully: finish in-flight batches, assemble the partial
 control('cancel', 'cancel in-flight batches and assemble the partial dataset', (run, _json, c) => endRun(run, c, 'cancel'));
 
 const topic = program.command('topic').description('inspect or prune a topic file (tree JSONL or graph JSON)');
+const intOption = (name: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ConfigurationError(`${name}: expected an integer of at least ${min}, got ${v}`);
+  return n;
+};
 topic
   .command('inspect')
   .argument('<file>', 'tree JSONL or graph JSON')
-  .option('--paths', 'print every path too')
-  .description('paths, depth, topics per level and leaves per top-level branch')
-  .action(async (file: string, o: { paths?: boolean }) => {
+  .option('-l, --level <n>', 'the topics at this depth (0 = the root, 1 = its children, ...)', intOption('--level', 0))
+  .option('-e, --expand [n]', 'with --level: the paths below those topics, n levels deep (all without n)', intOption('--expand', 0))
+  .option('-a, --all', 'every path')
+  .option('-f, --format <format>', "tree (default), table, or json (DeepFabric 4.13's keys, for scripts)", 'tree')
+  .option('-u, --uuid', "each topic's id: a graph node's uuid (what topic prune --uuid takes), a tree path's topic_id")
+  .option('--paths', 'every path (as --all)')
+  .description('paths, depth, topics per level and per top-level branch; a level, its subtrees, or every path')
+  .action(async (file: string, o: { level?: number; expand?: number | true; all?: boolean; format: string; uuid?: boolean; paths?: boolean }) => {
     try {
+      if (!['tree', 'table', 'json'].includes(o.format)) throw new ConfigurationError(`--format: expected tree, table or json, got ${o.format}`);
+      if (o.expand !== undefined && o.level === undefined) throw new ConfigurationError('--expand: only with --level (the topics to expand)');
       const model = await topicFile(file);
       const paths = model.getAllPaths();
-      const r = inspectTopics(paths);
+      const graph = model instanceof Graph ? model : undefined;
+      const metadata: Record<string, unknown> = graph
+        ? {
+            total_nodes: graph.nodes.size,
+            has_cycles: false, // edges that would close a cycle are never added, and a loaded cycle is cut at the revisit
+            root_topic: graph.nodes.get(graph.rootId)?.topic ?? null,
+            ...Object.fromEntries(['created_at', 'provider', 'model'].filter((k) => graph.metadata[k]).map((k) => [k, graph.metadata[k]])),
+          }
+        : paths.length
+          ? { root_topic: paths[0]![0] }
+          : {};
+      const all = o.all || o.paths;
+      const r = inspectTopicFile(file, paths, metadata, { level: o.level, expand: o.expand === true ? -1 : o.expand, all }, graph ? 'graph' : 'tree');
+      if (o.format === 'json') {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      // Ids by path: a graph's leaf uuid per root-to-leaf path, a tree path's topic_id.
+      const uuids = graph?.uuids();
+      const leafIds = new Map<string, string>();
+      if (o.uuid) {
+        if (graph) {
+          const byTopic = new Map([...graph.nodes.values()].map((n) => [n.topic, uuids!.get(n.id)!]));
+          for (const p of paths) leafIds.set(JSON.stringify(p), byTopic.get(p.at(-1)!) ?? '');
+        } else for (const p of paths) leafIds.set(JSON.stringify(p), topicId(p));
+      }
+      const idOf = (p: string[]) => (o.uuid && leafIds.has(JSON.stringify(p)) ? `  [${leafIds.get(JSON.stringify(p))}]` : '');
+      const s = inspectTopics(paths);
       const lines = [
-        `${file}: ${r.paths} paths, depth ${r.maxDepth}`,
-        `topics per level: ${r.perLevel.map((n, i) => `${i}: ${n}`).join(', ')}`,
+        `${file}: ${s.paths} paths, depth ${s.maxDepth}${graph ? `, ${graph.nodes.size} nodes` : ''}`,
+        `topics per level: ${s.perLevel.map((n, i) => `${i}: ${n}`).join(', ')}`,
         'paths per top-level branch:',
-        ...r.branches.map(([b, n]) => `  ${String(n).padStart(6)}  ${b}`),
-        ...(o.paths ? ['paths:', ...paths.map((p) => `  ${p.join(' -> ')}`)] : []),
+        ...s.branches.map(([b, n]) => `  ${String(n).padStart(6)}  ${b}`),
       ];
+      const rows = (title: string, list: string[][], render: (p: string[]) => string) => [`${title}:`, ...list.map((p) => `  ${render(p)}`)];
+      const asTree = (p: string[]) => (o.format === 'table' ? p.join(' | ') : p.join(' -> '));
+      if (r.paths_at_level) lines.push(...rows(`topics at level ${o.level}`, r.paths_at_level, (p) => p[0]!));
+      if (r.expanded_paths) lines.push(...rows(`below level ${o.level}`, r.expanded_paths, asTree));
+      if (r.all_paths) lines.push(...rows('paths', r.all_paths, (p) => asTree(p) + idOf(p)));
+      else if (o.uuid) lines.push(...rows('leaf ids', paths, (p) => `${p.at(-1)}${idOf(p)}`));
       process.stdout.write(lines.join('\n') + '\n');
     } catch (err) {
       fail(err);
@@ -190,15 +237,56 @@ topic
   });
 topic
   .command('prune')
-  .argument('<file>', 'tree JSONL or graph JSON')
-  .option('--level <n>', "cut every path at this depth (1 = the root's children)", (v) => Number(v))
-  .option('--branch <name>', 'drop this top-level branch')
-  .option('--out <file>', 'where to write the pruned paths (tree JSONL; default <file>.pruned.jsonl)')
-  .description('a smaller topic set: cut at a level and/or without a branch, written as tree JSONL')
-  .action(async (file: string, o: { level?: number; branch?: string; out?: string }) => {
+  .argument('<file>', 'graph JSON (DeepFabric 4.13), or tree JSONL')
+  .option('-l, --level <n>', 'remove every node deeper than this level (0 = keep only the root, 1 = the root and its children)', intOption('--level', 0))
+  .option('-u, --uuid <uuid>', 'remove the node with this uuid and everything below it (graph; topic inspect --uuid lists them)')
+  .option('--branch <name>', 'remove this top-level branch (this project)')
+  .option('-o, --output <file>', "where to write the result (default: <name>_pruned_level<n>.json or <name>_pruned.json, as DeepFabric's)")
+  .option('--out <file>', 'the same as --output')
+  .option('-f, --force', 'overwrite the input file')
+  .option('--dry-run', 'say what would be removed, write nothing')
+  .description("a smaller topic set: a graph's nodes below a level or under a uuid removed (a graph file DeepFabric loads), or a tree cut")
+  .action(async (file: string, o: { level?: number; uuid?: string; branch?: string; output?: string; out?: string; force?: boolean; dryRun?: boolean }) => {
     try {
-      if (o.level === undefined && o.branch === undefined) throw new ConfigurationError('topic prune: give --level <n>, --branch <name>, or both');
+      const ways = [o.level !== undefined, o.uuid !== undefined, o.branch !== undefined].filter(Boolean).length;
+      if (ways === 0) throw new ConfigurationError('topic prune: give --level <n>, --uuid <uuid> or --branch <name>');
+      if (o.level !== undefined && o.uuid !== undefined) throw new ConfigurationError('topic prune: --level and --uuid do not go together (as in DeepFabric)');
       const model = await topicFile(file);
+      const given = o.output ?? o.out;
+      if (model instanceof Graph) {
+        const before = model.nodes.size;
+        let removed: number[];
+        if (o.branch !== undefined) {
+          const root = model.nodes.get(model.rootId)!;
+          const branch = root.children.map((c) => model.nodes.get(c)!).find((n) => n.topic === o.branch);
+          if (!branch)
+            throw new ConfigurationError(
+              `topic prune: no top-level branch "${o.branch}"; branches: ${root.children.map((c) => model.nodes.get(c)!.topic).join(', ')}`,
+            );
+          removed = model.removeSubtree(branch.id);
+        } else if (o.uuid !== undefined) {
+          const node = model.findByUuid(o.uuid);
+          if (!node) throw new ConfigurationError(`topic prune: no node has uuid ${o.uuid} (topic inspect ${file} --all --uuid lists them)`);
+          if (node.id === model.rootId) throw new ConfigurationError('topic prune: --uuid names the root, which cannot be removed');
+          removed = model.removeSubtree(node.id);
+        } else removed = model.pruneAtLevel(o.level!);
+        if (o.level !== undefined && o.branch !== undefined) removed.push(...model.pruneAtLevel(o.level));
+        const stem = file.replace(/\.json$/, '');
+        const out = path.resolve(
+          o.force ? file : (given ?? `${stem}_${o.level !== undefined && o.branch === undefined ? `pruned_level${o.level}` : 'pruned'}.json`),
+        );
+        const summary = `removed ${removed.length} of ${before} nodes; remaining ${model.nodes.size} nodes, ${model.getAllPaths().length} paths`;
+        if (o.dryRun) {
+          process.stdout.write(`dry run, nothing written: would have ${summary}\n`);
+          return;
+        }
+        await mkdir(path.dirname(out), { recursive: true });
+        await model.save(out);
+        process.stdout.write(`${summary}; saved to ${out}\n`);
+        return;
+      }
+      // A tree file (DeepFabric prunes graphs only): its paths cut at a level and/or without a branch, as tree JSONL.
+      if (o.uuid !== undefined) throw new ConfigurationError('topic prune --uuid: a tree file has no node uuids; use --level or --branch');
       let pruned: string[][];
       try {
         pruned = prunePaths(model.getAllPaths(), {
@@ -208,7 +296,12 @@ topic
       } catch (err) {
         throw new ConfigurationError(`topic prune: ${(err as Error).message}`);
       }
-      const out = path.resolve(o.out ?? `${file.replace(/\.(jsonl|json)$/, '')}.pruned.jsonl`);
+      const out = path.resolve(o.force ? file : (given ?? `${file.replace(/\.(jsonl|json)$/, '')}.pruned.jsonl`));
+      if (o.dryRun) {
+        process.stdout.write(`dry run, nothing written: would keep ${pruned.length} of ${model.getAllPaths().length} paths\n`);
+        return;
+      }
+      await mkdir(path.dirname(out), { recursive: true });
       await writeFileAtomic(out, pruned.map((p) => JSON.stringify({ path: p }) + '\n').join(''));
       process.stdout.write(`${pruned.length} of ${model.getAllPaths().length} paths written to ${out}\n`);
     } catch (err) {
@@ -256,9 +349,21 @@ program
   .argument('<run-id>')
   .requiredOption('--out <file>', 'where to write the dataset')
   .option('--format <name>', `output format: ${Object.keys(FORMATTERS).join(', ')}`)
+  .option(
+    '--drop <fields>',
+    'fields the format may leave out, comma-separated (e.g. system,reasoning); without it a format that would drop a field refuses',
+    (v: string, acc: string[]) => [
+      ...acc,
+      ...v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ],
+    [] as string[],
+  )
   .option('--data-dir <dir>', 'storage folder')
   .description("write a run's dataset (complete or partial) in a chosen format")
-  .action(async (runId: string, o: { out: string; format?: string; dataDir?: string }) => {
+  .action(async (runId: string, o: { out: string; format?: string; drop: string[]; dataDir?: string }) => {
     try {
       if (o.format && !FORMATTERS[o.format])
         throw new ConfigurationError(`--format: unknown format "${o.format}"; known formats: ${Object.keys(FORMATTERS).join(', ')}`);
@@ -269,7 +374,8 @@ program
           'no_dataset',
         );
       });
-      await ds.save(path.resolve(o.out), o.format ? { format: o.format } : {});
+      if (o.drop.length && !o.format) throw new ConfigurationError('--drop: only with --format (without a format the records are written whole)');
+      await ds.save(path.resolve(o.out), o.format ? { format: o.format, drop: o.drop } : {});
       process.stdout.write(`${ds.length} records written to ${path.resolve(o.out)}\n`);
     } catch (err) {
       fail(err);
