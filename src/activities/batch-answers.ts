@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ConversationType } from '../config/run-input';
+import { validatorOf } from '../config/output-schema';
 import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
 import { batchSchema, recordText, toRecord, withTopicId, type DatasetRecord } from '../dataset/example-schemas';
 import { ModelError } from '../errors';
@@ -18,6 +19,22 @@ export function jsonSchemaFor(type: ConversationType, count: number): Record<str
   let hit = jsonSchemaCache.get(key);
   if (!hit) {
     hit = toStrictJsonSchema(batchSchema(type, count));
+    jsonSchemaCache.set(key, hit);
+  }
+  return hit;
+}
+
+/** The JSON schema a custom-records call asks for (generation.output_schema): exactly `count` objects of the user's schema, in strict mode. */
+export function customBatchSchema(schema: Record<string, unknown>, count: number): Record<string, unknown> {
+  const key = `custom:${count}:${JSON.stringify(schema)}`;
+  let hit = jsonSchemaCache.get(key);
+  if (!hit) {
+    hit = {
+      type: 'object',
+      properties: { examples: { type: 'array', items: toStrictJsonSchema(validatorOf(schema)), minItems: count, maxItems: count } },
+      required: ['examples'],
+      additionalProperties: false,
+    };
     jsonSchemaCache.set(key, hit);
   }
   return hit;
@@ -110,7 +127,8 @@ export async function validateAnswer(
       throw err;
     }
     if (verdict.ok) {
-      records.push(withTopicId(record, path, given.ids?.[i]));
+      // A custom record is the schema's object alone (DeepFabric adds no topic id to it either).
+      records.push(g.outputSchema ? record : withTopicId(record, path, given.ids?.[i]));
       topics.push(path);
     } else reject(verdict.reason);
   }

@@ -7,6 +7,7 @@
  * so retries, replays and restarts never pay twice; a batch whose failure was final (outside the
  * run's retry policy) fails again without calling.
  */
+import { toCustomRecord } from '../config/output-schema';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ModelError, type ErrorCategory } from '../errors';
 import { pacingKey, type Pacer, type PacingSettings } from '../llm/pacing';
@@ -19,7 +20,7 @@ import type { DatasetRecord } from '../dataset/example-schemas';
 import { AnnouncedLimits, MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
 import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
-import { countBy, jsonSchemaFor, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
+import { countBy, customBatchSchema, jsonSchemaFor, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
 import { topicsFor } from './batch-topics';
 import type { CallSlots } from './call-slots';
 import { dropDuplicates } from './dedup-claims';
@@ -265,10 +266,13 @@ class BatchAttempt {
     else {
       const g = this.g;
       const prompt = renderBatchPrompt(g, paths, this.lastValidation);
-      const result = await this.callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
+      const custom = g.outputSchema;
+      const result = custom
+        ? await this.callModel(c, prompt, customBatchSchema(custom, c.count), 'custom_batch')
+        : await this.callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
       try {
         outcome = {
-          ...(await validateAnswer(result.object, c, topics, input, g)),
+          ...(await validateAnswer(result.object, c, topics, input, g, custom ? (raw) => toCustomRecord(custom, raw) as DatasetRecord : undefined)),
           inputTokens: result.usage.inputTokens,
           outputTokens: result.usage.outputTokens,
         };

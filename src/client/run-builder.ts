@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { outputSchemaProblems } from '../config/output-schema';
 import path from 'node:path';
 import { parseModelName, type ModelSpec } from '../config/model-spec';
 import type { GeneratorOptions } from '../config/generator-options';
@@ -111,6 +112,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
   if (!args.topicsFile && (!paths || paths.length === 0)) {
     problems.push(NO_TOPICS);
   }
+  if (opts.outputSchema) problems.push(...outputSchemaProblems(opts.outputSchema, 'outputSchema'));
   const template = state.customTemplate ?? state.templates[state.activeTemplate] ?? DEFAULT_TEMPLATES.default!;
   const unknown = unknownVariables(template, opts.templateVars);
   if (unknown.length) {
@@ -165,7 +167,8 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
       templateVars: opts.templateVars,
       fewShot: opts.examples,
       filters: { ...opts.filters, ...(state.namedFilters.length ? { named: [...(opts.filters.named ?? []), ...state.namedFilters] } : {}) },
-      ...(opts.tools && opts.conversationType === 'agent' ? { tools: opts.tools } : {}),
+      ...(opts.tools && opts.conversationType === 'agent' && !opts.outputSchema ? { tools: opts.tools } : {}),
+      ...(opts.outputSchema ? { outputSchema: opts.outputSchema } : {}),
     },
     retry: {
       maxRetries: opts.maxRetries,

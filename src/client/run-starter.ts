@@ -89,7 +89,7 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
       target: input.numSteps,
       progress: { accepted: 0, target: input.numSteps, batchesDone: 0, status: 'running' },
     },
-    staticSummary: `${input.name}: ${input.numSteps} ${input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
+    staticSummary: `${input.name}: ${input.numSteps} ${input.generation.outputSchema ? 'custom (output_schema)' : input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
   });
   await fs.writeFile(path.join(input.runDir, WHERE_FILE), JSON.stringify(temporalOf(ctx)) + '\n');
   const run = new RunHandle(ctx.client, input.runId, input.runDir, store);

@@ -32,6 +32,8 @@ export const GeneratorOptionsSchema = z
     conversationType: ConversationTypeSchema.default('basic'),
     /** The tools `agent` examples call, executed by the workers (DeepFabric 4.x's generation.tools; see src/tools/tools.ts). */
     tools: ToolsSettingsSchema.optional(),
+    /** Custom records (DeepFabric 4.13's generation.output_schema): each record one object of this JSON schema; see src/dataset/custom-records.ts. */
+    outputSchema: z.record(z.string(), z.unknown()).optional(),
     /** Batches in flight at once. */
     concurrency: z.number().int().min(1).max(10000).default(8),
     /** Model calls one batch runs at once (default: a quarter of `concurrency`, 1 to 8). */

@@ -62,6 +62,11 @@ export const GenerationSettingsSchema = z.object({
   filters: DeclarativeFiltersSchema,
   /** The tools an `agent` example calls, executed by the worker (absent: no tools). */
   tools: ToolsSettingsSchema.optional(),
+  /**
+   * DeepFabric 4.13's custom records (`generation.output_schema`): a JSON schema of an object; each
+   * record is one such object, as the model answers it (the conversation type is not used).
+   */
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
 });
 export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
 

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { outputSchemaProblems } from './output-schema';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -146,7 +147,7 @@ const RawYamlConfigSchema = z
           })
           .strict()
           .optional(),
-        // DeepFabric 4.x: output_schema (accepted with a warning, see DEEPFABRIC_ONLY), save_as (used as
+        // DeepFabric 4.x: output_schema (custom records: each record one object of this JSON schema), save_as (used as
         // output.save_as, with a warning), and the stage's own llm.
         output_schema: z.unknown().optional(),
         save_as: z.string().min(1).optional(),
@@ -224,6 +225,8 @@ export interface YamlConfig {
     'llm' | 'conversation' | 'sample_retries' | 'rate_limit' | 'tools' | 'output_schema' | 'save_as' | 'scenario_seed' | 'sys_msg' | 'max_tokens'
   > & {
     conversation: { type: ConversationType };
+    /** Custom records (DeepFabric 4.13's output_schema): each record one object of this JSON schema. */
+    output_schema?: Record<string, unknown>;
     /** Resolved tools of an agent run (DeepFabric's generation.tools). */
     tools?: ToolsSettings;
     /** Tools of Spin components whose definitions `loadYamlConfig` reads from `tools_endpoint` (added to `tools`). */
@@ -253,7 +256,6 @@ export interface YamlConfig {
 /** DeepFabric keys that are accepted but do nothing here, and why. */
 const DEEPFABRIC_ONLY: Record<string, string> = {
   'generation.sample_retries': 'retries after a validation failure are part of max_retries here (the retry carries the error in its prompt)',
-  'generation.output_schema': "output.format custom is not supported; records follow the conversation type's schema",
   'output.checkpoint': 'every batch is a checkpoint here; nothing to configure',
   'output.formatters': 'DeepFabric 4.x has no formatters (removed in 4.0) and ignores this list; output.format names one formatter here',
   'generation.scenario_seed': 'ignored, as DeepFabric ignores it here; seed files belong under generation.tools.scenario_seed',
@@ -416,14 +418,19 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
   const { conversation, save_as: genSaveAs, sys_msg } = raw.generation;
   const output = omit(raw.output, ['batch_size', 'samples_per_call', 'include_system_message', 'checkpoint', 'formatters']);
   const { batch_size, samples_per_call, include_system_message } = raw.output;
-  // DeepFabric 4.13's output.format: messages (its default: the records as they are) or custom (generation.output_schema).
+  // DeepFabric 4.13's output.format: messages (its default: the records as they are) or custom: records
+  // in generation.output_schema, which is what makes them custom (in DeepFabric too, with or without the format).
+  const outputSchema = raw.generation.output_schema;
+  if (outputSchema !== undefined) issues.push(...outputSchemaProblems(outputSchema));
   if (output.format === 'messages') delete output.format;
   else if (output.format === 'custom') {
-    warnings.push(
-      "output.format custom: accepted, no effect: generation.output_schema is not supported here; the records are written as they are (DeepFabric's messages)",
-    );
+    if (outputSchema === undefined)
+      warnings.push('output.format custom: no effect without generation.output_schema (as in DeepFabric): the records are messages records');
     delete output.format;
-  }
+  } else if (output.format !== undefined && outputSchema !== undefined)
+    issues.push(
+      `output.format ${output.format}: records of generation.output_schema are written as they are (output.format custom); a formatter cannot shape them`,
+    );
   if (include_system_message !== undefined && sys_msg !== undefined && include_system_message !== sys_msg) {
     issues.push('output.include_system_message: contradicts generation.sys_msg; keep one');
   }
@@ -449,6 +456,7 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
       ...generation,
       ...(batch_size !== undefined ? { calls_per_batch: batch_size } : {}),
       conversation: { type: convType },
+      ...(outputSchema !== undefined ? { output_schema: outputSchema as Record<string, unknown> } : {}),
       ...(tools ? { tools } : {}),
       ...(toolsFromEndpoint ? { toolsFromEndpoint } : {}),
       ...(rl?.max_retries !== undefined && raw.generation.max_retries === undefined ? { max_retries: rl.max_retries } : {}),

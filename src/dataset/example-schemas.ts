@@ -279,5 +279,16 @@ export function recordText(record: DatasetRecord): string {
       .map((m) => m.content)
       .join('\n');
   }
-  return [r.question, r.chain_of_thought, r.final_answer].filter((x) => typeof x === 'string').join('\n');
+  if (['question', 'chain_of_thought', 'final_answer'].some((k) => typeof r[k] === 'string'))
+    return [r.question, r.chain_of_thought, r.final_answer].filter((x) => typeof x === 'string').join('\n');
+  // A custom record (generation.output_schema): every text in it.
+  return stringsIn(r).join('\n');
+}
+
+/** Every string inside a value (objects' values and arrays' items, depth first). */
+export function stringsIn(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) stringsIn(v, out);
+  return out;
 }

@@ -9,6 +9,7 @@
  */
 import { ConfigurationError, DataSetGeneratorError } from '../errors';
 import type { ConversationType } from '../config/run-input';
+import { stringsIn } from './example-schemas';
 import { alpaca, chatml, chatmlText, conversations, harmony, openai, singleToolCall, toolCalling, xlamV2 } from './deepfabric3-formats';
 
 type Rec = Record<string, unknown>;
@@ -168,14 +169,7 @@ const squash = (s: string) => s.replace(/\s+/gu, ' ').trim();
  * as written and once with JSON escapes undone (formats write tool calls as JSON inside a text).
  */
 function haystackOf(output: Rec): string {
-  const leaves: string[] = [];
-  const walk = (v: unknown) => {
-    if (typeof v === 'string') leaves.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(output);
-  const joined = leaves.join('\u0000');
+  const joined = stringsIn(output).join('\u0000');
   const unescaped = joined
     .replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\n/g, '\n')

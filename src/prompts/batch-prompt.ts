@@ -22,8 +22,11 @@ export function renderBatchPrompt(settings: GenerationSettings, topicPaths: stri
   const items = topicPaths.map((path, i) => `Example ${i + 1}: ${renderTemplate(settings.template, { path, examples }, settings.templateVars)}`);
   const parts = [
     settings.instructions.trim(),
-    `Generate exactly ${topicPaths.length} ${TYPE_DESCRIPTIONS[settings.conversationType]} training examples, ` +
-      `returned in the "examples" array in the order listed. Make each one distinct.`,
+    settings.outputSchema
+      ? `Generate exactly ${topicPaths.length} training records, returned in the "examples" array in the order listed: ` +
+        `each one JSON object of the response schema, every field filled in accurately. Make each one distinct.`
+      : `Generate exactly ${topicPaths.length} ${TYPE_DESCRIPTIONS[settings.conversationType]} training examples, ` +
+        `returned in the "examples" array in the order listed. Make each one distinct.`,
     items.join('\n'),
   ];
   if (settings.fewShot.length && !settings.template.includes('{examples}')) {

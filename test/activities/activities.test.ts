@@ -124,6 +124,43 @@ describe('generateSlice', () => {
   });
 });
 
+describe('records of generation.output_schema and topics with ids of their own', () => {
+  const schema = {
+    type: 'object',
+    properties: { question: { type: 'string' }, answer: { type: 'string' }, level: { type: 'string', enum: ['easy', 'hard'] } },
+    required: ['question', 'answer'],
+  };
+  it('custom records are the objects of the schema as answered: asked for in strict mode, checked, no system message or topic id added', async () => {
+    const opts = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 1, callsPerBatch: 1, outputSchema: schema });
+    const plan = buildRunPlan(opts, state, { numSteps: 2, batchSize: 1, topics: topicPaths(2), runName: 'custom' } as never, dataDir);
+    const run = { ...plan, topics: plan.topics as RunInput['topics'], storeId: await store.id() };
+    const result = await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1]));
+    expect(result.batches.map((b) => b.summary?.accepted)).toEqual([1, 1]);
+    const records = (await store.run(run.runId).readShard(0)).records as Record<string, unknown>[];
+    expect(Object.keys(records[0]!).sort()).toEqual(['answer', 'level', 'question']);
+    expect(['easy', 'hard']).toContain(records[0]!.level);
+    const call = llm.calls.at(-1)!;
+    expect(call.prompt).toMatch(/each one JSON object of the response schema/);
+    // An answer off the schema is not a record: the batch fails (retried with the error in its prompt).
+    llm.configure({ respond: () => ({ examples: [{ question: 'q' }] }) });
+    const off = await exec(attempt(1), activities.generateSlice, sliceOf({ ...run, runId: `${run.runId}-off` }, [0])).catch((e: unknown) => e);
+    expect(off).toBeInstanceOf(ApplicationFailure);
+    expect((off as ApplicationFailure).message).toMatch(/answer/);
+  });
+
+  it("stored topics with ids (a graph's nodes): each record's topic_id is its topic's own id", async () => {
+    const opts = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 1, callsPerBatch: 1 });
+    const plan = buildRunPlan(opts, state, { numSteps: 3, batchSize: 1, topics: topicPaths(2), runName: 'node-ids' } as never, dataDir);
+    const run: RunInput = { ...plan, topics: { kind: 'stored', count: 2 }, storeId: await store.id() };
+    await store.run(run.runId).writeTopics({ paths: topicPaths(2), ids: ['uuid-a', 'uuid-b'] });
+    await exec(attempt(1), activities.generateSlice, sliceOf(run, [0, 1, 2]));
+    const ids = await Promise.all(
+      [0, 1, 2].map(async (b) => ((await store.run(run.runId).readShard(b)).records as { metadata: { topic_id: string } }[])[0]!.metadata.topic_id),
+    );
+    expect(ids).toEqual(['uuid-a', 'uuid-b', 'uuid-a']);
+  });
+});
+
 describe('limits the provider announces', () => {
   /** One slice of `calls` one-example batches in `calls` call slots: they would all start at once unpaced. */
   const wideSlice = (run: RunInput, from: number, calls: number) => ({

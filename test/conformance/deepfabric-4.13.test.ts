@@ -2,12 +2,15 @@
  * Conformance with DeepFabric 4.13, judged by DeepFabric's own code (issue 19): DeepFabric 4.x
  * configs in their documented form run through this project's CLI against the local model server;
  * then DeepFabric 4.13.0 (PyPI, in the venv of scripts/ensure-deepfabric.sh) validates every record
- * with its `Conversation` model and loads the topic files with its loaders, and this project loads
- * the tree and graph files DeepFabric's own classes write. `npm run test:conformance`.
+ * with its `Conversation` model and loads the topic files with its loaders, this project loads the
+ * tree and graph files DeepFabric's own classes write, DeepFabric's own `generate` runs the same
+ * configs against the same server (record keys and topic ids compared), its `topic inspect` and
+ * `topic prune` run beside this project's, and DeepFabric 3.13's formatters format the same records
+ * as this project's formats of the same names. `npm run test:conformance`.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -164,19 +167,20 @@ it('a graph this project saved loads in DeepFabric (GraphModel): same paths, nod
     expect(theirs.uuids[id]).toBe(node.metadata.uuid);
     expect(theirs.topicHashes[id]).toBe(createHash('sha256').update(node.topic).digest('hex'));
   }
-  // num_samples: auto on a graph: one example per node but the root, each record's topic id that node's uuid, as DeepFabric reads it.
+  // The examples go to the nodes but the root, in node order, each record's topic id that node's uuid as DeepFabric reads it;
+  // num_samples: auto is one example per root-to-leaf path (DeepFabric 4.13's count), wrapping around the nodes.
   const rootId = String((JSON.parse(readFileSync(path.join(cwd, 'graph-topics.json'), 'utf8')) as { root_id: number }).root_id);
   const nodeUuids = Object.entries(theirs.uuids)
     .filter(([id]) => id !== rootId)
     .map(([, uuid]) => uuid);
   const recordIds = lines('graph.jsonl').map((r) => (r.metadata as { topic_id: string }).topic_id);
-  expect([...recordIds].sort()).toEqual([...nodeUuids].sort());
+  expect(recordIds).toEqual(ours.getAllPaths().map((_, k) => nodeUuids[k % nodeUuids.length]));
   // Inner nodes are topics too (DeepFabric's get_unique_topics), not only the leaves of paths.
   const inner = Object.values(file.nodes).filter(
     (n) => (n as unknown as { children: number[] }).children.length > 0 && String((n as unknown as { id: number }).id) !== rootId,
   );
   expect(inner.length).toBeGreaterThan(0);
-  for (const n of inner) expect(recordIds).toContain(n.metadata.uuid);
+  expect(recordIds).toContain(inner[0]!.metadata.uuid);
 });
 
 it("a tree and a graph written by DeepFabric's own classes load here with DeepFabric's paths and topic ids", async () => {
@@ -259,19 +263,24 @@ async function deepfabricCli(args: string[]): Promise<string> {
 }
 
 it("topic inspect --format json prints DeepFabric 4.13's keys and values for its own and this project's trees and graphs", async () => {
-  const files = ['tree-topics.jsonl', 'graph-topics.json', 'df-tree.jsonl', 'df-graph.json'];
+  // Every form on one file of each kind (this project's graph, DeepFabric's tree); the fullest form on the other two (DeepFabric's CLI takes seconds a call).
   const variants = [[], ['--level', '1'], ['--level', '1', '--expand'], ['--level', '1', '--expand', '1', '--all']];
+  const cases = [
+    ...variants.map((v) => ['graph-topics.json', v] as const),
+    ...variants.map((v) => ['df-tree.jsonl', v] as const),
+    ['tree-topics.jsonl', variants[3]!] as const,
+    ['df-graph.json', variants[3]!] as const,
+  ];
   let compared = 0;
-  for (const file of files)
-    for (const v of variants) {
-      const args = ['topic', 'inspect', file, '--format', 'json', ...v];
-      const theirs = JSON.parse(await deepfabricCli(args)) as Record<string, unknown>;
-      const ours = await runCli(args, { cwd, env: {} });
-      expect({ args, code: ours.code }).toEqual({ args, code: 0 });
-      expect({ args, out: JSON.parse(ours.stdout) as unknown }).toEqual({ args, out: theirs });
-      compared++;
-    }
-  expect(compared).toBe(16);
+  for (const [file, v] of cases) {
+    const args = ['topic', 'inspect', file, '--format', 'json', ...v];
+    const theirs = JSON.parse(await deepfabricCli(args)) as Record<string, unknown>;
+    const ours = await runCli(args, { cwd, env: {} });
+    expect({ args, code: ours.code }).toEqual({ args, code: 0 });
+    expect({ args, out: JSON.parse(ours.stdout) as unknown }).toEqual({ args, out: theirs });
+    compared++;
+  }
+  expect(compared).toBe(10);
 });
 
 it('topic prune on a graph writes the graph DeepFabric 4.13 writes (by level and by uuid), and DeepFabric loads it', async () => {
@@ -304,4 +313,88 @@ it('topic prune on a graph writes the graph DeepFabric 4.13 writes (by level and
     expect(loaded.refused).toBeUndefined();
     expect([...loaded.paths].sort()).toEqual([...(await loadTopicModel(path.join(cwd, oursOut))).getAllPaths()].sort());
   }
+});
+
+/** A record's key paths: nested objects' keys and the keys of objects in arrays (`messages[].role`); not inside reasoning steps (see below). */
+function keyPaths(value: unknown, at = '', out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) keyPaths(v, `${at}[]`, out);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) {
+      const here = at ? `${at}.${k}` : k;
+      out.add(here);
+      // A reasoning's content is a text or a list of steps by its style, which the local server picks (its enum's first value) for DeepFabric.
+      if (here !== 'reasoning.content') keyPaths(v, here, out);
+    }
+  return out;
+}
+const keysOfFile = (file: string) => [...new Set(readJsonl(file).flatMap((r) => [...keyPaths(r)]))].sort();
+
+it("record keys equal DeepFabric 4.13's own run of the same configs against the same local server, key by key; on the same topic files, the same topic ids in the same order", async () => {
+  // The local server as a model answers DeepFabric's pydantic schemas ($defs/$ref, OpenAI strict mode):
+  // optional parts left null except a reasoning the prompt asks for, two items per list, no graph cross-links, no tool calls.
+  llm.configure({
+    respond: undefined,
+    optionalAsNull: (field, prompt) => !(field === 'reasoning' && /reason/i.test(prompt)),
+    minArrayItems: 2,
+    emptyArrays: ['tool_calls', 'connections'],
+  });
+  const live = path.join(cwd, 'deepfabric-live');
+  mkdirSync(live, { recursive: true });
+  const env = { ...process.env, ANONYMIZED_TELEMETRY: 'False', OPENAI_API_KEY: 'k', OPENAI_BASE_URL: llm.openaiBaseUrl, COLUMNS: '200', NO_COLOR: '1' };
+  const dfBin = path.join(path.dirname(python!), 'deepfabric');
+  // The agent with tools is left out: DeepFabric executes tools only through a Spin service, and its agent loop needs a scripted model.
+  const compared = runs.filter((r) => !r.toolsUsedOnly);
+  for (const r of compared) {
+    const file = path.join(live, `${r.name.replace(/\W+/g, '-')}.yaml`);
+    writeFileSync(file, r.yaml);
+    // The tree and graph runs read this project's topic files, so both tools sample the same topics.
+    const topicsFile = r.out === 'tree.jsonl' ? 'tree-topics.jsonl' : r.out === 'graph.jsonl' ? 'graph-topics.json' : undefined;
+    const load = topicsFile ? ['--topics-load', path.join(cwd, topicsFile)] : [];
+    const { stdout, stderr } = await promisify(execFile)(dfBin, ['generate', file, '--tui', 'simple', ...load], {
+      cwd: live,
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const theirs = path.join(live, r.out);
+    expect({ run: r.name, written: existsSync(theirs), log: existsSync(theirs) ? '' : `${stdout}\n${stderr}` }).toEqual({
+      run: r.name,
+      written: true,
+      log: '',
+    });
+    expect(readJsonl(theirs).length).toBeGreaterThan(0);
+    expect({ run: r.name, keys: keysOfFile(path.join(cwd, r.out)) }).toEqual({ run: r.name, keys: keysOfFile(theirs) });
+    if (topicsFile) {
+      const ids = (f: string) => readJsonl(f).map((x) => (x.metadata as { topic_id: string }).topic_id);
+      expect({ run: r.name, ids: ids(path.join(cwd, r.out)) }).toEqual({ run: r.name, ids: ids(theirs) });
+    }
+  }
+  expect(compared.length).toBe(4);
+
+  // Custom records (generation.output_schema, output.format custom): both tools write the schema's objects, nothing added.
+  const customYaml = `llm: { provider: openai, model: gpt-4o-mini }
+topics: { prompt: "Geography", mode: tree, depth: 1, degree: 2 }
+generation:
+  system_prompt: "Write quiz items."
+  output_schema:
+    type: object
+    properties:
+      question: { type: string }
+      answer: { type: string }
+      difficulty: { type: string, enum: [easy, medium, hard] }
+      tags: { type: array, items: { type: string } }
+    required: [question, answer, difficulty, tags]
+output:
+  format: custom
+  num_samples: 2
+  batch_size: 1
+  save_as: custom.jsonl
+`;
+  writeFileSync(path.join(cwd, 'custom.yaml'), customYaml);
+  writeFileSync(path.join(live, 'custom.yaml'), customYaml);
+  const ours = await generate(['custom.yaml']);
+  expect({ code: ours.code, stderr: ours.code === 0 ? '' : ours.stderr }).toEqual({ code: 0, stderr: '' });
+  await promisify(execFile)(dfBin, ['generate', 'custom.yaml', '--tui', 'simple'], { cwd: live, env, maxBuffer: 64 * 1024 * 1024 });
+  expect(keysOfFile(path.join(cwd, 'custom.jsonl'))).toEqual(['answer', 'difficulty', 'question', 'tags']);
+  expect(keysOfFile(path.join(cwd, 'custom.jsonl'))).toEqual(keysOfFile(path.join(live, 'custom.jsonl')));
+  expect(lines('custom.jsonl')).toHaveLength(readJsonl(path.join(live, 'custom.jsonl')).length);
 });

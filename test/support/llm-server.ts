@@ -47,6 +47,15 @@ export interface Behaviour {
   announceLimit: boolean;
   /** An outcome chosen by the call's batch header (`<runId>/<batchIndex>`), before scripts and rates; undefined: the usual dice. */
   outcomeForBatch: ((batch: string | undefined) => Outcome | undefined) | undefined;
+  /**
+   * Answer a field that may be null (`anyOf [X, null]`, pydantic's Optional in OpenAI strict mode)
+   * with null, as a model leaves the optional parts of a schema empty; false: fill it in.
+   */
+  optionalAsNull: boolean | ((field: string, prompt: string) => boolean);
+  /** Arrays answered empty, by field name (a model's tool calls; DeepFabric's graph `connections`). */
+  emptyArrays: string[];
+  /** The fewest items of an array answered (within the schema's maxItems): 1 answers `minItems: 1` with one item. */
+  minArrayItems: number;
 }
 
 export interface CallRecord {
@@ -80,6 +89,9 @@ const DEFAULTS: Behaviour = {
   announceLimit: true,
   outcomeForBatch: undefined,
   realistic: false,
+  optionalAsNull: false,
+  minArrayItems: 1,
+  emptyArrays: ['tool_calls'],
 };
 
 function mulberry32(seed: number): () => number {
@@ -102,6 +114,13 @@ type JsonSchema = {
   minItems?: number;
   maxItems?: number;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  /** A reference into the root schema's `$defs` / `definitions` (pydantic's schemas, DeepFabric's). */
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  definitions?: Record<string, JsonSchema>;
+  minLength?: number;
 };
 
 export class LlmTestServer {
@@ -271,7 +290,9 @@ export class LlmTestServer {
     const schema = schemaOf(protocol, body);
     let answer: unknown =
       this.behaviour.respond?.({ prompt, callNo: record.no, schema }) ??
-      (schema ? ((this.topics = topicsOf(prompt)), this.instance(schema, record.no, 'root', 0)) : { text: 'hello' });
+      (schema
+        ? ((this.topics = topicsOf(prompt)), (this.rootSchema = schema), (this.prompt = prompt), this.instance(schema, record.no, 'root', 0))
+        : { text: 'hello' });
     if (outcome === 'bad_schema') answer = { examples: [{ unexpected: true }] };
     const text = outcome === 'bad_json' ? '{"examples": [ {"messages": oops' : JSON.stringify(answer);
     const inputTokens = Math.ceil(prompt.length / 4);
@@ -311,9 +332,46 @@ export class LlmTestServer {
     );
   }
 
+  /** The prompt of the call being answered. */
+  private prompt = '';
+
+  /** The schema of the call being answered: where `$ref`s point. */
+  private rootSchema: JsonSchema = {};
+
+  /** The schema a `$ref` names (`#/$defs/Name`, `#/definitions/Name`), merged with the referring schema's own keys. */
+  private resolve(schema: JsonSchema): JsonSchema {
+    let s = schema;
+    for (let hops = 0; s.$ref && hops < 32; hops++) {
+      const { $ref, ...rest } = s;
+      const target = $ref
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], this.rootSchema) as JsonSchema | undefined;
+      if (!target) throw new Error(`the request's schema has an unresolvable $ref ${$ref}`);
+      s = { ...target, ...rest };
+    }
+    if (s.allOf?.length) {
+      const { allOf, ...rest } = s;
+      s = allOf.reduce<JsonSchema>((acc, part) => {
+        const r = this.resolve(part);
+        return { ...acc, ...r, properties: { ...acc.properties, ...r.properties } };
+      }, rest);
+    }
+    return s;
+  }
+
   /** Builds a value that satisfies `schema`; strings are unique per call and position. */
-  private instance(schema: JsonSchema, callNo: number, name: string, index: number): unknown {
-    if (schema.anyOf?.[0]) return this.instance(schema.anyOf[0], callNo, name, index);
+  private instance(given: JsonSchema, callNo: number, name: string, index: number): unknown {
+    const schema = this.resolve(given);
+    // A union: its first member that is not null (pydantic writes Optional[X] as anyOf [X, null]).
+    const union = schema.anyOf ?? schema.oneOf;
+    if (union?.length) {
+      const nullable = union.some((m) => this.resolve(m).type === 'null');
+      // A message's content is text even where the schema allows null (a model writes it).
+      const asNull = this.behaviour.optionalAsNull;
+      if (nullable && name !== 'content' && (typeof asNull === 'function' ? asNull(name, this.prompt) : asNull)) return null;
+      return this.instance(union.find((m) => this.resolve(m).type !== 'null') ?? union[0]!, callNo, name, index);
+    }
     if (schema.const !== undefined) return schema.const;
     if (schema.enum) {
       if (name === 'role' && schema.enum.includes('user') && schema.enum.includes('assistant')) {
@@ -329,7 +387,9 @@ export class LlmTestServer {
         return out;
       }
       case 'array': {
-        const n = name === 'tool_calls' ? 0 : Math.max(schema.minItems ?? 2, 1);
+        const n = this.behaviour.emptyArrays.includes(name)
+          ? 0
+          : Math.min(Math.max(schema.minItems ?? 2, this.behaviour.minArrayItems), schema.maxItems ?? Infinity);
         return Array.from({ length: n }, (_, i) => {
           if (name === 'examples') this.exampleIndex = i;
           return this.instance(schema.items ?? { type: 'string' }, callNo, name, i);

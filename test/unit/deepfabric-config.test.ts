@@ -219,14 +219,28 @@ output:
     expect(c.output.format).toBeUndefined();
   });
 
-  it('output.format messages is the records as they are; custom is accepted with a warning that output_schema is not supported', () => {
+  it('output.format messages is the records as they are; generation.output_schema makes custom records (format custom or not), checked; custom alone warns', () => {
     const base = `llm: { model: openai/gpt-4o-mini }\ntopics: { paths: [[a]] }\noutput:\n  num_samples: 1\n  save_as: o.jsonl\n`;
     const messages = parseYamlConfig(`${base}  format: messages\n`);
     expect(messages.output.format).toBeUndefined();
     expect(messages.warnings).toEqual([]);
-    const custom = parseYamlConfig(`${base}  format: custom\n`);
-    expect(custom.output.format).toBeUndefined();
-    expect(custom.warnings).toEqual([expect.stringMatching(/^output\.format custom: accepted, no effect: generation\.output_schema is not supported/)]);
+    const alone = parseYamlConfig(`${base}  format: custom\n`);
+    expect(alone.output.format).toBeUndefined();
+    expect(alone.warnings).toEqual([expect.stringMatching(/^output\.format custom: no effect without generation\.output_schema \(as in DeepFabric\)/)]);
+    const schema = '{type: object, properties: {question: {type: string}, answer: {type: string}}, required: [question, answer]}';
+    const custom = parseYamlConfig(`${base}  format: custom\ngeneration:\n  output_schema: ${schema}\n`);
+    expect(custom.generation.output_schema).toEqual({
+      type: 'object',
+      properties: { question: { type: 'string' }, answer: { type: 'string' } },
+      required: ['question', 'answer'],
+    });
+    expect(custom.warnings).toEqual([]);
+    expect(issuesOf(`${base}  format: custom\ngeneration:\n  output_schema: {type: string}\n`)).toEqual([
+      'generation.output_schema: must describe a JSON object (type: object, with properties); each record is one such object',
+    ]);
+    expect(issuesOf(`${base}  format: alpaca\ngeneration:\n  output_schema: ${schema}\n`)).toEqual([
+      'output.format alpaca: records of generation.output_schema are written as they are (output.format custom); a formatter cannot shape them',
+    ]);
   });
 
   it("DeepFabric's defaults: a graph of depth 3 and degree 10, 3 samples", () => {

@@ -70,15 +70,16 @@ function topicOptions(cfg: YamlConfig) {
 }
 
 /**
- * The run's topics from the config, and how many there are: a tree's paths; a graph's nodes but the
- * root (DeepFabric 4.x: one example per node, its uuid as topic id), or its paths with
- * `topics.graph_sampling: paths`. `num_samples: auto` is one example per topic.
+ * The run's topics from the config: a tree's paths; a graph's nodes but the root (DeepFabric 4.x:
+ * examples go to the nodes in node order, each record's topic id the node's uuid), or its paths with
+ * `topics.graph_sampling: paths`. `count` is what `num_samples: auto` and percentages count: the
+ * root-to-leaf paths, as DeepFabric 4.13 resolves them, even when the examples go to nodes.
  */
 async function topicsFromConfig(
   cfg: YamlConfig,
   gen: DataSetGenerator,
-): Promise<{ args: { topics: string[][] } | { topicModel: TopicModel; graphSampling: 'nodes' | 'paths' }; count: number; unit: string }> {
-  if (cfg.topics.paths) return { args: { topics: cfg.topics.paths }, count: cfg.topics.paths.length, unit: 'paths' };
+): Promise<{ args: { topics: string[][] } | { topicModel: TopicModel; graphSampling: 'nodes' | 'paths' }; count: number; nodes?: number }> {
+  if (cfg.topics.paths) return { args: { topics: cfg.topics.paths }, count: cfg.topics.paths.length };
   let model: TopicModel;
   if (cfg.topics.load_from) {
     const file = path.resolve(cfg.topics.load_from);
@@ -91,11 +92,10 @@ async function topicsFromConfig(
     process.stderr.write(`building a topic ${cfg.topics.mode} from "${cfg.topics.prompt}" (depth ${cfg.topics.depth}, degree ${cfg.topics.degree}) ...\n`);
     model = await gen.buildTopics(topicOptions(cfg));
   }
-  const byNodes = model instanceof Graph && cfg.topics.graph_sampling === 'nodes';
-  const count = byNodes ? (model as Graph).uniqueTopics().length : model.getAllPaths().length;
-  const unit = byNodes ? 'nodes' : 'paths';
-  if (!cfg.topics.load_from) process.stderr.write(`topic ${cfg.topics.mode}: ${model.getAllPaths().length} paths${byNodes ? `, ${count} topic nodes` : ''}\n`);
-  return { args: { topicModel: model, graphSampling: cfg.topics.graph_sampling }, count, unit };
+  const nodes = model instanceof Graph && cfg.topics.graph_sampling === 'nodes' ? model.uniqueTopics().length : undefined;
+  const count = model.getAllPaths().length;
+  if (!cfg.topics.load_from) process.stderr.write(`topic ${cfg.topics.mode}: ${count} paths${nodes !== undefined ? `, ${nodes} topic nodes` : ''}\n`);
+  return { args: { topicModel: model, graphSampling: cfg.topics.graph_sampling }, count, ...(nodes !== undefined ? { nodes } : {}) };
 }
 
 /**
@@ -225,7 +225,7 @@ program
       const lines = [
         `${configFile} is valid`,
         `  topics: ${topics}${cfg.topicsLlm ? ` with ${cfg.topicsLlm.model}` : ''}`,
-        `  generation: ${cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch, ${cfg.generation.batches_per_slice ?? DEFAULT_BATCHES_PER_SLICE} batches per slice`,
+        `  generation: ${cfg.generation.output_schema ? 'custom (generation.output_schema)' : cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch, ${cfg.generation.batches_per_slice ?? DEFAULT_BATCHES_PER_SLICE} batches per slice`,
         `  output: ${cfg.output.num_samples} examples${cfg.output.save_as ? ` to ${cfg.output.save_as}` : ''}${cfg.output.format ? ` as ${cfg.output.format}` : ''}`,
       ];
       const problems = gen.validateConfiguration().filter((p) => p.startsWith('apiKey:'));
@@ -327,14 +327,18 @@ program
         const topicArgs = await topicsFromConfig(cfg, gen);
         if (o.topicOnly) {
           process.stdout.write(
-            `topics: ${topicArgs.count} ${topicArgs.unit}${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
+            `topics: ${topicArgs.count} paths${topicArgs.nodes !== undefined ? `, ${topicArgs.nodes} topic nodes` : ''}${cfg.topics.save_as ? ` in ${path.resolve(cfg.topics.save_as)}` : ''} (--topic-only: no dataset generated)\n`,
           );
           await gen.close();
           process.exit(0);
         }
         const numSamples = resolveNumSamples(cfg.output.num_samples, topicArgs.count);
         if (typeof cfg.output.num_samples !== 'number')
-          process.stderr.write(`num_samples ${cfg.output.num_samples}: ${numSamples} examples (of ${topicArgs.count} topic ${topicArgs.unit})\n`);
+          process.stderr.write(
+            `num_samples ${cfg.output.num_samples}: ${numSamples} examples (of ${topicArgs.count} root-to-leaf paths, as DeepFabric counts${
+              topicArgs.nodes !== undefined ? `; they go to the graph's ${topicArgs.nodes} topic nodes in node order` : ''
+            })\n`,
+          );
         const run = await gen.startData({
           numSteps: numSamples,
           batchSize: cfg.output.samples_per_call,

@@ -53,6 +53,7 @@ export function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: s
     temperature: cfg.llm.temperature,
     conversationType: g.conversation.type,
     ...(g.tools ? { tools: g.tools } : {}),
+    ...(g.output_schema ? { outputSchema: g.output_schema } : {}),
     ...(g.max_retries !== undefined ? { maxRetries: g.max_retries } : {}),
     ...(g.request_timeout !== undefined ? { requestTimeout: g.request_timeout } : {}),
     ...(g.concurrency !== undefined ? { concurrency: g.concurrency } : {}),
