@@ -116,6 +116,20 @@ export class GraphCore {
     return depth;
   }
 
+  /** Whether some edges close a cycle (never one built here; a hand-edited or foreign file may have one). */
+  hasCycle(): boolean {
+    const state = new Map<number, 'open' | 'done'>();
+    const visit = (id: number): boolean => {
+      if (state.get(id) === 'open') return true;
+      if (state.get(id) === 'done' || !this.nodes.has(id)) return false;
+      state.set(id, 'open');
+      const found = this.nodes.get(id)!.children.some(visit);
+      state.set(id, 'done');
+      return found;
+    };
+    return [...this.nodes.keys()].some(visit);
+  }
+
   /** Removes a node and its edges. */
   removeNode(id: number): void {
     const node = this.nodes.get(id);

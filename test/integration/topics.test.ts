@@ -132,11 +132,14 @@ it('generates from a DeepFabric tree JSONL and graph JSON', async () => {
   const graph = await Graph.load(path.join(fixtures, 'deepfabric-graph.json'));
   const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir: env.dataDir, temporal: { client: env.client, taskQueue: env.taskQueue } });
   const a = await gen.createData({ topicModel: tree, numSteps: 4, batchSize: 2, runName: 'df-tree' });
-  const b = await gen.createData({ topicModel: graph, numSteps: 2, batchSize: 2, runName: 'df-graph' });
+  const b = await gen.createData({ topicModel: graph, numSteps: 3, batchSize: 3, runName: 'df-graph' });
   expect(a.length).toBe(4);
-  expect(b.length).toBe(2);
+  expect(b.length).toBe(3);
   expect(env.llm.calls[0]!.prompt).toContain('Machine learning -> Supervised learning -> Linear regression');
-  expect(env.llm.calls.at(-1)!.prompt).toContain('Cooking -> Baking -> Maillard reaction');
+  // A graph's topics are its nodes but the root, in node order (DeepFabric 4.x), each given by its path; their uuids are the records' topic ids.
+  const prompt = env.llm.calls.at(-1)!.prompt;
+  expect(prompt).toMatch(/Example 1: .*Cooking -> Baking\nExample 2: .*Cooking -> Chemistry of food\nExample 3: .*Cooking -> Baking -> Maillard reaction/);
+  expect([...b].map((r) => (r as { metadata: { topic_id: string } }).metadata.topic_id)).toEqual(['b', 'c', 'd']);
 });
 
 it("sends a large topic set by reference: the run's history stays small", async () => {

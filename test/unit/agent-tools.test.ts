@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spinVfs } from '../support/spin-vfs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,37 +77,6 @@ describe('tool execution', () => {
     }
   });
 });
-
-/**
- * Spin's VFS component as DeepFabric's tools-sdk answers: files per session, `{success, result}`, a
- * missing file `{success: false, result: "File not found: <path>"}`.
- */
-async function spinVfs(): Promise<{ endpoint: string; calls: { session_id: string; tool: string; args: Record<string, string> }[]; close(): void }> {
-  const sessions = new Map<string, Map<string, string>>();
-  const calls: { session_id: string; tool: string; args: Record<string, string> }[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const call = JSON.parse(body) as { session_id: string; tool: string; args: Record<string, string> };
-      calls.push(call);
-      const files = sessions.get(call.session_id) ?? new Map<string, string>();
-      sessions.set(call.session_id, files);
-      const p = call.args.file_path ?? '';
-      const answer =
-        call.tool === 'write_file'
-          ? (files.set(p, call.args.content ?? ''), { success: true, result: `Successfully wrote ${p}` })
-          : call.tool === 'read_file'
-            ? files.has(p)
-              ? { success: true, result: files.get(p) }
-              : { success: false, result: `File not found: ${p}` }
-            : { success: false, result: `Unknown tool: ${call.tool}` };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls, close: () => server.close() };
-}
 
 describe('Spin as DeepFabric uses it', () => {
   const step = (o: object) => ({ question: '', thought: 'look', tool_calls: [], is_final: false, final_answer: '', ...o });

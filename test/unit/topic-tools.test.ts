@@ -88,5 +88,8 @@ describe("DeepFabric 4.13's topic inspect and prune", () => {
     expect(g.getAllPaths()).toEqual([['R', 'B']]);
     expect(g.nodes.get(b.id)!.children).toEqual([]);
     expect(() => g.removeSubtree(0)).toThrow(/root/);
+    expect(g.hasCycle()).toBe(false);
+    g.nodes.get(b.id)!.children.push(0); // a foreign file's back edge
+    expect(g.hasCycle()).toBe(true);
   });
 });

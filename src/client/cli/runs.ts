@@ -194,7 +194,7 @@ topic
       const metadata: Record<string, unknown> = graph
         ? {
             total_nodes: graph.nodes.size,
-            has_cycles: false, // edges that would close a cycle are never added, and a loaded cycle is cut at the revisit
+            has_cycles: graph.hasCycle(),
             root_topic: graph.nodes.get(graph.rootId)?.topic ?? null,
             ...Object.fromEntries(['created_at', 'provider', 'model'].filter((k) => graph.metadata[k]).map((k) => [k, graph.metadata[k]])),
           }
