@@ -45,6 +45,10 @@ describe('buildRunPlan', () => {
     const byPaths = buildRunPlan(opts, state, { topicModel: g, graphSampling: 'paths' }, '/data');
     expect(byPaths.topics).toEqual({ kind: 'inline', paths: [['R', 'A', 'a1']] });
     expect(byPaths.runId).not.toBe(plan.runId); // other topics, another dataset
+    // The same dataset as a graph run of an earlier build (its topics were the paths): the same run id, so the same command resumes it.
+    expect(buildRunPlan(opts, state, { topicModel: g, graphSampling: 'paths', runName: 'g' }, '/data').runId).toBe(
+      buildRunPlan(opts, state, { topics: g.getAllPaths(), runName: 'g' }, '/data').runId,
+    );
   });
   it('keeps the API key out of the run input even when the environment has one', () => {
     process.env.OPENAI_API_KEY = 'sk-must-not-travel';
