@@ -13,8 +13,6 @@ import { ConfigurationError, DataSetGeneratorError } from '../../errors';
 import { loadTopicModel } from '../../topics/topic-model-file';
 import { Graph } from '../../topics/graph';
 import type { Tree } from '../../topics/tree';
-
-type TopicModel = Tree | Graph;
 import type { GenerationStats } from '../../workflows/stats';
 import { DataSetGenerator } from '../data-set-generator';
 import { defaultDataDir } from '../run-builder';
@@ -31,10 +29,12 @@ function partialPath(file: string): string {
   return `${file.slice(0, file.length - ext.length)}.partial${ext || '.jsonl'}`;
 }
 
-/** Copies a run's partial dataset to `<save_as>.partial.jsonl` (when there is one) and says so. */
+type TopicModel = Tree | Graph;
+
 /** How the dataset file is written: `output.format`, less the fields `output.drop` lets it leave out. */
 const saveOptions = (cfg: YamlConfig) => (cfg.output.format ? { format: cfg.output.format, drop: cfg.output.drop ?? [] } : {});
 
+/** Copies a run's partial dataset to `<save_as>.partial.jsonl` (when there is one) and says so. */
 async function keepPartial(cfg: YamlConfig, datasetPath: string): Promise<void> {
   if (!cfg.output.save_as || !existsSync(datasetPath)) return;
   const out = partialPath(path.resolve(cfg.output.save_as));
