@@ -6,10 +6,10 @@
  * 20,000 of each (FORMAT_BENCH_RECORDS). CPU time from process.cpuUsage() next to wall time.
  * Writes bench/results/formats.json.
  */
-import os from 'node:os';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { applyFormatter, FORMATTERS, SAMPLE_RECORDS } from '../src/dataset/formatters';
+import { machine } from './stack';
 
 const n = Number(process.env.FORMAT_BENCH_RECORDS ?? 20_000);
 const words = (k: number, seed: number) => Array.from({ length: k }, (_, i) => `word${(i * 7 + seed) % 97}`).join(' ');
@@ -70,10 +70,7 @@ async function main(): Promise<void> {
   }
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    machine: machine(),
     node: process.version,
     rows,
   };

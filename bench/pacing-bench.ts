@@ -7,9 +7,8 @@
  *   PACING_PHASE1_S, PACING_PHASE2_S shorten the phases. PACING_TOLD=0: the run is told no limit and
  *   paces at what the server announces in its x-ratelimit-* headers (bench/results/pacing-announced.json).
  */
-import os from 'node:os';
 import { DataSetGenerator } from '../src/client/data-set-generator';
-import { cpuSeconds, runBench, startStack } from './stack';
+import { cpuSeconds, machine, runBench, startStack } from './stack';
 
 const phase1 = Number(process.env.PACING_PHASE1_S ?? 180) * 1000;
 const phase2 = Number(process.env.PACING_PHASE2_S ?? 120) * 1000;
@@ -60,10 +59,7 @@ async function main(): Promise<void> {
   const p2 = inPhase(halvedAt + 60_000, end);
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    machine: machine(),
     limitPerMinute: 600,
     pacedAt: told ? 600 : 'the limit announced in the answers (x-ratelimit-limit-requests)',
     burst: told ? 10 : 1,

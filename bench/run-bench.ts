@@ -11,9 +11,8 @@
  *   BENCH_FAILURE_RATE (e.g. 0.1): that share of calls answer HTTP 500 (retried with 0.2 s backoff): the retry path's cost.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import { DataSetGenerator } from '../src/client/data-set-generator';
-import { cpuSeconds, peakRssMb, runBench, startStack } from './stack';
+import { cpuSeconds, machine, peakRssMb, runBench, startStack } from './stack';
 
 const modelCalls = Number(process.env.BENCH_CALLS ?? 1000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -126,10 +125,7 @@ async function main(): Promise<void> {
   const perCallMs = (sec: number) => Number(((sec * 1000) / llm.calls.length).toFixed(2));
   const out = {
     date: new Date().toISOString(),
-    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    machine: machine(),
     modelCalls,
     examplesPerCall: batchSize,
     callsPerBatch: callsPerBatch ?? 'default',
