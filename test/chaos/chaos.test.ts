@@ -97,7 +97,7 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
           await new Promise((res) => setTimeout(res, 1000));
         }
       })();
-      // The operator: a pause at 20% for 1.5 s, then a concurrency change at 50%. A run that ended
+      // The operator: a pause at 20% until the run reports it, a resume, then a concurrency change at 50%. A run that ended
       // before the change (a fast machine: "workflow execution already completed") skips it, and
       // the end checks the change only when it was made. (This test found signals replaying before
       // completions they followed: test/fixtures/evidence/signals-sorted-first.json.gz, fixed in
@@ -117,7 +117,15 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
       const operator = (async () => {
         await waitFor(async () => ((await run.stats().catch(() => undefined))?.batchesDone ?? 0) >= BATCHES * 0.2, 300_000, 250);
         if (!(await ifRunning(() => run.pause()))) return;
-        await new Promise((res) => setTimeout(res, 1500));
+        // Resume once the run reports the pause (or has ended: all its work had started).
+        await waitFor(
+          async () => {
+            const s = await run.stats().catch(() => undefined);
+            return s && (s.paused || s.status !== 'running') ? s : undefined;
+          },
+          300_000,
+          250,
+        );
         if (!(await ifRunning(() => run.resume()))) return void (pausedAtEnd = true);
         const half = await waitFor(
           async () => {
