@@ -4,12 +4,14 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ConversationType } from '../config/run-input';
-import { validatorOf } from '../config/output-schema';
+import { toCustomRecord, validatorOf } from '../config/output-schema';
 import { applyContentFilters, MissingFilterError } from '../dataset/content-filters';
 import { batchSchema, recordText, toRecord, withTopicId, type DatasetRecord } from '../dataset/example-schemas';
 import { ModelError } from '../errors';
 import { toStrictJsonSchema } from '../llm/json-schema';
-import type { BatchInput } from './types';
+import type { GenerateResult } from '../llm/provider';
+import { renderBatchPrompt } from '../prompts/batch-prompt';
+import type { BatchInput, CallOutcome } from './types';
 
 const jsonSchemaCache = new Map<string, Record<string, unknown>>();
 
@@ -150,4 +152,31 @@ function summarise(err: unknown): string {
       .join('; ');
   }
   return (err as Error).message ?? String(err);
+}
+
+/** What one call of a batch asks (a live call and a batch line alike): its prompt and the schema its answer must follow. */
+export function callRequest(g: BatchInput['generation'], paths: string[][], count: number, previousError: string | undefined) {
+  const prompt = renderBatchPrompt(g, paths, previousError);
+  const custom = g.outputSchema;
+  return custom
+    ? { prompt, jsonSchema: customBatchSchema(custom, count), schemaName: 'custom_batch' }
+    : { prompt, jsonSchema: jsonSchemaFor(g.conversationType, count), schemaName: `${g.conversationType}_batch` };
+}
+
+/** A call's checkpoint from its answer (a live call's, a batch line's): the examples validated and filtered, the tokens it cost. */
+export async function callOutcome(
+  result: GenerateResult,
+  c: { call: number; firstExample: number; count: number },
+  topics: { paths: string[][]; ids?: string[] | undefined },
+  input: BatchInput,
+  batchPriced = false,
+): Promise<CallOutcome> {
+  const g = input.generation;
+  const custom = g.outputSchema;
+  return {
+    ...(await validateAnswer(result.object, c, topics, input, g, custom ? (raw) => toCustomRecord(custom, raw) as DatasetRecord : undefined)),
+    inputTokens: result.usage.inputTokens,
+    outputTokens: result.usage.outputTokens,
+    ...(batchPriced ? { batchPriced } : {}),
+  };
 }

@@ -7,12 +7,10 @@
  * so retries, replays and restarts never pay twice; a batch whose failure was final (outside the
  * run's retry policy) fails again without calling.
  */
-import { toCustomRecord } from '../config/output-schema';
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { ModelError, type ErrorCategory } from '../errors';
 import { pacingKey, type Pacer, type PacingSettings } from '../llm/pacing';
 import type { ProviderFactory } from '../llm/provider-factory';
-import { renderBatchPrompt } from '../prompts/batch-prompt';
 import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { seedSpinSession, ToolSession } from '../tools/tools';
 import { toStrictJsonSchema } from '../llm/json-schema';
@@ -20,7 +18,7 @@ import type { DatasetRecord } from '../dataset/example-schemas';
 import { AnnouncedLimits, MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
 import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
-import { countBy, customBatchSchema, jsonSchemaFor, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
+import { callOutcome, callRequest, countBy, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
 import { topicsFor } from './batch-topics';
 import type { CallSlots } from './call-slots';
 import { dropDuplicates } from './dedup-claims';
@@ -173,8 +171,8 @@ class BatchAttempt {
 
   static async open(p: AttemptParts): Promise<BatchAttempt> {
     const { input, store } = p;
-    const retry = p.ctx.info.attempt > 1;
-    // Only a retry can have failed attempts (and finished calls) on record.
+    // Only a retry, or batch mode's last step, can have failed attempts (and finished calls) on record.
+    const retry = p.ctx.info.attempt > 1 || input.fromProviderBatch !== undefined;
     const previous = retry ? await store.readErrors(input.batchIndex) : [];
     // A failure outside the run's retry policy is final: a retry of the slice does not call for this batch again.
     const final = previous.find((e) => e.final === true);
@@ -208,7 +206,10 @@ class BatchAttempt {
      * checkpointed; the batch's shard, dedup and summary happen outside, while the slot already
      * serves the next call.
      */
-    const settled = await Promise.allSettled(this.calls.filter((c) => !this.outcomes.has(c.call)).map((c) => slots.run(() => this.runCall(c))));
+    // Batch mode's last step after a stop makes no call: the shard holds what the provider answered.
+    const live = this.p.input.fromProviderBatch?.live ?? true;
+    const missing = live ? this.calls.filter((c) => !this.outcomes.has(c.call)) : [];
+    const settled = await Promise.allSettled(missing.map((c) => slots.run(() => this.runCall(c))));
     // A cancelled batch ends as cancelled (not as a timeout), so the workflow sees a cancellation.
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
     const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof FailedCall ? r.reason : new FailedCall(r.reason, undefined)] : []));
@@ -264,18 +265,10 @@ class BatchAttempt {
     let outcome: CallOutcome;
     if (this.agent) outcome = await this.runAgentCall(c, topics);
     else {
-      const g = this.g;
-      const prompt = renderBatchPrompt(g, paths, this.lastValidation);
-      const custom = g.outputSchema;
-      const result = custom
-        ? await this.callModel(c, prompt, customBatchSchema(custom, c.count), 'custom_batch')
-        : await this.callModel(c, prompt, jsonSchemaFor(g.conversationType, c.count), `${g.conversationType}_batch`);
+      const ask = callRequest(this.g, paths, c.count, this.lastValidation);
+      const result = await this.callModel(c, ask.prompt, ask.jsonSchema, ask.schemaName);
       try {
-        outcome = {
-          ...(await validateAnswer(result.object, c, topics, input, g, custom ? (raw) => toCustomRecord(custom, raw) as DatasetRecord : undefined)),
-          inputTokens: result.usage.inputTokens,
-          outputTokens: result.usage.outputTokens,
-        };
+        outcome = await callOutcome(result, c, topics, input);
       } catch (err) {
         throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
       }
@@ -380,8 +373,14 @@ class BatchAttempt {
     const topics: (string[] | undefined)[] = [];
     // Answers that failed validation in earlier attempts were paid for too.
     let { inputTokens, outputTokens } = tokensOf(this.previous);
+    // What was answered through a provider's batch API costs the batch price.
+    let batchTokens = tokensOf(this.previous.filter((e) => e.batchPriced === true));
+    let answered = 0;
     for (const c of this.calls) {
-      const o = this.outcomes.get(c.call)!;
+      const o = this.outcomes.get(c.call);
+      if (!o) continue; // a stopped batch-mode run's call the provider never answered
+      answered++;
+      if (o.batchPriced) batchTokens = { inputTokens: batchTokens.inputTokens + o.inputTokens, outputTokens: batchTokens.outputTokens + o.outputTokens };
       records.push(...o.records);
       topics.push(...o.records.map((_, i) => o.topics?.[i]));
       for (const [k, v] of Object.entries(o.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
@@ -400,9 +399,12 @@ class BatchAttempt {
       errors: countBy(this.previous, 'category') as Record<ErrorCategory, number>,
       attempts: this.attempt,
       // Every call that answered plus every failed call on record (all attempts): what was paid for.
-      calls: this.calls.length + this.previous.length,
+      calls: answered + this.previous.length,
       inputTokens,
       outputTokens,
+      ...(batchTokens.inputTokens || batchTokens.outputTokens
+        ? { batchInputTokens: batchTokens.inputTokens, batchOutputTokens: batchTokens.outputTokens }
+        : {}),
       latencyMs: Date.now() - this.started,
       finishedAtMs: Date.now(),
       cached: false,

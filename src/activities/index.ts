@@ -5,10 +5,12 @@ import { FsStore } from '../storage/fs-store';
 import type { Store } from '../storage/store';
 import { defaultDataDir } from '../config/paths';
 import { makeGenerateSlice } from './generate-slice';
+import { makeProviderBatchActivities } from './provider-batch';
 import { makeExpandTopic, makeReadTopicBuildState, makeSaveTopicGraph, makeSaveTopicTree, makeWriteTopicBuildState } from './expand-topic';
 
 export type { BatchSummary, AssembleInput, AssembleResult, SliceInput, SliceResult, SliceBatchFailure } from './types';
 export type { ExpandInput, ExpandResult, FailedExpansion } from './expand-topic';
+export type { ChunkInput, ChunkSubmitted, ChunkCollected, PollInput, PollResult } from './provider-batch';
 
 /**
  * The worker's activities. API keys come from `env` (the worker's environment) and nowhere else;
@@ -20,6 +22,7 @@ export function createActivities(opts: { env?: Env; store?: Store; modelCalls?: 
   // A worker that only winds runs down (`deepfabric cancel`) never calls a model: an attempt it picks
   // up waits until the run's cancellation reaches it.
   const calls = opts.modelCalls ?? true;
+  const batchApi = makeProviderBatchActivities(providers, store);
   return {
     generateSlice: calls ? makeGenerateSlice(providers, store) : untilCancelled,
     assembleDataset: makeAssembleDataset(store),
@@ -28,6 +31,11 @@ export function createActivities(opts: { env?: Env; store?: Store; modelCalls?: 
     saveTopicGraph: makeSaveTopicGraph(store),
     writeTopicBuildState: makeWriteTopicBuildState(store),
     readTopicBuildState: makeReadTopicBuildState(store),
+    // Batch mode: a winding-down worker may still cancel provider batches, never create them.
+    submitProviderBatch: calls ? batchApi.submitProviderBatch : untilCancelled,
+    pollProviderBatch: batchApi.pollProviderBatch,
+    cancelProviderBatch: batchApi.cancelProviderBatch,
+    collectProviderBatch: calls ? batchApi.collectProviderBatch : untilCancelled,
   };
 }
 

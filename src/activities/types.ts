@@ -39,6 +39,12 @@ const BatchInputSchema = z.object({
    * failure is outside them failed for good, and a retry of its slice does not call for it again.
    */
   retryOnErrors: z.array(z.string()),
+  /**
+   * Batch mode's last step: the batch's calls were answered through a provider's batch API, so its
+   * checkpoints and error log are read at the first attempt; `live: false` (a stopped run) makes
+   * no call for the calls still missing, and the shard holds what the provider answered.
+   */
+  fromProviderBatch: z.object({ live: z.boolean() }).optional(),
 });
 export type BatchInput = z.infer<typeof BatchInputSchema>;
 
@@ -78,6 +84,9 @@ const BatchSummarySchema = z.object({
   calls: z.number().int().optional(),
   inputTokens: z.number(),
   outputTokens: z.number(),
+  /** The part of the tokens answered through a provider's batch API (the batch price). */
+  batchInputTokens: z.number().optional(),
+  batchOutputTokens: z.number().optional(),
   latencyMs: z.number(),
   /** Worker clock when the batch finished (ms since epoch); data, so replay stays deterministic. */
   finishedAtMs: z.number(),
@@ -133,6 +142,8 @@ export const CallOutcomeSchema = z.object({
   rejected: Counts,
   inputTokens: z.number(),
   outputTokens: z.number(),
+  /** Answered through a provider's batch API: its tokens cost the batch price. */
+  batchPriced: z.boolean().optional(),
 });
 export type CallOutcome = z.infer<typeof CallOutcomeSchema>;
 

@@ -3,7 +3,7 @@ import { outputSchemaProblems } from '../config/output-schema';
 import path from 'node:path';
 import { parseModelName, type ModelSpec } from '../config/model-spec';
 import type { GeneratorOptions } from '../config/generator-options';
-import { RunPlanSchema, type RunPlan, type SamplingStrategy } from '../config/run-input';
+import { RunPlanSchema, type BatchApiSettings, type RunPlan, type SamplingStrategy } from '../config/run-input';
 import { createDataArgsProblems, type CreateDataArgs } from '../config/create-data-args';
 import { ConfigurationError } from '../errors';
 import { priceFor } from '../llm/prices';
@@ -120,6 +120,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
       `template: unknown variable${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => `{${v}}`).join(', ')}; set a value with templateVars or remove it`,
     );
   }
+  if (opts.callMode === 'batch') problems.push(...batchModeProblems(model.provider, opts));
   if (problems.length) throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
 
   const price = priceFor(model.provider, model.model, opts.price ? { ...opts.price, source: 'config' } : undefined);
@@ -139,6 +140,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     concurrency,
     ...(price ? { price } : {}),
     ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
+    ...(opts.callMode === 'batch' ? { batchApi: batchApiSettings(model.provider, opts.batchApi) } : {}),
     ...(opts.rateLimit
       ? { pacing: { requestsPerMinute: opts.rateLimit.requestsPerMinute, ...(opts.rateLimit.burst ? { burst: opts.rateLimit.burst } : {}) } }
       : {}),
@@ -192,6 +194,27 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     throw new ConfigurationError(`invalid run: ${issues.join('; ')}`, issues);
   }
   return checked.data;
+}
+
+/** Why batch mode cannot serve this run: a provider without a batch API, or agent examples whose tool calls need each answer at once. */
+function batchModeProblems(provider: string, opts: GeneratorOptions): string[] {
+  const problems: string[] = [];
+  if (provider !== 'openai' && provider !== 'anthropic')
+    problems.push(`callMode batch: ${provider} has no batch API here; batch mode works with openai and anthropic (use callMode live)`);
+  if (opts.conversationType === 'agent' && opts.tools && !opts.outputSchema)
+    problems.push('callMode batch: an agent with tools needs each step answered before the next; use callMode live');
+  return problems;
+}
+
+/** Batch mode's settings with their defaults (a provider batch as large as the provider allows). */
+function batchApiSettings(provider: string, b: GeneratorOptions['batchApi']): BatchApiSettings {
+  return {
+    maxRequests: b.maxRequests ?? (provider === 'anthropic' ? 100_000 : 50_000),
+    maxInFlight: b.maxInFlight,
+    pollSeconds: b.pollSeconds,
+    attempts: b.attempts,
+    ...(b.deadlineHours !== undefined ? { deadlineSeconds: Math.round(b.deadlineHours * 3600) } : {}),
+  };
 }
 
 /** A run id is also a folder name and a workflow id: letters, digits, '.', '_' and '-' only. */

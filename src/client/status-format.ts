@@ -35,7 +35,31 @@ export function formatStatus(s: GenerationStats): string {
   if (s.stopReason) rows.push(['stopped', s.stopReason]);
   if (Object.keys(s.errorCategories).length) rows.push(['errors', counts(s.errorCategories)]);
   if (Object.keys(s.rejected).length) rows.push(['rejected', counts(s.rejected)]);
+  for (const [id, b] of Object.entries(s.providerBatches ?? {})) rows.push(['provider batch', providerBatchText(id, b)]);
+  const l = s.batchLines;
+  if (l)
+    rows.push([
+      'batch lines',
+      `${l.submitted} submitted: ${l.succeeded} answered, ${l.unusable} unusable, ${l.errored} errored, ${l.expired} expired, ${l.cancelled} cancelled; ${l.live} called live`,
+    ]);
   return table(rows);
+}
+
+/** One provider batch: id, status, its lines by state, and which of the run's batches it carries. */
+function providerBatchText(id: string, b: NonNullable<GenerationStats['providerBatches']>[string]): string {
+  const by = (
+    [
+      ['processing', b.processing],
+      ['succeeded', b.succeeded],
+      ['errored', b.errored],
+      ['expired', b.expired],
+      ['cancelled', b.cancelled],
+    ] as const
+  )
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return `${id} ${b.status}: ${b.total} lines${by ? ` (${by})` : ''}, batches ${b.batches}${b.round ? `, resubmission ${b.round}` : ''}`;
 }
 
 /** An ended run, from what Temporal keeps without a worker (status and the progress memo). */
@@ -174,6 +198,11 @@ export function progressLine(s: GenerationStats, rate: number | undefined, width
   if (s.costUsd !== undefined) parts.push(`$${s.costUsd.toFixed(3)}`);
   if (s.errorCategories.rate_limit) parts.push(`${s.errorCategories.rate_limit} × 429`);
   if (s.batchesFailed) parts.push(`${s.batchesFailed} failed`);
+  const waiting = Object.values(s.providerBatches ?? {}).filter((b) => !ENDED.has(b.status));
+  if (waiting.length)
+    parts.push(
+      `${waiting.length} provider batch${waiting.length > 1 ? 'es' : ''}: ${waiting.reduce((n, b) => n + b.succeeded, 0)}/${waiting.reduce((n, b) => n + b.total, 0)} lines`,
+    );
   let line = '';
   for (const p of parts) {
     const next = line ? `${line} | ${p}` : p;
@@ -182,6 +211,9 @@ export function progressLine(s: GenerationStats, rate: number | undefined, width
   }
   return line || parts[0]!.slice(0, width);
 }
+
+/** Provider batch states after which nothing changes. */
+const ENDED = new Set(['completed', 'expired', 'cancelled', 'failed', 'ended']);
 
 const RETRY_WORDS: Record<string, string> = {
   rate_limit: "answered 429 (rate limit); retried after the provider's retry-after",
@@ -201,6 +233,15 @@ export function notableEvents(prev: GenerationStats | undefined, cur: Generation
   if (failed > 0) out.push(`${failed} batch${failed > 1 ? 'es' : ''} failed after their retries (their examples are made up by extra batches)`);
   if (cur.paused && !prev.paused) out.push('paused: batches in flight finish, no new ones start');
   if (!cur.paused && prev.paused) out.push('resumed');
+  for (const [id, b] of Object.entries(cur.providerBatches ?? {})) {
+    const before = prev.providerBatches?.[id];
+    if (!before)
+      out.push(
+        `provider batch ${id} submitted (${b.total || 'its'} lines, batches ${b.batches}): it runs at the provider, answered within 24 hours. ` +
+          'Closing this terminal leaves it there; the same command collects it later',
+      );
+    else if (before.status !== b.status) out.push(`provider batch ${id}: ${b.status} (${b.succeeded} of ${b.total} lines answered)`);
+  }
   return out;
 }
 

@@ -61,6 +61,19 @@ export const GeneratorOptionsSchema = z
       .optional(),
     /** Stop the run gracefully before its estimated cost passes this many dollars (needs a known price). */
     budgetUsd: z.number().positive().optional(),
+    /** How model calls are made: `live`, or `batch`: the provider's batch API (OpenAI, Anthropic), half price, answers within 24 hours. */
+    callMode: z.enum(['live', 'batch']).default('live'),
+    /** Batch mode's settings; each has a default. */
+    batchApi: z
+      .object({
+        maxRequests: z.number().int().min(1).max(100_000).optional(),
+        maxInFlight: z.number().int().min(1).max(1000).default(10),
+        pollSeconds: z.number().min(1).max(3600).default(60),
+        attempts: z.number().int().min(1).max(10).default(2),
+        deadlineHours: z.number().positive().max(24).optional(),
+      })
+      .strict()
+      .default({ maxInFlight: 10, pollSeconds: 60, attempts: 2 }),
     backoffMultiplier: z.number().min(1).max(10).default(2),
     initialBackoffSeconds: z.number().positive().default(1),
     maxBackoffSeconds: z.number().positive().default(60),

@@ -98,6 +98,21 @@ export const MAX_EXAMPLES_PER_RUN = 1_000_000;
 export const tooManyExamples = (field: string, value: number) =>
   `${field}: at most ${MAX_EXAMPLES_PER_RUN.toLocaleString('en-US')} examples per run, got ${value}; split a larger dataset into several runs`;
 
+/** Batch mode's settings (see `RunInput.batchApi`). */
+export const BatchApiSettingsSchema = z.object({
+  /** Lines (model calls) in one provider batch. */
+  maxRequests: z.number().int().min(1).max(100_000),
+  /** Provider batches of the run in flight at once. */
+  maxInFlight: z.number().int().min(1).max(1000),
+  /** Seconds between polls of a provider batch. */
+  pollSeconds: z.number().min(1).max(3600),
+  /** Provider batches a call may go through (the first and the resubmissions of errored or expired lines); the rest is called live. */
+  attempts: z.number().int().min(1).max(10),
+  /** Seconds after a chunk's first submission when what is still unanswered is cancelled there and called live (absent: no deadline). */
+  deadlineSeconds: z.number().positive().optional(),
+});
+export type BatchApiSettings = z.infer<typeof BatchApiSettingsSchema>;
+
 /** Input of the dataset-run workflow. Everything here is visible in the Temporal UI. */
 export const RunInputSchema = z.object({
   runId: z.string().min(1),
@@ -131,6 +146,12 @@ export const RunInputSchema = z.object({
   dedup: z.object({ exact: z.boolean(), near: z.number().min(0.5).max(1).optional() }).optional(),
   /** The run stops starting batches before its estimated cost would pass this (needs `price`). */
   budgetUsd: z.number().positive().optional(),
+  /**
+   * Batch mode (`call_mode: batch`): the model calls go to the provider's batch API (half price,
+   * answers within 24 hours) in chunks of at most `maxRequests` lines, `maxInFlight` provider batches
+   * at once. Not part of the run's identity (the dataset is the same).
+   */
+  batchApi: BatchApiSettingsSchema.optional(),
   topics: RunTopicsSchema,
   sampling: z.object({
     strategy: SamplingStrategySchema,

@@ -99,6 +99,24 @@ const RawYamlConfigSchema = z
         batches_per_slice: z.number().int().min(1).max(64).optional(),
         /** Stop gracefully before the estimated cost passes this many dollars (needs a known price). */
         budget_usd: z.number().positive().optional(),
+        /** How model calls are made: live (default), or through the provider's batch API (OpenAI, Anthropic: half price, answers within 24 hours). */
+        call_mode: z.enum(['live', 'batch']).optional(),
+        /** Batch mode's settings (see README, "Batch mode"). */
+        batch_api: z
+          .object({
+            /** Model calls in one provider batch (default: the provider's limit, 50,000 OpenAI, 100,000 Anthropic). */
+            max_requests: z.number().int().min(1).max(100_000).optional(),
+            /** Provider batches of the run at once (default 10). */
+            max_in_flight: z.number().int().min(1).max(1000).optional(),
+            /** Seconds between polls of a provider batch (default 60). */
+            poll_seconds: z.number().min(1).max(3600).optional(),
+            /** Provider batches a call may go through before it is called live (default 2: one resubmission of errored or expired lines). */
+            attempts: z.number().int().min(1).max(10).optional(),
+            /** Hours after a chunk's submission when what is unanswered is cancelled there and called live, at the live price. */
+            deadline_hours: z.number().positive().max(24).optional(),
+          })
+          .strict()
+          .optional(),
         /** Drop duplicate examples: exact (default true) and near (a similarity threshold, 0.5-1). */
         dedup: z
           .object({ exact: z.boolean().default(true), near: z.number().min(0.5).max(1).optional() })
@@ -413,6 +431,8 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
     warnings.push('generation.rate_limit.jitter: accepted, no effect: Temporal retries without jitter; pacing (requests_per_minute) spreads calls instead');
   if (rl?.backoff_strategy && !rl.backoff_strategy.startsWith('exponential'))
     warnings.push(`generation.rate_limit.backoff_strategy ${rl.backoff_strategy}: accepted, retries back off exponentially here`);
+  if (raw.generation.batch_api && raw.generation.call_mode !== 'batch')
+    warnings.push('generation.batch_api: accepted, no effect without generation.call_mode: batch');
   if (rl?.respect_retry_after === false)
     warnings.push("generation.rate_limit.respect_retry_after false: accepted, no effect: a provider's retry-after is always honoured");
   const { conversation, save_as: genSaveAs, sys_msg } = raw.generation;
@@ -606,6 +626,7 @@ export interface GenerateOverrides {
   degree?: string;
   topicsSaveAs?: string;
   outputSaveAs?: string;
+  callMode?: string;
   /** DeepFabric 4.13's flags for keys of the file (set before it is checked: see `rawSettingsOf`). */
   topicPrompt?: string;
   topicsSystemPrompt?: string;
@@ -664,6 +685,7 @@ export function applyOverrides(cfg: YamlConfig, o: GenerateOverrides): YamlConfi
   const depth = int('depth', o.depth, 1, 10);
   const degree = int('degree', o.degree, 1, 50);
   if (o.mode !== undefined && o.mode !== 'tree' && o.mode !== 'graph') issues.push(`--mode: expected tree or graph, got "${o.mode}"`);
+  if (o.callMode !== undefined && o.callMode !== 'live' && o.callMode !== 'batch') issues.push(`--call-mode: expected live or batch, got "${o.callMode}"`);
   if (issues.length) throw new ConfigurationError(`bad flag${issues.length > 1 ? 's' : ''}:\n  ${issues.join('\n  ')}`, issues);
 
   const topics = { ...cfg.topics };
@@ -681,7 +703,11 @@ export function applyOverrides(cfg: YamlConfig, o: GenerateOverrides): YamlConfi
     llm: stage(cfg.llm),
     topicsLlm: o.topicsLoad ? undefined : cfg.topicsLlm && stage(cfg.topicsLlm),
     topics,
-    generation: { ...cfg.generation, ...(callsPerBatch !== undefined ? { calls_per_batch: callsPerBatch } : {}) },
+    generation: {
+      ...cfg.generation,
+      ...(callsPerBatch !== undefined ? { calls_per_batch: callsPerBatch } : {}),
+      ...(o.callMode ? { call_mode: o.callMode as 'live' | 'batch' } : {}),
+    },
     output: {
       ...cfg.output,
       ...(numSamples !== undefined ? { num_samples: numSamples } : {}),

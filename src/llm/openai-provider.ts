@@ -4,12 +4,15 @@ import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
 import { announcedRequestsPerMinute } from './rate-limit-headers';
+import { OpenAIBatchApi, type BatchApi } from './batch-api';
 
 /** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
 let loaded: typeof OpenAI | undefined;
 function sdk(): typeof OpenAI {
   return (loaded ??= (require('openai') as { OpenAI: typeof OpenAI }).OpenAI);
 }
+/** The SDK's `toFile` (the batch input's upload). */
+const toFile = (text: string) => (require('openai') as typeof import('openai')).toFile(Buffer.from(text, 'utf8'), 'batch.jsonl');
 
 /**
  * OpenAI chat completions with a strict JSON-schema `response_format`. Serves OpenAI and every
@@ -27,25 +30,18 @@ export class OpenAIProvider implements LlmProvider {
     this.client = new Sdk({ apiKey: opts.apiKey, baseURL: opts.baseURL ?? null, maxRetries: 0 });
   }
 
+  /** This endpoint's batch API (OpenAI's Files + Batches). */
+  batches(): BatchApi {
+    return new OpenAIBatchApi(this.client, this, (err) => classifyError(err, this.name, this.model, this.client.baseURL, sdk()), toFile);
+  }
+
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     let announcedRpm: number | undefined;
     const call = linkedSignal(req.signal);
     try {
       const { data, response } = await this.client.chat.completions
-        .create(
-          {
-            model: this.model,
-            temperature: req.temperature,
-            max_completion_tokens: req.maxTokens,
-            messages: [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user' as const, content: req.prompt }],
-            response_format: {
-              type: 'json_schema',
-              json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },
-            },
-          },
-          { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} },
-        )
+        .create(this.body(req), { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} })
         .withResponse();
       completion = data;
       announcedRpm = announcedRequestsPerMinute(response.headers);
@@ -54,6 +50,25 @@ export class OpenAIProvider implements LlmProvider {
     } finally {
       call.release();
     }
+    return { ...this.parse(completion), ...(announcedRpm ? { announcedRpm } : {}) };
+  }
+
+  /** The chat-completions body of a request: a live call's, and a batch line's (`body` of an `/v1/chat/completions` line). */
+  body(req: Omit<GenerateRequest, 'signal' | 'timeoutMs' | 'headers'>): OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming {
+    return {
+      model: this.model,
+      temperature: req.temperature,
+      max_completion_tokens: req.maxTokens,
+      messages: [...(req.system ? [{ role: 'system' as const, content: req.system }] : []), { role: 'user' as const, content: req.prompt }],
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: req.schemaName, schema: req.jsonSchema, strict: true },
+      },
+    };
+  }
+
+  /** A completion's JSON answer and usage (a live call's, a batch line's); a `ModelError` when there is no usable answer. */
+  parse(completion: OpenAI.Chat.Completions.ChatCompletion): GenerateResult {
     const choice = completion.choices[0];
     const usage = { inputTokens: completion.usage?.prompt_tokens ?? 0, outputTokens: completion.usage?.completion_tokens ?? 0 };
     if (!choice) {
@@ -78,6 +93,6 @@ export class OpenAIProvider implements LlmProvider {
         usage,
       });
     }
-    return { object, usage, finishReason: choice.finish_reason ?? 'stop', ...(announcedRpm ? { announcedRpm } : {}) };
+    return { object, usage, finishReason: choice.finish_reason ?? 'stop' };
   }
 }

@@ -19,6 +19,26 @@ export function costUsd(tokens: { inputTokens: number; outputTokens: number }, p
   return Math.round(usd * 1e6) / 1e6;
 }
 
+/**
+ * What a token answered through a provider's batch API costs, as a share of the live price: OpenAI's
+ * Batch API and Anthropic's Message Batches both bill half the live price.
+ */
+export const BATCH_PRICE_FACTOR = 0.5;
+
+/** Dollars for tokens of which `batch` were answered through a batch API (the batch price). */
+export function costWithBatchUsd(
+  tokens: { inputTokens: number; outputTokens: number },
+  batch: { inputTokens: number; outputTokens: number },
+  price: TokenPrice,
+): number {
+  const live = costUsd({ inputTokens: tokens.inputTokens - batch.inputTokens, outputTokens: tokens.outputTokens - batch.outputTokens }, price);
+  const batched = costUsd(batch, {
+    inputPerMTokUsd: price.inputPerMTokUsd * BATCH_PRICE_FACTOR,
+    outputPerMTokUsd: price.outputPerMTokUsd * BATCH_PRICE_FACTOR,
+  });
+  return Math.round((live + batched) * 1e6) / 1e6;
+}
+
 export const PriceSchema = z
   .object({
     inputPerMTokUsd: z.number().min(0),

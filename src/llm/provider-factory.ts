@@ -3,6 +3,7 @@ import { ModelError } from '../errors';
 import { AnthropicProvider } from './anthropic-provider';
 import { OpenAIProvider } from './openai-provider';
 import type { LlmProvider } from './provider';
+import type { BatchApi } from './batch-api';
 
 /** Environment variables an adapter reads; the worker's environment is the only place keys live. */
 export type Env = Record<string, string | undefined>;
@@ -37,5 +38,17 @@ export class ProviderFactory {
         : new OpenAIProvider(spec.provider, spec.model, { apiKey, baseURL });
     this.cache.set(key, provider);
     return provider;
+  }
+
+  /** The batch API of `spec`'s provider; a `bad_request` ModelError for a provider without one. */
+  batchApi(spec: ModelSpec): BatchApi {
+    const provider = this.get(spec);
+    if (!provider.batches || (spec.provider !== 'openai' && spec.provider !== 'anthropic')) {
+      throw new ModelError(`${spec.provider}: no batch API here (call_mode: batch works with openai and anthropic)`, {
+        category: 'bad_request',
+        provider: spec.provider,
+      });
+    }
+    return provider.batches();
   }
 }

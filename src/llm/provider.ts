@@ -36,4 +36,6 @@ export interface LlmProvider {
   readonly name: string;
   readonly model: string;
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** The provider's batch API (OpenAI, Anthropic); absent where there is none. */
+  batches?(): import('./batch-api').BatchApi;
 }

@@ -27,6 +27,7 @@ import { newPlanCursor, plannedBatches, type BatchWork, type PlanCursor, type Pl
 import { settingsProblem, type RunSettingsPatch } from './definitions';
 import { describeSliceFailure, runFatalFailure } from './failures';
 import { RunScheduler, type SliceOutcome } from './run-scheduler';
+import { ProviderBatchChunks } from './provider-batches';
 import { DatasetAccepted } from './search-attributes';
 import { newStats, snapshot, type RunStatus, type StatsState } from './stats';
 
@@ -56,6 +57,8 @@ export class DatasetRun {
   private readonly plan: PlanCursor;
   private readonly scheduler: RunScheduler;
   private readonly sliceInput: ReturnType<typeof sliceInputs>;
+  /** Batch mode: the chunks at the provider's batch API (absent: live calls). */
+  private readonly chunks: ProviderBatchChunks | undefined;
   private status: RunStatus = 'running';
   private endScheduling!: () => void;
   private readonly schedulingEnded = new Promise<void>((resolve) => (this.endScheduling = resolve));
@@ -72,8 +75,20 @@ export class DatasetRun {
     this.stats = cursor?.stats ?? newStats(input.numSteps, plannedBatches(limits), workflowInfo().startTime.getTime());
     if (cursor) this.stats.segments++;
     this.plan = cursor ? { nextBatch: cursor.nextBatch, nextExample: cursor.nextExample, extraBatchesUsed: cursor.extraBatchesUsed } : newPlanCursor(limits);
+    const batchApi = input.batchApi;
     this.scheduler = new RunScheduler(
-      { limits, callsPerBatch: input.callsPerBatch, batchesPerSlice: input.batchesPerSlice, batchesPerRun: input.batchesPerRun, price: input.price },
+      {
+        limits,
+        callsPerBatch: input.callsPerBatch,
+        batchesPerSlice: input.batchesPerSlice,
+        batchesPerRun: input.batchesPerRun,
+        price: input.price,
+        batchMode: batchApi && {
+          maxInFlight: batchApi.maxInFlight,
+          worksPerChunk: Math.max(1, Math.floor(batchApi.maxRequests / input.callsPerBatch)),
+          maxTokens: input.generation.maxTokens,
+        },
+      },
       this.stats,
       this.plan,
       {
@@ -85,6 +100,18 @@ export class DatasetRun {
       },
     );
     this.sliceInput = sliceInputs(input);
+    this.chunks =
+      batchApi &&
+      new ProviderBatchChunks(
+        {
+          input,
+          stats: this.stats,
+          sliceInput: (works) => this.sliceInputOf(works),
+          finishAsSlice: (works, live) => this.startSlice(works, { live }),
+          settle: (works, outcome) => this.settle(works, outcome),
+        },
+        batchApi,
+      );
   }
 
   /** Live statistics (the stats query). */
@@ -108,11 +135,13 @@ export class DatasetRun {
   }
   stop(): void {
     this.scheduler.stop();
+    this.chunks?.stop();
     this.checkEnd();
   }
   /** The workflow was cancelled: the slices in flight are cancelled (their settle sees it); with none in flight (a paused run) scheduling ends. */
   cancel(): void {
     this.scheduler.cancel();
+    this.chunks?.cancel();
     this.checkEnd();
   }
   /** Operational settings for slices started from now on; a bad patch is ignored (a signal cannot be refused; the client checks first). */
@@ -157,6 +186,8 @@ export class DatasetRun {
     const outcome = this.scheduler.outcome === 'continue' ? 'completed' : this.scheduler.outcome;
     const fatal = this.scheduler.fatal ? runFatalFailure(input.runId, this.scheduler.fatal) : undefined;
     this.status = 'completing';
+    // A cancelled batch-mode run cancels its provider batches there too (a stopped one did as it stopped).
+    if (outcome === 'cancelled' && this.chunks) await CancellationScope.nonCancellable(() => this.chunks!.cancelAtProvider());
     const assembled: AssembleResult | undefined = await CancellationScope.nonCancellable(() =>
       assembleDataset({
         runId: input.runId,
@@ -202,9 +233,12 @@ export class DatasetRun {
     if (this.input.searchAttributes) upsertSearchAttributes([{ key: DatasetAccepted, value: stats.accepted }]);
   }
 
-  /** Starts the slices the scheduler decided, in its order; called only from an event's handler. */
+  /** Starts the slices the scheduler decided, in its order (batch mode: chunks for the provider's batch API); called only from an event's handler. */
   private fill(): void {
-    for (const works of this.scheduler.fill()) this.startSlice(works);
+    for (const works of this.scheduler.fill()) {
+      if (this.chunks) this.chunks.start(works);
+      else this.startSlice(works);
+    }
     this.checkEnd();
   }
 
@@ -212,15 +246,25 @@ export class DatasetRun {
     if (this.scheduler.ended) this.endScheduling();
   }
 
-  /** One slice: its batches share `callsPerBatch` call slots in one activity, retried by Temporal's policy as a whole. */
-  private startSlice(works: BatchWork[]): void {
+  /** The slice input of `works` with the settings in force. */
+  private sliceInputOf(works: BatchWork[]) {
+    const { retry, requestTimeoutSeconds } = this.scheduler.current;
+    return this.sliceInput(works, { requestTimeoutSeconds, retryOnErrors: retry.retryOnErrors, firstWave: this.stats.batchesDone === 0 });
+  }
+
+  /**
+   * One slice: its batches share `callsPerBatch` call slots in one activity, retried by Temporal's
+   * policy as a whole. `fromProviderBatch`: batch mode's last step for a chunk (its answers read from
+   * the store; `live` calls what the provider did not answer).
+   */
+  private startSlice(works: BatchWork[], fromProviderBatch?: { live: boolean }): void {
     const { retry, requestTimeoutSeconds } = this.scheduler.current;
     const pacedWait = this.input.pacing ? MAX_PACED_WAIT_SECONDS : 0;
     const options = modelCallActivityOptions(retry, requestTimeoutSeconds, this.input.heartbeatTimeoutSeconds, pacedWait, works.length);
     const first = works[0]!;
     const last = works[works.length - 1]!;
-    const summary = `batches ${first.batchIndex}-${last.batchIndex}: ${works.reduce((n, w) => n + w.count, 0)} examples`;
-    const slice = this.sliceInput(works, { requestTimeoutSeconds, retryOnErrors: retry.retryOnErrors, firstWave: this.stats.batchesDone === 0 });
+    const summary = `${fromProviderBatch ? 'provider answers of ' : ''}batches ${first.batchIndex}-${last.batchIndex}: ${works.reduce((n, w) => n + w.count, 0)} examples`;
+    const slice = { ...this.sliceInputOf(works), ...(fromProviderBatch ? { fromProviderBatch } : {}) };
     // Success and failure both settle one microtask after the SDK resolves the activity.
     generateSlice.executeWithOptions({ ...options, summary }, [slice]).then(
       (result) => this.settle(works, { result }),

@@ -17,7 +17,7 @@ import { advance, nextWork, plannedBatches, type BatchWork, type PlanCursor, typ
 import type { RunSettingsPatch } from './definitions';
 import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import type { BatchFailure } from './failures';
-import type { TokenPrice } from '../llm/prices';
+import { BATCH_PRICE_FACTOR, type TokenPrice } from '../llm/prices';
 import { budgetRefusal, recordBatch, recordBatchFailure, type StatsState } from './stats';
 
 /** How a slice activity ended: its result, its failure after Temporal's retries (with the batches it finished), or the run's cancellation. */
@@ -33,6 +33,12 @@ interface SchedulerConfig {
   batchesPerRun: number;
   /** The model's price (the budget needs it). */
   price: TokenPrice | undefined;
+  /**
+   * Batch mode: a slice is a chunk of up to `worksPerChunk` batches sent as one provider batch,
+   * `maxInFlight` chunks at once; the budget counts every batch in flight at its worst case
+   * (`maxTokens` out per call) since its cost is known only hours later.
+   */
+  batchMode?: { maxInFlight: number; worksPerChunk: number; maxTokens: number } | undefined;
 }
 
 /** The operational settings a running run may change (`applySettings`). */
@@ -126,8 +132,21 @@ export class RunScheduler {
     };
   }
 
-  /** `concurrency` bounds model calls in flight; at least one slot. */
+  /**
+   * Batch mode: what one batch of calls may cost at most at the batch price: `maxTokens` out per
+   * call, and the average input per call so far (none before the first answer).
+   */
+  private worstCasePerBatchUsd(price: TokenPrice): number | undefined {
+    const b = this.cfg.batchMode;
+    if (!b) return undefined;
+    const s = this.stats;
+    const inputPerCall = s.calls > 0 ? s.inputTokens / s.calls : 0;
+    return (this.cfg.callsPerBatch * (inputPerCall * price.inputPerMTokUsd + b.maxTokens * price.outputPerMTokUsd) * BATCH_PRICE_FACTOR) / 1e6;
+  }
+
+  /** `concurrency` bounds model calls in flight; at least one slot. Batch mode: provider batches in flight. */
   batchSlots(): number {
+    if (this.cfg.batchMode) return this.cfg.batchMode.maxInFlight;
     return Math.max(1, Math.floor(this.settings.concurrency / this.cfg.callsPerBatch));
   }
 
@@ -163,7 +182,8 @@ export class RunScheduler {
       // A budget stops the run gracefully.
       const { budgetUsd } = this.settings;
       const price = this.cfg.price;
-      const overBudget = budgetUsd !== undefined && price ? budgetRefusal(this.stats, price, budgetUsd, this.inFlight.size) : undefined;
+      const overBudget =
+        budgetUsd !== undefined && price ? budgetRefusal(this.stats, price, budgetUsd, this.inFlight.size, this.worstCasePerBatchUsd(price)) : undefined;
       if (overBudget) {
         this.stats.stopReason ??= overBudget;
         this.stopRequested = true;
@@ -184,6 +204,7 @@ export class RunScheduler {
    * until a batch has been paid for (its cost is unknown before).
    */
   sliceSize(): number {
+    if (this.cfg.batchMode) return this.cfg.batchMode.worksPerChunk;
     if (this.settings.budgetUsd !== undefined && this.stats.batchesDone - this.stats.batchesCached === 0) return 1;
     const left = plannedBatches(this.cfg.limits) - this.plan.nextBatch;
     return left <= 0 ? 1 : Math.min(this.cfg.batchesPerSlice, Math.ceil(left / this.batchSlots()));

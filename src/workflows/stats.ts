@@ -3,7 +3,7 @@
  * `GenerationStats` snapshot the stats query returns. Pure and deterministic.
  */
 import type { BatchSummary } from '../activities/types';
-import { costUsd, type TokenPrice } from '../llm/prices';
+import { costWithBatchUsd, type TokenPrice } from '../llm/prices';
 
 export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'stopped' | 'failed' | 'cancelled';
 
@@ -32,6 +32,32 @@ export interface StatsState {
   lastFailures?: Record<string, FailureNote>;
   /** Why the run stopped before its target on its own (e.g. its budget), when it did. */
   stopReason?: string;
+  /** The part of the tokens answered through a provider's batch API (billed at the batch price). */
+  batchInputTokens?: number;
+  batchOutputTokens?: number;
+  /** Batch mode: every provider batch of the run by its id, as last seen. */
+  providerBatches?: Record<string, ProviderBatchNote>;
+  /** Batch mode: calls answered by provider batches, resubmitted in a later one, and made live (deadline, attempts used up). */
+  batchLines?: { submitted: number; succeeded: number; unusable: number; errored: number; expired: number; cancelled: number; live: number };
+}
+
+/** One provider batch as the stats show it. */
+export interface ProviderBatchNote {
+  /** The run's batches it carries (`12-36`) and its round (0: first submission; 1+: resubmissions). */
+  batches: string;
+  round: number;
+  status: string;
+  total: number;
+  processing: number;
+  succeeded: number;
+  errored: number;
+  expired: number;
+  cancelled: number;
+}
+
+/** What the run's tokens cost at `price`, the batch-answered ones at the batch price. */
+export function runCostUsd(s: StatsState, price: TokenPrice): number {
+  return costWithBatchUsd(s, { inputTokens: s.batchInputTokens ?? 0, outputTokens: s.batchOutputTokens ?? 0 }, price);
 }
 
 /** Enough of a batch failure to tell the user what went wrong and where (never a secret). */
@@ -106,6 +132,10 @@ export function recordBatch(s: StatsState, b: BatchSummary): void {
     addCounts(s.errorCategories, b.errors);
     s.inputTokens += b.inputTokens;
     s.outputTokens += b.outputTokens;
+    if (b.batchInputTokens || b.batchOutputTokens) {
+      s.batchInputTokens = (s.batchInputTokens ?? 0) + (b.batchInputTokens ?? 0);
+      s.batchOutputTokens = (s.batchOutputTokens ?? 0) + (b.batchOutputTokens ?? 0);
+    }
   }
   s.lastUpdateMs = Math.max(s.lastUpdateMs, b.finishedAtMs);
 }
@@ -133,14 +163,16 @@ export function recordBatchFailure(
  * Whether one more batch may start without the run's cost going past its budget: the cost so far
  * plus, for the batches in flight and this one, the average cost of a batch paid so far. Before any
  * batch has been paid for, the first wave starts (its cost is unknown), so a run ends at most about
- * one wave of calls above its budget. Returns the reason when it may not.
+ * one wave of calls above its budget. Batch mode gives `worstCasePerBatchUsd` instead of the
+ * average (its batches are paid hours after they are sent). Returns the reason when it may not.
  */
-export function budgetRefusal(s: StatsState, price: TokenPrice, budgetUsd: number, inFlight: number): string | undefined {
-  const spent = costUsd(s, price);
+export function budgetRefusal(s: StatsState, price: TokenPrice, budgetUsd: number, inFlight: number, worstCasePerBatchUsd?: number): string | undefined {
+  const spent = runCostUsd(s, price);
   const paid = s.batchesDone - s.batchesCached;
-  const perBatch = paid > 0 ? spent / paid : 0;
+  const perBatch = worstCasePerBatchUsd ?? (paid > 0 ? spent / paid : 0);
   if (spent < budgetUsd && spent + perBatch * (inFlight + 1) <= budgetUsd) return undefined;
-  return `budget: $${budgetUsd} would be exceeded ($${spent.toFixed(4)} spent, about $${perBatch.toFixed(4)} per batch, ${inFlight} in flight)`;
+  const what = worstCasePerBatchUsd !== undefined ? 'at most' : 'about';
+  return `budget: $${budgetUsd} would be exceeded ($${spent.toFixed(4)} spent, ${what} $${perBatch.toFixed(4)} per batch, ${inFlight} in flight)`;
 }
 
 export function snapshot(
@@ -157,12 +189,14 @@ export function snapshot(
     errorCategories: { ...s.errorCategories },
     rejected: { ...s.rejected },
     ...(s.lastFailures ? { lastFailures: { ...s.lastFailures } } : {}),
+    ...(s.providerBatches ? { providerBatches: Object.fromEntries(Object.entries(s.providerBatches).map(([k, v]) => [k, { ...v }])) } : {}),
+    ...(s.batchLines ? { batchLines: { ...s.batchLines } } : {}),
     ...extra,
     successRate: s.calls > 0 ? s.callsOk / s.calls : 1,
     avgRetries: finished > 0 ? s.retries / finished : 0,
     examplesPerSecond: rate,
     etaSeconds: remaining === 0 ? 0 : rate > 0 ? remaining / rate : null,
-    ...(cost?.price ? { costUsd: costUsd(s, cost.price) } : {}),
+    ...(cost?.price ? { costUsd: runCostUsd(s, cost.price) } : {}),
     ...(cost?.budgetUsd !== undefined ? { budgetUsd: cost.budgetUsd } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LlmBatches } from './llm-batches';
 
 /**
  * A local stand-in for OpenAI's `/v1/chat/completions` and Anthropic's `/v1/messages`, spoken over
@@ -138,6 +139,11 @@ export class LlmTestServer {
   /** Most calls in flight at once since the last `reset()`. */
   maxConcurrent = 0;
   url = '';
+  /** OpenAI's Files + Batches and Anthropic's Message Batches, answered with this server's answers (llm-batches.ts). */
+  readonly batches = new LlmBatches(
+    (protocol, body, callNo) => this.answerFor(protocol, body, callNo),
+    () => this.url,
+  );
 
   /** Starts listening on 127.0.0.1 (port 0 = any free port). */
   async start(port = 0): Promise<this> {
@@ -174,6 +180,7 @@ export class LlmTestServer {
     this.random = mulberry32(DEFAULTS.seed);
     this.calls.length = 0;
     this.maxConcurrent = 0;
+    this.batches.reset();
     this.releaseHanging();
   }
 
@@ -210,6 +217,14 @@ export class LlmTestServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (this.batches.handles(req)) {
+      const reply = this.batches.route(req, Buffer.concat(chunks));
+      if (reply.text !== undefined) {
+        res.writeHead(reply.status, { 'content-type': 'application/jsonl', 'content-length': Buffer.byteLength(reply.text) });
+        return void res.end(reply.text);
+      }
+      return this.send(res, reply.status, reply.json);
+    }
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
@@ -287,49 +302,63 @@ export class LlmTestServer {
     }
     if (outcome === '500') return this.sendError(res, protocol, 500, 'api_error', 'Internal server error');
 
+    const answer = this.answerFor(protocol, body, record.no, outcome === 'bad_json' ? 'bad_json' : outcome === 'bad_schema' ? 'bad_schema' : 'ok');
+    record.inputTokens = answer.inputTokens;
+    record.outputTokens = answer.outputTokens;
+    return this.send(res, 200, answer.body, limitHeaders);
+  }
+
+  /**
+   * The provider's answer to one request body (a live call's or a batch line's): the message built
+   * from the request's JSON schema (or `respond`), its usage, as OpenAI or Anthropic send it.
+   */
+  answerFor(
+    protocol: 'openai' | 'anthropic',
+    body: Record<string, unknown>,
+    callNo: number,
+    outcome: 'ok' | 'bad_json' | 'bad_schema' = 'ok',
+  ): { body: Record<string, unknown>; inputTokens: number; outputTokens: number } {
+    const prompt = promptOf(protocol, body);
     const schema = schemaOf(protocol, body);
     let answer: unknown =
-      this.behaviour.respond?.({ prompt, callNo: record.no, schema }) ??
+      this.behaviour.respond?.({ prompt, callNo, schema }) ??
       (schema
-        ? ((this.topics = topicsOf(prompt)), (this.rootSchema = schema), (this.prompt = prompt), this.instance(schema, record.no, 'root', 0))
+        ? ((this.topics = topicsOf(prompt)), (this.rootSchema = schema), (this.prompt = prompt), this.instance(schema, callNo, 'root', 0))
         : { text: 'hello' });
     if (outcome === 'bad_schema') answer = { examples: [{ unexpected: true }] };
     const text = outcome === 'bad_json' ? '{"examples": [ {"messages": oops' : JSON.stringify(answer);
     const inputTokens = Math.ceil(prompt.length / 4);
     const outputTokens = Math.ceil(text.length / 4);
-    record.inputTokens = inputTokens;
-    record.outputTokens = outputTokens;
+    const model = String(body.model ?? '');
     if (protocol === 'openai') {
-      return this.send(
-        res,
-        200,
-        {
-          id: `chatcmpl-${record.no}`,
+      return {
+        inputTokens,
+        outputTokens,
+        body: {
+          id: `chatcmpl-${callNo}`,
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
-          model: record.model,
+          model,
           choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: text, refusal: null } }],
           usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
         },
-        limitHeaders,
-      );
+      };
     }
     const toolName = (body.tools as { name: string }[] | undefined)?.[0]?.name ?? 'answer';
-    return this.send(
-      res,
-      200,
-      {
-        id: `msg_${record.no}`,
+    return {
+      inputTokens,
+      outputTokens,
+      body: {
+        id: `msg_${callNo}`,
         type: 'message',
         role: 'assistant',
-        model: record.model,
+        model,
         stop_reason: 'tool_use',
         stop_sequence: null,
-        content: outcome === 'bad_json' ? [{ type: 'text', text }] : [{ type: 'tool_use', id: `toolu_${record.no}`, name: toolName, input: answer }],
+        content: outcome === 'bad_json' ? [{ type: 'text', text }] : [{ type: 'tool_use', id: `toolu_${callNo}`, name: toolName, input: answer }],
         usage: { input_tokens: inputTokens, output_tokens: outputTokens },
       },
-      limitHeaders,
-    );
+    };
   }
 
   /** The prompt of the call being answered. */

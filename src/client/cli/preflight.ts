@@ -60,6 +60,18 @@ export function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: s
     ...(g.calls_per_batch !== undefined ? { callsPerBatch: g.calls_per_batch } : {}),
     ...(g.batches_per_slice !== undefined ? { batchesPerSlice: g.batches_per_slice } : {}),
     ...(g.budget_usd !== undefined ? { budgetUsd: g.budget_usd } : {}),
+    ...(g.call_mode ? { callMode: g.call_mode } : {}),
+    ...(g.batch_api
+      ? {
+          batchApi: {
+            ...(g.batch_api.max_requests !== undefined ? { maxRequests: g.batch_api.max_requests } : {}),
+            ...(g.batch_api.max_in_flight !== undefined ? { maxInFlight: g.batch_api.max_in_flight } : {}),
+            ...(g.batch_api.poll_seconds !== undefined ? { pollSeconds: g.batch_api.poll_seconds } : {}),
+            ...(g.batch_api.attempts !== undefined ? { attempts: g.batch_api.attempts } : {}),
+            ...(g.batch_api.deadline_hours !== undefined ? { deadlineHours: g.batch_api.deadline_hours } : {}),
+          },
+        }
+      : {}),
     ...(g.dedup ? { dedup: g.dedup } : {}),
     ...(g.pacing ? { rateLimit: g.pacing } : {}),
     ...(g.backoff?.initial !== undefined ? { initialBackoffSeconds: g.backoff.initial } : {}),
