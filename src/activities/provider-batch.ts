@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { ModelError } from '../errors';
-import type { BatchLine, LineResult, ProviderBatchState } from '../llm/batch-api';
+import { AmbiguousBatchError, type BatchLine, type LineResult, type ProviderBatchState } from '../llm/batch-api';
 import type { ProviderFactory } from '../llm/provider-factory';
 import { runDataFor, StoreMismatchError, type RunData, type Store } from '../storage/store';
 import { callOutcome, callRequest, splitCalls } from './batch-answers';
@@ -29,8 +29,11 @@ const PROVIDER_BATCH_KEY = 2000;
 /** Where a collected round's counts are recorded (collection is idempotent). */
 const COLLECTED_KEY = 3000;
 
-/** A chunk of batches on its way through a provider batch: the slice's input, and which round of resubmission. */
-export type ChunkInput = SliceInput & { round: number };
+/**
+ * A chunk of batches on its way through a provider batch: the slice's input, which round of
+ * resubmission, and the run's provider batches known so far (not this chunk's: see `find`).
+ */
+export type ChunkInput = SliceInput & { round: number; knownProviderBatchIds?: string[] | undefined };
 
 const SubmissionRecordSchema = z.object({
   tag: z.string(),
@@ -83,6 +86,17 @@ function parseCustomId(id: string): { batchIndex: number; call: number } | undef
   return m ? { batchIndex: Number(m[1]), call: Number(m[2]) } : undefined;
 }
 
+/** Runs `fn` heartbeating every second, so a killed worker's attempt is retried elsewhere after the run's heartbeat timeout. */
+async function beating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 /** Moves a counts step on every tenth of the lines, so polling returns a handful of times per batch, not on every line. */
 const step = (succeeded: number, total: number) => (total > 0 ? Math.floor((succeeded * 10) / total) : 0);
 
@@ -96,7 +110,7 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
 
   /** The lines of the chunk's calls that have no answer yet, each built as its live call would be. */
   async function missingLines(input: ChunkInput, store: RunData): Promise<BatchLine[]> {
-    const { batches, callsInFlight: _c, round: _r, ...shared } = input;
+    const { batches, callsInFlight: _c, round: _r, knownProviderBatchIds: _k, ...shared } = input;
     const g = input.generation;
     const lines: BatchLine[] = [];
     for (const b of batches) {
@@ -161,7 +175,11 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
       const expect = { lines: lines.length, firstCustomId: lines[0]!.customId };
       if (record) {
         // An earlier attempt meant to create this batch: the provider may have it already.
-        const found = await api.find(tag, expect, record.sinceMs);
+        const found = await api.find(tag, expect, record.sinceMs, input.knownProviderBatchIds ?? []).catch((err: unknown) => {
+          // Retried with the run's policy; the candidates end within a day and their lines then tell.
+          if (err instanceof AmbiguousBatchError) throw ApplicationFailure.create({ type: 'server_error', message: err.message, nextRetryDelay: '1m' });
+          throw err;
+        });
         if (found) {
           await store.writeCall(key, recordKey, { ...record, id: found.id }, { replace: true });
           return { providerBatchId: found.id, lines: record.lines, reused: true, state: found };
@@ -238,7 +256,7 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
     } catch (err) {
       throw asFailure(err);
     }
-    const { batches, callsInFlight: _c, round: _r, providerBatchId: _p, ...shared } = input;
+    const { batches, callsInFlight: _c, round: _r, knownProviderBatchIds: _k, providerBatchId: _p, ...shared } = input;
     const counts: ChunkCollected = { succeeded: 0, unusable: 0, errored: 0, expired: 0, cancelled: 0, missing: 0 };
     const byBatch = new Map(batches.map((b) => [b.batchIndex, b]));
     const answered = new Set<string>();
@@ -247,7 +265,8 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
     for (const line of results) {
       const at = parseCustomId(line.customId);
       const b = at && byBatch.get(at.batchIndex);
-      if (!at || !b) continue; // not a line of this chunk
+      // Not a line of this chunk (nor of this run: the id names the run).
+      if (!at || !b || line.customId !== customId(input.runId, at.batchIndex, at.call)) continue;
       if (!('result' in line)) {
         if (line.kind !== 'unusable') {
           counts[line.kind]++;
@@ -299,5 +318,10 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
     return counts;
   }
 
-  return { submitProviderBatch, pollProviderBatch, cancelProviderBatch, collectProviderBatch };
+  return {
+    submitProviderBatch: (input: ChunkInput) => beating(() => submitProviderBatch(input)),
+    pollProviderBatch: (input: PollInput) => beating(() => pollProviderBatch(input)),
+    cancelProviderBatch,
+    collectProviderBatch: (input: ChunkInput & { providerBatchId: string }) => beating(() => collectProviderBatch(input)),
+  };
 }

@@ -52,12 +52,28 @@ export interface BatchApi {
   size(lines: BatchLine[]): number;
   /** Creates a batch of `lines`, tagged so `find` can see it again. */
   create(lines: BatchLine[], tag: string): Promise<ProviderBatchState>;
-  /** A batch created with `tag` since `sinceMs` (with `expect.lines` lines, the first `expect.firstCustomId`), if the provider shows one. */
-  find(tag: string, expect: { lines: number; firstCustomId: string }, sinceMs: number): Promise<ProviderBatchState | undefined>;
+  /**
+   * A batch created with `tag` since `sinceMs` (with `expect.lines` lines, the first
+   * `expect.firstCustomId`), if the provider shows one; batches in `known` belong to others.
+   * Throws `AmbiguousBatchError` when several unended batches could be it (Anthropic).
+   */
+  find(tag: string, expect: { lines: number; firstCustomId: string }, sinceMs: number, known: readonly string[]): Promise<ProviderBatchState | undefined>;
   retrieve(id: string): Promise<ProviderBatchState>;
   cancel(id: string): Promise<ProviderBatchState>;
   /** Every line's result, once the batch has ended. */
   results(id: string): Promise<LineResult[]>;
+}
+
+/**
+ * Several running provider batches could be the one an interrupted submission made (Anthropic's
+ * batches carry no tag): creating another could pay twice, so the submission waits until they end
+ * and their lines tell.
+ */
+export class AmbiguousBatchError extends Error {
+  override readonly name = 'AmbiguousBatchError';
+  constructor(readonly ids: string[]) {
+    super(`an interrupted submission may have made any of the provider batches ${ids.join(', ')}; waiting until they end to tell by their lines`);
+  }
 }
 
 /** How a provider batch API turns an SDK error into a `ModelError`. */
@@ -111,7 +127,12 @@ export class OpenAIBatchApi implements BatchApi {
     }
   }
 
-  async find(tag: string, _expect: { lines: number; firstCustomId: string }, sinceMs: number): Promise<ProviderBatchState | undefined> {
+  async find(
+    tag: string,
+    _expect: { lines: number; firstCustomId: string },
+    sinceMs: number,
+    _known: readonly string[],
+  ): Promise<ProviderBatchState | undefined> {
     try {
       let page = await this.client.batches.list({ limit: 100 });
       for (let i = 0; i < FIND_PAGES; i++) {
@@ -245,7 +266,12 @@ export class AnthropicBatchApi implements BatchApi {
     }
   }
 
-  async find(_tag: string, expect: { lines: number; firstCustomId: string }, sinceMs: number): Promise<ProviderBatchState | undefined> {
+  async find(
+    _tag: string,
+    expect: { lines: number; firstCustomId: string },
+    sinceMs: number,
+    known: readonly string[],
+  ): Promise<ProviderBatchState | undefined> {
     const candidates: ProviderBatchState[] = [];
     try {
       let page = await this.client.messages.batches.list({ limit: 100 });
@@ -253,19 +279,22 @@ export class AnthropicBatchApi implements BatchApi {
         for (const b of page.data) {
           if (Date.parse(b.created_at) < sinceMs - CLOCK_SLACK_MS) break outer;
           const c = b.request_counts;
-          if (c.processing + c.succeeded + c.errored + c.canceled + c.expired === expect.lines) candidates.push(anthropicState(b));
+          if (c.processing + c.succeeded + c.errored + c.canceled + c.expired === expect.lines && !known.includes(b.id)) candidates.push(anthropicState(b));
         }
         if (!page.hasNextPage()) break;
         page = await page.getNextPage();
       }
-      // An ended candidate is proven by its lines; one still running is taken only when it is the only one.
+      // An ended candidate is proven by its lines; one still running is taken when it is the only
+      // one (its lines are checked when collected: another run's would not count), several wait.
       for (const c of candidates.filter((x) => x.ended)) {
         const lines = await this.results(c.id);
         if (lines.some((l) => l.customId === expect.firstCustomId)) return c;
       }
       const running = candidates.filter((x) => !x.ended);
-      return running.length === 1 ? running[0] : undefined;
+      if (running.length > 1) throw new AmbiguousBatchError(running.map((r) => r.id));
+      return running[0];
     } catch (err) {
+      if (err instanceof AmbiguousBatchError) throw err;
       throw this.classify(err);
     }
   }

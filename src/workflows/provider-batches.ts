@@ -19,7 +19,7 @@
  * from `scope.run`'s (which resolves a few microtasks later).
  */
 import { CancellationScope, isCancellation, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities, ChunkCollected, ChunkInput, PollResult, SliceInput } from '../activities';
+import type { Activities, ChunkCollected, ChunkInput, ChunkSubmitted, PollResult, SliceInput } from '../activities';
 import type { BatchApiSettings, RunInput } from '../config/run-input';
 import { temporalRetryPolicy } from '../config/retry-policy';
 import type { BatchWork } from './batch-plan';
@@ -61,11 +61,20 @@ export class ProviderBatchChunks {
   private readonly unended = new Set<string>();
   private stopping = false;
   private cancelled = false;
+  /**
+   * Anthropic's batches carry no tag, so a submission interrupted before its batch id was recorded
+   * finds its batch by time and size: one creation at a time keeps the run's own batches apart.
+   */
+  private readonly oneAtATime: boolean;
+  private submitting = false;
+  private readonly waitingToSubmit: Chunk[] = [];
 
   constructor(
     private readonly host: ChunkHost,
     private readonly settings: BatchApiSettings,
-  ) {}
+  ) {
+    this.oneAtATime = host.input.generation.model.provider === 'anthropic';
+  }
 
   /** Starts a chunk: its first provider batch. */
   start(works: BatchWork[]): void {
@@ -100,13 +109,16 @@ export class ProviderBatchChunks {
 
   private options(kind: 'submit' | 'poll' | 'cancel' | 'collect'): ActivityOptions {
     const retry = this.host.input.retry;
+    // Every step heartbeats: a killed worker's step is retried elsewhere after the run's heartbeat timeout.
+    const heartbeatTimeout = this.host.input.heartbeatTimeoutSeconds * 1000;
     switch (kind) {
       case 'submit':
         // The run's retry policy (a 429 on creation waits and tries again), with time for a large upload.
-        return { startToCloseTimeout: '15m', retry: temporalRetryPolicy(retry), summary: 'submit provider batch' };
+        return { startToCloseTimeout: '15m', heartbeatTimeout, retry: temporalRetryPolicy(retry), summary: 'submit provider batch' };
       case 'poll':
         return {
           startToCloseTimeout: '2m',
+          heartbeatTimeout,
           retry: {
             initialInterval: `${this.settings.pollSeconds}s`,
             backoffCoefficient: 1, // no maximumAttempts: unlimited
@@ -124,6 +136,7 @@ export class ProviderBatchChunks {
       case 'collect':
         return {
           startToCloseTimeout: '30m',
+          heartbeatTimeout,
           retry: { maximumAttempts: 20, initialInterval: '5s', maximumInterval: '1m', nonRetryableErrorTypes: ['auth_error', 'configuration_error'] },
           summary: 'collect provider batch',
         };
@@ -131,7 +144,8 @@ export class ProviderBatchChunks {
   }
 
   private chunkInput(chunk: Chunk): ChunkInput {
-    return { ...this.host.sliceInput(chunk.works), round: chunk.round };
+    const known = this.oneAtATime ? Object.keys(this.host.stats.providerBatches ?? {}) : [];
+    return { ...this.host.sliceInput(chunk.works), round: chunk.round, ...(known.length ? { knownProviderBatchIds: known } : {}) };
   }
 
   private fail(chunk: Chunk, err: unknown): void {
@@ -180,21 +194,39 @@ export class ProviderBatchChunks {
 
   private submit(chunk: Chunk): void {
     chunk.phase = 'submitting';
+    if (this.oneAtATime && this.submitting) return void this.waitingToSubmit.push(chunk);
+    // A chunk that waited its turn through a stop or a cancellation is never submitted.
+    if (this.cancelled) return this.settleCancelled(chunk);
+    if (this.stopping && chunk.round === 0) return this.finish(chunk, 0);
+    this.submitting = true;
+    const next = () => {
+      this.submitting = false;
+      const waiting = this.waitingToSubmit.shift();
+      if (waiting) this.submit(waiting);
+    };
     submitProviderBatch.executeWithOptions(this.options('submit'), [this.chunkInput(chunk)]).then(
       (r) => {
-        if (!r.providerBatchId) return this.finish(chunk, 0); // every call already answered (a restart after collection)
-        chunk.providerBatchId = r.providerBatchId;
-        chunk.firstSubmittedAtMs ??= Date.now();
-        this.unended.add(r.providerBatchId);
-        this.lines().submitted += r.lines;
-        this.note(r.providerBatchId, chunk, r.state);
-        chunk.last = r.state;
-        if (this.cancelled) return this.settleCancelled(chunk);
-        if (this.stopping) return this.cancelThere(chunk);
-        this.poll(chunk);
+        this.submitted(chunk, r);
+        next();
       },
-      (err: unknown) => this.fail(chunk, err),
+      (err: unknown) => {
+        this.fail(chunk, err);
+        next();
+      },
     );
+  }
+
+  private submitted(chunk: Chunk, r: ChunkSubmitted): void {
+    if (!r.providerBatchId) return this.finish(chunk, 0); // every call already answered (a restart after collection)
+    chunk.providerBatchId = r.providerBatchId;
+    chunk.firstSubmittedAtMs ??= Date.now();
+    this.unended.add(r.providerBatchId);
+    this.lines().submitted += r.lines;
+    this.note(r.providerBatchId, chunk, r.state);
+    chunk.last = r.state;
+    if (this.cancelled) return this.settleCancelled(chunk);
+    if (this.stopping) return this.cancelThere(chunk);
+    this.poll(chunk);
   }
 
   private poll(chunk: Chunk): void {

@@ -18,9 +18,11 @@ export interface BatchBehaviour {
   lineOutcome: ((customId: string, index: number, batchNo: number) => LineOutcome) | undefined;
   /** Refuse batch creation with this status (e.g. 429 "too many enqueued tokens"). */
   createStatus: number | undefined;
+  /** Delay before a create request is answered (the batch exists from its arrival): the window a crash test kills in. */
+  createDelayMs: number;
 }
 
-const BATCH_DEFAULTS: BatchBehaviour = { processingMs: 0, lineOutcome: undefined, createStatus: undefined };
+const BATCH_DEFAULTS: BatchBehaviour = { processingMs: 0, lineOutcome: undefined, createStatus: undefined, createDelayMs: 0 };
 
 type Protocol = 'openai' | 'anthropic';
 
@@ -62,6 +64,8 @@ export class LlmBatches {
   readonly batches: ServerBatch[] = [];
   private readonly files = new Map<string, string>();
   private lineCalls = 0;
+  /** Create requests that arrived (a batch each), answered or not. */
+  createRequests = 0;
 
   constructor(
     private readonly answer: Answer,
@@ -73,6 +77,7 @@ export class LlmBatches {
   }
 
   reset(): void {
+    this.createRequests = 0;
     this.behaviour = { ...BATCH_DEFAULTS };
     this.batches.length = 0;
     this.files.clear();
@@ -94,10 +99,24 @@ export class LlmBatches {
     return url.startsWith('/v1/files') || url.startsWith('/v1/batches') || url.startsWith('/v1/messages/batches');
   }
 
-  route(req: http.IncomingMessage, raw: Buffer): Reply {
+  async route(req: http.IncomingMessage, raw: Buffer): Promise<Reply> {
     const url = new URL(req.url ?? '/', 'http://x');
     const parts = url.pathname.split('/').filter(Boolean); // v1, files|batches|messages, ...
     const m = req.method ?? 'GET';
+    const creating = m === 'POST' && ((parts[1] === 'batches' && parts.length === 2) || (parts[1] === 'messages' && parts.length === 3));
+    if (creating) {
+      this.createRequests++;
+      if (this.behaviour.createDelayMs > 0) {
+        // The batch is made now and answered late: a client that dies meanwhile never hears its id.
+        const reply = this.routeNow(m, parts, req, url, raw);
+        await new Promise((r) => setTimeout(r, this.behaviour.createDelayMs));
+        return reply;
+      }
+    }
+    return this.routeNow(m, parts, req, url, raw);
+  }
+
+  private routeNow(m: string, parts: string[], req: http.IncomingMessage, url: URL, raw: Buffer): Reply {
     try {
       if (parts[1] === 'files') return this.filesRoute(m, parts, req, raw);
       if (parts[1] === 'batches') return this.openaiRoute(m, parts, url, raw);

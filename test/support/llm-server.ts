@@ -218,7 +218,7 @@ export class LlmTestServer {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (this.batches.handles(req)) {
-      const reply = this.batches.route(req, Buffer.concat(chunks));
+      const reply = await this.batches.route(req, Buffer.concat(chunks));
       if (reply.text !== undefined) {
         res.writeHead(reply.status, { 'content-type': 'application/jsonl', 'content-length': Buffer.byteLength(reply.text) });
         return void res.end(reply.text);
