@@ -13,6 +13,8 @@ import { workerEnv } from '../test/support/fixtures';
 
 export interface Recording {
   client: Client;
+  /** The local LLM server the worker calls (its batch APIs too). */
+  llm: LlmTestServer;
   taskQueue: string;
   dataDir: string;
   stop(): Promise<void>;
@@ -30,6 +32,7 @@ export async function startRecording(taskQueue: string, llmBehaviour: Partial<Be
   const connection = await Connection.connect({ address: server.address });
   return {
     client: new Client({ connection }),
+    llm,
     taskQueue,
     dataDir,
     async stop() {

@@ -3,7 +3,7 @@
  * (docs/RELEASES.md): one workflow version per release; a release replays the histories of the
  * previous release, kept in test/fixtures/histories/<release>/, and nothing older. Until the first
  * release ships, the fixtures are this release's own (recorded by scripts/record-histories.ts and
- * scripts/record-topic-histories.ts on the commit that made them).
+ * scripts/record-topic-histories.ts and scripts/record-batch-histories.ts on the commit that made them).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,7 +27,10 @@ it('keeps the histories of exactly one release (the previous one, or this one be
   const files = fs.readdirSync(path.join(root, releases[0]!));
   // A dataset run chain (pause, resume, a settings signal, 15% server errors retried by Temporal,
   // filter top-ups, continue-as-new) and a tree and a graph build that continue as new.
-  expect(files.filter((f) => f.startsWith('dataset-run-')).length).toBeGreaterThanOrEqual(2);
+  expect(files.filter((f) => /^dataset-run-\d/.test(f)).length).toBeGreaterThanOrEqual(2);
+  // Batch mode: OpenAI with errored and expired lines resubmitted across continue-as-new, Anthropic stopped mid-wait.
+  expect(files.filter((f) => f.startsWith('dataset-run-batch-openai-')).length).toBeGreaterThanOrEqual(2);
+  expect(files.filter((f) => f.startsWith('dataset-run-batch-anthropic-')).length).toBeGreaterThanOrEqual(1);
   expect(files.filter((f) => f.startsWith('topic-build-tree-')).length).toBeGreaterThanOrEqual(2);
   expect(files.filter((f) => f.startsWith('topic-build-graph-')).length).toBeGreaterThanOrEqual(2);
 });
