@@ -50,6 +50,8 @@ export interface ChunkSubmitted {
   /** True when this attempt found the batch an earlier attempt made (recorded, or at the provider). */
   reused: boolean;
   state?: ProviderBatchState;
+  /** Worker clock when it returned (ms since epoch): data in history, so the workflow's deadline replays the same. */
+  atMs: number;
 }
 
 /** What collecting a provider batch wrote into the run store, by line outcome. */
@@ -74,7 +76,8 @@ export interface PollInput {
   deadlineAtMs?: number | undefined;
 }
 
-export type PollResult = ProviderBatchState & { deadlinePassed?: boolean };
+/** A provider batch's state as a poll or a cancellation saw it, at `atMs` (worker clock). */
+export type PollResult = ProviderBatchState & { deadlinePassed?: boolean; atMs?: number };
 
 /** A line's custom id: the run (a short hash of its id), the batch and the call. */
 export function customId(runId: string, batchIndex: number, call: number): string {
@@ -150,7 +153,7 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
     const key = input.batches[0]!.batchIndex;
     const recordKey = PROVIDER_BATCH_KEY + input.round;
     const record = parseCheckpoint(SubmissionRecordSchema, await store.readCall(key, recordKey));
-    if (record?.id) return { providerBatchId: record.id, lines: record.lines, reused: true };
+    if (record?.id) return { providerBatchId: record.id, lines: record.lines, reused: true, atMs: Date.now() };
     if (input.generation.conversationType === 'agent' && input.generation.tools)
       throw ApplicationFailure.nonRetryable(
         'call_mode batch: an agent with tools needs the answer of each step before the next; use live calls',
@@ -159,7 +162,7 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
     try {
       const api = providers.batchApi(input.generation.model);
       const lines = await missingLines(input, store);
-      if (!lines.length) return { lines: 0, reused: false };
+      if (!lines.length) return { lines: 0, reused: false, atMs: Date.now() };
       if (lines.length > api.maxLines)
         throw ApplicationFailure.nonRetryable(
           `a provider batch holds at most ${api.maxLines} lines; this chunk has ${lines.length}: lower batch_api.max_requests`,
@@ -182,14 +185,14 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
         });
         if (found) {
           await store.writeCall(key, recordKey, { ...record, id: found.id }, { replace: true });
-          return { providerBatchId: found.id, lines: record.lines, reused: true, state: found };
+          return { providerBatchId: found.id, lines: record.lines, reused: true, state: found, atMs: Date.now() };
         }
       }
       const intent = { tag, sinceMs: Date.now(), ...expect };
       await store.writeCall(key, recordKey, intent, { replace: true });
       const created = await api.create(lines, tag);
       await store.writeCall(key, recordKey, { ...intent, id: created.id }, { replace: true });
-      return { providerBatchId: created.id, lines: lines.length, reused: false, state: created };
+      return { providerBatchId: created.id, lines: lines.length, reused: false, state: created, atMs: Date.now() };
     } catch (err) {
       throw asFailure(err);
     }
@@ -208,10 +211,12 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
     } catch (err) {
       throw asFailure(err);
     }
-    if (state.ended) return state;
-    if (input.deadlineAtMs !== undefined && Date.now() >= input.deadlineAtMs) return { ...state, deadlinePassed: true };
+    const atMs = Date.now();
+    if (state.ended) return { ...state, atMs };
+    if (input.deadlineAtMs !== undefined && atMs >= input.deadlineAtMs) return { ...state, deadlinePassed: true, atMs };
     const last = input.last;
-    if (!last || last.status !== state.status || step(last.succeeded, last.total) !== step(state.counts.succeeded, state.counts.total)) return state;
+    if (!last || last.status !== state.status || step(last.succeeded, last.total) !== step(state.counts.succeeded, state.counts.total))
+      return { ...state, atMs };
     throw ApplicationFailure.create({
       type: 'batch_pending',
       message: `provider batch ${state.id} is ${state.status} (${state.counts.succeeded} of ${state.counts.total} lines answered)`,
@@ -219,7 +224,7 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
   }
 
   /** Cancels a provider batch and waits until the provider says it has ended (its finished lines stay readable). */
-  async function cancelProviderBatch(input: PollInput): Promise<ProviderBatchState> {
+  async function cancelProviderBatch(input: PollInput): Promise<PollResult> {
     const ctx = Context.current();
     try {
       const api = providers.batchApi(input.model);
@@ -230,7 +235,7 @@ export function makeProviderBatchActivities(providers: ProviderFactory, runStore
         await ctx.sleep(2000);
         state = await api.retrieve(input.providerBatchId);
       }
-      return state;
+      return { ...state, atMs: Date.now() };
     } catch (err) {
       throw asFailure(err);
     }

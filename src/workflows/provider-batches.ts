@@ -189,7 +189,7 @@ export class ProviderBatchChunks {
       cancelled: counts?.cancelled ?? before?.cancelled ?? 0,
     };
     if (state?.ended) this.unended.delete(id);
-    stats.lastUpdateMs = Math.max(stats.lastUpdateMs, Date.now());
+    if (state?.atMs !== undefined) stats.lastUpdateMs = Math.max(stats.lastUpdateMs, state.atMs);
   }
 
   private submit(chunk: Chunk): void {
@@ -219,7 +219,7 @@ export class ProviderBatchChunks {
   private submitted(chunk: Chunk, r: ChunkSubmitted): void {
     if (!r.providerBatchId) return this.finish(chunk, 0); // every call already answered (a restart after collection)
     chunk.providerBatchId = r.providerBatchId;
-    chunk.firstSubmittedAtMs ??= Date.now();
+    chunk.firstSubmittedAtMs ??= r.atMs; // the worker's clock, from history: the deadline replays the same
     this.unended.add(r.providerBatchId);
     this.lines().submitted += r.lines;
     this.note(r.providerBatchId, chunk, r.state);

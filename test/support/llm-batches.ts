@@ -88,8 +88,12 @@ export class LlmBatches {
     let lines = 0;
     let inputTokens = 0;
     let outputTokens = 0;
-    for (const b of this.batches)
-      for (const l of b.lines) if (l.result) (lines++, (inputTokens += l.result.inputTokens), (outputTokens += l.result.outputTokens));
+    for (const l of this.batches.flatMap((b) => b.lines)) {
+      if (!l.result) continue;
+      lines++;
+      inputTokens += l.result.inputTokens;
+      outputTokens += l.result.outputTokens;
+    }
     return { lines, inputTokens, outputTokens };
   }
 
