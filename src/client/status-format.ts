@@ -227,7 +227,15 @@ const RETRY_WORDS: Record<string, string> = {
  * sums them into one line a minute and the bar counts them.
  */
 export function notableEvents(prev: GenerationStats | undefined, cur: GenerationStats): string[] {
-  if (!prev) return [];
+  if (!prev) {
+    // Attaching (or the first look): the provider batches already there, and what closing the terminal does.
+    const waiting = Object.entries(cur.providerBatches ?? {}).filter(([, b]) => !ENDED.has(b.status));
+    return waiting.map(
+      ([id, b]) =>
+        `provider batch ${id} is at the provider (${b.status}, ${b.succeeded} of ${b.total} lines answered, batches ${b.batches}). ` +
+        'Closing this terminal leaves it there; the same command collects it later',
+    );
+  }
   const out: string[] = [];
   const failed = cur.batchesFailed - prev.batchesFailed;
   if (failed > 0) out.push(`${failed} batch${failed > 1 ? 'es' : ''} failed after their retries (their examples are made up by extra batches)`);

@@ -168,6 +168,10 @@ describe('what people see', () => {
       'provider batch batch_1: in_progress (4 of 40 lines answered)',
       'provider batch batch_2 submitted (40 lines, batches 0-19): it runs at the provider, answered within 24 hours. Closing this terminal leaves it there; the same command collects it later',
     ]);
+    // The first look (a command that attaches the next day) names the batches still at the provider.
+    expect(notableEvents(undefined, stats({ batch_1: note('in_progress', 4), batch_0: note('completed', 40) }))).toEqual([
+      'provider batch batch_1 is at the provider (in_progress, 4 of 40 lines answered, batches 0-19). Closing this terminal leaves it there; the same command collects it later',
+    ]);
   });
 });
 

@@ -433,6 +433,10 @@ program
             (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from earlier checkpoints (paid before, not again)\n` : '') +
             `  success rate ${(s.successRate * 100).toFixed(1)}%, avg retries ${s.avgRetries.toFixed(2)}\n` +
             `  spent by this run${s.batchesCached ? ' (the reused batches not included)' : ''}: tokens in/out ${s.inputTokens}/${s.outputTokens}${s.costUsd !== undefined ? `, estimated cost $${s.costUsd.toFixed(4)}` : ''}\n` +
+            (s.batchLines
+              ? `  batch mode: ${s.batchInputTokens ?? 0}/${s.batchOutputTokens ?? 0} of the tokens at the batch price (half); ` +
+                `${providerBatchCount(s)}, ${s.batchLines.succeeded} lines answered there, ${s.batchLines.live} called live\n`
+              : '') +
             (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
             (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
             (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
@@ -480,3 +484,9 @@ program
       fail(err);
     }
   });
+
+/** "1 provider batch", "3 provider batches". */
+function providerBatchCount(s: { providerBatches?: Record<string, unknown> | undefined }): string {
+  const n = Object.keys(s.providerBatches ?? {}).length;
+  return `${n} provider batch${n === 1 ? '' : 'es'}`;
+}
