@@ -92,6 +92,33 @@ it('lines still unanswered after the last attempt are called live, at the live p
   expect(result.stats.costUsd).toBeCloseTo(costUsd(live, price) + costUsd(billed, price) / 2, 5);
 });
 
+it('past batch_deadline, what is unanswered is cancelled at the provider and called live; what it answered is kept', async () => {
+  // A minute per batch at the provider, a deadline of 3.6 s: a few lines are answered there, the rest live.
+  env.llm.batches.configure({ processingMs: 60_000 });
+  const run = await make('openai/gpt-4o-mini', { deadlineHours: 0.001 }).startData({
+    numSteps: 60,
+    batchSize: 1,
+    topics: topicPaths(60),
+    runName: 'batch-deadline',
+  });
+  const result = await run.result();
+  expect(result.records).toBe(60);
+  expect(new Set(await textsOf(result.datasetPath)).size).toBe(60);
+  const b = env.llm.batches.batches;
+  expect(b).toHaveLength(1);
+  expect(b[0]!.cancelledAt).toBeDefined();
+  const atProvider = env.llm.batches.billed().lines;
+  expect(atProvider).toBeGreaterThan(0);
+  expect(atProvider).toBeLessThan(60);
+  expect(env.llm.calls).toHaveLength(60 - atProvider);
+  expect(result.stats.batchLines).toMatchObject({ submitted: 60, succeeded: atProvider, cancelled: 60 - atProvider, live: 60 - atProvider });
+  const live = env.llm.calls.reduce((t, c) => ({ inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), {
+    inputTokens: 0,
+    outputTokens: 0,
+  });
+  expect(result.stats.costUsd).toBeCloseTo(costUsd(live, price) + costUsd(env.llm.batches.billed(), price) / 2, 5);
+});
+
 it('stop cancels the provider batch and keeps the lines it had finished; nothing is called live', async () => {
   env.llm.batches.configure({ processingMs: 60_000 });
   const run = await make('openai/gpt-4o-mini').startData({ numSteps: 60, batchSize: 1, topics: topicPaths(60), runName: 'batch-stop' });
