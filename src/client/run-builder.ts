@@ -140,7 +140,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     concurrency,
     ...(price ? { price } : {}),
     ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
-    ...(opts.callMode === 'batch' ? { batchApi: batchApiSettings(model.provider, opts.batchApi) } : {}),
+    ...(opts.callMode === 'batch' ? { batchApi: batchApiSettings(opts.batchApi) } : {}),
     ...(opts.rateLimit
       ? { pacing: { requestsPerMinute: opts.rateLimit.requestsPerMinute, ...(opts.rateLimit.burst ? { burst: opts.rateLimit.burst } : {}) } }
       : {}),
@@ -206,10 +206,17 @@ function batchModeProblems(provider: string, opts: GeneratorOptions): string[] {
   return problems;
 }
 
-/** Batch mode's settings with their defaults (a provider batch as large as the provider allows). */
-function batchApiSettings(provider: string, b: GeneratorOptions['batchApi']): BatchApiSettings {
+/**
+ * Calls in one provider batch unless told: well under the providers' limits (50,000 OpenAI, 100,000
+ * Anthropic) so that a chunk's activity inputs (its batch numbers) stay small in history, while ten
+ * provider batches at once still carry 50,000 calls.
+ */
+export const DEFAULT_BATCH_LINES = 5000;
+
+/** Batch mode's settings with their defaults. */
+function batchApiSettings(b: GeneratorOptions['batchApi']): BatchApiSettings {
   return {
-    maxRequests: b.maxRequests ?? (provider === 'anthropic' ? 100_000 : 50_000),
+    maxRequests: b.maxRequests ?? DEFAULT_BATCH_LINES,
     maxInFlight: b.maxInFlight,
     pollSeconds: b.pollSeconds,
     attempts: b.attempts,

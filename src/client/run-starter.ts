@@ -40,7 +40,8 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
       throw new ConfigurationError(`topicsFile: ${err.message}`);
     });
   } else if (topics.kind === 'nodes') storedTopics = { paths: topics.paths, ids: topics.ids };
-  else if (topics.kind === 'inline' && topics.paths.length > INLINE_TOPICS_LIMIT) storedTopics = { paths: topics.paths };
+  // Batch mode always: a chunk's inputs (submission, collection, its slice) then carry batch numbers, not topic paths.
+  else if (topics.kind === 'inline' && (topics.paths.length > INLINE_TOPICS_LIMIT || plan.batchApi)) storedTopics = { paths: topics.paths };
   if (storedTopics) await store.run(plan.runId).writeTopics(storedTopics);
   const input: RunInput = {
     ...rest,

@@ -104,7 +104,7 @@ const RawYamlConfigSchema = z
         /** Batch mode's settings (see README, "Batch mode"). */
         batch_api: z
           .object({
-            /** Model calls in one provider batch (default: the provider's limit, 50,000 OpenAI, 100,000 Anthropic). */
+            /** Model calls in one provider batch (default 5,000; the providers allow 50,000 OpenAI, 100,000 Anthropic). */
             max_requests: z.number().int().min(1).max(100_000).optional(),
             /** Provider batches of the run at once (default 10). */
             max_in_flight: z.number().int().min(1).max(1000).optional(),

@@ -144,6 +144,16 @@ export class RunScheduler {
     return (this.cfg.callsPerBatch * (inputPerCall * price.inputPerMTokUsd + b.maxTokens * price.outputPerMTokUsd) * BATCH_PRICE_FACTOR) / 1e6;
   }
 
+  /**
+   * Batches one workflow run starts before it continues as new. Batch mode: `maxInFlight` full
+   * chunks (a chunk costs a handful of events however long it waits, and a limit of `batchesPerRun`
+   * would let one provider batch at a time through a segment: hours each).
+   */
+  private get segmentLimit(): number {
+    const b = this.cfg.batchMode;
+    return b ? Math.max(this.cfg.batchesPerRun, b.worksPerChunk * b.maxInFlight) : this.cfg.batchesPerRun;
+  }
+
   /** `concurrency` bounds model calls in flight; at least one slot. Batch mode: provider batches in flight. */
   batchSlots(): number {
     if (this.cfg.batchMode) return this.cfg.batchMode.maxInFlight;
@@ -173,7 +183,7 @@ export class RunScheduler {
   private takeWorks(n: number): BatchWork[] {
     const works: BatchWork[] = [];
     while (works.length < n) {
-      if (this.scheduledThisSegment >= this.cfg.batchesPerRun) {
+      if (this.scheduledThisSegment >= this.segmentLimit) {
         this.segmentFull = true;
         break;
       }

@@ -32,7 +32,8 @@ it('kill -9 of generate inside a batch creation, Ctrl-C mid-wait, the same comma
   );
   const env = { OPENAI_API_KEY: 'sk-batch', OPENAI_BASE_URL: llm.openaiBaseUrl };
   const args = ['generate', 'batch.yaml'];
-  llm.batches.configure({ processingMs: 8000, createDelayMs: 3000 });
+  // The provider batches take ten minutes, until the test says "the next day" (finishAll).
+  llm.batches.configure({ processingMs: 600_000, createDelayMs: 3000 });
 
   const first = spawnCli(args, { cwd, env });
   await waitFor(() => llm.batches.createRequests >= 1 || undefined, 120_000, 20);
@@ -49,6 +50,7 @@ it('kill -9 of generate inside a batch creation, Ctrl-C mid-wait, the same comma
     tail: expect.stringContaining('its provider batches go on at the provider, and the same command collects them'),
   });
 
+  llm.batches.finishAll();
   const third = await runCli(args, { cwd, env });
   expect(shown(third)).toEqual({ code: 0, tail: expect.stringContaining('completed: 24 records') });
   expect(third.stderr + third.stdout).toMatch(

@@ -100,6 +100,21 @@ describe('the scheduler in batch mode', () => {
     expect(chunks.map((c) => c.length)).toEqual([20, 20, 10]);
     expect(chunks[1]![0]!.batchIndex).toBe(20);
   });
+  it('a segment holds maxInFlight full chunks, not batchesPerRun batches (one provider batch per segment would take hours each)', () => {
+    const limits = { numSteps: 1000, examplesPerBatch: 2, maxExtraBatches: 0 };
+    const retry = { maxRetries: 0, backoffMultiplier: 2, initialBackoffSeconds: 1, maxBackoffSeconds: 1, retryOnErrors: [] };
+    const settings = { concurrency: 64, paused: false, retry, budgetUsd: undefined, requestTimeoutSeconds: 10 };
+    const cfg = { limits, callsPerBatch: 2, batchesPerSlice: 1, batchesPerRun: 30, price: undefined };
+    const batchMode = new RunScheduler(
+      { ...cfg, batchMode: { maxInFlight: 3, worksPerChunk: 50, maxTokens: 1 } },
+      newStats(1000, 500, 0),
+      newPlanCursor(limits),
+      settings,
+    );
+    expect(batchMode.fill().map((c) => c.length)).toEqual([50, 50, 50]);
+    const live = new RunScheduler(cfg, newStats(1000, 500, 0), newPlanCursor(limits), settings);
+    expect(live.fill().flat()).toHaveLength(30); // 32 slots, but 30 batches a segment
+  });
   it('with a budget, sends no more batches than their worst case allows (max tokens out per call, at the batch price)', () => {
     // Worst case per batch: 2 calls x 1 token out x $1 x 0.5 = $1; a $7 budget lets 7 batches go.
     const s = make(7);
@@ -110,9 +125,9 @@ describe('the scheduler in batch mode', () => {
 });
 
 describe('run plans', () => {
-  it('batch mode defaults: the provider batch as large as the provider allows, 10 at once, a poll a minute, one resubmission', () => {
-    expect(plan({}).batchApi).toEqual({ maxRequests: 50_000, maxInFlight: 10, pollSeconds: 60, attempts: 2 });
-    expect(plan({ modelName: 'anthropic/claude-3-5-haiku', batchApi: { deadlineHours: 2 } }).batchApi).toMatchObject({
+  it('batch mode defaults: 5,000 calls per provider batch, 10 at once, a poll a minute, one resubmission', () => {
+    expect(plan({}).batchApi).toEqual({ maxRequests: 5000, maxInFlight: 10, pollSeconds: 60, attempts: 2 });
+    expect(plan({ modelName: 'anthropic/claude-3-5-haiku', batchApi: { deadlineHours: 2, maxRequests: 100_000 } }).batchApi).toMatchObject({
       maxRequests: 100_000,
       deadlineSeconds: 7200,
     });
