@@ -89,8 +89,10 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
       model: `${input.generation.model.provider}/${input.generation.model.model}`,
       target: input.numSteps,
       progress: { accepted: 0, target: input.numSteps, batchesDone: 0, status: 'running' },
+      // Batch mode: `stop` and `cancel` say what happens to the provider batches; the UI shows the mode.
+      ...(input.batchApi ? { callMode: 'batch' } : {}),
     },
-    staticSummary: `${input.name}: ${input.numSteps} ${input.generation.outputSchema ? 'custom (output_schema)' : input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}`,
+    staticSummary: `${input.name}: ${input.numSteps} ${input.generation.outputSchema ? 'custom (output_schema)' : input.generation.conversationType} examples from ${input.generation.model.provider}/${input.generation.model.model}${input.batchApi ? " through the provider's batch API" : ''}`,
   });
   await fs.writeFile(path.join(input.runDir, WHERE_FILE), JSON.stringify(temporalOf(ctx)) + '\n');
   const run = new RunHandle(ctx.client, input.runId, input.runDir, store);

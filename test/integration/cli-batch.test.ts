@@ -63,3 +63,34 @@ it('kill -9 of generate inside a batch creation, Ctrl-C mid-wait, the same comma
   expect(records).toHaveLength(24);
   expect(new Set(records.map((r) => JSON.stringify(r))).size).toBe(24);
 });
+
+it('deepfabric cancel of an interrupted batch-mode run cancels its provider batches at the provider, and says so', async () => {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-batch-cancel-'));
+  writeFileSync(
+    path.join(cwd, 'batch.yaml'),
+    JSON.stringify({
+      ...GOOD_CLI_CONFIG,
+      run: { name: 'cli-batch-cancel' },
+      generation: { instructions: 'Q&A', conversation: { type: 'basic' }, concurrency: 4, call_mode: 'batch', batch_api: { max_requests: 8, poll_seconds: 1 } },
+      output: { num_samples: 16, samples_per_call: 1, save_as: 'out/batch.jsonl' },
+    }),
+  );
+  const env = { OPENAI_API_KEY: 'sk-batch', OPENAI_BASE_URL: llm.openaiBaseUrl };
+  llm.batches.configure({ processingMs: 600_000, createDelayMs: 0 });
+  const before = llm.batches.batches.length;
+  const gen = spawnCli(['generate', 'batch.yaml'], { cwd, env });
+  await waitFor(
+    () => (llm.batches.batches.length === before + 2 && /provider batch \S+ (is at the provider|submitted)/.test(gen.output())) || undefined,
+    120_000,
+    50,
+  );
+  gen.child.kill('SIGINT');
+  const interrupted = await gen.done;
+  const runId = /run (cli-batch-cancel-\S+) \(/.exec(interrupted.stderr)![1]!;
+
+  const cancel = await runCli(['cancel', runId], { cwd, env });
+  expect(shown(cancel)).toEqual({ code: 0, tail: expect.stringContaining(`${runId} cancelled (its provider batches are cancelled at the provider)`) });
+  const mine = llm.batches.batches.slice(before);
+  expect(mine).toHaveLength(2);
+  expect(mine.every((b) => b.cancelledAt !== undefined)).toBe(true);
+});

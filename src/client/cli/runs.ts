@@ -145,23 +145,26 @@ control('resume', 'resume a paused run', async (run, _json, c) => {
 async function endRun(run: RunHandle, c: ControlContext, how: 'stop' | 'cancel'): Promise<string> {
   const d = await run.handle.describe();
   if (d.status.name !== 'RUNNING') return `${run.runId} has already ended (${d.status.name.toLowerCase()}): nothing to ${how}`;
+  const batchMode = (d.memo as { callMode?: string } | undefined)?.callMode === 'batch';
   if (how === 'stop') {
     await run.stop();
-    if (c.ctx.mode !== 'embedded' || (await hasLiveWorker(c.ctx, d.taskQueue))) return `stopping ${run.runId}: ${partialNote(run.runId)}`;
+    const atProvider = batchMode ? '; its provider batches are cancelled at the provider, the lines they had answered kept' : '';
+    if (c.ctx.mode !== 'embedded' || (await hasLiveWorker(c.ctx, d.taskQueue))) return `stopping ${run.runId}${atProvider}: ${partialNote(run.runId)}`;
     return (
       `stop recorded for ${run.runId}, but no worker is running it: it stops (finishing its in-flight batches) when the same generate command resumes it. ` +
       `deepfabric cancel ${run.runId} ends it now without another model call`
     );
   }
   await run.cancel();
-  if (c.ctx.mode !== 'embedded') return `cancelling ${run.runId}: ${partialNote(run.runId)}`;
+  const atProvider = batchMode ? ' (its provider batches are cancelled at the provider)' : '';
+  if (c.ctx.mode !== 'embedded') return `cancelling ${run.runId}${atProvider}: ${partialNote(run.runId)}`;
   process.stderr.write(`cancelling ${run.runId}; waiting while it assembles its records (no model is called) ...\n`);
   await c.ctx.serve(d.taskQueue, { modelCalls: false });
   const outcome = await run.handle.result().then(
     (r) => `${r.status}: ${r.records} records`,
     (err: Error) => (err.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${err.cause instanceof Error ? err.cause.message : err.message}`),
   );
-  return `${run.runId} ${outcome}; ${partialNote(run.runId)}`;
+  return `${run.runId} ${outcome}${atProvider}; ${partialNote(run.runId)}`;
 }
 const partialNote = (runId: string) =>
   `its records so far are assembled into runs/${runId}/dataset.jsonl in the data folder; deepfabric export ${runId} --out <file> writes them in any format`;
