@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import type { SliceResult } from '../../src/activities/types';
+import type { ChunkCollected, ChunkInput, ChunkSubmitted } from '../../src/activities/provider-batch';
 import { buildRunPlan, type GeneratorState } from '../../src/client/run-builder';
 import { buildTopicInput } from '../../src/client/topic-builder';
 import { GeneratorOptionsSchema } from '../../src/config/generator-options';
@@ -274,5 +275,80 @@ describe('topic build activities', () => {
     expect(saved.file).toBe(path.join(input.buildDir, 'topics.json'));
     const file = JSON.parse((await store.topicBuild(path.basename(input.buildDir)).readFile('topics.json'))!);
     expect(file).toMatchObject({ root_id: 0, nodes: { '0': { topic: 'root' } } });
+  });
+});
+
+describe('batch mode: provider batch activities', () => {
+  /** A batch-mode run of `numSteps` one-call batches on `model`, and its first chunk's input. */
+  async function chunkOf(name: string, model: string, numSteps: number) {
+    const opts = GeneratorOptionsSchema.parse({ modelName: model, concurrency: 1, callsPerBatch: 1, callMode: 'batch' });
+    const plan = buildRunPlan(opts, state, { numSteps, batchSize: 1, topics: topicPaths(numSteps), runName: name } as never, dataDir);
+    const run: RunInput = { ...plan, topics: plan.topics as RunInput['topics'], storeId: await store.id() };
+    return {
+      run,
+      chunk: {
+        ...sliceOf(
+          run,
+          Array.from({ length: numSteps }, (_, i) => i),
+        ),
+        round: 0,
+      },
+    };
+  }
+  const submitActivity = () => activities.submitProviderBatch as (c: ChunkInput) => Promise<ChunkSubmitted>;
+  const collectActivity = () => activities.collectProviderBatch as (c: ChunkInput & { providerBatchId: string }) => Promise<ChunkCollected>;
+  const submit = (chunk: ChunkInput) => exec(attempt(1), submitActivity(), chunk);
+
+  it('a retried submission returns the recorded batch; one that died before the record finds its batch by metadata (OpenAI), never creating twice', async () => {
+    const { chunk } = await chunkOf('pb-openai', 'openai/gpt-4o-mini', 3);
+    const first = await submit(chunk);
+    expect(first).toMatchObject({ lines: 3, reused: false });
+    expect(await submit(chunk)).toMatchObject({ providerBatchId: first.providerBatchId, reused: true });
+    // The worker died after the provider made the batch, before its id was recorded: only the intent is left.
+    const run = store.run(chunk.runId);
+    const record = await run.readCall<Record<string, unknown>>(0, 2000);
+    await run.writeCall(0, 2000, { ...record, id: undefined }, { replace: true });
+    expect(await submit(chunk)).toMatchObject({ providerBatchId: first.providerBatchId, reused: true });
+    expect(llm.batches.batches).toHaveLength(1);
+  });
+
+  it('Anthropic (no metadata): one running candidate is taken; several wait until their lines tell, and the right one is taken', async () => {
+    const { chunk } = await chunkOf('pb-anthropic', 'anthropic/claude-3-5-haiku', 2);
+    llm.batches.configure({ processingMs: 600_000 });
+    const first = await submit(chunk);
+    const run = store.run(chunk.runId);
+    const record = await run.readCall<Record<string, unknown>>(0, 2000);
+    await run.writeCall(0, 2000, { ...record, id: undefined }, { replace: true });
+    expect(await submit(chunk)).toMatchObject({ providerBatchId: first.providerBatchId, reused: true });
+    // Another batch of the same size appears (another process on the key): two candidates.
+    await run.writeCall(0, 2000, { ...record, id: undefined }, { replace: true });
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const sdk = new Anthropic({ apiKey: 'k', baseURL: llm.anthropicBaseUrl });
+    const stranger = await sdk.messages.batches.create({
+      requests: ['x-1', 'x-2'].map((id) => ({ custom_id: id, params: { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } })),
+    });
+    const waiting = await submit(chunk).catch((e: unknown) => e);
+    expect(waiting).toBeInstanceOf(ApplicationFailure);
+    expect((waiting as ApplicationFailure).message).toMatch(/may have made any of the provider batches .*waiting until they end/);
+    expect(llm.batches.batches).toHaveLength(2); // nothing created
+    llm.batches.finishAll();
+    const found = await submit(chunk);
+    expect(found.providerBatchId).toBe(first.providerBatchId);
+    expect(found.providerBatchId).not.toBe(stranger.id);
+    expect(llm.batches.batches).toHaveLength(2);
+  });
+
+  it('collection writes each answer as a call checkpoint once; a second collection returns the same counts and logs nothing twice', async () => {
+    const { chunk } = await chunkOf('pb-collect', 'openai/gpt-4o-mini', 4);
+    llm.batches.configure({ lineOutcome: (_id, i) => (i === 1 ? 'error' : 'ok') });
+    const { providerBatchId } = await submit(chunk);
+    const input = { ...chunk, providerBatchId: providerBatchId! };
+    const counts = await exec(attempt(1), collectActivity(), input);
+    expect(counts).toEqual({ succeeded: 3, unusable: 0, errored: 1, expired: 0, cancelled: 0, missing: 1 });
+    expect(await exec(attempt(2), collectActivity(), input)).toEqual(counts);
+    // The resubmission asks only for the call that errored.
+    const again = await submit({ ...chunk, round: 1 });
+    expect(again.lines).toBe(1);
+    expect(llm.batches.batches[1]!.lines.map((l) => l.customId)).toEqual([llm.batches.batches[0]!.lines[1]!.customId]);
   });
 });
