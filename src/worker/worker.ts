@@ -60,19 +60,18 @@ interface WorkerOptions {
  * once, before the first native connection; later calls are no-ops.
  */
 export function quietRuntime(): void {
-  const write = runtimeLogSink();
+  const write = runtimeLogSink() ?? ((line: string) => void process.stderr.write(line));
+  const debug = process.env.DEEPFABRIC_LOG_LEVEL === 'debug';
   try {
     Runtime.install({
-      logger: new DefaultLogger(
-        process.env.DEEPFABRIC_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN',
-        write
-          ? (entry) => {
-              const meta = entry.meta && Object.keys(entry.meta).length ? ` ${safeJson(entry.meta)}` : '';
-              const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-              write(`${at} ${entry.level} ${entry.message}${meta}\n`);
-            }
-          : undefined,
-      ),
+      logger: new DefaultLogger(debug ? 'DEBUG' : 'WARN', (entry) => {
+        // Batch mode's poll fails by design while a provider batch has nothing new (its retry policy is
+        // the poll loop): one warning a minute for a day is noise, not news.
+        if (!debug && (entry.meta?.error as { type?: string } | undefined)?.type === 'batch_pending') return;
+        const meta = entry.meta && Object.keys(entry.meta).length ? ` ${safeJson(entry.meta)}` : '';
+        const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+        write(`${at} ${entry.level} ${entry.message}${meta}\n`);
+      }),
     });
   } catch {
     // already installed (by the application, or by an earlier call)
