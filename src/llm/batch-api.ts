@@ -102,6 +102,13 @@ export class OpenAIBatchApi implements BatchApi {
     private readonly toFile: (text: string) => Promise<unknown>,
   ) {}
 
+  /** An SDK call whose error becomes a `ModelError`. */
+  private sdk<T>(fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => {
+      throw this.classify(err);
+    });
+  }
+
   private jsonl(lines: BatchLine[]): string {
     return lines
       .map((l) => JSON.stringify({ custom_id: l.customId, method: 'POST', url: '/v1/chat/completions', body: this.adapter.body(l.request) }) + '\n')
@@ -113,7 +120,7 @@ export class OpenAIBatchApi implements BatchApi {
   }
 
   async create(lines: BatchLine[], tag: string): Promise<ProviderBatchState> {
-    try {
+    return this.sdk(async () => {
       const file = await this.client.files.create({ file: (await this.toFile(this.jsonl(lines))) as never, purpose: 'batch' });
       const batch = await this.client.batches.create({
         input_file_id: file.id,
@@ -122,9 +129,7 @@ export class OpenAIBatchApi implements BatchApi {
         metadata: { deepfabric_tag: tag },
       });
       return openaiState(batch);
-    } catch (err) {
-      throw this.classify(err);
-    }
+    });
   }
 
   async find(
@@ -133,7 +138,7 @@ export class OpenAIBatchApi implements BatchApi {
     sinceMs: number,
     _known: readonly string[],
   ): Promise<ProviderBatchState | undefined> {
-    try {
+    return this.sdk(async () => {
       let page = await this.client.batches.list({ limit: 100 });
       for (let i = 0; i < FIND_PAGES; i++) {
         for (const b of page.data) {
@@ -144,36 +149,24 @@ export class OpenAIBatchApi implements BatchApi {
         page = await page.getNextPage();
       }
       return undefined;
-    } catch (err) {
-      throw this.classify(err);
-    }
+    });
   }
 
   async retrieve(id: string): Promise<ProviderBatchState> {
-    try {
-      return openaiState(await this.client.batches.retrieve(id));
-    } catch (err) {
-      throw this.classify(err);
-    }
+    return this.sdk(async () => openaiState(await this.client.batches.retrieve(id)));
   }
 
   async cancel(id: string): Promise<ProviderBatchState> {
-    try {
-      return openaiState(await this.client.batches.cancel(id));
-    } catch (err) {
-      throw this.classify(err);
-    }
+    return this.sdk(async () => openaiState(await this.client.batches.cancel(id)));
   }
 
   async results(id: string): Promise<LineResult[]> {
-    let batch: OpenAI.Batches.Batch;
-    const texts: string[] = [];
-    try {
-      batch = await this.client.batches.retrieve(id);
-      for (const file of [batch.output_file_id, batch.error_file_id]) if (file) texts.push(await (await this.client.files.content(file)).text());
-    } catch (err) {
-      throw this.classify(err);
-    }
+    const texts = await this.sdk(async () => {
+      const batch = await this.client.batches.retrieve(id);
+      const files: string[] = [];
+      for (const file of [batch.output_file_id, batch.error_file_id]) if (file) files.push(await (await this.client.files.content(file)).text());
+      return files;
+    });
     const out: LineResult[] = [];
     for (const text of texts)
       for (const raw of text.split('\n')) {
@@ -250,6 +243,13 @@ export class AnthropicBatchApi implements BatchApi {
     private readonly classify: Classify,
   ) {}
 
+  /** An SDK call whose error becomes a `ModelError`. */
+  private sdk<T>(fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => {
+      throw this.classify(err);
+    });
+  }
+
   private requests(lines: BatchLine[]) {
     return lines.map((l) => ({ custom_id: l.customId, params: this.adapter.body(l.request) }));
   }
@@ -259,11 +259,7 @@ export class AnthropicBatchApi implements BatchApi {
   }
 
   async create(lines: BatchLine[], _tag: string): Promise<ProviderBatchState> {
-    try {
-      return anthropicState(await this.client.messages.batches.create({ requests: this.requests(lines) }));
-    } catch (err) {
-      throw this.classify(err);
-    }
+    return this.sdk(async () => anthropicState(await this.client.messages.batches.create({ requests: this.requests(lines) })));
   }
 
   async find(
@@ -300,25 +296,17 @@ export class AnthropicBatchApi implements BatchApi {
   }
 
   async retrieve(id: string): Promise<ProviderBatchState> {
-    try {
-      return anthropicState(await this.client.messages.batches.retrieve(id));
-    } catch (err) {
-      throw this.classify(err);
-    }
+    return this.sdk(async () => anthropicState(await this.client.messages.batches.retrieve(id)));
   }
 
   async cancel(id: string): Promise<ProviderBatchState> {
-    try {
-      return anthropicState(await this.client.messages.batches.cancel(id));
-    } catch (err) {
-      throw this.classify(err);
-    }
+    return this.sdk(async () => anthropicState(await this.client.messages.batches.cancel(id)));
   }
 
   async results(id: string): Promise<LineResult[]> {
     const out: LineResult[] = [];
     const { name, model } = this.adapter;
-    try {
+    await this.sdk(async () => {
       for await (const line of await this.client.messages.batches.results(id)) {
         const customId = line.custom_id;
         const r = line.result;
@@ -341,9 +329,7 @@ export class AnthropicBatchApi implements BatchApi {
           }),
         });
       }
-    } catch (err) {
-      throw this.classify(err);
-    }
+    });
     return out;
   }
 }

@@ -3,6 +3,7 @@
  * `GenerationStats` snapshot the stats query returns. Pure and deterministic.
  */
 import type { BatchSummary } from '../activities/types';
+import type { BatchCounts } from '../llm/batch-api';
 import { costWithBatchUsd, type TokenPrice } from '../llm/prices';
 
 export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'stopped' | 'failed' | 'cancelled';
@@ -42,17 +43,12 @@ export interface StatsState {
 }
 
 /** One provider batch as the stats show it. */
-export interface ProviderBatchNote {
+export interface ProviderBatchNote extends BatchCounts {
   /** The run's batches it carries (`12-36`) and its round (0: first submission; 1+: resubmissions). */
   batches: string;
   round: number;
+  /** The provider's own status word. */
   status: string;
-  total: number;
-  processing: number;
-  succeeded: number;
-  errored: number;
-  expired: number;
-  cancelled: number;
 }
 
 /** What the run's tokens cost at `price`, the batch-answered ones at the batch price. */

@@ -18,18 +18,23 @@ beforeAll(async () => {
 });
 afterAll(() => llm.stop());
 
-it('kill -9 of generate inside a batch creation, Ctrl-C mid-wait, the same command again: complete, each provider batch once', async () => {
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-batch-'));
-  // 24 calls in provider batches of 8 lines: three provider batches.
+/** `batch.yaml` in `cwd`: `n` one-example calls in batch mode, provider batches of 8 lines, polled every second. */
+function writeConfig(cwd: string, name: string, n: number): void {
   writeFileSync(
     path.join(cwd, 'batch.yaml'),
     JSON.stringify({
       ...GOOD_CLI_CONFIG,
-      run: { name: 'cli-batch' },
+      run: { name },
       generation: { instructions: 'Q&A', conversation: { type: 'basic' }, concurrency: 4, call_mode: 'batch', batch_api: { max_requests: 8, poll_seconds: 1 } },
-      output: { num_samples: 24, samples_per_call: 1, save_as: 'out/batch.jsonl' },
+      output: { num_samples: n, samples_per_call: 1, save_as: 'out/batch.jsonl' },
     }),
   );
+}
+
+it('kill -9 of generate inside a batch creation, Ctrl-C mid-wait, the same command again: complete, each provider batch once', async () => {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-batch-'));
+  // 24 calls in provider batches of 8 lines: three provider batches.
+  writeConfig(cwd, 'cli-batch', 24);
   const env = { OPENAI_API_KEY: 'sk-batch', OPENAI_BASE_URL: llm.openaiBaseUrl };
   const args = ['generate', 'batch.yaml'];
   // The provider batches take ten minutes, until the test says "the next day" (finishAll).
@@ -66,15 +71,7 @@ it('kill -9 of generate inside a batch creation, Ctrl-C mid-wait, the same comma
 
 it('deepfabric cancel of an interrupted batch-mode run cancels its provider batches at the provider, and says so', async () => {
   const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-batch-cancel-'));
-  writeFileSync(
-    path.join(cwd, 'batch.yaml'),
-    JSON.stringify({
-      ...GOOD_CLI_CONFIG,
-      run: { name: 'cli-batch-cancel' },
-      generation: { instructions: 'Q&A', conversation: { type: 'basic' }, concurrency: 4, call_mode: 'batch', batch_api: { max_requests: 8, poll_seconds: 1 } },
-      output: { num_samples: 16, samples_per_call: 1, save_as: 'out/batch.jsonl' },
-    }),
-  );
+  writeConfig(cwd, 'cli-batch-cancel', 16);
   const env = { OPENAI_API_KEY: 'sk-batch', OPENAI_BASE_URL: llm.openaiBaseUrl };
   llm.batches.configure({ processingMs: 600_000, createDelayMs: 0 });
   const before = llm.batches.batches.length;
