@@ -5,6 +5,12 @@
  * exactly its target, no duplicate, no workflow task failed for nondeterminism, and every history
  * of its chain must replay on today's code.
  *
+ * Batch mode (issue 21), once per provider: the same monkey while provider batches are created (each
+ * creation answered late, so kills land inside it), waited on, collected and resubmitted, with
+ * continue-as-new: exact, nothing live, no two provider batches with the same lines, every call in
+ * its first provider batch plus one resubmission exactly when it errored there, and every history
+ * replays.
+ *
  * CHAOS_RUNS (default 3) runs one after the other; CHAOS_SEED makes the kill schedule repeatable.
  */
 import { promises as fs } from 'node:fs';
@@ -64,9 +70,33 @@ function chaosMonkey(taskQueue: string, dataDir: string) {
   };
 }
 
+/** Every history of a run's chain: no workflow task failed for nondeterminism, and each replays on today's code. Returns the chain's run ids. */
+async function expectChainReplays(workflowId: string): Promise<string[]> {
+  const chain: string[] = [];
+  for await (const ex of env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) chain.push(ex.runId);
+  for (const runId of chain) {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const ndeFailures = (history.events ?? []).filter(
+      (e) => e.workflowTaskFailedEventAttributes?.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+    );
+    expect({ runId, ndeFailures: ndeFailures.length }).toEqual({ runId, ndeFailures: 0 });
+    const replayed = await Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath } }, history, runId).catch(async (err: unknown) => {
+      // Evidence for the bug: the history that does not replay, kept beside the test's temp files.
+      const file = path.join(os.tmpdir(), `chaos-replay-failure-${runId}.json`);
+      await fs.writeFile(
+        file,
+        JSON.stringify(temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String })),
+      );
+      console.log(`history that fails replay: ${file}`);
+      return err;
+    });
+    expect(replayed).toBeUndefined();
+  }
+  return chain;
+}
+
 it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers are killed at random`, async () => {
   env.llm.configure({ latencyMs: 250, failureRates: { '500': 0.1 } });
-  const bundle = { codePath: bundlePath };
   for (let r = 0; r < RUNS; r++) {
     const taskQueue = uniqueTaskQueue(`chaos-${r}`);
     const dataDir = tempDataDir();
@@ -155,31 +185,8 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
       expect({ run: r, records: lines.length, distinct: new Set(lines).size }).toEqual({ run: r, records: BATCHES, distinct: BATCHES });
       expect(queryErrors.filter((m) => /nondeterminism|TMPRL1100/i.test(m))).toEqual([]);
 
-      // Every history of the chain: no workflow task failed for nondeterminism, and it replays.
-      const chain = [];
-      for await (const ex of env.client.workflow.list({ query: `WorkflowId = "${run.runId}"` })) chain.push(ex.runId);
+      const chain = await expectChainReplays(run.runId);
       expect(chain.length).toBeGreaterThanOrEqual(3); // 240 batches at 100 per run: continue-as-new twice
-      for (const runId of chain) {
-        const history = await env.client.workflow.getHandle(run.runId, runId).fetchHistory();
-        const ndeFailures = (history.events ?? []).filter(
-          (e) =>
-            e.workflowTaskFailedEventAttributes?.cause === temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
-        );
-        expect({ runId, ndeFailures: ndeFailures.length }).toEqual({ runId, ndeFailures: 0 });
-        const replayed = await Worker.runReplayHistory({ workflowBundle: bundle }, history, runId).catch(async (err: unknown) => {
-          // Evidence for the bug: the history that does not replay, kept beside the test's temp files.
-          const file = path.join(os.tmpdir(), `chaos-replay-failure-${runId}.json`);
-          await fs.writeFile(
-            file,
-            JSON.stringify(
-              temporal.api.history.v1.History.toObject(history as temporal.api.history.v1.History, { longs: String, enums: String, bytes: String }),
-            ),
-          );
-          console.log(`history that fails replay: ${file}`);
-          return err;
-        });
-        expect(replayed).toBeUndefined();
-      }
       console.log(
         `chaos run ${r}: ${monkey.kills} kills, ${queries} stats queries answered, ${queryErrors.length} failed (timeouts while no worker had the run), ${chain.length} segments`,
       );
@@ -189,3 +196,73 @@ it(`${RUNS} runs of ${BATCHES} batches finish exactly, and replay, while workers
     }
   }
 });
+
+it.each(['openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku'])(
+  'batch mode on %s: workers killed at random while provider batches are created, waited on and collected; exact, and never a batch twice',
+  async (model) => {
+    // Creations answered 0.8 s after the batch exists (kills land in that window too), lines answered
+    // over 5 s; 5% of the calls error the first time they are sent (resubmitted once).
+    const sent = new Set<string>();
+    const lineOutcome = (id: string) => (sent.has(id) ? 'ok' : (sent.add(id), hash(id) % 20 === 0 ? 'error' : 'ok'));
+    env.llm.batches.configure({ processingMs: 5000, createDelayMs: 800, lineOutcome });
+    const calls = 120;
+    const taskQueue = uniqueTaskQueue('chaos-batch');
+    const dataDir = tempDataDir();
+    const monkey = chaosMonkey(taskQueue, dataDir);
+    try {
+      await monkey.ready();
+      const gen = new DataSetGenerator({
+        modelName: model,
+        dataDir,
+        callsPerBatch: 1,
+        heartbeatTimeout: 2,
+        batchesPerRun: 10,
+        callMode: 'batch',
+        // 12 provider batches of 10 calls, 3 at once: 30 batches a segment, continue-as-new three times.
+        batchApi: { maxRequests: 10, maxInFlight: 3, pollSeconds: 1 },
+        temporal: { client: env.client, taskQueue },
+      });
+      const run = await gen.startData({ numSteps: calls, batchSize: 1, topics: topicPaths(calls), runName: `chaos-batch-${model.split('/')[0]}` });
+      const result = await run.result();
+      const lines = (await fs.readFile(result.datasetPath, 'utf8')).split('\n').filter(Boolean);
+      expect({ records: lines.length, distinct: new Set(lines).size }).toEqual({ records: calls, distinct: calls });
+      expect(env.llm.calls).toHaveLength(0); // nothing live
+
+      // Never twice: no two provider batches carry the same lines, and a call is in its first batch,
+      // plus one resubmission when it errored there.
+      const created = env.llm.batches.batches;
+      const sets = created.map((b) =>
+        b.lines
+          .map((l) => l.customId)
+          .sort()
+          .join(','),
+      );
+      expect(new Set(sets).size).toBe(sets.length);
+      const firstRound = created.filter((b) => b.lines.length === 10); // resubmissions carry only the errored lines
+      expect(firstRound.map((b) => b.lines.length)).toEqual(Array(12).fill(10));
+      const errored = new Set(firstRound.flatMap((b) => b.lines.filter((l) => l.outcome === 'error').map((l) => l.customId)));
+      for (const b of firstRound)
+        for (const l of b.lines) {
+          const batches = created.filter((x) => x.lines.some((y) => y.customId === l.customId)).length;
+          expect({ line: l.customId, batches }).toEqual({ line: l.customId, batches: errored.has(l.customId) ? 2 : 1 });
+        }
+      expect(result.stats.batchLines).toMatchObject({ succeeded: calls, errored: errored.size, live: 0 });
+      const chain = await expectChainReplays(run.runId);
+      expect(chain.length).toBeGreaterThanOrEqual(3);
+      console.log(
+        `chaos batch ${model}: ${monkey.kills} kills, ${created.length} provider batches (${errored.size} lines resubmitted), ${chain.length} segments`,
+      );
+      expect(monkey.kills).toBeGreaterThanOrEqual(2);
+    } finally {
+      await monkey.stop();
+      env.llm.reset();
+    }
+  },
+);
+
+/** A small stable hash of a string (which lines error). */
+function hash(s: string): number {
+  let h = 0;
+  for (const c of s) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h;
+}
