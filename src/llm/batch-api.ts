@@ -84,6 +84,17 @@ const FIND_PAGES = 20;
 /** Clock slack between this machine and the provider when matching creation times. */
 const CLOCK_SLACK_MS = 5 * 60_000;
 
+/** What both batch APIs share: SDK calls whose errors become `ModelError`s, as a live call's do. */
+abstract class SdkErrors {
+  constructor(protected readonly classify: Classify) {}
+
+  protected sdk<T>(fn: () => Promise<T>): Promise<T> {
+    return fn().catch((err: unknown) => {
+      throw this.classify(err);
+    });
+  }
+}
+
 interface OpenAIAdapter {
   readonly name: string;
   readonly model: string;
@@ -92,21 +103,16 @@ interface OpenAIAdapter {
 }
 
 /** OpenAI: the lines go up as a JSONL file (purpose `batch`), the batch carries the tag in its metadata. */
-export class OpenAIBatchApi implements BatchApi {
+export class OpenAIBatchApi extends SdkErrors implements BatchApi {
   readonly maxLines = 50_000;
   readonly maxBytes = 200 * 1024 * 1024;
   constructor(
     private readonly client: OpenAI,
     private readonly adapter: OpenAIAdapter,
-    private readonly classify: Classify,
+    classify: Classify,
     private readonly toFile: (text: string) => Promise<unknown>,
-  ) {}
-
-  /** An SDK call whose error becomes a `ModelError`. */
-  private sdk<T>(fn: () => Promise<T>): Promise<T> {
-    return fn().catch((err: unknown) => {
-      throw this.classify(err);
-    });
+  ) {
+    super(classify);
   }
 
   private jsonl(lines: BatchLine[]): string {
@@ -234,20 +240,15 @@ interface AnthropicAdapter {
  * Anthropic: Message Batches have no metadata, so `find` matches a batch by its creation time
  * (after the attempt began) and its line count, and (once it has ended) by its lines' custom ids.
  */
-export class AnthropicBatchApi implements BatchApi {
+export class AnthropicBatchApi extends SdkErrors implements BatchApi {
   readonly maxLines = 100_000;
   readonly maxBytes = 256 * 1024 * 1024;
   constructor(
     private readonly client: Anthropic,
     private readonly adapter: AnthropicAdapter,
-    private readonly classify: Classify,
-  ) {}
-
-  /** An SDK call whose error becomes a `ModelError`. */
-  private sdk<T>(fn: () => Promise<T>): Promise<T> {
-    return fn().catch((err: unknown) => {
-      throw this.classify(err);
-    });
+    classify: Classify,
+  ) {
+    super(classify);
   }
 
   private requests(lines: BatchLine[]) {

@@ -1,3 +1,5 @@
+import type { BatchApi } from './batch-api';
+
 /** One structured-output request to a model. */
 export interface GenerateRequest {
   system: string;
@@ -37,5 +39,5 @@ export interface LlmProvider {
   readonly model: string;
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /** The provider's batch API (OpenAI, Anthropic); absent where there is none. */
-  batches?(): import('./batch-api').BatchApi;
+  batches?(): BatchApi;
 }

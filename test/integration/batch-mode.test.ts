@@ -28,6 +28,15 @@ const make = (model: string, batchApi: Record<string, unknown> = {}, extra: Reco
     temporal: { client: env.client, taskQueue: env.taskQueue },
   });
 
+/** What the server billed: its live calls at the price, its batch lines at half. */
+const mixedCost = () => {
+  const live = env.llm.calls.reduce((t, c) => ({ inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), {
+    inputTokens: 0,
+    outputTokens: 0,
+  });
+  return costUsd(live, price) + costUsd(env.llm.batches.billed(), price) / 2;
+};
+
 const textsOf = async (file: string) => [...(await Dataset.load(file))].map((r) => JSON.stringify(r.messages));
 
 describe.each(['openai/gpt-4o-mini', 'anthropic/claude-3-5-haiku'])('%s', (model) => {
@@ -84,12 +93,7 @@ it('lines still unanswered after the last attempt are called live, at the live p
   expect(env.llm.batches.batches).toHaveLength(1);
   expect(env.llm.calls.length).toBe(2);
   expect(result.stats.batchLines?.live).toBe(2);
-  const live = env.llm.calls.reduce((t, c) => ({ inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), {
-    inputTokens: 0,
-    outputTokens: 0,
-  });
-  const billed = env.llm.batches.billed();
-  expect(result.stats.costUsd).toBeCloseTo(costUsd(live, price) + costUsd(billed, price) / 2, 5);
+  expect(result.stats.costUsd).toBeCloseTo(mixedCost(), 5);
 });
 
 it('past batch_deadline, what is unanswered is cancelled at the provider and called live; what it answered is kept', async () => {
@@ -112,11 +116,7 @@ it('past batch_deadline, what is unanswered is cancelled at the provider and cal
   expect(atProvider).toBeLessThan(60);
   expect(env.llm.calls).toHaveLength(60 - atProvider);
   expect(result.stats.batchLines).toMatchObject({ submitted: 60, succeeded: atProvider, cancelled: 60 - atProvider, live: 60 - atProvider });
-  const live = env.llm.calls.reduce((t, c) => ({ inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), {
-    inputTokens: 0,
-    outputTokens: 0,
-  });
-  expect(result.stats.costUsd).toBeCloseTo(costUsd(live, price) + costUsd(env.llm.batches.billed(), price) / 2, 5);
+  expect(result.stats.costUsd).toBeCloseTo(mixedCost(), 5);
 });
 
 it('stop cancels the provider batch and keeps the lines it had finished; nothing is called live', async () => {
