@@ -16,6 +16,7 @@ import { seedSpinSession, ToolSession } from '../tools/tools';
 import { toStrictJsonSchema } from '../llm/json-schema';
 import type { DatasetRecord } from '../dataset/example-schemas';
 import { AnnouncedLimits, MAX_PACED_WAIT_SECONDS } from '../llm/pacing';
+import { LearnedLimits } from '../llm/learned-limits';
 import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { callOutcome, callRequest, countBy, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
@@ -93,6 +94,8 @@ type OnFatal = (failure: ApplicationFailure) => void;
 export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
   // What the providers' answers announced, for runs told no rate limit (one per worker: its activities share it).
   const announced = new AnnouncedLimits();
+  // ... and what their 429s taught, for endpoints that announce nothing (learned-limits.ts).
+  const learned = new LearnedLimits();
   /** Runs `input`'s calls in `slots`; `onFatal` hears of a call failure that ends the run. */
   return async function runBatch(input: BatchInput, slots: CallSlots, onFatal: OnFatal): Promise<BatchSummary> {
     const ctx = Context.current();
@@ -104,7 +107,7 @@ export function makeBatchRunner(providers: ProviderFactory, runStore: Store) {
     const madeBy = `${ctx.info.workflowExecution?.runId}/${ctx.info.activityId}`;
     const done = await storedSummary(store, input.batchIndex, madeBy);
     if (done) return done;
-    const batch = await BatchAttempt.open({ providers, pacer: runStore, announced, store, input, slots, onFatal, ctx, madeBy });
+    const batch = await BatchAttempt.open({ providers, pacer: runStore, announced, learned, store, input, slots, onFatal, ctx, madeBy });
     return batch.run();
   };
 }
@@ -132,6 +135,7 @@ interface AttemptParts {
   providers: ProviderFactory;
   pacer: Pacer;
   announced: AnnouncedLimits;
+  learned: LearnedLimits;
   store: RunData;
   input: BatchInput;
   slots: CallSlots;
@@ -219,14 +223,17 @@ class BatchAttempt {
 
   /**
    * One model call, paced at the run's told limit or else at the limit the provider announced on
-   * earlier answers; a failure becomes a FailedCall carrying what the provider charged, if anything.
+   * earlier answers, or else at the limit its 429s taught this worker; a failure becomes a FailedCall
+   * carrying what the provider charged, if anything.
    */
   private async callModel(c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) {
-    const { input, ctx, pacer, announced } = this.p;
+    const { input, ctx, pacer, announced, learned } = this.p;
     const g = this.g;
     const key = pacingKey(g.model);
     const pacing = input.pacing ?? announced.pacing(key);
+    let startedAt: number | undefined;
     if (pacing) await waitForSlot(pacer, key, pacing, ctx.cancellationSignal);
+    else startedAt = await learned.wait(key, ctx.cancellationSignal);
     try {
       const result = await this.p.providers.get(g.model).generate({
         system: g.systemPrompt,
@@ -243,7 +250,10 @@ class BatchAttempt {
       return result;
     } catch (err) {
       // A 429 slows every worker's pacing of this endpoint down.
-      if (pacing && err instanceof ModelError && err.category === 'rate_limit') await pacer.slowDown(key, pacing).catch(() => undefined);
+      if (err instanceof ModelError && err.category === 'rate_limit') {
+        if (pacing) await pacer.slowDown(key, pacing).catch(() => undefined);
+        else if (startedAt !== undefined) learned.rateLimited(key, startedAt, Date.now());
+      }
       const fatal =
         err instanceof ModelError && err.unreachable && input.firstWave
           ? new ModelError(err.message, { category: 'unreachable', provider: err.provider, baseUrl: err.baseUrl, cause: err })

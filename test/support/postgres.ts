@@ -4,7 +4,7 @@
  * refuses root). `.ci/run` installs the package.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,12 @@ export function postgresBin(): string | undefined {
 
 export interface TestPostgres {
   url: string;
+  port: number;
   stop(): Promise<void>;
+  /** A crash: SIGKILL of the postmaster (its backends notice and exit); `restart()` brings it back through crash recovery. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data folder (after `kill()` or `stop()`). */
+  restart(): Promise<void>;
 }
 
 /** Starts a throwaway cluster and creates database `db`; its URL has no password (trust auth on 127.0.0.1). */
@@ -47,21 +52,63 @@ export async function startPostgres(db = 'deepfabric'): Promise<TestPostgres> {
   const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args));
   await as(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  await as(path.join(bin, 'pg_ctl'), [
-    '-D',
-    data,
-    '-l',
-    path.join(dir, 'log'),
-    '-w',
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    'start',
-  ]);
+  const start = () =>
+    as(path.join(bin, 'pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    ]);
+  await start();
   await as(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', db]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/${db}`,
+    port,
     async stop() {
       await as(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined);
+    },
+    async kill() {
+      const pid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const stat = (p: string) => {
+        try {
+          return readFileSync(`/proc/${p}/stat`, 'utf8')
+            .replace(/^\d+ \(.*\) /, '')
+            .split(' ');
+        } catch {
+          return undefined;
+        }
+      };
+      // Its backends, which exit when they see the postmaster gone; then the folder is free to start again.
+      const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && stat(d)?.[1] === String(pid));
+      process.kill(pid, 'SIGKILL');
+      const running = (p: string) => {
+        const s = stat(p);
+        return s !== undefined && s[0] !== 'Z';
+      };
+      for (let i = 0; i < 400 && [String(pid), ...children].some(running); i++) await new Promise((r) => setTimeout(r, 50));
+    },
+    async restart() {
+      // A killed postmaster that nobody reaped is a zombie, which the lock file check takes for a live server.
+      const lock = path.join(data, 'postmaster.pid');
+      if (existsSync(lock)) {
+        const pid = readFileSync(lock, 'utf8').split('\n')[0];
+        const state = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^\d+ \(.*\) /, '')[0] : undefined;
+        if (state === undefined || state === 'Z') rmSync(lock, { force: true });
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await start();
+          return;
+        } catch (err) {
+          // Backends of the killed postmaster may hold its shared memory for a moment.
+          if (attempt >= 40) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
     },
   };
 }

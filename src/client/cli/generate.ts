@@ -318,6 +318,7 @@ program
       let gen: DataSetGenerator | undefined;
       try {
         deepFabricFlags(o);
+        const patience = outagePatience();
         const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
         const checked = await checkGenerate(configFile, o, dataDir);
         const cfg = checked.cfg;
@@ -400,7 +401,8 @@ program
           result = await run.result({
             // A cluster's frontend comes back (restarts, deploys): wait for it. The embedded server is this
             // folder's own process: if it is gone, say so soon (deepfabric server, or the same command, starts it).
-            patienceMs: info.mode === 'embedded' ? 30_000 : 30 * 60_000,
+            // DEEPFABRIC_OUTAGE_PATIENCE (seconds) sets it, for operators whose outages are longer (or scripts that would rather re-attach).
+            patienceMs: patience ?? (info.mode === 'embedded' ? 30_000 : 30 * 60_000),
             onLost: (err) =>
               watcher.say(
                 `lost the connection to Temporal (${(err as Error).message.slice(0, 120)}): waiting for it; the run goes on on the server, and Ctrl-C keeps its progress`,
@@ -489,4 +491,17 @@ program
 function providerBatchCount(s: { providerBatches?: Record<string, unknown> | undefined }): string {
   const n = Object.keys(s.providerBatches ?? {}).length;
   return `${n} provider batch${n === 1 ? '' : 'es'}`;
+}
+
+/** How long `generate` waits for a lost Temporal (ms): DEEPFABRIC_OUTAGE_PATIENCE seconds, or undefined for the default. */
+function outagePatience(): number | undefined {
+  const raw = process.env.DEEPFABRIC_OUTAGE_PATIENCE;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new ConfigurationError(
+      `DEEPFABRIC_OUTAGE_PATIENCE must be a number of seconds (got ${JSON.stringify(raw)}); unset it to wait 30 minutes for a cluster`,
+    );
+  }
+  return seconds * 1000;
 }
