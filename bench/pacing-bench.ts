@@ -6,6 +6,8 @@
  * per sliding minute, to show how fast the shared pacing follows. Writes bench/results/pacing.json.
  *   PACING_PHASE1_S, PACING_PHASE2_S shorten the phases. PACING_TOLD=0: the run is told no limit and
  *   paces at what the server announces in its x-ratelimit-* headers (bench/results/pacing-announced.json).
+ *   PACING_TOLD=0 PACING_ANNOUNCE=0: no headers either; the run learns the limit from the server's 429s
+ *   (src/llm/learned-limits.ts; bench/results/pacing-learned.json).
  */
 import { DataSetGenerator } from '../src/client/data-set-generator';
 import { cpuSeconds, machine, runBench, startStack } from './stack';
@@ -13,11 +15,13 @@ import { cpuSeconds, machine, runBench, startStack } from './stack';
 const phase1 = Number(process.env.PACING_PHASE1_S ?? 180) * 1000;
 const phase2 = Number(process.env.PACING_PHASE2_S ?? 120) * 1000;
 const told = process.env.PACING_TOLD !== '0';
+/** PACING_ANNOUNCE=0 (with PACING_TOLD=0): the server sends no rate-limit headers; the run learns the limit from its 429s. */
+const announce = process.env.PACING_ANNOUNCE !== '0';
 
 async function main(): Promise<void> {
   const stack = await startStack({ taskQueue: 'pacing' });
   const { server, llm, worker, client, dataDir } = stack;
-  llm.configure({ latencyMs: 200, requestsPerMinute: 600 });
+  llm.configure({ latencyMs: 200, requestsPerMinute: 600, announceLimit: announce });
   const gen = new DataSetGenerator({
     modelName: 'openai/gpt-4o-mini',
     dataDir,
@@ -34,7 +38,7 @@ async function main(): Promise<void> {
   const run = await gen.startData({ numSteps: 10_000, batchSize: 1, topics: [['Bench', 'Pacing']], runName: 'pacing' });
   await new Promise((r) => setTimeout(r, phase1));
   const halvedAt = Date.now();
-  llm.configure({ latencyMs: 200, requestsPerMinute: 300 });
+  llm.configure({ latencyMs: 200, requestsPerMinute: 300, announceLimit: announce });
   await new Promise((r) => setTimeout(r, phase2));
   const end = Date.now();
   await run.stop();
@@ -61,7 +65,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     limitPerMinute: 600,
-    pacedAt: told ? 600 : 'the limit announced in the answers (x-ratelimit-limit-requests)',
+    pacedAt: told
+      ? 600
+      : announce
+        ? 'the limit announced in the answers (x-ratelimit-limit-requests)'
+        : "the limit learned from the server's 429s (no rate-limit headers)",
     burst: told ? 10 : 1,
     phase1Seconds: (halvedAt - t0) / 1000,
     phase1CallsAnswered: p1ok,
@@ -71,13 +79,23 @@ async function main(): Promise<void> {
     secondsFromHalvingToLast429: last429 ? Number(((last429 - halvedAt) / 1000).toFixed(1)) : 0,
     phase2AfterFirstMinute: { calls: p2.length, rateLimitedShare: Number((p2.filter((c) => c.outcome === '429').length / Math.max(1, p2.length)).toFixed(4)) },
     phase2Per10s: buckets,
+    longestSecondsWithoutAnAnswer: {
+      phase1AfterFirstMinute: longestGap(calls, t0 + 60_000, halvedAt),
+      phase2: longestGap(calls, halvedAt, end),
+    },
     cpuMsPerCall: {
       worker: Number((((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / Math.max(1, calls.length)).toFixed(2)),
       devServer: Number((((cpuSeconds(server.pid!) - cpu0.server) * 1000) / Math.max(1, calls.length)).toFixed(2)),
     },
   };
-  await stack.report(told ? 'pacing.json' : 'pacing-announced.json', out);
+  await stack.report(told ? 'pacing.json' : announce ? 'pacing-announced.json' : 'pacing-learned.json', out);
   await stack.stop();
+}
+
+/** The longest time (s) between answered calls started within [from, to): a stall shows here. */
+function longestGap(calls: { startedAt: number; outcome: string }[], from: number, to: number): number {
+  const oks = [from, ...calls.filter((c) => c.outcome === 'ok' && c.startedAt >= from && c.startedAt < to).map((c) => c.startedAt), to];
+  return Number((Math.max(...oks.slice(1).map((t, i) => t - oks[i]!)) / 1000).toFixed(1));
 }
 
 runBench(main);

@@ -247,12 +247,13 @@ class BatchAttempt {
         headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
       });
       announced.note(key, result.announcedRpm);
+      if (startedAt !== undefined) learned.answered(key, startedAt, Date.now());
       return result;
     } catch (err) {
       // A 429 slows every worker's pacing of this endpoint down.
       if (err instanceof ModelError && err.category === 'rate_limit') {
         if (pacing) await pacer.slowDown(key, pacing).catch(() => undefined);
-        else if (startedAt !== undefined) learned.rateLimited(key, startedAt, Date.now());
+        else if (startedAt !== undefined) learned.rateLimited(key, startedAt, Date.now(), err.retryAfterMs);
       }
       const fatal =
         err instanceof ModelError && err.unreachable && input.firstWave

@@ -56,6 +56,14 @@ describe('deepfabric generate refuses bad input before anything starts', () => {
       expect(existsSync(path.join(cwd, 'out'))).toBe(false);
     }
   });
+  it('a DEEPFABRIC_OUTAGE_PATIENCE that is not a number of seconds', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-bad-'));
+    writeFileSync(path.join(cwd, 'config.yaml'), JSON.stringify(good));
+    const { code, stderr } = await runCli(['generate', 'config.yaml'], { cwd, env: { DEEPFABRIC_OUTAGE_PATIENCE: '5m' } });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/DEEPFABRIC_OUTAGE_PATIENCE must be a number of seconds \(got "5m"\)/);
+    expect(existsSync(path.join(cwd, 'data'))).toBe(false);
+  });
   it('a config file that does not exist', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'cli-bad-'));
     const { code, stderr } = await runCli(['generate', 'nope.yaml'], { cwd });
@@ -80,6 +88,9 @@ describe("cluster mode with the compose file's worker settings", () => {
     expect(readFileSync(path.join(root, 'scripts/compose/create-deepfabric-db.sql'), 'utf8')).toMatch(/CREATE DATABASE deepfabric;/);
     expect(s['temporal-schema'].image).toMatch(/^temporalio\/admin-tools:/);
     expect(s.temporal.image).toMatch(/^temporalio\/server:/);
+    // The server version compose ships is the one the cluster test builds and runs (npm run test:cluster).
+    const tested = /TEMPORAL_SERVER_VERSION:-([\d.]+)/.exec(readFileSync(path.join(root, 'scripts/ensure-temporal-server.sh'), 'utf8'))![1];
+    expect([s.temporal.image, s['temporal-schema'].image]).toEqual([`temporalio/server:${tested}`, `temporalio/admin-tools:${tested}`]);
     expect(s.temporal.depends_on['temporal-schema'].condition).toBe('service_completed_successfully');
     expect(s.temporal.ports).toContain('7233:7233');
     expect(s.temporal.environment.DB).toBe('postgres12');
