@@ -1,6 +1,6 @@
 /** Dedup as batches arrive: a batch claims its examples in the run's claims log and keeps those no earlier claim matches. */
 import { randomUUID } from 'node:crypto';
-import { claimFor, DedupIndex } from '../dataset/dedup';
+import { claimFor, DedupIndex, type Verdict } from '../dataset/dedup';
 import { recordText, type DatasetRecord } from '../dataset/example-schemas';
 import type { RunData } from '../storage/store';
 import type { BatchInput } from './types';
@@ -24,6 +24,13 @@ export async function dropDuplicates(
   const settings = input.dedup!;
   const attempt = `${input.batchIndex}.${attemptNo}.${randomUUID().slice(0, 8)}`;
   const claims = records.map((r, slot) => claimFor(recordText(r as DatasetRecord), { attempt, batch: input.batchIndex, slot }, settings));
+  const keep = (verdict: Verdict) => {
+    if (!verdict.duplicate) return true;
+    rejected[verdict.reason] = (rejected[verdict.reason] ?? 0) + 1;
+    return false;
+  };
+  // A store that keeps the index (PostgreSQL) decides in one locked round trip; no index in this process.
+  if (store.claimAndCheck) return (await store.claimAndCheck(claims, settings)).map(keep);
   let cache = dedupCache.get(input.runId);
   if (!cache) {
     if (dedupCache.size >= 4) dedupCache.delete(dedupCache.keys().next().value!);
@@ -47,10 +54,7 @@ export async function dropDuplicates(
       return records.map((_, slot) => {
         const at = mine.get(slot);
         if (at === undefined) return true; // not in the log (cannot happen after our append): keep
-        const verdict = c.index.check(at, settings);
-        if (!verdict.duplicate) return true;
-        rejected[verdict.reason] = (rejected[verdict.reason] ?? 0) + 1;
-        return false;
+        return keep(c.index.check(at, settings));
       });
     });
     c.queue = run.catch(() => undefined);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 /** `dedup` settings of a run: exact on by default; `near` is a Jaccard threshold (0-1), off when absent. */
-interface DedupSettings {
+export interface DedupSettings {
   exact: boolean;
   near?: number | undefined;
 }
@@ -240,6 +240,24 @@ function push<K>(m: Map<K, number | number[]>, k: K, v: number): void {
   if (a === undefined) m.set(k, v);
   else if (typeof a === 'number') m.set(k, [a, v]);
   else a.push(v);
+}
+
+/** A claim's index keys: its exact key as a number, and its LSH band keys (with a signature). */
+export function claimKeys(c: Claim): { exact: number; bands: number[] } {
+  return { exact: exactNumber(c.exact), bands: c.sig ? bandKeys(c.sig) : [] };
+}
+
+/**
+ * Verdicts for `fresh` claims appended (in this order) after `earlier`: every earlier claim of the
+ * log that shares a key with one of them, in log order. The same verdicts as a `DedupIndex` of the
+ * whole log gives, since a claim is only ever compared with claims that share a key with it; so a
+ * store can keep the keys and hand back the candidates instead of every worker holding the log.
+ */
+export function verdictsAfter(earlier: Claim[], fresh: Claim[], settings: DedupSettings): Verdict[] {
+  const index = new DedupIndex();
+  for (const c of earlier) index.add(c);
+  const at = fresh.map((c) => index.add(c));
+  return at.map((i) => index.check(i, settings));
 }
 
 /** A candidate's claim. */

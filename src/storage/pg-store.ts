@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { writeFileAtomic } from '../files';
 import type { Shard } from './run-store';
-import type { Claim } from '../dataset/dedup';
+import { claimKeys, verdictsAfter, type Claim, type DedupSettings, type Verdict } from '../dataset/dedup';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
 import type { RunData, RunLayout, Store, StoredTopics, TopicBuildData } from './store';
 import { DataSetGeneratorError } from '../errors';
@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS deepfabric_calls (run_id text NOT NULL, batch integer
 CREATE TABLE IF NOT EXISTS deepfabric_layouts (run_id text PRIMARY KEY, layout json NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_claims (id bigserial PRIMARY KEY, run_id text NOT NULL, claim json NOT NULL);
 CREATE INDEX IF NOT EXISTS deepfabric_claims_run ON deepfabric_claims (run_id, id);
+CREATE TABLE IF NOT EXISTS deepfabric_claim_keys (run_id text NOT NULL, kind smallint NOT NULL, key bigint NOT NULL, id bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS deepfabric_claim_keys_key ON deepfabric_claim_keys (run_id, kind, key);
+CREATE TABLE IF NOT EXISTS deepfabric_claim_index (run_id text PRIMARY KEY, indexed_to bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS deepfabric_pacing (key text PRIMARY KEY, tat double precision NOT NULL, interval_ms double precision NOT NULL);
 ALTER TABLE deepfabric_pacing ADD COLUMN IF NOT EXISTS slowed_at double precision;
 ALTER TABLE deepfabric_pacing ADD COLUMN IF NOT EXISTS floor_ms double precision;
@@ -233,6 +236,78 @@ class PgRunData implements RunData {
     await underLock(await this.pool.connect(), `claims:${this.runId}`, (c) =>
       c.query('INSERT INTO deepfabric_claims (run_id, claim) SELECT $1, c FROM json_array_elements($2::json) AS c', [this.runId, JSON.stringify(claims)]),
     );
+  }
+  async claimAndCheck(claims: Claim[], settings: DedupSettings): Promise<Verdict[]> {
+    let verdicts: Verdict[] = [];
+    // Under the run's claims lock, like appendClaims: the log has one order, and every claim is
+    // decided against exactly the claims before it.
+    await underLock(await this.pool.connect(), `claims:${this.runId}`, async (c) => {
+      const indexed = await c.query<{ indexed_to: string }>('SELECT indexed_to FROM deepfabric_claim_index WHERE run_id = $1', [this.runId]);
+      let indexedTo = Number(indexed.rows[0]?.indexed_to ?? 0);
+      // Claims appended without their keys (by appendClaims) are indexed first.
+      const behind = await c.query<{ id: string; claim: string }>(
+        'SELECT id, claim::text AS claim FROM deepfabric_claims WHERE run_id = $1 AND id > $2 ORDER BY id',
+        [this.runId, indexedTo],
+      );
+      await this.insertKeys(
+        c,
+        behind.rows.map((r) => ({ id: Number(r.id), claim: JSON.parse(r.claim) as Claim })),
+      );
+      const keys = claims.map(claimKeys);
+      const exact = settings.exact ? keys.map((k) => k.exact) : [];
+      const bands = settings.near !== undefined ? keys.flatMap((k) => k.bands) : [];
+      const earlier = await c.query<{ claim: string }>(
+        `SELECT c.claim::text AS claim FROM deepfabric_claims c WHERE c.id IN (
+           SELECT k.id FROM deepfabric_claim_keys k
+           WHERE k.run_id = $1 AND ((k.kind = 0 AND k.key = ANY($2::bigint[])) OR (k.kind = 1 AND k.key = ANY($3::bigint[]))))
+         ORDER BY c.id`,
+        [this.runId, exact, bands],
+      );
+      const added = await c.query<{ id: string; n: string }>(
+        "INSERT INTO deepfabric_claims (run_id, claim) SELECT $1, t.c FROM json_array_elements($2::json) WITH ORDINALITY AS t(c, n) ORDER BY t.n RETURNING id, (claim->>'slot') AS n",
+        [this.runId, JSON.stringify(claims)],
+      );
+      const idOfSlot = new Map(added.rows.map((r) => [Number(r.n), Number(r.id)]));
+      await this.insertKeys(
+        c,
+        claims.map((claim) => ({ id: idOfSlot.get(claim.slot)!, claim })),
+      );
+      indexedTo = Math.max(indexedTo, ...added.rows.map((r) => Number(r.id)), ...behind.rows.map((r) => Number(r.id)));
+      await c.query(
+        'INSERT INTO deepfabric_claim_index (run_id, indexed_to) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET indexed_to = EXCLUDED.indexed_to',
+        [this.runId, indexedTo],
+      );
+      verdicts = verdictsAfter(
+        earlier.rows.map((r) => JSON.parse(r.claim) as Claim),
+        claims,
+        settings,
+      );
+    });
+    return verdicts;
+  }
+  /** The index keys of claims already in the log (one row per exact key and per LSH band). */
+  private async insertKeys(c: PoolClient, claims: { id: number; claim: Claim }[]): Promise<void> {
+    if (!claims.length) return;
+    const kinds: number[] = [];
+    const keys: number[] = [];
+    const ids: number[] = [];
+    for (const { id, claim } of claims) {
+      const k = claimKeys(claim);
+      kinds.push(0);
+      keys.push(k.exact);
+      ids.push(id);
+      for (const b of k.bands) {
+        kinds.push(1);
+        keys.push(b);
+        ids.push(id);
+      }
+    }
+    await c.query('INSERT INTO deepfabric_claim_keys (run_id, kind, key, id) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bigint[])', [
+      this.runId,
+      kinds,
+      keys,
+      ids,
+    ]);
   }
   async readClaims(from: number): Promise<{ claims: Claim[]; next: number }> {
     const r = await this.pool.query<{ id: string; claim: string }>(

@@ -9,7 +9,7 @@
  * (two workers with separate folders would otherwise each hold half the shards, and the run would
  * end with a dataset nobody can assemble).
  */
-import type { Claim } from '../dataset/dedup';
+import type { Claim, DedupSettings, Verdict } from '../dataset/dedup';
 import type { Pacer } from '../llm/pacing';
 import type { Shard } from './run-store';
 
@@ -49,6 +49,13 @@ export interface RunData {
    */
   appendClaims(claims: Claim[]): Promise<void>;
   readClaims(from: number): Promise<{ claims: Claim[]; next: number }>;
+  /**
+   * Appends `claims` to the log and decides each against every claim before it, in the store: the
+   * store keeps the claims' index keys (exact key, LSH bands) and hands back only the earlier claims
+   * that share one (`verdictsAfter`), so no worker holds the run's index (PostgreSQL: memory stays
+   * flat however large the run). Stores without it: each worker reads the log into its own index.
+   */
+  claimAndCheck?(claims: Claim[], settings: DedupSettings): Promise<Verdict[]>;
   /** The run's topics, when they travel by reference (large sets, and topics with ids of their own: graph nodes). */
   writeTopics(topics: StoredTopics): Promise<void>;
   readTopics(): Promise<StoredTopics>;

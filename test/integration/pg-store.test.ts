@@ -9,6 +9,7 @@ import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { RunFailedError } from '../../src/errors';
 import { PgStore } from '../../src/storage/pg-store';
 import { FsStore } from '../../src/storage/fs-store';
+import { claimFor, DedupIndex, type Verdict } from '../../src/dataset/dedup';
 import { topicPaths, workerEnv } from '../support/fixtures';
 import { useIntegrationEnv } from '../support/integration-env';
 import { startPostgres, type TestPostgres } from '../support/postgres';
@@ -74,6 +75,53 @@ it('claims logs (dedup) in PostgreSQL and in a folder: concurrent appends land w
       expect(more.claims).toEqual([claim('a9', 0)]);
       expect(await run.readClaims(more.next)).toEqual({ claims: [], next: more.next });
     }
+  } finally {
+    await store.close();
+  }
+});
+
+it('the dedup index kept in PostgreSQL (claimAndCheck) gives the verdicts of an index of the whole log, concurrent batches and retried attempts included', async () => {
+  const store = await PgStore.connect(pg.url);
+  try {
+    const run = store.run(`index-${Date.now()}`);
+    const settings = { exact: true, near: 0.7 };
+    // 40 batches of 5 texts over 60 base texts: exact repeats, near repeats (one word changed), fresh ones.
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const words = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon'.split(' ');
+    const base = Array.from({ length: 60 }, () => Array.from({ length: 14 }, () => words[Math.floor(rand() * words.length)]!).join(' '));
+    const text = () => {
+      const t = base[Math.floor(rand() * base.length)]!;
+      const roll = rand();
+      if (roll < 0.3) return t;
+      if (roll < 0.6) return t.replace(/\S+$/, 'changed');
+      return `${t} ${Math.floor(rand() * 1e9)} fresh ${Math.floor(rand() * 1e9)}`;
+    };
+    const batches = Array.from({ length: 40 }, (_, b) => ({ b, texts: Array.from({ length: 5 }, text) }));
+    // Batch 7 is retried: its second attempt claims again (its first attempt's claims are its own).
+    const attempts = [...batches.map((x) => ({ ...x, attempt: `${x.b}.1` })), { ...batches[7]!, attempt: '7.2' }];
+    const results = new Map<string, Verdict[]>();
+    // Eight batches at a time, as concurrent slices do: the lock gives the log one order.
+    for (let i = 0; i < attempts.length; i += 8)
+      await Promise.all(
+        attempts.slice(i, i + 8).map(async (a) => {
+          const claims = a.texts.map((t, slot) => claimFor(t, { attempt: a.attempt, batch: a.b, slot }, settings));
+          results.set(a.attempt, await run.claimAndCheck!(claims, settings));
+        }),
+      );
+    // The whole log, in the order the store gave it, through one in-memory index: the same verdicts.
+    const { claims: log } = await run.readClaims(0);
+    expect(log).toHaveLength(attempts.length * 5);
+    const index = new DedupIndex();
+    const expected = new Map<string, Verdict[]>();
+    for (const c of log) {
+      const v = index.check(index.add(c), settings);
+      expected.set(c.attempt, [...(expected.get(c.attempt) ?? []), v]);
+    }
+    expect(Object.fromEntries(results)).toEqual(Object.fromEntries(expected));
+    // And the corpus exercised every verdict.
+    const all = [...results.values()].flat();
+    expect(new Set(all.map((v) => (v.duplicate ? v.reason : 'kept')))).toEqual(new Set(['kept', 'duplicate', 'near-duplicate']));
   } finally {
     await store.close();
   }
