@@ -31,6 +31,8 @@ export interface TestPostgres {
   kill(): Promise<void>;
   /** Starts it again on the same port and data folder (after `kill()` or `stop()`). */
   restart(): Promise<void>;
+  /** The postmaster's process id (its backends are its children). */
+  pid(): number;
 }
 
 /** Starts a throwaway cluster and creates database `db`; its URL has no password (trust auth on 127.0.0.1). */
@@ -70,6 +72,9 @@ export async function startPostgres(db = 'deepfabric'): Promise<TestPostgres> {
     port,
     async stop() {
       await as(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined);
+    },
+    pid() {
+      return Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     },
     async kill() {
       const pid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);

@@ -92,6 +92,11 @@ export class TemporalCluster {
     this.children.set(service, child);
   }
 
+  /** The services' process ids (for CPU and memory readings). */
+  pids(): Record<Service, number | undefined> {
+    return Object.fromEntries(SERVICES.map((s) => [s, this.children.get(s)?.pid])) as Record<Service, number | undefined>;
+  }
+
   /** SIGKILL of one service's process; resolves once it is gone. */
   async kill(service: Service): Promise<void> {
     const child = this.children.get(service);
