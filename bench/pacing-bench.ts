@@ -17,11 +17,17 @@ const phase2 = Number(process.env.PACING_PHASE2_S ?? 120) * 1000;
 const told = process.env.PACING_TOLD !== '0';
 /** PACING_ANNOUNCE=0 (with PACING_TOLD=0): the server sends no rate-limit headers; the run learns the limit from its 429s. */
 const announce = process.env.PACING_ANNOUNCE !== '0';
+/**
+ * PACING_TPM=N (with PACING_TOLD=0): the server enforces N tokens per sliding minute instead of a
+ * request limit, announcing it in x-ratelimit-limit-tokens; halved in phase 2. The shares are of tokens
+ * (bench/results/pacing-tokens.json).
+ */
+const tpm = process.env.PACING_TPM ? Number(process.env.PACING_TPM) : undefined;
 
 async function main(): Promise<void> {
   const stack = await startStack({ taskQueue: 'pacing' });
   const { server, llm, worker, client, dataDir } = stack;
-  llm.configure({ latencyMs: 200, requestsPerMinute: 600, announceLimit: announce });
+  llm.configure({ latencyMs: 200, announceLimit: announce, ...(tpm ? { tokensPerMinute: tpm, requestsPerMinute: undefined } : { requestsPerMinute: 600 }) });
   const gen = new DataSetGenerator({
     modelName: 'openai/gpt-4o-mini',
     dataDir,
@@ -38,7 +44,7 @@ async function main(): Promise<void> {
   const run = await gen.startData({ numSteps: 10_000, batchSize: 1, topics: [['Bench', 'Pacing']], runName: 'pacing' });
   await new Promise((r) => setTimeout(r, phase1));
   const halvedAt = Date.now();
-  llm.configure({ latencyMs: 200, requestsPerMinute: 300, announceLimit: announce });
+  llm.configure({ latencyMs: 200, announceLimit: announce, ...(tpm ? { tokensPerMinute: tpm / 2 } : { requestsPerMinute: 300 }) });
   await new Promise((r) => setTimeout(r, phase2));
   const end = Date.now();
   await run.stop();
@@ -47,7 +53,10 @@ async function main(): Promise<void> {
   const calls = llm.calls.filter((c) => c.startedAt < end);
   const inPhase = (a: number, b: number) => calls.filter((c) => c.startedAt >= a && c.startedAt < b);
   const p1 = inPhase(t0, halvedAt);
-  const p1ok = p1.filter((c) => c.outcome === 'ok').length;
+  // Calls, or with a token limit their tokens, that the server accepted.
+  const weight = (c: (typeof calls)[number]) => (tpm ? c.inputTokens + c.outputTokens : 1);
+  const p1ok = p1.filter((c) => c.outcome === 'ok').reduce((a, c) => a + weight(c), 0);
+  const limit = tpm ?? 600;
   const p1Minutes = (halvedAt - t0) / 60_000;
   const buckets: { fromHalvingS: number; calls: number; rateLimited: number }[] = [];
   for (let t = halvedAt; t < end; t += 10_000) {
@@ -64,7 +73,7 @@ async function main(): Promise<void> {
   const out = {
     date: new Date().toISOString(),
     machine: machine(),
-    limitPerMinute: 600,
+    limitPerMinute: tpm ? `${tpm} tokens` : 600,
     pacedAt: told
       ? 600
       : announce
@@ -73,9 +82,10 @@ async function main(): Promise<void> {
     burst: told ? 10 : 1,
     phase1Seconds: (halvedAt - t0) / 1000,
     phase1CallsAnswered: p1ok,
-    phase1ShareOfLimitUsed: Number((p1ok / (600 * p1Minutes)).toFixed(3)),
+    phase1ShareOfLimitUsed: Number((p1ok / (limit * p1Minutes)).toFixed(3)),
     phase1RateLimitedShare: Number((p1.filter((c) => c.outcome === '429').length / Math.max(1, p1.length)).toFixed(4)),
-    halvedTo: 300,
+    halvedTo: limit / 2,
+    ...(tpm ? { phase2AfterFirstMinuteShareOfLimitUsed: Number((inPhase(halvedAt + 60_000, end).filter((c) => c.outcome === 'ok').reduce((a, c) => a + weight(c), 0) / ((tpm / 2) * ((end - halvedAt - 60_000) / 60_000))).toFixed(3)) } : {}),
     secondsFromHalvingToLast429: last429 ? Number(((last429 - halvedAt) / 1000).toFixed(1)) : 0,
     phase2AfterFirstMinute: { calls: p2.length, rateLimitedShare: Number((p2.filter((c) => c.outcome === '429').length / Math.max(1, p2.length)).toFixed(4)) },
     phase2Per10s: buckets,
@@ -88,7 +98,7 @@ async function main(): Promise<void> {
       devServer: Number((((cpuSeconds(server.pid!) - cpu0.server) * 1000) / Math.max(1, calls.length)).toFixed(2)),
     },
   };
-  await stack.report(told ? 'pacing.json' : announce ? 'pacing-announced.json' : 'pacing-learned.json', out);
+  await stack.report(told ? 'pacing.json' : tpm ? 'pacing-tokens.json' : announce ? 'pacing-announced.json' : 'pacing-learned.json', out);
   await stack.stop();
 }
 

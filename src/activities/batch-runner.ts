@@ -246,7 +246,7 @@ class BatchAttempt {
         signal: ctx.cancellationSignal,
         headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
       });
-      announced.note(key, result.announcedRpm);
+      announced.note(key, result.announcedRpm, result.announcedTpm, result.usage.inputTokens + result.usage.outputTokens);
       if (startedAt !== undefined) learned.answered(key, startedAt, Date.now());
       return result;
     } catch (err) {

@@ -3,7 +3,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
-import { announcedRequestsPerMinute } from './rate-limit-headers';
+import { announcedLimits } from './rate-limit-headers';
 import { AnthropicBatchApi, type BatchApi } from './batch-api';
 
 /** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
@@ -34,7 +34,7 @@ export class AnthropicProvider implements LlmProvider {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let message: Anthropic.Messages.Message;
-    let announcedRpm: number | undefined;
+    let announced: ReturnType<typeof announcedLimits> = {};
     const call = linkedSignal(req.signal);
     try {
       const params = this.body(req);
@@ -47,13 +47,13 @@ export class AnthropicProvider implements LlmProvider {
         })
         .withResponse();
       message = data;
-      announcedRpm = announcedRequestsPerMinute(response.headers);
+      announced = announcedLimits(response.headers);
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, sdk());
     } finally {
       call.release();
     }
-    return { ...this.parse(message), ...(announcedRpm ? { announcedRpm } : {}) };
+    return { ...this.parse(message), ...announced };
   }
 
   /** The Messages API params of a request: a live call's, and a batch line's (`params`). */

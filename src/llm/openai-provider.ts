@@ -3,7 +3,7 @@ import type OpenAI from 'openai';
 import { ModelError } from '../errors';
 import { classifyError } from './classify-error';
 import type { GenerateRequest, GenerateResult, LlmProvider } from './provider';
-import { announcedRequestsPerMinute } from './rate-limit-headers';
+import { announcedLimits } from './rate-limit-headers';
 import { OpenAIBatchApi, type BatchApi } from './batch-api';
 
 /** The SDK, loaded with the first provider: a CLI command that calls no model never loads it. */
@@ -37,20 +37,20 @@ export class OpenAIProvider implements LlmProvider {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     let completion: OpenAI.Chat.Completions.ChatCompletion;
-    let announcedRpm: number | undefined;
+    let announced: ReturnType<typeof announcedLimits> = {};
     const call = linkedSignal(req.signal);
     try {
       const { data, response } = await this.client.chat.completions
         .create(this.body(req), { timeout: req.timeoutMs, maxRetries: 0, signal: call.signal ?? null, headers: req.headers ?? {} })
         .withResponse();
       completion = data;
-      announcedRpm = announcedRequestsPerMinute(response.headers);
+      announced = announcedLimits(response.headers);
     } catch (err) {
       throw classifyError(err, this.name, this.model, this.client.baseURL, sdk());
     } finally {
       call.release();
     }
-    return { ...this.parse(completion), ...(announcedRpm ? { announcedRpm } : {}) };
+    return { ...this.parse(completion), ...announced };
   }
 
   /** The chat-completions body of a request: a live call's, and a batch line's (`body` of an `/v1/chat/completions` line). */

@@ -28,6 +28,8 @@ export interface GenerateResult {
   finishReason: string;
   /** The requests per minute the provider announced on this answer (its rate-limit headers), if any. */
   announcedRpm?: number | undefined;
+  /** The tokens per minute it announced, if any. */
+  announcedTpm?: number | undefined;
 }
 
 /**

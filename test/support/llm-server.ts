@@ -40,6 +40,8 @@ export interface Behaviour {
   realistic: boolean;
   /** A provider's limit: more than this many accepted requests in any sliding minute are answered 429. */
   requestsPerMinute: number | undefined;
+  /** A token limit: a call arriving while the tokens of the calls accepted in the last minute reach this is answered 429. */
+  tokensPerMinute: number | undefined;
   /**
    * Announce `requestsPerMinute` in every answer's headers as the providers do (OpenAI
    * `x-ratelimit-limit-requests` / `-remaining-requests`, Anthropic `anthropic-ratelimit-requests-limit`
@@ -87,6 +89,7 @@ const DEFAULTS: Behaviour = {
   seed: 42,
   respond: undefined,
   requestsPerMinute: undefined,
+  tokensPerMinute: undefined,
   announceLimit: true,
   outcomeForBatch: undefined,
   realistic: false,
@@ -136,6 +139,8 @@ export class LlmTestServer {
   readonly calls: CallRecord[] = [];
   /** Accepted request times within the last minute (for `requestsPerMinute`). */
   private accepted: number[] = [];
+  /** Tokens of the calls accepted within the last minute (for `tokensPerMinute`), by acceptance time. */
+  private acceptedTokens: { at: number; tokens: number }[] = [];
   /** Most calls in flight at once since the last `reset()`. */
   maxConcurrent = 0;
   url = '';
@@ -177,6 +182,7 @@ export class LlmTestServer {
   reset(): void {
     this.behaviour = { ...DEFAULTS, script: [] };
     this.accepted = [];
+    this.acceptedTokens = [];
     this.random = mulberry32(DEFAULTS.seed);
     this.calls.length = 0;
     this.maxConcurrent = 0;
@@ -255,6 +261,19 @@ export class LlmTestServer {
         limitRetryAfter = Math.max(1, Math.ceil((this.accepted[0]! + 60_000 - now) / 1000));
       } else this.accepted.push(now);
     }
+    const tpm = this.behaviour.tokensPerMinute;
+    if (outcome === 'ok' && tpm !== undefined) {
+      const now = Date.now();
+      while (this.acceptedTokens.length && this.acceptedTokens[0]!.at <= now - 60_000) this.acceptedTokens.shift();
+      let used = this.acceptedTokens.reduce((a, t) => a + t.tokens, 0);
+      if (used >= tpm) {
+        outcome = '429';
+        // When enough of the minute's tokens have left it.
+        let i = 0;
+        while (i < this.acceptedTokens.length - 1 && used >= tpm) used -= this.acceptedTokens[i++]!.tokens;
+        limitRetryAfter = Math.max(1, Math.ceil((this.acceptedTokens[Math.max(0, i - 1)]!.at + 60_000 - now) / 1000));
+      }
+    }
 
     const prompt = promptOf(protocol, body);
     const record: CallRecord = {
@@ -280,12 +299,16 @@ export class LlmTestServer {
 
     const rpm = this.behaviour.requestsPerMinute;
     const remaining = rpm === undefined ? 0 : Math.max(0, rpm - this.accepted.length);
-    const limitHeaders: Record<string, string> =
-      rpm === undefined || !this.behaviour.announceLimit
-        ? {}
-        : protocol === 'openai'
-          ? { 'x-ratelimit-limit-requests': String(rpm), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': '1s' }
-          : { 'anthropic-ratelimit-requests-limit': String(rpm), 'anthropic-ratelimit-requests-remaining': String(remaining) };
+    const limitHeaders: Record<string, string> = !this.behaviour.announceLimit
+      ? {}
+      : {
+          ...(rpm === undefined
+            ? {}
+            : protocol === 'openai'
+              ? { 'x-ratelimit-limit-requests': String(rpm), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': '1s' }
+              : { 'anthropic-ratelimit-requests-limit': String(rpm), 'anthropic-ratelimit-requests-remaining': String(remaining) }),
+          ...(tpm === undefined ? {} : protocol === 'openai' ? { 'x-ratelimit-limit-tokens': String(tpm) } : { 'anthropic-ratelimit-tokens-limit': String(tpm) }),
+        };
     const latency = this.behaviour.latencyFor ? this.behaviour.latencyFor(record) : this.behaviour.latencyMs;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     if (outcome === 'hang') {
@@ -305,6 +328,7 @@ export class LlmTestServer {
     const answer = this.answerFor(protocol, body, record.no, outcome === 'bad_json' ? 'bad_json' : outcome === 'bad_schema' ? 'bad_schema' : 'ok');
     record.inputTokens = answer.inputTokens;
     record.outputTokens = answer.outputTokens;
+    if (tpm !== undefined) this.acceptedTokens.push({ at: record.startedAt, tokens: answer.inputTokens + answer.outputTokens });
     return this.send(res, 200, answer.body, limitHeaders);
   }
 

@@ -1,5 +1,5 @@
 import { AnnouncedLimits, currentInterval, reserve, slowDown, type PacingState } from '../../src/llm/pacing';
-import { announcedRequestsPerMinute } from '../../src/llm/rate-limit-headers';
+import { announcedLimits, announcedRequestsPerMinute, announcedTokensPerMinute } from '../../src/llm/rate-limit-headers';
 
 /** Start times of `n` reservations made all at `now` (as many workers asking at once). */
 function starts(n: number, s: { requestsPerMinute: number; burst?: number }, state?: PacingState, now = 0): { at: number[]; state: PacingState | undefined } {
@@ -84,5 +84,30 @@ describe('limits the provider announces', () => {
     limits.note('openai/m@x', 300);
     expect(limits.pacing('openai/m@x')).toEqual({ requestsPerMinute: 285 });
     expect(limits.pacing('anthropic/m@y')).toBeUndefined();
+  });
+
+  it('reads token limits too (OpenAI x-ratelimit-limit-tokens, Anthropic anthropic-ratelimit-tokens-limit)', () => {
+    expect(announcedTokensPerMinute(new Headers({ 'x-ratelimit-limit-tokens': '200000' }))).toBe(200000);
+    expect(announcedTokensPerMinute(new Headers({ 'anthropic-ratelimit-tokens-limit': '80000' }))).toBe(80000);
+    expect(announcedTokensPerMinute(new Headers({ 'x-ratelimit-limit-requests': '600' }))).toBeUndefined();
+    expect(announcedLimits(new Headers({ 'x-ratelimit-limit-requests': '600', 'x-ratelimit-limit-tokens': '90000' }))).toEqual({ announcedRpm: 600, announcedTpm: 90000 });
+  });
+
+  it('paces a token limit as the request rate it allows at the tokens calls use, whichever of the two limits is stricter', () => {
+    const limits = new AnnouncedLimits();
+    // 60,000 tokens a minute, calls of 1,000 tokens: 60 calls a minute, stricter than the 600 requests.
+    limits.note('k', 600, 60_000, 1_000);
+    expect(limits.pacing('k')).toEqual({ requestsPerMinute: 57 });
+    // Longer answers (a moving average, weight 0.1): 1,000 -> 2,000 -> 1,100 tokens a call: 54.5 a minute.
+    limits.note('k', 600, 60_000, 2_000);
+    expect(limits.pacing('k')).toEqual({ requestsPerMinute: Math.floor((60_000 / 1_100) * 0.95) });
+    // Short calls: the request limit is the stricter one.
+    const short = new AnnouncedLimits();
+    short.note('k', 600, 60_000, 50);
+    expect(short.pacing('k')).toEqual({ requestsPerMinute: 570 });
+    // A token limit alone, before any call's tokens are known: nothing to pace by yet.
+    const first = new AnnouncedLimits();
+    first.note('k', undefined, 60_000, undefined);
+    expect(first.pacing('k')).toBeUndefined();
   });
 });
