@@ -85,7 +85,18 @@ async function main(): Promise<void> {
     phase1ShareOfLimitUsed: Number((p1ok / (limit * p1Minutes)).toFixed(3)),
     phase1RateLimitedShare: Number((p1.filter((c) => c.outcome === '429').length / Math.max(1, p1.length)).toFixed(4)),
     halvedTo: limit / 2,
-    ...(tpm ? { phase2AfterFirstMinuteShareOfLimitUsed: Number((inPhase(halvedAt + 60_000, end).filter((c) => c.outcome === 'ok').reduce((a, c) => a + weight(c), 0) / ((tpm / 2) * ((end - halvedAt - 60_000) / 60_000))).toFixed(3)) } : {}),
+    ...(tpm
+      ? {
+          phase2AfterFirstMinuteShareOfLimitUsed: Number(
+            (
+              inPhase(halvedAt + 60_000, end)
+                .filter((c) => c.outcome === 'ok')
+                .reduce((a, c) => a + weight(c), 0) /
+              ((tpm / 2) * ((end - halvedAt - 60_000) / 60_000))
+            ).toFixed(3),
+          ),
+        }
+      : {}),
     secondsFromHalvingToLast429: last429 ? Number(((last429 - halvedAt) / 1000).toFixed(1)) : 0,
     phase2AfterFirstMinute: { calls: p2.length, rateLimitedShare: Number((p2.filter((c) => c.outcome === '429').length / Math.max(1, p2.length)).toFixed(4)) },
     phase2Per10s: buckets,

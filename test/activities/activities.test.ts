@@ -189,6 +189,23 @@ describe('limits the provider announces', () => {
     expect(llm.count('429')).toBe(0);
   });
 
+  it('a token limit announced in the answers (x-ratelimit-limit-tokens) is paced as the calls a minute it allows', async () => {
+    const run = await runOf('tokens', 6);
+    llm.configure({ requestsPerMinute: undefined, tokensPerMinute: 10_000_000 });
+    const worker = createActivities({ env: workerEnv(llm), store });
+    await exec(attempt(1), worker.generateSlice, sliceOf(run, [0])); // a call's tokens, under a limit far away
+    const last = llm.calls[llm.calls.length - 1]!;
+    const tokensPerCall = last.inputTokens + last.outputTokens;
+    llm.configure({ tokensPerMinute: tokensPerCall * 120 }); // 120 such calls a minute: 0.5 s apart
+    await exec(attempt(1), worker.generateSlice, sliceOf(run, [1])); // its answer announces the new limit
+    await exec(attempt(1), worker.generateSlice, wideSlice(run, 2, 4));
+    const starts = startsOf(run, 2);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(gaps.every((g) => g >= 400)).toBe(true); // ~530 ms each (the moving average of tokens per call, 5% below), less timer slack
+    expect(llm.count('429')).toBe(0);
+    llm.configure({ tokensPerMinute: undefined });
+  });
+
   it('without an announcement nothing is paced: the same slice starts its calls together', async () => {
     const run = await runOf('unannounced', 5);
     llm.configure({ requestsPerMinute: 120, announceLimit: false });

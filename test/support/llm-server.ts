@@ -307,7 +307,11 @@ export class LlmTestServer {
             : protocol === 'openai'
               ? { 'x-ratelimit-limit-requests': String(rpm), 'x-ratelimit-remaining-requests': String(remaining), 'x-ratelimit-reset-requests': '1s' }
               : { 'anthropic-ratelimit-requests-limit': String(rpm), 'anthropic-ratelimit-requests-remaining': String(remaining) }),
-          ...(tpm === undefined ? {} : protocol === 'openai' ? { 'x-ratelimit-limit-tokens': String(tpm) } : { 'anthropic-ratelimit-tokens-limit': String(tpm) }),
+          ...(tpm === undefined
+            ? {}
+            : protocol === 'openai'
+              ? { 'x-ratelimit-limit-tokens': String(tpm) }
+              : { 'anthropic-ratelimit-tokens-limit': String(tpm) }),
         };
     const latency = this.behaviour.latencyFor ? this.behaviour.latencyFor(record) : this.behaviour.latencyMs;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));

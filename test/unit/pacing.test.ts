@@ -90,7 +90,10 @@ describe('limits the provider announces', () => {
     expect(announcedTokensPerMinute(new Headers({ 'x-ratelimit-limit-tokens': '200000' }))).toBe(200000);
     expect(announcedTokensPerMinute(new Headers({ 'anthropic-ratelimit-tokens-limit': '80000' }))).toBe(80000);
     expect(announcedTokensPerMinute(new Headers({ 'x-ratelimit-limit-requests': '600' }))).toBeUndefined();
-    expect(announcedLimits(new Headers({ 'x-ratelimit-limit-requests': '600', 'x-ratelimit-limit-tokens': '90000' }))).toEqual({ announcedRpm: 600, announcedTpm: 90000 });
+    expect(announcedLimits(new Headers({ 'x-ratelimit-limit-requests': '600', 'x-ratelimit-limit-tokens': '90000' }))).toEqual({
+      announcedRpm: 600,
+      announcedTpm: 90000,
+    });
   });
 
   it('paces a token limit as the request rate it allows at the tokens calls use, whichever of the two limits is stricter', () => {
