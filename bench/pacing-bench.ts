@@ -76,12 +76,14 @@ async function main(): Promise<void> {
     limitPerMinute: tpm ? `${tpm} tokens` : 600,
     pacedAt: told
       ? 600
-      : announce
-        ? 'the limit announced in the answers (x-ratelimit-limit-requests)'
-        : "the limit learned from the server's 429s (no rate-limit headers)",
+      : tpm
+        ? 'the token limit announced in the answers (x-ratelimit-limit-tokens), as calls a minute at the tokens a call uses'
+        : announce
+          ? 'the limit announced in the answers (x-ratelimit-limit-requests)'
+          : "the limit learned from the server's 429s (no rate-limit headers)",
     burst: told ? 10 : 1,
     phase1Seconds: (halvedAt - t0) / 1000,
-    phase1CallsAnswered: p1ok,
+    [tpm ? 'phase1TokensAccepted' : 'phase1CallsAnswered']: p1ok,
     phase1ShareOfLimitUsed: Number((p1ok / (limit * p1Minutes)).toFixed(3)),
     phase1RateLimitedShare: Number((p1.filter((c) => c.outcome === '429').length / Math.max(1, p1.length)).toFixed(4)),
     halvedTo: limit / 2,
