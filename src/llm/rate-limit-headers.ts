@@ -4,10 +4,16 @@
  * `anthropic-ratelimit-requests-limit`. Both count requests per minute. Undefined when neither is
  * sent (the run then paces when told, or at what its 429s teach: learned-limits.ts).
  */
-export function announcedRequestsPerMinute(headers: { get(name: string): string | null } | undefined): number | undefined {
-  if (!headers) return undefined;
-  for (const name of ['x-ratelimit-limit-requests', 'anthropic-ratelimit-requests-limit']) {
-    const n = Number(headers.get(name));
+export function announcedRequestsPerMinute(headers: HeaderBag | undefined): number | undefined {
+  return firstCount(headers, ['x-ratelimit-limit-requests', 'anthropic-ratelimit-requests-limit']);
+}
+
+type HeaderBag = { get(name: string): string | null };
+
+/** The first of `names` whose header holds a count (1 or more). */
+function firstCount(headers: HeaderBag | undefined, names: string[]): number | undefined {
+  for (const name of names) {
+    const n = Number(headers?.get(name));
     if (Number.isFinite(n) && n >= 1) return Math.floor(n);
   }
   return undefined;
@@ -17,17 +23,12 @@ export function announcedRequestsPerMinute(headers: { get(name: string): string 
  * The token limit a provider announces, per minute: OpenAI's `x-ratelimit-limit-tokens`, Anthropic's
  * `anthropic-ratelimit-tokens-limit` (its most restrictive token limit). Undefined when not sent.
  */
-export function announcedTokensPerMinute(headers: { get(name: string): string | null } | undefined): number | undefined {
-  if (!headers) return undefined;
-  for (const name of ['x-ratelimit-limit-tokens', 'anthropic-ratelimit-tokens-limit']) {
-    const n = Number(headers.get(name));
-    if (Number.isFinite(n) && n >= 1) return Math.floor(n);
-  }
-  return undefined;
+export function announcedTokensPerMinute(headers: HeaderBag | undefined): number | undefined {
+  return firstCount(headers, ['x-ratelimit-limit-tokens', 'anthropic-ratelimit-tokens-limit']);
 }
 
 /** Both limits an answer announced (requests and tokens per minute), for `GenerateResult`. */
-export function announcedLimits(headers: { get(name: string): string | null } | undefined): { announcedRpm?: number; announcedTpm?: number } {
+export function announcedLimits(headers: HeaderBag | undefined): { announcedRpm?: number; announcedTpm?: number } {
   const rpm = announcedRequestsPerMinute(headers);
   const tpm = announcedTokensPerMinute(headers);
   return { ...(rpm ? { announcedRpm: rpm } : {}), ...(tpm ? { announcedTpm: tpm } : {}) };
