@@ -82,6 +82,18 @@ export function defaultCallsPerBatch(concurrency: number): number {
 }
 
 /** The extra-batch budget for top-ups: a fraction of the planned batches. */
+/**
+ * Batches per workflow run before continue-as-new: 500, or 32 rounds of the batches in flight when
+ * that is more (at most 8,000: about as many history events). A continue-as-new waits for every batch
+ * in flight to end, and no new batch starts meanwhile, so a segment of only a few rounds leaves slots
+ * idle: at 512 calls in flight (64 batches) 500-batch segments cost a tenth of the throughput
+ * (bench/results/inflight-512*.json).
+ */
+export function defaultBatchesPerRun(concurrency: number, callsPerBatch: number): number {
+  const inFlight = Math.max(1, Math.floor(concurrency / callsPerBatch));
+  return Math.min(8000, Math.max(500, 32 * inFlight));
+}
+
 export function extraBatches(numSteps: number, examplesPerCall: number, callsPerBatch: number, fraction: number): number {
   return Math.ceil(Math.ceil(numSteps / (examplesPerCall * callsPerBatch)) * fraction);
 }
@@ -181,7 +193,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     },
     maxExtraBatches: extraBatches(numSteps, batchSize, callsPerBatch, opts.maxExtraBatchFraction),
     heartbeatTimeoutSeconds: opts.heartbeatTimeout,
-    batchesPerRun: opts.batchesPerRun,
+    batchesPerRun: opts.batchesPerRun ?? defaultBatchesPerRun(concurrency, callsPerBatch),
   };
   const name = args.runName ?? 'dataset';
   // Same name and dataset settings give the same id, so starting a run again attaches instead of paying twice.

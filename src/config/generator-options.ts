@@ -88,8 +88,11 @@ export const GeneratorOptionsSchema = z
     dataDir: z.string().optional(),
     /** Seconds without a heartbeat before a batch on a dead worker is retried. */
     heartbeatTimeout: z.number().positive().default(10),
-    /** Batches per workflow run before continue-as-new. */
-    batchesPerRun: z.number().int().positive().default(500),
+    /**
+     * Batches per workflow run before continue-as-new (default: `defaultBatchesPerRun`, 500 or more
+     * with many calls in flight: each continue-as-new waits for the batches in flight to end).
+     */
+    batchesPerRun: z.number().int().positive().optional(),
     seed: z.number().int().default(42),
     /** PostgreSQL run store URL (default DEEPFABRIC_STORE); the data folder when unset. Client-side only: never in a run's input. */
     store: z.string().min(1).optional(),

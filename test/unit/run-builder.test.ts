@@ -1,5 +1,5 @@
 import { GeneratorOptionsSchema } from '../../src/config/generator-options';
-import { buildRunPlan, type GeneratorState } from '../../src/client/run-builder';
+import { buildRunPlan, defaultBatchesPerRun, type GeneratorState } from '../../src/client/run-builder';
 import { createDataArgsProblems } from '../../src/config/create-data-args';
 import { DEFAULT_TEMPLATES } from '../../src/prompts/template';
 import { Tree } from '../../src/topics/tree';
@@ -49,6 +49,16 @@ describe('buildRunPlan', () => {
     expect(buildRunPlan(opts, state, { topicModel: g, graphSampling: 'paths', runName: 'g' }, '/data').runId).toBe(
       buildRunPlan(opts, state, { topics: g.getAllPaths(), runName: 'g' }, '/data').runId,
     );
+  });
+  it('continue-as-new every 500 batches, or every 32 rounds of the batches in flight when more (at most 8,000); a set batchesPerRun wins', () => {
+    expect([defaultBatchesPerRun(32, 8), defaultBatchesPerRun(128, 8), defaultBatchesPerRun(512, 8), defaultBatchesPerRun(5000, 8)]).toEqual([
+      500, 512, 2048, 8000,
+    ]);
+    const wide = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 512 });
+    expect(buildRunPlan(wide, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(2048);
+    expect(buildRunPlan(opts, state, { topicModel: tree }, '/data').batchesPerRun).toBe(500);
+    const told = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 512, batchesPerRun: 100 });
+    expect(buildRunPlan(told, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(100);
   });
   it('keeps the API key out of the run input even when the environment has one', () => {
     process.env.OPENAI_API_KEY = 'sk-must-not-travel';
