@@ -66,6 +66,7 @@ export async function startPostgres(db = 'deepfabric'): Promise<TestPostgres> {
       'start',
     ]);
   await start();
+  const postmasterPid = () => Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   await as(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', db]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/${db}`,
@@ -73,36 +74,23 @@ export async function startPostgres(db = 'deepfabric'): Promise<TestPostgres> {
     async stop() {
       await as(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']).catch(() => undefined);
     },
-    pid() {
-      return Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    },
+    pid: postmasterPid,
     async kill() {
-      const pid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      const stat = (p: string) => {
-        try {
-          return readFileSync(`/proc/${p}/stat`, 'utf8')
-            .replace(/^\d+ \(.*\) /, '')
-            .split(' ');
-        } catch {
-          return undefined;
-        }
-      };
+      const pid = postmasterPid();
       // Its backends, which exit when they see the postmaster gone; then the folder is free to start again.
-      const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && stat(d)?.[1] === String(pid));
+      const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && procStat(Number(d))?.[1] === String(pid));
       process.kill(pid, 'SIGKILL');
-      const running = (p: string) => {
-        const s = stat(p);
+      const running = (p: number) => {
+        const s = procStat(p);
         return s !== undefined && s[0] !== 'Z';
       };
-      for (let i = 0; i < 400 && [String(pid), ...children].some(running); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 400 && [pid, ...children.map(Number)].some(running); i++) await new Promise((r) => setTimeout(r, 50));
     },
     async restart() {
       // A killed postmaster that nobody reaped is a zombie, which the lock file check takes for a live server.
-      const lock = path.join(data, 'postmaster.pid');
-      if (existsSync(lock)) {
-        const pid = readFileSync(lock, 'utf8').split('\n')[0];
-        const state = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^\d+ \(.*\) /, '')[0] : undefined;
-        if (state === undefined || state === 'Z') rmSync(lock, { force: true });
+      if (existsSync(path.join(data, 'postmaster.pid'))) {
+        const state = procStat(postmasterPid())?.[0];
+        if (state === undefined || state === 'Z') rmSync(path.join(data, 'postmaster.pid'), { force: true });
       }
       for (let attempt = 0; ; attempt++) {
         try {
@@ -116,4 +104,15 @@ export async function startPostgres(db = 'deepfabric'): Promise<TestPostgres> {
       }
     },
   };
+}
+
+/** A process's /proc stat fields after its name (state first, then the parent's pid), or undefined when it is gone. */
+function procStat(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^\d+ \(.*\) /, '')
+      .split(' ');
+  } catch {
+    return undefined;
+  }
 }
