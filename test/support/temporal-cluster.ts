@@ -15,6 +15,8 @@ import { freePort } from '../../src/worker/dev-server';
 import { waitFor } from './temporal';
 
 const run = promisify(execFile);
+/** The pinned `temporal` CLI (scripts/ensure-temporal.sh). */
+let temporalCli: string | undefined;
 const ROOT = path.join(__dirname, '..', '..');
 
 export const SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
@@ -121,11 +123,12 @@ export class TemporalCluster {
 
   /** Runs the pinned `temporal` CLI against this cluster; resolves with its stdout. */
   async cli(args: string[]): Promise<string> {
-    const temporal = execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-temporal.sh')], {
+    // Found once (the readiness checks call it every half second).
+    temporalCli ??= execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-temporal.sh')], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     }).trim();
-    const { stdout } = await run(temporal, [...args, '--address', this.address], { timeout: 30_000 });
+    const { stdout } = await run(temporalCli, [...args, '--address', this.address], { timeout: 30_000 });
     return stdout;
   }
 
