@@ -75,6 +75,12 @@ async function waitForSlot(pacer: Pacer, key: string, pacing: PacingSettings, si
   if (wait > 0) await pause(wait, signal);
 }
 
+/** Waits (cancellable) until what the endpoint's 429s taught this worker lets a call start; returns its start time. */
+async function waitForLearned(learned: LearnedLimits, key: string, signal: AbortSignal): Promise<number> {
+  for (let ms = learned.delay(key, Date.now()); ms > 0 && !signal.aborted; ms = learned.delay(key, Date.now())) await pause(ms, signal);
+  return learned.started(key, Date.now());
+}
+
 /**
  * The failure a batch reports for its failed calls: a fatal one first (it must reach the workflow
  * even when another call failed retryably), then one the run's policy does not retry (the batch is
@@ -233,7 +239,7 @@ class BatchAttempt {
     const pacing = input.pacing ?? announced.pacing(key);
     let startedAt: number | undefined;
     if (pacing) await waitForSlot(pacer, key, pacing, ctx.cancellationSignal);
-    else startedAt = await learned.wait(key, ctx.cancellationSignal);
+    else startedAt = await waitForLearned(learned, key, ctx.cancellationSignal);
     try {
       const result = await this.p.providers.get(g.model).generate({
         system: g.systemPrompt,
@@ -247,7 +253,7 @@ class BatchAttempt {
         headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
       });
       announced.note(key, result.announcedRpm, result.announcedTpm, result.usage.inputTokens + result.usage.outputTokens);
-      if (startedAt !== undefined) learned.answered(key, startedAt, Date.now());
+      if (startedAt !== undefined) learned.answered(key, Date.now());
       return result;
     } catch (err) {
       // A 429 slows every worker's pacing of this endpoint down.

@@ -23,7 +23,7 @@
  *
  * A told limit wins, then an announced one (both paced through the store and shared by every worker:
  * pacing.ts); this is the fallback for endpoints that say nothing. Pure time arithmetic (`now` is
- * passed in); only `wait` sleeps.
+ * passed in): the batch runner waits the `delay` it returns.
  */
 
 /** The share of `L` a cut leaves. */
@@ -107,8 +107,8 @@ export class LearnedLimits {
     return now;
   }
 
-  /** The call started at `startedAt` was answered (not 429). */
-  answered(key: string, _startedAt: number, now: number): void {
+  /** A call to `key` was answered (not 429) at `now`. */
+  answered(key: string, now: number): void {
     this.note(this.state(key, now), now, false);
   }
 
@@ -139,27 +139,6 @@ export class LearnedLimits {
     }
     l.limit = Math.max(l.floor, this.limit(key, now)! * DECREASE);
     l.cutAt = now;
-  }
-
-  /** Waits (cancellable) until a call to `key` may start, then counts it as started; returns its start time. */
-  async wait(key: string, signal: AbortSignal | undefined, now: () => number = Date.now): Promise<number> {
-    for (;;) {
-      const ms = this.delay(key, now());
-      if (ms <= 0) return this.started(key, now());
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(done, ms);
-        function done() {
-          signal?.removeEventListener('abort', abort);
-          resolve();
-        }
-        function abort() {
-          clearTimeout(t);
-          reject(signal!.reason ?? new Error('cancelled'));
-        }
-        if (signal?.aborted) abort();
-        else signal?.addEventListener('abort', abort, { once: true });
-      });
-    }
   }
 
   /** Whether the recent answers' 429s say a limit: half of them, or a fifth for `PERSISTS_MS`. */

@@ -66,7 +66,7 @@ function simulate(s: Sim): Call[] {
     }
     calls.push({ start: t, ok, worker: slot.worker });
     const end = t + s.latencyMs;
-    if (ok) l.answered(key, token, end);
+    if (ok) l.answered(key, end);
     else l.rateLimited(key, token, end, retryAfterMs);
     slot.next = end;
   }
@@ -115,7 +115,7 @@ describe('LearnedLimits', () => {
     for (; t < 5_000; t += 50) {
       const s = l.started('k', t);
       if (t % 500 === 0) l.rateLimited('k', s, t, 1_000);
-      else l.answered('k', s, t);
+      else l.answered('k', t);
     }
     expect(l.limit('k', t)).toBeUndefined();
     expect(l.delay('k', t)).toBe(0);
@@ -123,7 +123,7 @@ describe('LearnedLimits', () => {
     for (; t < 15_000 && l.limit('k', t) === undefined; t += 50) {
       const s = l.started('k', t);
       if (t % 100 === 0) l.rateLimited('k', s, t, 100);
-      else l.answered('k', s, t);
+      else l.answered('k', t);
     }
     // Learned once the 429s of the last 10 s had stayed at a fifth or more for 5 s (the share passed a
     // fifth at about 6.5 s): the calls accepted so far, per minute (18 a second for 5 s, then 10).
