@@ -21,19 +21,25 @@ import { retryableUnder, RUN_FATAL_TYPES } from '../config/retry-policy';
 import { agentRecord, agentStepPrompt, AgentStepSchema, applyAgentStep } from './agent-loop';
 import { callOutcome, callRequest, countBy, previewText, splitCalls, tokensOf, validateAnswer } from './batch-answers';
 import { topicsFor } from './batch-topics';
+import { JUDGE_SYSTEM_PROMPT } from '../dataset/judge';
+import { ValidatorUnavailableError } from '../dataset/validators';
 import type { CallSlots } from './call-slots';
 import { dropDuplicates } from './dedup-claims';
+import { hasGates, passQualityGates, QUALITY_PROGRESS_KEY } from './quality-gates';
+import { addQualityCounts, type QualityCounts, type QualityNote } from '../config/quality';
 import { toFailure } from './to-failure';
 import {
   AgentCallProgressSchema,
   CallOutcomeSchema,
   parseCheckpoint,
+  QualityProgressSchema,
   StoredSummarySchema,
   type AgentProgress,
   type BatchInput,
   type BatchSummary,
   type CallOutcome,
   type ExecutedCall,
+  type QualityProgress,
   type StoredSummary,
 } from './types';
 
@@ -131,7 +137,7 @@ async function storedSummary(store: RunData, batchIndex: number, madeBy: string)
   }
   // Cached: made by an earlier run or slice (reused, not paid by this one); a shard of an earlier
   // attempt of this slice was paid by this run, and the workflow has not counted it yet.
-  const { recordTopics: _topics, madeBy: by, ...small } = summary.data; // the topics stay in the store, out of history
+  const { recordTopics: _topics, recordQuality: _notes, madeBy: by, ...small } = summary.data; // the topics and notes stay in the store, out of history
   return { ...small, cached: by !== madeBy };
 }
 
@@ -198,7 +204,8 @@ class BatchAttempt {
     const calls = splitCalls(input.firstExample, input.count, input.examplesPerCall);
     // A retry reads the batch's checkpoints at once: finished calls, and agent calls' progress.
     const agent = input.generation.conversationType === 'agent' && input.generation.tools !== undefined;
-    const keys = calls.flatMap((c) => (agent ? [c.call, AGENT_PROGRESS_KEY + c.call] : [c.call]));
+    const gated = hasGates(input.generation.quality);
+    const keys = calls.flatMap((c) => [c.call, ...(agent ? [AGENT_PROGRESS_KEY + c.call] : []), ...(gated ? [QUALITY_PROGRESS_KEY + c.call] : [])]);
     const checkpoints = retry ? await store.readCalls(input.batchIndex, keys) : new Map<number, unknown>();
     return new BatchAttempt(p, previous, topics.paths, topics.ids, calls, checkpoints);
   }
@@ -232,25 +239,33 @@ class BatchAttempt {
    * earlier answers, or else at the limit its 429s taught this worker; a failure becomes a FailedCall
    * carrying what the provider charged, if anything.
    */
-  private async callModel(c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string) {
+  private async callModel(c: { call: number }, prompt: string, jsonSchema: Record<string, unknown>, schemaName: string, judge?: { index: number }) {
     const { input, ctx, pacer, announced, learned } = this.p;
     const g = this.g;
-    const key = pacingKey(g.model);
-    const pacing = input.pacing ?? announced.pacing(key);
+    const j = judge && g.quality?.judge;
+    const model = j ? j.model : g.model;
+    const key = pacingKey(model);
+    // The run's told limit is its generation model's; a judge on another endpoint is paced as announced or learned.
+    const told = key === pacingKey(g.model) ? input.pacing : undefined;
+    const pacing = told ?? announced.pacing(key);
     let startedAt: number | undefined;
     if (pacing) await waitForSlot(pacer, key, pacing, ctx.cancellationSignal);
     else startedAt = await waitForLearned(learned, key, ctx.cancellationSignal);
     try {
-      const result = await this.p.providers.get(g.model).generate({
-        system: g.systemPrompt,
+      const result = await this.p.providers.get(model).generate({
+        system: j ? JUDGE_SYSTEM_PROMPT : g.systemPrompt,
         prompt,
         jsonSchema,
         schemaName,
-        temperature: g.temperature,
-        maxTokens: g.maxTokens,
+        temperature: j ? j.temperature : g.temperature,
+        maxTokens: j ? j.maxTokens : g.maxTokens,
         timeoutMs: g.requestTimeoutSeconds * 1000,
         signal: ctx.cancellationSignal,
-        headers: { 'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`, ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}) },
+        headers: {
+          'x-deepfabric-batch': `${input.runId}/${input.batchIndex}`,
+          ...(this.calls.length > 1 ? { 'x-deepfabric-call': String(c.call) } : {}),
+          ...(judge ? { 'x-deepfabric-judge': String(judge.index) } : {}),
+        },
       });
       announced.note(key, result.announcedRpm, result.announcedTpm, result.usage.inputTokens + result.usage.outputTokens);
       if (startedAt !== undefined) learned.answered(key, Date.now());
@@ -279,8 +294,17 @@ class BatchAttempt {
     const from = c.firstExample - input.firstExample;
     const topics = { paths: this.topicPaths.slice(from, from + c.count), ids: this.topicIds?.slice(from, from + c.count) };
     const paths = topics.paths;
+    const quality = this.g.quality;
+    const gated = hasGates(quality);
+    const saved = gated
+      ? parseCheckpoint(QualityProgressSchema, this.checkpoints.get(QUALITY_PROGRESS_KEY + c.call), (why) =>
+          log.warn(`batch ${input.batchIndex} call ${c.call}: quality checkpoint unreadable (${why}); calling again`),
+        )
+      : undefined;
     let outcome: CallOutcome;
-    if (this.agent) outcome = await this.runAgentCall(c, topics);
+    if (saved)
+      outcome = saved.outcome; // generated (and validated) in an earlier attempt: only its judging is left
+    else if (this.agent) outcome = await this.runAgentCall(c, topics);
     else {
       const ask = callRequest(this.g, paths, c.count, this.lastValidation);
       const result = await this.callModel(c, ask.prompt, ask.jsonSchema, ask.schemaName);
@@ -290,11 +314,30 @@ class BatchAttempt {
         throw new FailedCall(err, result.usage); // an answer that failed validation was paid for
       }
     }
+    if (gated) outcome = await this.passGates(c, outcome, saved);
     // Every call is checkpointed (one appended line) before its slot goes to the next call, so a
     // killed worker loses at most the calls in flight, never more than `concurrency`.
     await store.writeCall(input.batchIndex, c.call, outcome);
     this.outcomes.set(c.call, outcome);
     return outcome;
+  }
+
+  /** The call's examples through the run's validators and judge (quality-gates.ts); a judge call's failure is a failed call of the batch. */
+  private async passGates(c: Call, outcome: CallOutcome, saved: QualityProgress | undefined): Promise<CallOutcome> {
+    const { input, store, ctx } = this.p;
+    try {
+      return await passQualityGates(outcome, {
+        quality: this.g.quality!,
+        saved,
+        save: (progress) => store.writeCall(input.batchIndex, QUALITY_PROGRESS_KEY + c.call, progress, { replace: true }),
+        judge: async (prompt, jsonSchema, index) => this.callModel(c, prompt, jsonSchema, 'judge_scores', { index }),
+        signal: ctx.cancellationSignal,
+      });
+    } catch (err) {
+      if (err instanceof ValidatorUnavailableError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
+      if (err instanceof ModelError) throw new FailedCall(err, err.usage); // an unusable judge answer was paid for
+      throw err;
+    }
   }
 
   /**
@@ -388,6 +431,8 @@ class BatchAttempt {
     const rejected: Record<string, number> = {};
     const records: unknown[] = [];
     const topics: (string[] | undefined)[] = [];
+    const notes: QualityNote[] = [];
+    let quality: QualityCounts | undefined;
     // Answers that failed validation in earlier attempts were paid for too.
     let { inputTokens, outputTokens } = tokensOf(this.previous);
     // What was answered through a provider's batch API costs the batch price.
@@ -400,6 +445,8 @@ class BatchAttempt {
       if (o.batchPriced) batchTokens = { inputTokens: batchTokens.inputTokens + o.inputTokens, outputTokens: batchTokens.outputTokens + o.outputTokens };
       records.push(...o.records);
       topics.push(...o.records.map((_, i) => o.topics?.[i]));
+      notes.push(...o.records.map((_, i) => o.quality?.[i] ?? {}));
+      if (o.qualityCounts) quality = addQualityCounts(quality, o.qualityCounts);
       for (const [k, v] of Object.entries(o.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
       inputTokens += o.inputTokens;
       outputTokens += o.outputTokens;
@@ -408,6 +455,7 @@ class BatchAttempt {
     const keep = input.dedup && records.length ? await dropDuplicates(store, input, this.attempt, records, rejected) : records.map(() => true);
     const kept = records.filter((_, i) => keep[i]);
     const keptTopics = topics.filter((_, i) => keep[i]);
+    const keptNotes = notes.filter((_, i) => keep[i]);
     const summary: BatchSummary = {
       batchIndex: input.batchIndex,
       requested: input.count,
@@ -426,9 +474,15 @@ class BatchAttempt {
       finishedAtMs: Date.now(),
       cached: false,
       ...(kept.length ? { sample: previewText(kept[0] as DatasetRecord) } : {}),
+      ...(quality ? { quality } : {}),
     };
     // The stored summary also keeps each record's topic (the manifest's diversity) and its maker; the workflow gets the small one.
-    const stored: StoredSummary = { ...summary, madeBy: this.p.madeBy, ...(keptTopics.every(Boolean) ? { recordTopics: keptTopics as string[][] } : {}) };
+    const stored: StoredSummary = {
+      ...summary,
+      madeBy: this.p.madeBy,
+      ...(keptTopics.every(Boolean) ? { recordTopics: keptTopics as string[][] } : {}),
+      ...(hasGates(input.generation.quality) ? { recordQuality: keptNotes } : {}),
+    };
     await store.writeShard(input.batchIndex, { summary: stored, records: kept });
     return summary;
   }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { GenerationSettingsSchema, RunInputSchema } from '../config/run-input';
+import { QualityCountsSchema, QualityNoteSchema } from '../config/quality';
 
 /** Input of one batch: small, so history stays small. Topics come inline or are picked from the run's stored topics. */
 const BatchInputSchema = z.object({
@@ -94,6 +95,8 @@ const BatchSummarySchema = z.object({
   cached: z.boolean(),
   /** The batch's first accepted example, cut to 300 characters: the run's memo shows the latest one in the UI. */
   sample: z.string().optional(),
+  /** What its quality gates did (judge calls and tokens, score histograms, validator counts), when the run has any. */
+  quality: QualityCountsSchema.optional(),
 });
 export type BatchSummary = z.infer<typeof BatchSummarySchema>;
 
@@ -131,6 +134,8 @@ export const StoredSummarySchema = BatchSummarySchema.extend({
   recordTopics: z.array(z.array(z.string())).optional(),
   /** The slice activity that wrote it (workflow run id / activity id): its retries count the batch as theirs, anyone else as cached. */
   madeBy: z.string().optional(),
+  /** Each record's quality note (judge scores, flags), when the run has quality gates. */
+  recordQuality: z.array(QualityNoteSchema).optional(),
 });
 export type StoredSummary = z.infer<typeof StoredSummarySchema>;
 
@@ -144,8 +149,22 @@ export const CallOutcomeSchema = z.object({
   outputTokens: z.number(),
   /** Answered through a provider's batch API: its tokens cost the batch price. */
   batchPriced: z.boolean().optional(),
+  /** Each record's quality note, and what the call's quality gates did (runs with quality gates). */
+  quality: z.array(QualityNoteSchema).optional(),
+  qualityCounts: QualityCountsSchema.optional(),
 });
 export type CallOutcome = z.infer<typeof CallOutcomeSchema>;
+
+/**
+ * A call's progress through its quality gates (checkpointed after the validators and after each judge
+ * call): its outcome after the validators, and the judge's answers so far, one per record in order.
+ * A retry resumes from it: neither the generation call nor a finished judge call is paid twice.
+ */
+export const QualityProgressSchema = z.object({
+  outcome: CallOutcomeSchema,
+  judged: z.array(z.object({ scores: z.record(z.string(), z.number()), reason: z.string(), inputTokens: z.number(), outputTokens: z.number() })),
+});
+export type QualityProgress = z.infer<typeof QualityProgressSchema>;
 
 /** One executed tool call of an agent example. */
 const ExecutedCallSchema = z.object({ function_name: z.string(), arguments: z.string(), reasoning: z.string(), result: z.string() });

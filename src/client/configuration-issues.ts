@@ -3,9 +3,9 @@
  * each ("field: what; what to do"). Pure: the options, the active template and an environment in.
  */
 import { formatIssues, GeneratorOptionsSchema, type GeneratorOptionsInput } from '../config/generator-options';
-import { PROVIDERS } from '../config/model-spec';
+import { parseModelName, PROVIDERS } from '../config/model-spec';
 import { unknownVariables } from '../prompts/template';
-import { resolveModel } from './run-builder';
+import { qualitySettings, resolveModel } from './run-builder';
 
 /** Checks the options, the model string, the API key in `env` (the worker's, in embedded mode) and the template's variables. */
 export function configurationIssues(raw: GeneratorOptionsInput, template: string, env: NodeJS.ProcessEnv): string[] {
@@ -18,12 +18,24 @@ export function configurationIssues(raw: GeneratorOptionsInput, template: string
   else if (opts) {
     try {
       const spec = resolveModel(opts);
+      if (opts.quality) qualitySettings(opts.quality, spec, issues);
       const def = PROVIDERS[spec.provider];
       if (def.keyRequired && !env[def.keyEnv] && !('altKeyEnv' in def && env[def.altKeyEnv])) {
         issues.push(`apiKey: ${def.keyEnv} is not set in this process's environment; ${spec.provider} will refuse every call (set it where the worker runs)`);
       }
     } catch (err) {
       issues.push((err as Error).message);
+    }
+  }
+  const judge = opts?.quality?.judge;
+  if (judge?.modelName) {
+    const parsed = parseModelName(judge.modelName, judge.provider, judge.baseUrl);
+    if (parsed.ok) {
+      const def = PROVIDERS[parsed.spec.provider];
+      if (def.keyRequired && !env[def.keyEnv] && !('altKeyEnv' in def && env[def.altKeyEnv]))
+        issues.push(
+          `apiKey: ${def.keyEnv} is not set in this process's environment; the judge (${judge.modelName}) will be refused (set it where the worker runs)`,
+        );
     }
   }
   if (opts && opts.requestTimeout < 5) {

@@ -5,6 +5,7 @@ import { formatIssues, GeneratorOptionsSchema, type GeneratorOptions, type Gener
 import { ConfigurationError, type ErrorCategory } from '../errors';
 import { incompleteRunError } from './run-outcome';
 import { registerContentFilter, type ContentFilter } from '../dataset/content-filters';
+import type { QualityOptionsInput } from '../config/quality';
 import { Dataset } from '../dataset/dataset';
 import { DEFAULT_TEMPLATES } from '../prompts/template';
 import { openStore } from '../storage/open-store';
@@ -122,6 +123,23 @@ export class DataSetGenerator {
     const filterName = name ?? `generator-${this.id}-filter-${this.state.namedFilters.length + 1}`;
     registerContentFilter(filterName, filter);
     this.state.namedFilters.push(filterName);
+    return this;
+  }
+
+  /**
+   * A judge model scores every example on `rubric` (each item from 1 to its `scale`, or on a
+   * `[lowest, highest]` scale); an example under an item's `minScore` (or the judge's `minScore`) is
+   * dropped and topped up. Scores go into the records' `metadata.quality`, the stats and the
+   * manifest; judge tokens are counted apart. `modelName` defaults to the generator's model.
+   */
+  setJudge(judge: NonNullable<QualityOptionsInput['judge']>): this {
+    this.raw = { ...this.raw, quality: { ...this.raw.quality, judge } };
+    return this;
+  }
+
+  /** Adds a validator (`python`, `json`, `regex`, `http`) every example passes; `action: 'flag'` keeps failures, flagged. */
+  addValidator(validator: NonNullable<QualityOptionsInput['validators']>[number]): this {
+    this.raw = { ...this.raw, quality: { ...this.raw.quality, validators: [...(this.raw.quality?.validators ?? []), validator] } };
     return this;
   }
 

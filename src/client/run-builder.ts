@@ -7,6 +7,7 @@ import { RunPlanSchema, type BatchApiSettings, type RunPlan, type SamplingStrate
 import { createDataArgsProblems, type CreateDataArgs } from '../config/create-data-args';
 import { ConfigurationError } from '../errors';
 import { priceFor } from '../llm/prices';
+import { QualitySettingsSchema, type QualityOptions, type QualitySettings } from '../config/quality';
 import { DEFAULT_TEMPLATES, unknownVariables } from '../prompts/template';
 
 export type { CreateDataArgs } from '../config/create-data-args';
@@ -55,10 +56,12 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
  * Changing those and starting again attaches to the same run; nothing is paid twice.
  */
 export function datasetDigest(input: Pick<RunPlan, 'generation' | 'examplesPerCall' | 'sampling' | 'topics'>, topicsFileDigest?: string): string {
-  const { model, ...generation } = input.generation;
+  const { model, quality, ...generation } = input.generation;
+  // A judge's endpoint and price are where and what it costs, not which dataset it makes.
+  const judge = quality?.judge && { ...quality.judge, model: `${quality.judge.model.provider}/${quality.judge.model.model}`, price: undefined };
   const identity = {
     model: `${model.provider}/${model.model}`,
-    generation: { ...generation, requestTimeoutSeconds: undefined },
+    generation: { ...generation, requestTimeoutSeconds: undefined, ...(quality ? { quality: { ...quality, judge } } : {}) },
     batchSize: input.examplesPerCall, // the identity's key predates the name: kept, so run ids stay
     sampling: input.sampling,
     topics:
@@ -133,6 +136,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     );
   }
   if (opts.callMode === 'batch') problems.push(...batchModeProblems(model.provider, opts));
+  const quality = opts.quality ? qualitySettings(opts.quality, model, problems) : undefined;
   if (problems.length) throw new ConfigurationError(`invalid run: ${problems.join('; ')}`, problems);
 
   const price = priceFor(model.provider, model.model, opts.price ? { ...opts.price, source: 'config' } : undefined);
@@ -183,6 +187,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
       filters: { ...opts.filters, ...(state.namedFilters.length ? { named: [...(opts.filters.named ?? []), ...state.namedFilters] } : {}) },
       ...(opts.tools && opts.conversationType === 'agent' && !opts.outputSchema ? { tools: opts.tools } : {}),
       ...(opts.outputSchema ? { outputSchema: opts.outputSchema } : {}),
+      ...(quality ? { quality } : {}),
     },
     retry: {
       maxRetries: opts.maxRetries,
@@ -215,7 +220,55 @@ function batchModeProblems(provider: string, opts: GeneratorOptions): string[] {
     problems.push(`callMode batch: ${provider} has no batch API here; batch mode works with openai and anthropic (use callMode live)`);
   if (opts.conversationType === 'agent' && opts.tools && !opts.outputSchema)
     problems.push('callMode batch: an agent with tools needs each step answered before the next; use callMode live');
+  if (opts.quality?.judge || opts.quality?.validators.length)
+    problems.push('quality: validators and a judge run with live calls only; use callMode live, or drop quality for a batch-mode run');
   return problems;
+}
+
+/**
+ * The run's quality gates from the options: the judge's model (default the generator's), each
+ * rubric item's scale and minimum, the judge's price when known. Problems name their field.
+ */
+export function qualitySettings(q: QualityOptions, generator: ModelSpec, problems: string[]): QualitySettings | undefined {
+  const j = q.judge;
+  let judge: QualitySettings['judge'];
+  if (j) {
+    let model = generator;
+    if (j.modelName) {
+      const parsed = parseModelName(j.modelName, j.provider, j.baseUrl);
+      if (!parsed.ok) problems.push(`quality.judge.modelName: ${parsed.error}`);
+      else model = parsed.spec;
+    }
+    const price = priceFor(model.provider, model.model, j.price ? { ...j.price, source: 'config' } : undefined);
+    judge = {
+      model,
+      rubric: j.rubric.map((r) => {
+        const [min, max] = typeof r.scale === 'number' ? [1, r.scale] : r.scale;
+        const minScore = r.minScore ?? j.minScore;
+        return { name: r.name, description: r.description, min, max, ...(minScore !== undefined ? { minScore } : {}) };
+      }),
+      temperature: j.temperature,
+      maxTokens: j.maxTokens,
+      ...(price ? { price } : {}),
+    };
+  }
+  q.validators.forEach((v, i) => {
+    if (v.type !== 'regex') return;
+    try {
+      new RegExp(v.pattern, 'u');
+    } catch (err) {
+      problems.push(`quality.validators[${i}].pattern: ${(err as Error).message}`);
+    }
+  });
+  const checked = QualitySettingsSchema.safeParse({ ...(judge ? { judge } : {}), validators: q.validators });
+  if (!checked.success) {
+    for (const i of checked.error.issues) {
+      const where = `quality${i.path.map((seg) => (typeof seg === 'number' ? `[${seg}]` : `.${String(seg)}`)).join('')}`;
+      problems.push(`${where}: ${i.message}`);
+    }
+    return undefined;
+  }
+  return checked.data;
 }
 
 /**

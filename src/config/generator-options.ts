@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ToolsSettingsSchema } from '../tools/tools';
+import { QualityOptionsSchema } from './quality';
 import { ConversationTypeSchema, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN } from './run-input';
 
 /** Batches per slice when the config does not say (README, Configuration and Benchmark; bench/results/slices-*.json). */
@@ -81,6 +82,8 @@ export const GeneratorOptionsSchema = z
     /** Extra batches allowed to make up for rejected examples, as a fraction of the planned batches. */
     maxExtraBatchFraction: z.number().min(0).max(10).default(0.5),
     filters: DeclarativeFiltersSchema.default({}),
+    /** Quality gates: validators and a judge model each example passes before it is kept (README, "Quality gates"). */
+    quality: QualityOptionsSchema.optional(),
     /** Example records shown to the model as `{examples}` / style guide. */
     examples: z.array(z.string()).default([]),
     templateVars: z.record(z.string(), z.string()).default({}),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec';
 import { ERROR_CATEGORIES } from '../errors';
 import { ToolsSettingsSchema } from '../tools/tools';
+import { QualitySettingsSchema } from './quality';
 
 /**
  * Output record kinds. `basic` … `tool_calling` are DeepFabric 2.x's (the seed API's);
@@ -67,6 +68,8 @@ export const GenerationSettingsSchema = z.object({
    * record is one such object, as the model answers it (the conversation type is not used).
    */
   outputSchema: z.record(z.string(), z.unknown()).optional(),
+  /** Quality gates (validators, a judge model) each example passes before it is kept (see src/config/quality.ts). */
+  quality: QualitySettingsSchema.optional(),
 });
 export type GenerationSettings = z.infer<typeof GenerationSettingsSchema>;
 

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigurationError } from '../errors';
 import { closest } from './generator-options';
 import { BUILTIN_TOOLS, loadEndpointTools, ToolDefinitionSchema, type ToolDefinition, type ToolsSettings } from '../tools/tools';
+import type { QualityOptionsInput } from './quality';
 import { CONVERSATION_TYPES, DeclarativeFiltersSchema, ErrorCategorySchema, MAX_EXAMPLES_PER_RUN, tooManyExamples, type ConversationType } from './run-input';
 
 /**
@@ -211,6 +212,54 @@ const RawYamlConfigSchema = z
       .object({ repository: z.string().min(1), tags: z.array(z.string()).default([]) })
       .strict()
       .optional(),
+    /** This tool's quality gates (README, "Quality gates"): a judge model's rubric scores and validators. */
+    quality: z
+      .object({
+        judge: z
+          .object({
+            /** The judge's model; default the generation model (temperature 0 unless given). */
+            llm: LlmSchema.optional(),
+            rubric: z
+              .array(
+                z
+                  .object({
+                    name: z.string(),
+                    description: z.string(),
+                    /** The highest score (from 1), or [lowest, highest]; default 5. */
+                    scale: z.union([z.number().int(), z.tuple([z.number().int(), z.number().int()])]).optional(),
+                    min_score: z.number().optional(),
+                  })
+                  .strict(),
+              )
+              .min(1),
+            /** The minimum score of every rubric item without its own min_score. */
+            min_score: z.number().optional(),
+          })
+          .strict()
+          .optional(),
+        validators: z
+          .array(
+            z.discriminatedUnion('type', [
+              z
+                .object({ type: z.literal('python'), ruff: z.boolean().optional(), name: z.string().optional(), action: z.enum(['drop', 'flag']).optional() })
+                .strict(),
+              z.object({ type: z.literal('json'), name: z.string().optional(), action: z.enum(['drop', 'flag']).optional() }).strict(),
+              z.object({ type: z.literal('regex'), pattern: z.string(), name: z.string().optional(), action: z.enum(['drop', 'flag']).optional() }).strict(),
+              z
+                .object({
+                  type: z.literal('http'),
+                  url: z.string().url(),
+                  timeout_seconds: z.number().positive().optional(),
+                  name: z.string().optional(),
+                  action: z.enum(['drop', 'flag']).optional(),
+                })
+                .strict(),
+            ]),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     // DeepFabric 4.x integrations: accepted with a warning.
     kaggle: z.record(z.string(), z.unknown()).optional(),
     deepfabric_cloud: z.record(z.string(), z.unknown()).optional(),
@@ -265,6 +314,8 @@ export interface YamlConfig {
     /** Fields the format may leave out (`output.drop`, `--drop`). */
     drop?: string[] | undefined;
   };
+  /** Quality gates, as the library's `quality` option. */
+  quality?: QualityOptionsInput | undefined;
   /** Where a completed run is pushed (DeepFabric 4.x `huggingface` section). */
   huggingface?: { repository: string; tags: string[] } | undefined;
   /** One line per DeepFabric key accepted without effect here, for the CLI to print. */
@@ -500,9 +551,42 @@ function normalize(raw: RawYamlConfig): { cfg: YamlConfig; issues: string[] } {
       samples_per_call: samples_per_call ?? 1,
     },
     ...(raw.huggingface ? { huggingface: raw.huggingface } : {}),
+    ...(raw.quality ? { quality: qualityOptions(raw.quality) } : {}),
     warnings,
   };
   return { cfg, issues };
+}
+
+/** The YAML's `quality` section as the library's `quality` option (snake_case keys to camelCase). */
+function qualityOptions(q: NonNullable<RawYamlConfig['quality']>): QualityOptionsInput {
+  const j = q.judge;
+  const llm = j?.llm;
+  return {
+    ...(j
+      ? {
+          judge: {
+            ...(llm?.model ? { modelName: llm.model } : {}),
+            ...(llm?.model && llm.provider ? { provider: llm.provider } : {}),
+            ...(llm?.model && llm.base_url ? { baseUrl: llm.base_url } : {}),
+            ...(llm?.temperature !== undefined ? { temperature: llm.temperature } : {}),
+            ...(llm?.max_tokens !== undefined ? { maxTokens: llm.max_tokens } : {}),
+            ...(llm?.price ? { price: { inputPerMTokUsd: llm.price.input_per_mtok, outputPerMTokUsd: llm.price.output_per_mtok } } : {}),
+            rubric: j.rubric.map((r) => ({
+              name: r.name,
+              description: r.description,
+              ...(r.scale !== undefined ? { scale: r.scale } : {}),
+              ...(r.min_score !== undefined ? { minScore: r.min_score } : {}),
+            })),
+            ...(j.min_score !== undefined ? { minScore: j.min_score } : {}),
+          },
+        }
+      : {}),
+    validators: (q.validators ?? []).map((v) => {
+      if (v.type !== 'http') return v;
+      const { timeout_seconds, ...rest } = v;
+      return { ...rest, ...(timeout_seconds !== undefined ? { timeoutSeconds: timeout_seconds } : {}) };
+    }),
+  };
 }
 
 /**

@@ -83,6 +83,7 @@ export class DatasetRun {
         batchesPerSlice: input.batchesPerSlice,
         batchesPerRun: input.batchesPerRun,
         price: input.price,
+        judgePrice: input.generation.quality?.judge?.price,
         batchMode: batchApi && {
           maxInFlight: batchApi.maxInFlight,
           worksPerChunk: Math.max(1, Math.floor(batchApi.maxRequests / input.callsPerBatch)),
@@ -122,7 +123,7 @@ export class DatasetRun {
     return snapshot(
       this.stats,
       { runId: this.input.runId, status, batchesInFlight: s.batchesInFlight, concurrency, paused },
-      { price: this.input.price, budgetUsd },
+      { price: this.input.price, budgetUsd, judgePrice: this.input.generation.quality?.judge?.price },
     );
   }
 

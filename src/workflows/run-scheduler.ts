@@ -33,6 +33,8 @@ interface SchedulerConfig {
   batchesPerRun: number;
   /** The model's price (the budget needs it). */
   price: TokenPrice | undefined;
+  /** The judge model's price, when the run has a judge with a known price (its calls count against the budget too). */
+  judgePrice?: TokenPrice | undefined;
   /**
    * Batch mode: a slice is a chunk of up to `worksPerChunk` batches sent as one provider batch,
    * `maxInFlight` chunks at once; the budget counts every batch in flight at its worst case
@@ -193,7 +195,9 @@ export class RunScheduler {
       const { budgetUsd } = this.settings;
       const price = this.cfg.price;
       const overBudget =
-        budgetUsd !== undefined && price ? budgetRefusal(this.stats, price, budgetUsd, this.inFlight.size, this.worstCasePerBatchUsd(price)) : undefined;
+        budgetUsd !== undefined && price
+          ? budgetRefusal(this.stats, price, budgetUsd, this.inFlight.size, this.worstCasePerBatchUsd(price), this.cfg.judgePrice)
+          : undefined;
       if (overBudget) {
         this.stats.stopReason ??= overBudget;
         this.stopRequested = true;

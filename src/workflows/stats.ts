@@ -4,7 +4,8 @@
  */
 import type { BatchSummary } from '../activities/types';
 import type { BatchCounts } from '../llm/batch-api';
-import { costWithBatchUsd, type TokenPrice } from '../llm/prices';
+import { costUsd, costWithBatchUsd, type TokenPrice } from '../llm/prices';
+import { addQualityCounts, type QualityCounts } from '../config/quality';
 
 export type RunStatus = 'running' | 'paused' | 'completing' | 'completed' | 'stopped' | 'failed' | 'cancelled';
 
@@ -40,6 +41,11 @@ export interface StatsState {
   providerBatches?: Record<string, ProviderBatchNote>;
   /** Batch mode: calls answered by provider batches, resubmitted in a later one, and made live (deadline, attempts used up). */
   batchLines?: { submitted: number; succeeded: number; unusable: number; errored: number; expired: number; cancelled: number; live: number };
+  /**
+   * Runs with quality gates: judge calls and tokens (apart from the generator's), the judge's scores
+   * per criterion (score -> examples judged) and each validator's passes and failures.
+   */
+  quality?: QualityCounts;
 }
 
 /** One provider batch as the stats show it. */
@@ -51,9 +57,12 @@ export interface ProviderBatchNote extends BatchCounts {
   status: string;
 }
 
-/** What the run's tokens cost at `price`, the batch-answered ones at the batch price. */
-export function runCostUsd(s: StatsState, price: TokenPrice): number {
-  return costWithBatchUsd(s, { inputTokens: s.batchInputTokens ?? 0, outputTokens: s.batchOutputTokens ?? 0 }, price);
+/** What the run's tokens cost at `price`, the batch-answered ones at the batch price, and its judge's tokens at `judgePrice`. */
+export function runCostUsd(s: StatsState, price: TokenPrice, judgePrice?: TokenPrice): number {
+  const generation = costWithBatchUsd(s, { inputTokens: s.batchInputTokens ?? 0, outputTokens: s.batchOutputTokens ?? 0 }, price);
+  const q = s.quality;
+  if (!judgePrice || !q?.judgeCalls) return generation;
+  return Math.round((generation + costUsd({ inputTokens: q.judgeInputTokens ?? 0, outputTokens: q.judgeOutputTokens ?? 0 }, judgePrice)) * 1e6) / 1e6;
 }
 
 /** Enough of a batch failure to tell the user what went wrong and where (never a secret). */
@@ -79,8 +88,10 @@ export interface GenerationStats extends StatsState {
   examplesPerSecond: number;
   /** Seconds to the target at the current rate, or null when unknown. */
   etaSeconds: number | null;
-  /** Estimated cost of the tokens so far in dollars, when the model's price is known. */
+  /** Estimated cost of the tokens so far in dollars, when the model's price is known (the judge's included, when its price is known). */
   costUsd?: number;
+  /** The judge's part of it. */
+  judgeCostUsd?: number;
   /** The run's budget in dollars, when it has one. */
   budgetUsd?: number;
 }
@@ -117,6 +128,8 @@ export function recordBatch(s: StatsState, b: BatchSummary): void {
   s.accepted += b.accepted;
   s.requested += b.requested;
   addCounts(s.rejected, b.rejected);
+  // A reused batch's examples are in the dataset (their scores count); its judge calls were paid by an earlier run.
+  if (b.quality) s.quality = addQualityCounts(s.quality, b.cached ? { ...b.quality, judgeCalls: 0, judgeInputTokens: 0, judgeOutputTokens: 0 } : b.quality);
   if (b.cached) {
     s.batchesCached++;
   } else {
@@ -162,8 +175,15 @@ export function recordBatchFailure(
  * one wave of calls above its budget. Batch mode gives `worstCasePerBatchUsd` instead of the
  * average (its batches are paid hours after they are sent). Returns the reason when it may not.
  */
-export function budgetRefusal(s: StatsState, price: TokenPrice, budgetUsd: number, inFlight: number, worstCasePerBatchUsd?: number): string | undefined {
-  const spent = runCostUsd(s, price);
+export function budgetRefusal(
+  s: StatsState,
+  price: TokenPrice,
+  budgetUsd: number,
+  inFlight: number,
+  worstCasePerBatchUsd?: number,
+  judgePrice?: TokenPrice,
+): string | undefined {
+  const spent = runCostUsd(s, price, judgePrice);
   const paid = s.batchesDone - s.batchesCached;
   const perBatch = worstCasePerBatchUsd ?? (paid > 0 ? spent / paid : 0);
   if (spent < budgetUsd && spent + perBatch * (inFlight + 1) <= budgetUsd) return undefined;
@@ -174,7 +194,7 @@ export function budgetRefusal(s: StatsState, price: TokenPrice, budgetUsd: numbe
 export function snapshot(
   s: StatsState,
   extra: { runId: string; status: RunStatus; batchesInFlight: number; concurrency: number; paused: boolean },
-  cost?: { price?: TokenPrice | undefined; budgetUsd?: number | undefined },
+  cost?: { price?: TokenPrice | undefined; budgetUsd?: number | undefined; judgePrice?: TokenPrice | undefined },
 ): GenerationStats {
   const finished = s.batchesDone - s.batchesCached + s.batchesFailed;
   const elapsedSec = Math.max(0, (s.lastUpdateMs - s.startedAtMs) / 1000);
@@ -187,12 +207,16 @@ export function snapshot(
     ...(s.lastFailures ? { lastFailures: { ...s.lastFailures } } : {}),
     ...(s.providerBatches ? { providerBatches: Object.fromEntries(Object.entries(s.providerBatches).map(([k, v]) => [k, { ...v }])) } : {}),
     ...(s.batchLines ? { batchLines: { ...s.batchLines } } : {}),
+    ...(s.quality ? { quality: addQualityCounts(undefined, s.quality) } : {}),
     ...extra,
     successRate: s.calls > 0 ? s.callsOk / s.calls : 1,
     avgRetries: finished > 0 ? s.retries / finished : 0,
     examplesPerSecond: rate,
     etaSeconds: remaining === 0 ? 0 : rate > 0 ? remaining / rate : null,
-    ...(cost?.price ? { costUsd: runCostUsd(s, cost.price) } : {}),
+    ...(cost?.price ? { costUsd: runCostUsd(s, cost.price, cost.judgePrice) } : {}),
+    ...(cost?.judgePrice && s.quality?.judgeCalls
+      ? { judgeCostUsd: costUsd({ inputTokens: s.quality.judgeInputTokens ?? 0, outputTokens: s.quality.judgeOutputTokens ?? 0 }, cost.judgePrice) }
+      : {}),
     ...(cost?.budgetUsd !== undefined ? { budgetUsd: cost.budgetUsd } : {}),
   };
 }

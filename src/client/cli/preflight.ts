@@ -83,6 +83,7 @@ export function checkedGenerator(cfg: YamlConfig, configFile: string, dataDir: s
     ...(g.examples ? { examples: g.examples } : {}),
     ...(g.template_vars ? { templateVars: g.template_vars } : {}),
     ...(g.seed !== undefined ? { seed: g.seed } : {}),
+    ...(cfg.quality ? { quality: cfg.quality } : {}),
     dataDir,
   });
   if (g.template) gen.setCustomTemplate(g.template);
