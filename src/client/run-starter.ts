@@ -43,6 +43,8 @@ export async function startRun(context: () => Promise<TemporalContext>, store: S
   // Batch mode always: a chunk's inputs (submission, collection, its slice) then carry batch numbers, not topic paths.
   else if (topics.kind === 'inline' && (topics.paths.length > INLINE_TOPICS_LIMIT || plan.batchApi)) storedTopics = { paths: topics.paths };
   if (storedTopics) await store.run(plan.runId).writeTopics(storedTopics);
+  // Inline topics travel in the input; the store keeps a copy for the report's topic coverage (paths never used).
+  else if (topics.kind === 'inline') await store.run(plan.runId).writeTopics({ paths: topics.paths });
   const input: RunInput = {
     ...rest,
     storeId: await store.id(),

@@ -1,4 +1,5 @@
 /** What `deepfabric status` and `deepfabric runs list` print for people (scripts use `--json`). Pure. */
+import type { QualityNote } from '../config/quality';
 import type { GenerationStats } from '../workflows/stats';
 
 const pct = (a: number, b: number) => (b > 0 ? `${Math.floor((100 * a) / b)}%` : '-');
@@ -141,7 +142,7 @@ export function olderReleaseNote(runs: { row: RunRow; release: string | undefine
 }
 
 /** One record for a terminal: each message (or question, reasoning, answer) on its own lines, long texts cut. */
-export function formatPreview(record: Record<string, unknown>, heading: string, maxChars = 400): string {
+export function formatPreview(record: Record<string, unknown>, heading: string, maxChars = 400, note?: QualityNote): string {
   const cut = (t: string) => (t.length > maxChars ? `${t.slice(0, maxChars)}… (${t.length} chars)` : t);
   const lines = [`── ${heading}`];
   if (Array.isArray(record.messages)) {
@@ -154,6 +155,15 @@ export function formatPreview(record: Record<string, unknown>, heading: string, 
     const v = record[key];
     if (v !== undefined) lines.push(`${key}: ${cut(typeof v === 'string' ? v : JSON.stringify(v))}`);
   }
+  // The quality gates' word on it: the judge's scores (and reason), the validators it was kept flagged by.
+  const q = note ?? (record.metadata as { quality?: QualityNote } | undefined)?.quality;
+  if (q?.scores)
+    lines.push(
+      `judge: ${Object.entries(q.scores)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}${q.reason ? ` (${cut(q.reason)})` : ''}`,
+    );
+  for (const [name, why] of Object.entries(q?.flags ?? {})) lines.push(`flagged by ${name}: ${why}`);
   return lines.join('\n');
 }
 

@@ -58,10 +58,10 @@ function run(cmd: string, args: string[], input: string, signal?: AbortSignal): 
   });
 }
 
-/** Python to use: `DEEPFABRIC_PYTHON`, else `python3`. */
-const pythonBin = () => process.env.DEEPFABRIC_PYTHON || 'python3';
-/** Ruff to use: `DEEPFABRIC_RUFF`, else `ruff` on the PATH. */
-const ruffBin = () => process.env.DEEPFABRIC_RUFF || 'ruff';
+/** Python to use: `DEEPFABRIC_VALIDATOR_PYTHON`, else `python3`. */
+const pythonBin = () => process.env.DEEPFABRIC_VALIDATOR_PYTHON || 'python3';
+/** Ruff to use: `DEEPFABRIC_VALIDATOR_RUFF`, else `ruff` on the PATH. */
+const ruffBin = () => process.env.DEEPFABRIC_VALIDATOR_RUFF || 'ruff';
 
 async function pythonParseErrors(sources: string[], signal?: AbortSignal): Promise<(string | undefined)[]> {
   if (!sources.length) return [];
@@ -70,7 +70,7 @@ async function pythonParseErrors(sources: string[], signal?: AbortSignal): Promi
     r = await run(pythonBin(), ['-c', PARSE_SCRIPT], JSON.stringify(sources), signal);
   } catch (err) {
     throw new ValidatorUnavailableError(
-      `validator python: cannot run ${pythonBin()} on this worker (${(err as Error).message}); install Python 3 or set DEEPFABRIC_PYTHON to its path`,
+      `validator python: cannot run ${pythonBin()} on this worker (${(err as Error).message}); install Python 3 or set DEEPFABRIC_VALIDATOR_PYTHON to its path`,
     );
   }
   if (r.code !== 0) throw new ValidatorUnavailableError(`validator python: ${pythonBin()} failed: ${r.stderr.trim().slice(0, 300)}`);
@@ -88,7 +88,7 @@ async function ruffErrors(sources: string[], signal?: AbortSignal): Promise<(str
       r = await run(ruffBin(), ['check', '--isolated', '--no-cache', '--output-format', 'json', dir], '', signal);
     } catch (err) {
       throw new ValidatorUnavailableError(
-        `validator python (ruff: true): cannot run ${ruffBin()} on this worker (${(err as Error).message}); pip install ruff, or set DEEPFABRIC_RUFF to its path`,
+        `validator python (ruff: true): cannot run ${ruffBin()} on this worker (${(err as Error).message}); pip install ruff, or set DEEPFABRIC_VALIDATOR_RUFF to its path`,
       );
     }
     if (r.code !== 0 && r.code !== 1)

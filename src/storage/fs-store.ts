@@ -243,6 +243,14 @@ class FsRunData implements RunData {
   async writeManifest(manifest: Record<string, unknown>) {
     await writeFileAtomic(this.files.manifestPath, JSON.stringify(manifest, null, 2) + '\n');
   }
+  async readManifest(): Promise<Record<string, unknown> | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.files.manifestPath, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
   async exportDataset(file: string): Promise<number | undefined> {
     let text: string;
     try {

@@ -365,6 +365,10 @@ class PgRunData implements RunData {
       [this.runId, JSON.stringify(manifest)],
     );
   }
+  async readManifest(): Promise<Record<string, unknown> | undefined> {
+    const r = await this.pool.query<{ manifest: string }>('SELECT manifest::text AS manifest FROM deepfabric_manifests WHERE run_id = $1', [this.runId]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].manifest) as Record<string, unknown>) : undefined;
+  }
   async exportDataset(file: string): Promise<number | undefined> {
     const manifest = await this.pool.query<{ manifest: string }>('SELECT manifest::text AS manifest FROM deepfabric_manifests WHERE run_id = $1', [this.runId]);
     if (!manifest.rows[0]) return undefined;

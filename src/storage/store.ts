@@ -65,6 +65,8 @@ export interface RunData {
    */
   assemble(numSteps: number, onShard: (batch: number) => void): Promise<{ records: number; shards: number }>;
   writeManifest(manifest: Record<string, unknown>): Promise<void>;
+  /** The manifest written when the run ended (undefined while it runs, or before its first end). */
+  readManifest(): Promise<Record<string, unknown> | undefined>;
   /** Writes the assembled dataset to a file on this machine; returns the record count (undefined: not assembled). */
   exportDataset(file: string): Promise<number | undefined>;
 }

@@ -200,6 +200,7 @@ export class DatasetRun {
           model: `${input.generation.model.provider}/${input.generation.model.model}`,
           conversationType: input.generation.conversationType,
           batchSize: input.examplesPerCall, // the seed's name, in the manifest users read
+          ...(input.generation.quality ? { quality: input.generation.quality } : {}),
           status: outcome,
           stats: { ...this.currentStats(), status: outcome }, // not 'completing': the manifest is the run's last word
         },

@@ -11,6 +11,8 @@ import type { CallOutcome, QualityProgress } from '../../src/activities/types';
 import { qualitySettings } from '../../src/client/run-builder';
 import { parseYamlConfig } from '../../src/config/yaml-config';
 import { ConfigurationError } from '../../src/errors';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 
 const rubric = [
   { name: 'correctness', description: 'Is the answer right?', min: 1, max: 5, minScore: 3 },
@@ -75,6 +77,19 @@ describe('validators', () => {
     expect(json!.map((x) => x === undefined)).toEqual([true, true, true, false]);
     expect(regex!.map((x) => x === undefined)).toEqual([true, false, true, false]);
   });
+
+  it("with ruff, lints the blocks that parse by Ruff's default rules (Ruff from PyPI, scripts/ensure-ruff.sh)", async () => {
+    process.env.DEEPFABRIC_VALIDATOR_RUFF ??= execFileSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'ensure-ruff.sh')], {
+      encoding: 'utf8',
+    }).trim();
+    const [python] = await runValidators(
+      [{ type: 'python', ruff: true, action: 'drop' }],
+      ['```python\nimport os\n\nx = 1\n```', '```python\nimport os\n\nprint(os.sep)\n```', '```python\ndef f(:\n```'].map((text) => ({ text, record: {} })),
+    );
+    expect(python![0]).toMatch(/^block ruff F401: .*os.* \(line 1\)$/);
+    expect(python![1]).toBeUndefined();
+    expect(python![2]).toMatch(/^block SyntaxError/); // the parser's word, not Ruff's
+  }, 120_000);
 });
 
 describe('a call through the quality gates', () => {

@@ -1,4 +1,6 @@
 /** `validate`, `generate`, `topics`: the commands that read a YAML config (and what they share: checks, the progress bar, topic builds). */
+import { writeReport } from '../report';
+import { openStore } from '../../storage/open-store';
 import { closing, fail, logSink, logToFile, program } from './common';
 import { checkedGenerator, checkGenerate, confineOutputs } from './preflight';
 import { existsSync } from 'node:fs';
@@ -430,6 +432,8 @@ program
           if (result.status === 'completed') await removeStalePartial(cfg);
         }
         const s = result.stats;
+        const report = await reportFor(run.runId, dataDir);
+        const uiLink = info.uiUrl ? `${info.uiUrl}/namespaces/${info.namespace}/workflows/${run.runId}` : undefined;
         process.stdout.write(
           `${result.status}: ${result.records} records in ${out}\n` +
             (s.batchesCached ? `  ${s.batchesCached} of ${s.batchesDone} batches reused from earlier checkpoints (paid before, not again)\n` : '') +
@@ -442,7 +446,11 @@ program
             (s.stopReason ? `  stopped: ${s.stopReason}\n` : '') +
             (Object.keys(s.errorCategories).length ? `  errors: ${JSON.stringify(s.errorCategories)}\n` : '') +
             (Object.keys(s.rejected).length ? `  rejected: ${JSON.stringify(s.rejected)}\n` : '') +
-            `  manifest: ${result.manifestPath}\n`,
+            (s.quality?.judgeCalls
+              ? `  judge: ${s.quality.judgeCalls} calls, tokens in/out ${s.quality.judgeInputTokens ?? 0}/${s.quality.judgeOutputTokens ?? 0}${s.judgeCostUsd !== undefined ? `, estimated cost $${s.judgeCostUsd.toFixed(4)} (in the total above)` : ''}\n`
+              : '') +
+            `  manifest: ${result.manifestPath}\n` +
+            `  report: ${report}${uiLink ? `   Temporal UI: ${uiLink}` : ''}\n`,
         );
         if (result.status !== 'completed') {
           if (result.status === 'incomplete') process.stderr.write(`error: ${incompleteRunError(result).message}\n`);
@@ -461,6 +469,19 @@ program
       }
     },
   );
+
+/** Writes the run's report beside its data (`deepfabric report`); a failure to write it is said, never fatal to the run's exit. */
+async function reportFor(runId: string, dataDir: string): Promise<string> {
+  const store = await openStore({ dataDir, url: connectionSettings().storeUrl }).catch(() => undefined);
+  if (!store) return `not written (the run store could not be opened); deepfabric report ${runId} writes it`;
+  try {
+    return (await writeReport(store.run(runId), runId, path.join(dataDir, 'runs', runId, 'report.html'))).file;
+  } catch (err) {
+    return `not written (${(err as Error).message.slice(0, 200)}); deepfabric report ${runId} writes it`;
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
 
 program
   .command('topics')

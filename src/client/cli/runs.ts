@@ -20,6 +20,9 @@ import { formatEnded, formatPreview, formatRunsTable, formatStatus, olderRelease
 import { writeFileAtomic } from '../../files';
 import { openStore } from '../../storage/open-store';
 import { connectionSettings } from '../../config/connection';
+import { writeReport } from '../report';
+import type { StoredSummary } from '../../activities/types';
+import type { QualityNote } from '../../config/quality';
 
 /** A topic file named on the command line (tree JSONL or graph JSON); a missing or bad one is a configuration error. */
 function topicFile(file: string) {
@@ -326,19 +329,43 @@ program
         const run = store.run(runId);
         const indices = await run.shardIndices();
         if (!indices.length) throw new DataSetGeneratorError(`run ${runId} has no finished batch in ${run.location} yet`, 'no_dataset');
-        // The newest batches first, until n records; printed oldest to newest.
-        const picked: { batch: number; record: Record<string, unknown> }[] = [];
+        // The newest batches first, until n records; printed oldest to newest, with their judge scores and flags.
+        const picked: { batch: number; record: Record<string, unknown>; note: QualityNote | undefined }[] = [];
         for (const batch of [...indices].reverse()) {
-          const { records } = await run.readShard(batch);
-          for (const record of [...records].reverse()) if (picked.length < o.number) picked.push({ batch, record: record as Record<string, unknown> });
+          const { summary, records } = await run.readShard<StoredSummary>(batch);
+          for (let i = records.length - 1; i >= 0 && picked.length < o.number; i--)
+            picked.push({ batch, record: records[i] as Record<string, unknown>, note: summary.recordQuality?.[i] });
           if (picked.length >= o.number) break;
         }
         process.stdout.write(
           picked
             .reverse()
-            .map((p) => formatPreview(p.record, `batch ${p.batch}`))
+            .map((p) => formatPreview(p.record, `batch ${p.batch}`, 400, p.note))
             .join('\n\n') + '\n',
         );
+      } finally {
+        await store.close();
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('report')
+  .argument('<run-id>')
+  .option('--out <file>', 'where to write the page (default <data-dir>/runs/<run-id>/report.html)')
+  .option('--data-dir <dir>', 'storage folder')
+  .description(
+    'write one self-contained HTML page about a run, finished or running: counts, cost and tokens by stage, dropped examples by reason, judge scores, validators, topic coverage, lengths, timeline and a sample',
+  )
+  .action(async (runId: string, o: { out?: string; dataDir?: string }) => {
+    try {
+      const dataDir = path.resolve(o.dataDir ?? defaultDataDir());
+      const store = await openStore({ dataDir, url: connectionSettings().storeUrl });
+      try {
+        const { file, data } = await writeReport(store.run(runId), runId, path.resolve(o.out ?? path.join(dataDir, 'runs', runId, 'report.html')));
+        process.stdout.write(`report of ${runId} (${data.status}, ${data.records} records) written to ${file}\n`);
       } finally {
         await store.close();
       }
