@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
+import { FsStore } from '../../src/storage/fs-store';
 import { topicPaths } from '../support/fixtures';
 import { figuresOf, renderPage } from '../support/chromium';
 import { useIntegrationEnv } from '../support/integration-env';
@@ -125,6 +126,19 @@ it("a judged run's report renders in Chromium with no console message and no req
   expect(page.dom).toContain('scripted &lt;b&gt;not markup&lt;/b&gt;');
   expect(Number(f['topics-used']) + Number(f['topics-unused'])).toBe(40);
   expect(Number(f['lengths-n'])).toBe(manifest.records);
+  // preview shows the newest examples with their judge scores (as kept in the shards).
+  const preview = await cli(['preview', run.runId, '-n', '3', '--data-dir', env.dataDir]);
+  expect(preview.code).toBe(0);
+  const shown = [...preview.stdout.matchAll(/^judge: correctness (\d), clarity (\d) \(scripted <b>not markup<\/b>\)$/gm)].map((m) => [
+    Number(m[1]),
+    Number(m[2]),
+  ]);
+  expect(shown).toHaveLength(3);
+  for (const [correctness] of shown) expect(correctness).toBeGreaterThanOrEqual(2); // kept: at least the minimum
+  const shards = new FsStore(env.dataDir).run(run.runId);
+  const newest: { metadata: { quality: { scores: Record<string, number> } } }[] = [];
+  for (const b of await shards.shardIndices()) newest.push(...((await shards.readShard(b)).records as typeof newest));
+  expect(shown).toEqual(newest.slice(-3).map((r) => [r.metadata.quality.scores.correctness, r.metadata.quality.scores.clarity]));
   // REPORT_SCREENSHOT=docs/report.png: the picture in the README (made from this run).
   if (process.env.REPORT_SCREENSHOT) await renderPage(out, { screenshot: path.resolve(process.env.REPORT_SCREENSHOT), height: 3200 });
 });
