@@ -9,6 +9,8 @@
  *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_BATCHES_PER_SLICE, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
  *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
  *   BENCH_FAILURE_RATE (e.g. 0.1): that share of calls answer HTTP 500 (retried with 0.2 s backoff): the retry path's cost.
+ *   BENCH_JUDGE=1: a judge model scores every example (one more call each, answered at the same latency; nothing
+ *   rejected), so `npm run bench:judge` compares the worker's CPU per model call with and without a judge.
  */
 import { promises as fs } from 'node:fs';
 import { DataSetGenerator } from '../src/client/data-set-generator';
@@ -21,6 +23,8 @@ const batchSize = Number(process.env.BENCH_EXAMPLES_PER_CALL ?? 1);
 const callsPerBatch = process.env.BENCH_CALLS_PER_BATCH ? Number(process.env.BENCH_CALLS_PER_BATCH) : undefined;
 const batchesPerSlice = process.env.BENCH_BATCHES_PER_SLICE ? Number(process.env.BENCH_BATCHES_PER_SLICE) : undefined;
 const failureRate = Number(process.env.BENCH_FAILURE_RATE ?? 0);
+const judge = !!process.env.BENCH_JUDGE;
+const JUDGE_PROMPT = 'Judge this training example.';
 
 async function main(): Promise<void> {
   const stack = await startStack({
@@ -32,7 +36,11 @@ async function main(): Promise<void> {
     ],
   });
   const { server, llm, worker, client, taskQueue, dataDir } = stack;
-  llm.configure({ latencyMs, ...(failureRate > 0 ? { failureRates: { '500': failureRate }, seed: 7 } : {}) });
+  llm.configure({
+    latencyMs,
+    ...(failureRate > 0 ? { failureRates: { '500': failureRate }, seed: 7 } : {}),
+    ...(judge ? { respond: ({ prompt }) => (prompt.includes(JUDGE_PROMPT) ? { scores: { quality: 4 }, reason: 'fine' } : undefined) } : {}),
+  });
   let peak = peakRssMb(worker.pid!);
   const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(worker.pid!))), 500);
   // The worker's own account of its memory every 500 ms: where RSS goes (V8 heap or native).
@@ -52,6 +60,7 @@ async function main(): Promise<void> {
     ...(failureRate > 0 ? { maxRetries: 10, initialBackoffSeconds: 0.2, maxBackoffSeconds: 1 } : {}),
     temporal: { client, taskQueue },
   });
+  if (judge) gen.setJudge({ rubric: [{ name: 'quality', description: 'Is it a good training example?', minScore: 1 }] });
   const topics = Array.from({ length: 500 }, (_, i) => ['Bench', `Branch ${i % 10}`, `Topic ${i}`]);
   const cpuBefore = { worker: cpuSeconds(worker.pid!), server: cpuSeconds(server.pid!), client: process.cpuUsage() };
   const started = Date.now();
@@ -169,6 +178,14 @@ async function main(): Promise<void> {
     meanStartToCloseMs: mean(exec),
     meanCompletionToNextScheduleMs: mean(gap),
     llmCalls: llm.calls.length,
+    ...(judge
+      ? {
+          judgeCalls: llm.calls.filter((c) => c.prompt.includes(JUDGE_PROMPT)).length,
+          judgeCallsCounted: result.stats.quality?.judgeCalls ?? 0,
+          generationCalls: llm.calls.filter((c) => !c.prompt.includes(JUDGE_PROMPT)).length,
+          workerCpuMsPerExample: Number(((cpu.worker * 1000) / result.records).toFixed(2)),
+        }
+      : { workerCpuMsPerExample: Number(((cpu.worker * 1000) / result.records).toFixed(2)) }),
     // Time-weighted mean of calls in flight at the LLM server (32 would be ideal).
     meanCallsInFlight: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / (Date.now() - started)).toFixed(1)),
     meanCallMs: Number((llm.calls.reduce((a, c) => a + ((c.endedAt ?? c.startedAt) - c.startedAt), 0) / llm.calls.length).toFixed(1)),
