@@ -131,6 +131,12 @@ describe("cluster mode with the compose file's worker settings", () => {
     expect(stderr).toMatch(/cluster Temporal at/);
     expect(code).toBe(0);
     expect(stdout).toMatch(/completed: 6 records/);
+    // The run's report, written by the client from the PostgreSQL store (its manifest and shards), beside the UI link's place.
+    const report = /^ {2}report: (\S+report\.html)/m.exec(stdout);
+    expect(report).not.toBeNull();
+    const page = readFileSync(report![1]!, 'utf8');
+    expect(page).toContain('"source":"manifest"');
+    expect(page).toContain('"records":6,');
     const out = readFileSync(path.join(cwd, 'out', 'dataset.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)

@@ -59,7 +59,9 @@ it("a judged run's report renders in Chromium with no console message and no req
     concurrency: 4,
     temporal: { client: env.client, taskQueue: env.taskQueue },
   })
+    // The judge is another provider and model than the generator.
     .setJudge({
+      modelName: 'anthropic/claude-3-5-haiku-latest',
       rubric: [
         { name: 'correctness', description: 'Is it right?', minScore: 2 },
         { name: 'clarity', description: 'Is it clear?' },
@@ -82,6 +84,9 @@ it("a judged run's report renders in Chromium with no console message and no req
       quality: { judgeInputTokens: number; scores: Record<string, Record<string, number>>; validators: Record<string, { passed: number; failed: number }> };
     };
   };
+  const judged = env.llm.calls.filter((c) => c.prompt.includes('Judge this training example.'));
+  expect(new Set(judged.map((c) => `${c.protocol} ${c.model}`))).toEqual(new Set(['anthropic claude-3-5-haiku-latest']));
+  expect(new Set(env.llm.calls.filter((c) => !judged.includes(c)).map((c) => c.protocol))).toEqual(new Set(['openai']));
   const out = path.join(tempDataDir('report-'), 'report.html');
   const made = await cli(['report', run.runId, '--data-dir', env.dataDir, '--out', out]);
   expect(made.stderr).toBe('');

@@ -234,3 +234,34 @@ describe('quality options', () => {
     expect(bad).toThrow(/quality\.judge\.rubrik: unknown option; did you mean "rubric"\?/);
   });
 });
+
+describe('the http validator', () => {
+  it("asks the user's service about each record and reads {valid, reason}; a service that answers otherwise fails the call, not the example", async () => {
+    const http = await import('node:http');
+    const seen: unknown[] = [];
+    let broken = false;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const { record } = JSON.parse(body) as { record: { n: number } };
+        seen.push(record);
+        if (broken) return res.writeHead(502).end('bad gateway');
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(record.n % 2 ? { valid: false, reason: `odd ${record.n}` } : { valid: true }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/check`;
+    try {
+      const v = [{ type: 'http' as const, url, timeoutSeconds: 5, action: 'drop' as const }];
+      const examples = [1, 2, 3].map((n) => ({ text: '', record: { n } }));
+      expect(await runValidators(v, examples)).toEqual([['odd 1', undefined, 'odd 3']]);
+      expect(seen).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      broken = true;
+      await expect(runValidators(v, examples)).rejects.toMatchObject({ category: 'server_error', message: expect.stringContaining('answered 502') });
+    } finally {
+      server.close();
+    }
+  });
+});
