@@ -246,9 +246,11 @@ describe('the http validator', () => {
       req.on('end', () => {
         const { record } = JSON.parse(body) as { record: { n: number } };
         seen.push(record);
-        if (broken) return res.writeHead(502).end('bad gateway');
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(record.n % 2 ? { valid: false, reason: `odd ${record.n}` } : { valid: true }));
+        if (broken) res.writeHead(502).end('bad gateway');
+        else {
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(record.n % 2 ? { valid: false, reason: `odd ${record.n}` } : { valid: true }));
+        }
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
