@@ -7,7 +7,7 @@
  * history events per call (over the whole continue-as-new chain) and the worker's peak RSS.
  * Writes bench/results/latest.json.
  *   BENCH_CALLS, BENCH_EXAMPLES_PER_CALL, BENCH_CALLS_PER_BATCH, BENCH_BATCHES_PER_SLICE, BENCH_CONCURRENCY, BENCH_LATENCY_MS,
- *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults.
+ *   BENCH_BATCHES_PER_RUN, BENCH_MEMORY_DB, BENCH_DEDUP=off|near, BENCH_OUT override the defaults; BENCH_WORKERS=N starts N worker processes (CPU summed, RSS the largest).
  *   BENCH_FAILURE_RATE (e.g. 0.1): that share of calls answer HTTP 500 (retried with 0.2 s backoff): the retry path's cost.
  *   BENCH_JUDGE=1: a judge model scores every example (one more call each, answered at the same latency; nothing
  *   rejected), so `npm run bench:judge` compares the worker's CPU per model call with and without a judge.
@@ -30,19 +30,21 @@ async function main(): Promise<void> {
   const stack = await startStack({
     taskQueue: 'bench',
     memoryDb: !!process.env.BENCH_MEMORY_DB,
+    workers: Number(process.env.BENCH_WORKERS ?? 1),
     workerNodeArgs: [
       ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
       ...(process.env.BENCH_WORKER_NODE_ARGS ? process.env.BENCH_WORKER_NODE_ARGS.split(' ') : []),
     ],
   });
-  const { server, llm, worker, client, taskQueue, dataDir } = stack;
+  const { server, llm, worker, workers, client, taskQueue, dataDir } = stack;
+  const workersCpu = () => workers.reduce((a, w) => a + cpuSeconds(w.pid!), 0);
   llm.configure({
     latencyMs,
     ...(failureRate > 0 ? { failureRates: { '500': failureRate }, seed: 7 } : {}),
     ...(judge ? { respond: ({ prompt }) => (prompt.includes(JUDGE_PROMPT) ? { scores: { quality: 4 }, reason: 'fine' } : undefined) } : {}),
   });
   let peak = peakRssMb(worker.pid!);
-  const sampler = setInterval(() => (peak = Math.max(peak, peakRssMb(worker.pid!))), 500);
+  const sampler = setInterval(() => (peak = Math.max(peak, ...workers.map((w) => peakRssMb(w.pid!)))), 500);
   // The worker's own account of its memory every 500 ms: where RSS goes (V8 heap or native).
   const mem: { at: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number }[] = [];
   worker.stdout!.on('data', (d: Buffer) => {
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
   });
   if (judge) gen.setJudge({ rubric: [{ name: 'quality', description: 'Is it a good training example?', minScore: 1 }] });
   const topics = Array.from({ length: 500 }, (_, i) => ['Bench', `Branch ${i % 10}`, `Topic ${i}`]);
-  const cpuBefore = { worker: cpuSeconds(worker.pid!), server: cpuSeconds(server.pid!), client: process.cpuUsage() };
+  const cpuBefore = { worker: workersCpu(), server: cpuSeconds(server.pid!), client: process.cpuUsage() };
   const started = Date.now();
   const run = await gen.startData({ numSteps: modelCalls * batchSize, batchSize, topics, runName: 'bench' });
   const result = await run.result();
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     await fs.writeFile(process.env.BENCH_MEM_SERIES, during.map((m) => JSON.stringify({ ...m, at: m.at - started })).join('\n') + '\n');
   const clientCpu = process.cpuUsage(cpuBefore.client);
   const cpu = {
-    worker: cpuSeconds(worker.pid!) - cpuBefore.worker,
+    worker: workersCpu() - cpuBefore.worker,
     server: cpuSeconds(server.pid!) - cpuBefore.server,
     client: (clientCpu.user + clientCpu.system) / 1e6,
   };
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
     batches,
     concurrency,
     latencyMs,
+    workerProcesses: workers.length,
     ...(failureRate > 0 ? { failureRate, failedCalls: llm.count('500') } : {}),
     records: result.records,
     wallSeconds: Number(wallSec.toFixed(2)),

@@ -37,33 +37,41 @@ export interface BenchStack {
   taskQueue: string;
   server: DevServer;
   llm: LlmTestServer;
+  /** The first worker process; `workers` holds all of them (`BENCH_WORKERS`, default 1). */
   worker: ChildProcess;
+  workers: ChildProcess[];
   client: Client;
   /** Writes `bench/results/<name>` and prints it. */
   report(name: string, out: unknown): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { taskQueue: string; memoryDb?: boolean; workerNodeArgs?: string[] }): Promise<BenchStack> {
+export async function startStack(opts: { taskQueue: string; memoryDb?: boolean; workerNodeArgs?: string[]; workers?: number }): Promise<BenchStack> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `df-${opts.taskQueue}-`));
   const server = await DevServer.start(opts.memoryDb ? {} : { dbFile: path.join(dir, 'temporal.sqlite') });
   // A failed bench must not leave its dev server running.
   process.once('exit', () => void server.stop('SIGKILL'));
   const llm = await new LlmTestServer().start();
   const dataDir = path.join(dir, 'data');
-  const worker = spawn(process.execPath, [...(opts.workerNodeArgs ?? []), '-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'support', 'worker-main.ts')], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: server.address,
-      DEEPFABRIC_TASK_QUEUE: opts.taskQueue,
-      DEEPFABRIC_DATA_DIR: dataDir,
-      OPENAI_API_KEY: 'bench-key',
-      OPENAI_BASE_URL: llm.openaiBaseUrl,
-      DF_MEM_REPORT_MS: '500',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve) => worker.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()));
+  // Several worker processes share the data folder, as workers of one machine do (each its own event loop).
+  const workers = Array.from({ length: Math.max(1, opts.workers ?? 1) }, () =>
+    spawn(process.execPath, [...(opts.workerNodeArgs ?? []), '-r', 'tsx/cjs', path.join(__dirname, '..', 'test', 'support', 'worker-main.ts')], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: server.address,
+        DEEPFABRIC_TASK_QUEUE: opts.taskQueue,
+        DEEPFABRIC_DATA_DIR: dataDir,
+        OPENAI_API_KEY: 'bench-key',
+        OPENAI_BASE_URL: llm.openaiBaseUrl,
+        DF_MEM_REPORT_MS: '500',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  await Promise.all(
+    workers.map((w) => new Promise<void>((resolve) => w.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve()))),
+  );
+  const worker = workers[0]!;
   const connection = await Connection.connect({ address: server.address });
   return {
     dataDir,
@@ -71,14 +79,14 @@ export async function startStack(opts: { taskQueue: string; memoryDb?: boolean; 
     server,
     llm,
     worker,
+    workers,
     client: new Client({ connection }),
     async report(name, out) {
       await fs.writeFile(path.join(__dirname, 'results', name), JSON.stringify(out, null, 2) + '\n');
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     },
     async stop() {
-      worker.kill('SIGINT');
-      await new Promise((r) => worker.once('exit', r));
+      await Promise.all(workers.map((w) => (w.kill('SIGINT'), new Promise((r) => w.once('exit', r)))));
       await connection.close();
       await llm.stop();
       await server.stop();

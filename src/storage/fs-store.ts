@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../files';
 import { reserve, slowDown, type PacingSettings, type PacingState } from '../llm/pacing';
 import { readTopicsFile } from '../topics/topic-paths-file';
 import { withFileLock } from './file-lock';
-import { RunStore, type Shard } from './run-store';
+import { appendToFile, RunStore, type Shard } from './run-store';
 import type { RunData, RunLayout, Store, StoredTopics, TopicBuildData } from './store';
 
 /** Runs under `<dataDir>/runs/<runId>` on this machine. */
@@ -182,7 +182,7 @@ class FsRunData implements RunData {
   async appendClaims(claims: Claim[]) {
     await fs.mkdir(this.dir, { recursive: true });
     // One O_APPEND write: on a local file system it lands whole, after every write that began before it.
-    await fs.appendFile(path.join(this.dir, 'claims.jsonl'), claims.map((c) => JSON.stringify(c) + '\n').join(''));
+    await appendToFile(path.join(this.dir, 'claims.jsonl'), claims.map((c) => JSON.stringify(c) + '\n').join(''));
   }
   async readClaims(from: number): Promise<{ claims: Claim[]; next: number }> {
     let fh;

