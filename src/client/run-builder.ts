@@ -84,18 +84,20 @@ export function defaultCallsPerBatch(concurrency: number): number {
   return Math.min(8, Math.max(1, Math.floor(concurrency / 4)));
 }
 
-/** The extra-batch budget for top-ups: a fraction of the planned batches. */
 /**
- * Batches per workflow run before continue-as-new: 500, or 32 rounds of the batches in flight when
- * that is more (at most 8,000: about as many history events). A continue-as-new waits for every batch
- * in flight to end, and no new batch starts meanwhile, so a segment of only a few rounds leaves slots
- * idle: at 512 calls in flight (64 batches) 500-batch segments cost a tenth of the throughput
- * (bench/results/inflight-512*.json).
+ * Batches per workflow run before continue-as-new: 500, or 128 rounds of the batches in flight when
+ * that is more (at most 8,000: about 10,000 history events). A continue-as-new waits for every batch
+ * in flight to end, and no new batch starts meanwhile: every slot idles for up to a slice's time (the
+ * calls in flight fall to 0; bench/results/inflight-512-51200.json shows it at each of its 3), so a
+ * segment must be long against a slice. At 512 calls in flight, 500-batch segments cost a tenth of the
+ * throughput, 2,048-batch segments (32 rounds) 3%, 8,000-batch segments under 1%.
  */
 export function defaultBatchesPerRun(concurrency: number, callsPerBatch: number): number {
   const inFlight = Math.max(1, Math.floor(concurrency / callsPerBatch));
-  return Math.min(8000, Math.max(500, 32 * inFlight));
+  return Math.min(8000, Math.max(500, 128 * inFlight));
 }
+
+/** The extra-batch budget for top-ups: a fraction of the planned batches. */
 
 export function extraBatches(numSteps: number, examplesPerCall: number, callsPerBatch: number, fraction: number): number {
   return Math.ceil(Math.ceil(numSteps / (examplesPerCall * callsPerBatch)) * fraction);

@@ -50,13 +50,13 @@ describe('buildRunPlan', () => {
       buildRunPlan(opts, state, { topics: g.getAllPaths(), runName: 'g' }, '/data').runId,
     );
   });
-  it('continue-as-new every 500 batches, or every 32 rounds of the batches in flight when more (at most 8,000); a set batchesPerRun wins', () => {
+  it('continue-as-new every 500 batches, or every 128 rounds of the batches in flight when more (at most 8,000); a set batchesPerRun wins', () => {
     expect([defaultBatchesPerRun(32, 8), defaultBatchesPerRun(128, 8), defaultBatchesPerRun(512, 8), defaultBatchesPerRun(5000, 8)]).toEqual([
-      500, 512, 2048, 8000,
+      512, 2048, 8000, 8000,
     ]);
     const wide = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 512 });
-    expect(buildRunPlan(wide, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(2048);
-    expect(buildRunPlan(opts, state, { topicModel: tree }, '/data').batchesPerRun).toBe(500);
+    expect(buildRunPlan(wide, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(8000);
+    expect(buildRunPlan(opts, state, { topicModel: tree }, '/data').batchesPerRun).toBe(512); // 8 calls in flight, 2 per batch: 4 batches
     const told = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 512, batchesPerRun: 100 });
     expect(buildRunPlan(told, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(100);
   });
