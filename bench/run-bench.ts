@@ -73,7 +73,10 @@ async function main(): Promise<void> {
   if (process.env.BENCH_MEM_SERIES)
     await fs.writeFile(process.env.BENCH_MEM_SERIES, during.map((m) => JSON.stringify({ ...m, at: m.at - started })).join('\n') + '\n');
   if (process.env.BENCH_CALLS_DUMP)
-    await fs.writeFile(process.env.BENCH_CALLS_DUMP, llm.calls.map((c) => JSON.stringify({ s: c.startedAt - started, e: (c.endedAt ?? c.startedAt) - started, b: c.batch, c: c.call })).join('\n') + '\n');
+    await fs.writeFile(
+      process.env.BENCH_CALLS_DUMP,
+      llm.calls.map((c) => JSON.stringify({ s: c.startedAt - started, e: (c.endedAt ?? c.startedAt) - started, b: c.batch, c: c.call })).join('\n') + '\n',
+    );
   const clientCpu = process.cpuUsage(cpuBefore.client);
   const cpu = {
     worker: workersCpu() - cpuBefore.worker,

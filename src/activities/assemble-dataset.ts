@@ -15,9 +15,18 @@ export function makeAssembleDataset(runStore: Store) {
       if (err instanceof StoreMismatchError) throw ApplicationFailure.nonRetryable(err.message, 'configuration_error');
       throw err;
     });
-    const { records, shards } = await run.assemble(input.numSteps, (batch) => Context.current().heartbeat(batch));
+    // Diversity is measured in the assembly's own pass when the store reads the shards itself (a folder), else in a second one.
+    const meter = new DiversityMeter();
+    let measured = false;
+    const { records, shards } = await run.assemble(input.numSteps, (batch, taken) => {
+      Context.current().heartbeat(batch);
+      if (!taken) return;
+      measured = true;
+      const topics = (taken.summary as StoredSummary).recordTopics;
+      taken.records.forEach((r, i) => meter.add(recordText(r as DatasetRecord), topics?.[i]));
+    });
     const partial = records < input.numSteps;
-    const diversity = await measureDiversity(run, input.numSteps);
+    const diversity = measured || records === 0 ? meter.result() : await measureDiversity(run, input.numSteps);
     await run.writeManifest({
       ...input.manifest,
       runId: input.runId,

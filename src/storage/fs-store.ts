@@ -218,7 +218,7 @@ class FsRunData implements RunData {
   async readTopics(): Promise<StoredTopics> {
     return readTopicsFile(path.join(this.dir, 'topics.jsonl'));
   }
-  async assemble(numSteps: number, onShard: (batch: number) => void) {
+  async assemble(numSteps: number, onShard: (batch: number, taken?: Shard<unknown>) => void) {
     const indices = await this.files.shardIndices();
     await fs.mkdir(this.dir, { recursive: true });
     const tmp = `${this.files.datasetPath}.${process.pid}.assembling`;
@@ -227,11 +227,11 @@ class FsRunData implements RunData {
     try {
       for (const batch of indices) {
         if (records >= numSteps) break;
-        const { records: rows } = await this.files.readShard(batch);
+        const { summary, records: rows } = await this.files.readShard(batch);
         const take = rows.slice(0, numSteps - records);
         if (take.length) await out.write(take.map((r) => JSON.stringify(r)).join('\n') + '\n');
         records += take.length;
-        onShard(batch);
+        onShard(batch, { summary, records: take });
       }
       await out.sync();
     } finally {

@@ -61,9 +61,10 @@ export interface RunData {
   readTopics(): Promise<StoredTopics>;
   /**
    * Joins the shards in batch order into the run's dataset, at most `numSteps` records (streamed:
-   * never the whole dataset in memory). Idempotent.
+   * never the whole dataset in memory). Idempotent. A store that reads the shards itself hands each one
+   * (its summary and the records taken) to `onShard`, so the caller measures them in the same pass.
    */
-  assemble(numSteps: number, onShard: (batch: number) => void): Promise<{ records: number; shards: number }>;
+  assemble(numSteps: number, onShard: (batch: number, taken?: Shard<unknown>) => void): Promise<{ records: number; shards: number }>;
   writeManifest(manifest: Record<string, unknown>): Promise<void>;
   /** The manifest written when the run ended (undefined while it runs, or before its first end). */
   readManifest(): Promise<Record<string, unknown> | undefined>;
