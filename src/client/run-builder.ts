@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { outputSchemaProblems } from '../config/output-schema';
 import path from 'node:path';
 import { parseModelName, type ModelSpec } from '../config/model-spec';
-import type { GeneratorOptions } from '../config/generator-options';
+import { DEFAULT_BATCHES_PER_SLICE, type GeneratorOptions } from '../config/generator-options';
 import { RunPlanSchema, type BatchApiSettings, type RunPlan, type SamplingStrategy } from '../config/run-input';
 import { createDataArgsProblems, type CreateDataArgs } from '../config/create-data-args';
 import { ConfigurationError } from '../errors';
@@ -86,15 +86,17 @@ export function defaultCallsPerBatch(concurrency: number): number {
 
 /**
  * Batches per workflow run before continue-as-new: 500, or 128 rounds of the batches in flight when
- * that is more (at most 8,000: about 10,000 history events). A continue-as-new waits for every batch
- * in flight to end, and no new batch starts meanwhile: every slot idles for up to a slice's time (the
- * calls in flight fall to 0; bench/results/inflight-512-51200.json shows it at each of its 3), so a
- * segment must be long against a slice. At 512 calls in flight, 500-batch segments cost a tenth of the
- * throughput, 2,048-batch segments (32 rounds) 3%, 8,000-batch segments under 1%.
+ * that is more, at most 1,900 slice activities' worth (8,000 batches at the default 4 per slice): each
+ * activity costs about 5 history events, so a run stays under Temporal's 10,240-event warning (10,516
+ * events measured at 8,000 batches). A continue-as-new waits for every batch in flight to end, and no
+ * new batch starts meanwhile: every slot idles for up to a slice's time (calls in flight fall to 0 at
+ * each segment boundary; bench/results/inflight-512-51200.json), so a segment must be long against a
+ * slice. At 512 calls in flight, 500-batch segments cost a tenth of the throughput, 2,048-batch
+ * segments (32 rounds) 3%, 7,600-batch segments about 1%.
  */
-export function defaultBatchesPerRun(concurrency: number, callsPerBatch: number): number {
+export function defaultBatchesPerRun(concurrency: number, callsPerBatch: number, batchesPerSlice = DEFAULT_BATCHES_PER_SLICE): number {
   const inFlight = Math.max(1, Math.floor(concurrency / callsPerBatch));
-  return Math.min(8000, Math.max(500, 128 * inFlight));
+  return Math.min(1900 * batchesPerSlice, Math.max(500, 128 * inFlight));
 }
 
 /** The extra-batch budget for top-ups: a fraction of the planned batches. */
@@ -200,7 +202,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
     },
     maxExtraBatches: extraBatches(numSteps, batchSize, callsPerBatch, opts.maxExtraBatchFraction),
     heartbeatTimeoutSeconds: opts.heartbeatTimeout,
-    batchesPerRun: opts.batchesPerRun ?? defaultBatchesPerRun(concurrency, callsPerBatch),
+    batchesPerRun: opts.batchesPerRun ?? defaultBatchesPerRun(concurrency, callsPerBatch, opts.batchesPerSlice),
   };
   const name = args.runName ?? 'dataset';
   // Same name and dataset settings give the same id, so starting a run again attaches instead of paying twice.

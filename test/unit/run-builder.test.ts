@@ -50,12 +50,13 @@ describe('buildRunPlan', () => {
       buildRunPlan(opts, state, { topics: g.getAllPaths(), runName: 'g' }, '/data').runId,
     );
   });
-  it('continue-as-new every 500 batches, or every 128 rounds of the batches in flight when more (at most 8,000); a set batchesPerRun wins', () => {
+  it('continue-as-new every 500 batches, or every 128 rounds of the batches in flight when more (at most 1,900 slices); a set batchesPerRun wins', () => {
     expect([defaultBatchesPerRun(32, 8), defaultBatchesPerRun(128, 8), defaultBatchesPerRun(512, 8), defaultBatchesPerRun(5000, 8)]).toEqual([
-      512, 2048, 8000, 8000,
+      512, 2048, 7600, 7600,
     ]);
+    expect([defaultBatchesPerRun(512, 8, 1), defaultBatchesPerRun(512, 8, 2), defaultBatchesPerRun(64, 8, 1)]).toEqual([1900, 3800, 1024]);
     const wide = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 512 });
-    expect(buildRunPlan(wide, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(8000);
+    expect(buildRunPlan(wide, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(7600);
     expect(buildRunPlan(opts, state, { topicModel: tree }, '/data').batchesPerRun).toBe(512); // 8 calls in flight, 2 per batch: 4 batches
     const told = GeneratorOptionsSchema.parse({ modelName: 'openai/gpt-4o-mini', concurrency: 512, batchesPerRun: 100 });
     expect(buildRunPlan(told, state, { topicModel: tree, numSteps: 10 }, '/data').batchesPerRun).toBe(100);
