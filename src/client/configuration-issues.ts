@@ -5,7 +5,7 @@
 import { formatIssues, GeneratorOptionsSchema, type GeneratorOptionsInput } from '../config/generator-options';
 import { parseModelName, PROVIDERS } from '../config/model-spec';
 import { unknownVariables } from '../prompts/template';
-import { qualitySettings, resolveModel } from './run-builder';
+import { batchModeProblems, qualitySettings, resolveModel } from './run-builder';
 
 /** Checks the options, the model string, the API key in `env` (the worker's, in embedded mode) and the template's variables. */
 export function configurationIssues(raw: GeneratorOptionsInput, template: string, env: NodeJS.ProcessEnv): string[] {
@@ -19,6 +19,7 @@ export function configurationIssues(raw: GeneratorOptionsInput, template: string
     try {
       const spec = resolveModel(opts);
       if (opts.quality) qualitySettings(opts.quality, spec, issues);
+      if (opts.callMode === 'batch') issues.push(...batchModeProblems(spec.provider, opts));
       const def = PROVIDERS[spec.provider];
       if (def.keyRequired && !env[def.keyEnv] && !('altKeyEnv' in def && env[def.altKeyEnv])) {
         issues.push(`apiKey: ${def.keyEnv} is not set in this process's environment; ${spec.provider} will refuse every call (set it where the worker runs)`);

@@ -218,7 +218,7 @@ export function buildRunPlan(opts: GeneratorOptions, state: GeneratorState, args
 }
 
 /** Why batch mode cannot serve this run: a provider without a batch API, or agent examples whose tool calls need each answer at once. */
-function batchModeProblems(provider: string, opts: GeneratorOptions): string[] {
+export function batchModeProblems(provider: string, opts: GeneratorOptions): string[] {
   const problems: string[] = [];
   if (provider !== 'openai' && provider !== 'anthropic')
     problems.push(`callMode batch: ${provider} has no batch API here; batch mode works with openai and anthropic (use callMode live)`);

@@ -29,6 +29,20 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+it('validate names the quality gates a config sets', async () => {
+  const dir = tempDataDir('validate-quality-');
+  const file = path.join(dir, 'config.yaml');
+  await fs.writeFile(
+    file,
+    'llm: {model: openai/gpt-4o-mini}\ntopics: {paths: [[a]]}\noutput: {num_samples: 2}\n' +
+      'quality:\n  judge: {llm: {model: anthropic/claude-3-5-haiku-latest}, rubric: [{name: correctness, description: right}, {name: clarity, description: clear}]}\n' +
+      '  validators: [{type: python}, {type: regex, name: cites, pattern: "http"}]\n',
+  );
+  const out = await cli(['validate', file, '--no-check-api', '--data-dir', dir]);
+  expect(out.stderr).toBe('');
+  expect(out.stdout).toContain('  quality: judge anthropic/claude-3-5-haiku-latest on correctness, clarity; validators python, cites\n');
+});
+
 it('the control page: a script error and a request leaving the page are both caught', async () => {
   const dir = tempDataDir('chromium-control-');
   const file = path.join(dir, 'control.html');

@@ -51,6 +51,25 @@ const cases: [string, string, RegExp][] = [
   ],
   ['a run id with path characters', JSON.stringify({ ...good, run: { id: '../escape' } }), /runId: "\.\.\/escape" may only hold/],
   ['a config file that does not exist', '', /config file nope\.yaml does not exist/],
+  [
+    "a judge's minimum off its rubric item's scale",
+    JSON.stringify({ ...good, quality: { judge: { rubric: [{ name: 'correctness', description: 'right?', scale: 5, min_score: 7 }] } } }),
+    /quality\.judge\.rubric\[0\]: min_score: must lie on the scale/,
+  ],
+  [
+    'a validator pattern that is not a regular expression',
+    JSON.stringify({ ...good, quality: { validators: [{ type: 'regex', pattern: '(unclosed' }] } }),
+    /quality\.validators\[0\]\.pattern: Invalid regular expression/,
+  ],
+  [
+    'a judge in batch mode',
+    JSON.stringify({
+      ...good,
+      generation: { ...good.generation, call_mode: 'batch' },
+      quality: { judge: { rubric: [{ name: 'correctness', description: 'right?' }] } },
+    }),
+    /quality: validators and a judge run with live calls only; use callMode live/,
+  ],
 ];
 
 describe('generate refuses bad input before anything starts', () => {

@@ -230,6 +230,14 @@ program
         `  generation: ${cfg.generation.output_schema ? 'custom (generation.output_schema)' : cfg.generation.conversation.type} examples with ${cfg.llm.model}, ${cfg.output.samples_per_call} per call, ${cfg.generation.calls_per_batch ?? 'default'} calls per batch, ${cfg.generation.batches_per_slice ?? DEFAULT_BATCHES_PER_SLICE} batches per slice`,
         `  output: ${cfg.output.num_samples} examples${cfg.output.save_as ? ` to ${cfg.output.save_as}` : ''}${cfg.output.format ? ` as ${cfg.output.format}` : ''}`,
       ];
+      const q = cfg.quality;
+      if (q?.judge || q?.validators?.length)
+        lines.push(
+          `  quality: ${[
+            ...(q.judge ? [`judge ${q.judge.modelName ?? cfg.llm.model} on ${q.judge.rubric.map((r) => r.name).join(', ')}`] : []),
+            ...(q.validators?.length ? [`validators ${q.validators.map((v) => v.name ?? v.type).join(', ')}`] : []),
+          ].join('; ')}`,
+        );
       const problems = gen.validateConfiguration().filter((p) => p.startsWith('apiKey:'));
       for (const p of problems) lines.push(`  note: ${p}`);
       if (o.checkApi !== false) {
