@@ -10,6 +10,7 @@ import type { QualityCounts, QualityNote, QualitySettings } from '../config/qual
 import { addQualityCounts } from '../config/quality';
 import { recordText, type DatasetRecord } from '../dataset/example-schemas';
 import type { RunData } from '../storage/store';
+import type { GenerationStats } from '../workflows/stats';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataSetGeneratorError } from '../errors';
@@ -48,22 +49,8 @@ export interface ReportData {
   timeline: { binSeconds: number; bins: { t: number; calls: number; rateLimited: number; retries: number; accepted: number }[] };
 }
 
-type ManifestStats = Partial<{
-  accepted: number;
-  requested: number;
-  target: number;
-  batchesDone: number;
-  batchesFailed: number;
-  calls: number;
-  retries: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  judgeCostUsd: number;
-  rejected: Record<string, number>;
-  errorCategories: Record<string, number>;
-  quality: QualityCounts;
-}>;
+/** The stats a manifest holds: the run's last `GenerationStats` (older manifests may lack fields). */
+type ManifestStats = Partial<GenerationStats>;
 
 const SAMPLES = 8;
 const PATHS_SHOWN = 30;
