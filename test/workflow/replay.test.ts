@@ -3,7 +3,8 @@
  * (docs/RELEASES.md): one workflow version per release; a release replays the histories of the
  * previous release, kept in test/fixtures/histories/<release>/, and nothing older. Until the first
  * release ships, the fixtures are this release's own (recorded by scripts/record-histories.ts and
- * scripts/record-topic-histories.ts and scripts/record-batch-histories.ts on the commit that made them).
+ * scripts/record-topic-histories.ts, scripts/record-batch-histories.ts and
+ * scripts/record-quality-histories.ts on the commit that made them).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,6 +32,8 @@ it('keeps the histories of exactly one release (the previous one, or this one be
   // Batch mode: OpenAI with errored and expired lines resubmitted across continue-as-new, Anthropic stopped mid-wait.
   expect(files.filter((f) => f.startsWith('dataset-run-batch-openai-')).length).toBeGreaterThanOrEqual(2);
   expect(files.filter((f) => f.startsWith('dataset-run-batch-anthropic-')).length).toBeGreaterThanOrEqual(1);
+  // Quality gates: a judge rejecting on a criterion (topped up) and a validator flagging, across continue-as-new.
+  expect(files.filter((f) => f.startsWith('dataset-run-quality-')).length).toBeGreaterThanOrEqual(2);
   expect(files.filter((f) => f.startsWith('topic-build-tree-')).length).toBeGreaterThanOrEqual(2);
   expect(files.filter((f) => f.startsWith('topic-build-graph-')).length).toBeGreaterThanOrEqual(2);
 });
@@ -46,6 +49,25 @@ for (const release of releases) {
     }
   });
 }
+
+it('the quality history covers what the workflow folds from quality gates: judge rejections, scores and flags', () => {
+  const files = fs
+    .readdirSync(path.join(root, releases[0]!))
+    .filter((f) => f.startsWith('dataset-run-quality-'))
+    .sort();
+  const events = load(releases[0]!, files[files.length - 1]!).events!;
+  const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+  const result = JSON.parse(Buffer.from(completed!.result!.payloads![0]!.data!).toString('utf8')) as {
+    stats: {
+      rejected: Record<string, number>;
+      quality?: { judgeCalls?: number; scores?: Record<string, Record<string, number>>; validators?: Record<string, { failed: number }> };
+    };
+  };
+  expect(result.stats.rejected['judge: correctness']).toBeGreaterThan(0);
+  expect(result.stats.quality?.judgeCalls).toBeGreaterThan(result.stats.rejected['judge: correctness']!);
+  expect(result.stats.quality?.scores?.correctness?.['2']).toBe(result.stats.rejected['judge: correctness']);
+  expect(result.stats.quality?.validators?.regex?.failed).toBeGreaterThan(0);
+});
 
 describe('replay catches a changed command order', () => {
   it('a history whose memo upsert and search-attribute upsert trade places fails replay with a determinism error', async () => {
