@@ -119,6 +119,20 @@ export class ModelError extends DataSetGeneratorError {
     this.unreachable = opts.unreachable === true;
     this.retryable = !FATAL_CATEGORIES.includes(opts.category);
   }
+
+  /** The same error, its message led by what made the call (`judge anthropic/claude-…: …`). */
+  within(what: string): ModelError {
+    return new ModelError(`${what}: ${this.message}`, {
+      category: this.category,
+      provider: this.provider,
+      status: this.status,
+      retryAfterMs: this.retryAfterMs,
+      baseUrl: this.baseUrl,
+      unreachable: this.unreachable,
+      usage: this.usage,
+      cause: this,
+    });
+  }
 }
 
 /** Generated content failed its schema or a content filter. */

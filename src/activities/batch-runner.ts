@@ -187,9 +187,12 @@ class BatchAttempt {
 
   static async open(p: AttemptParts): Promise<BatchAttempt> {
     const { input, store } = p;
-    // Only a retry, or batch mode's last step, can have failed attempts (and finished calls) on record.
+    // Only a retry, or batch mode's last step, can have failed attempts of this run on record. Those
+    // of an earlier run of the same dataset (one that failed or was stopped) are not this run's: their
+    // final failure does not end this one, and that run counted their tokens.
     const retry = p.ctx.info.attempt > 1 || input.fromProviderBatch !== undefined;
-    const previous = retry ? await store.readErrors(input.batchIndex) : [];
+    const thisRun = p.ctx.info.workflowExecution?.runId;
+    const previous = retry ? (await store.readErrors(input.batchIndex)).filter((e) => e.run === undefined || e.run === thisRun) : [];
     // A failure outside the run's retry policy is final: a retry of the slice does not call for this batch again.
     const final = previous.find((e) => e.final === true);
     if (final) {
@@ -202,11 +205,13 @@ class BatchAttempt {
     }
     const topics = await topicsFor(input, store);
     const calls = splitCalls(input.firstExample, input.count, input.examplesPerCall);
-    // A retry reads the batch's checkpoints at once: finished calls, and agent calls' progress.
+    // Every attempt reads the batch's checkpoints at once (finished calls, agent calls' progress,
+    // calls waiting for their judge): a retry's, and a first attempt's in a run started again after
+    // an earlier run of the same dataset failed or was stopped mid-batch. Those calls were paid for.
     const agent = input.generation.conversationType === 'agent' && input.generation.tools !== undefined;
     const gated = hasGates(input.generation.quality);
     const keys = calls.flatMap((c) => [c.call, ...(agent ? [AGENT_PROGRESS_KEY + c.call] : []), ...(gated ? [QUALITY_PROGRESS_KEY + c.call] : [])]);
-    const checkpoints = retry ? await store.readCalls(input.batchIndex, keys) : new Map<number, unknown>();
+    const checkpoints = await store.readCalls(input.batchIndex, keys);
     return new BatchAttempt(p, previous, topics.paths, topics.ids, calls, checkpoints);
   }
 
@@ -270,7 +275,9 @@ class BatchAttempt {
       announced.note(key, result.announcedRpm, result.announcedTpm, result.usage.inputTokens + result.usage.outputTokens);
       if (startedAt !== undefined) learned.answered(key, Date.now());
       return result;
-    } catch (err) {
+    } catch (thrown) {
+      // A judge's failure says so: its model and key may be another provider's than the generator's.
+      const err = j && thrown instanceof ModelError ? thrown.within(`judge ${j.model.provider}/${j.model.model}`) : thrown;
       // A 429 slows every worker's pacing of this endpoint down.
       if (err instanceof ModelError && err.category === 'rate_limit') {
         if (pacing) await pacer.slowDown(key, pacing).catch(() => undefined);
@@ -412,6 +419,8 @@ class BatchAttempt {
       const err = error as ModelError;
       const entry = {
         attempt: this.attempt,
+        // The workflow run (execution) whose attempt this was: a later run of the dataset starts afresh.
+        run: this.p.ctx.info.workflowExecution?.runId,
         category: err.category,
         message: err.message.slice(0, 500),
         at: new Date().toISOString(),

@@ -5,6 +5,7 @@
  */
 import { MIN_ACCEPTANCE } from '../workflows/batch-plan';
 import { ERROR_CATEGORIES, ModelError, RunFailedError, ValidationError, type ErrorCategory } from '../errors';
+import { providerKeyName } from '../llm/classify-error';
 import type { RunResult } from '../workflows/dataset-run';
 import type { FailureNote } from '../workflows/stats';
 
@@ -16,7 +17,7 @@ export function adviceFor(category: string, note: FailureNote | undefined): stri
   const who = `${note?.provider ?? 'the provider'}${where}`;
   switch (category) {
     case 'auth_error':
-      return `${who} refused the API key: set the provider's key (e.g. OPENAI_API_KEY) in the worker's environment`;
+      return `${who} refused the API key: set ${note?.provider ? providerKeyName(note.provider) : "the provider's key (e.g. OPENAI_API_KEY)"} in the worker's environment`;
     case 'bad_request':
       return `${who} rejected the request: check llm.model and the generation settings`;
     case 'rate_limit':

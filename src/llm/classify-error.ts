@@ -49,7 +49,7 @@ export function classifyError(err: unknown, provider: string, model: string, bas
     let message: string;
     switch (category) {
       case 'auth_error':
-        message = `${provider} refused the API key (HTTP ${status}) for ${provider}/${model}: check ${providerKeyHint(provider)} in the worker's environment`;
+        message = `${provider} refused the API key (HTTP ${status}) for ${provider}/${model}: check ${providerKeyName(provider)} in the worker's environment`;
         break;
       case 'rate_limit':
         message = `${provider}/${model}: rate limited (HTTP 429${after !== undefined ? `, retry after ${Math.round(after)} ms` : ''})`;
@@ -109,6 +109,7 @@ export function safeUrl(url: string): string {
   }
 }
 
-function providerKeyHint(provider: string): string {
+/** The environment variable that holds a provider's key (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...). */
+export function providerKeyName(provider: string): string {
   return `${provider.toUpperCase().replace(/-/g, '_')}_API_KEY`;
 }

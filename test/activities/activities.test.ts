@@ -116,6 +116,50 @@ describe('generateSlice', () => {
     expect(callsOf(run, 1)).toEqual(['500']);
   });
 
+  describe('a run started again after an earlier run of the dataset failed mid-batch', () => {
+    /** A run of one batch of two one-example calls, made one at a time. */
+    const twoCallRun = async (name: string, retryOnErrors?: string[]) => {
+      const opts = GeneratorOptionsSchema.parse({
+        modelName: 'openai/gpt-4o-mini',
+        concurrency: 1,
+        callsPerBatch: 2,
+        ...(retryOnErrors ? { retryOnErrors } : {}),
+      });
+      const plan = buildRunPlan(opts, state, { numSteps: 2, batchSize: 1, topics: topicPaths(2), runName: name } as never, dataDir);
+      const run: RunInput = { ...plan, topics: plan.topics as RunInput['topics'], storeId: await store.id() };
+      const slice = sliceInputs(run)([{ batchIndex: 0, firstExample: 0, count: 2 }], {
+        requestTimeoutSeconds: 30,
+        retryOnErrors: run.retry.retryOnErrors,
+        firstWave: false,
+      });
+      return { run, slice };
+    };
+    /** An attempt of the slice in another workflow run (execution) of the same dataset. */
+    const laterRun = (n: number) => new MockActivityEnvironment({ attempt: n, activityId: '7', workflowExecution: { workflowId: 'w', runId: 'r-again' } });
+
+    it('its first attempt reuses the calls the earlier run was answered (paid for), calling only the rest', async () => {
+      const { run, slice } = await twoCallRun('rerun-reuse');
+      llm.configure({ script: ['ok', '401'] });
+      const failed = await exec(attempt(1), activities.generateSlice, slice);
+      expect(failed.batches[0]!.failure?.category).toBe('auth_error');
+      const again = await exec(laterRun(1), activities.generateSlice, slice);
+      expect(again.batches[0]!.summary).toMatchObject({ accepted: 2, calls: 2 });
+      expect(callsOf(run, 0)).toEqual(['ok', '401', 'ok']);
+    });
+
+    it("the earlier run's final failure of the batch does not end this run's retry of it", async () => {
+      const { run, slice } = await twoCallRun('rerun-final', ['timeout']);
+      llm.configure({ script: ['ok', '500'] });
+      const failed = await exec(attempt(1), activities.generateSlice, slice);
+      expect(failed.batches[0]!.failure).toMatchObject({ category: 'server_error', details: { attempts: 1 } }); // final: outside retryOnErrors;
+      // This run's slice, retried (its first attempt's worker died before calling): it calls for the missing example.
+      const again = await exec(laterRun(2), activities.generateSlice, slice);
+      expect(again.batches[0]!.failure).toBeUndefined();
+      expect(again.batches[0]!.summary?.accepted).toBe(2);
+      expect(callsOf(run, 0)).toEqual(['ok', '500', 'ok']);
+    });
+  });
+
   it('a refused key ends the run: reported (not retried), and the slice starts no more calls', async () => {
     const run = await runOf('slice-auth', 3);
     llm.configure({ acceptKey: 'another-key' });

@@ -9,7 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DataSetGenerator } from '../../src/client/data-set-generator';
 import { judgeText } from '../../src/dataset/judge';
-import { topicPaths, workerEnv } from '../support/fixtures';
+import { ModelError } from '../../src/errors';
+import { SECRET_KEY, topicPaths, workerEnv } from '../support/fixtures';
 import { useIntegrationEnv } from '../support/integration-env';
 import { spawnWorkerProcess, tempDataDir, uniqueTaskQueue, waitFor } from '../support/temporal';
 
@@ -141,6 +142,51 @@ it('a Python validator drops the planted answers whose code does not parse and k
     expect(result.stats.quality?.validators).toEqual({ python: { passed: examplesPlanted - broken, failed: broken } });
     // What was kept parses: no record holds a planted broken function.
     for (const r of records) expect(r.messages.at(-1)!.content).not.toMatch(/\(x:\n/);
+  } finally {
+    worker.kill('SIGKILL');
+  }
+});
+
+it('a judge whose key is refused fails the run naming the judge; with the key fixed, the same run pays no generator call twice', async () => {
+  env.llm.configure({
+    acceptKey: SECRET_KEY,
+    respond: ({ prompt }) => (prompt.includes(JUDGE) ? { scores: { correctness: 4 }, reason: 'scripted' } : undefined),
+  });
+  const taskQueue = uniqueTaskQueue('judge-key');
+  const dataDir = tempDataDir('judge-key-');
+  // The generator's key (OpenAI) is right, the judge's (Anthropic) is not.
+  const vars = { ...workerEnv(env.llm), ANTHROPIC_API_KEY: 'sk-ant-wrong', DEEPFABRIC_DATA_DIR: dataDir };
+  let worker = await spawnWorkerProcess(taskQueue, vars);
+  try {
+    const gen = new DataSetGenerator({ modelName: 'openai/gpt-4o-mini', dataDir, concurrency: 4, temporal: { client: env.client, taskQueue } }).setJudge({
+      modelName: 'anthropic/claude-3-5-haiku-latest',
+      rubric: [{ name: 'correctness', description: 'Is the answer right?', minScore: 3 }],
+    });
+    const start = () => gen.startData({ numSteps: 12, batchSize: 2, topics: topicPaths(12), runName: 'judge-key' });
+    const err = await (await start()).result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).category).toBe('auth_error');
+    // The message says it was the judge, which model, and which key to fix.
+    expect((err as Error).message).toMatch(/ stopped: judge anthropic\/claude-3-5-haiku-latest: anthropic refused the API key/);
+    expect((err as Error).message).toMatch(/ANTHROPIC_API_KEY/);
+    expect((err as Error).message).not.toMatch(/OPENAI_API_KEY/);
+    const generated = () => env.llm.calls.filter((c) => c.protocol === 'openai' && c.outcome === 'ok').map((c) => `${c.batch}/${c.call ?? 0}`);
+    const before = generated();
+    expect(before.length).toBeGreaterThan(0);
+    expect(env.llm.calls.filter((c) => c.protocol === 'anthropic').every((c) => c.outcome === '401')).toBe(true);
+
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    worker = await spawnWorkerProcess(taskQueue, { ...vars, ANTHROPIC_API_KEY: SECRET_KEY });
+    const result = await (await start()).result();
+    expect(result.records).toBe(12);
+    // Every example generated before the failure was judged from its checkpoint, not generated again.
+    const after = generated().slice(before.length);
+    expect(after.filter((k) => before.includes(k))).toEqual([]);
+    expect(result.stats.quality?.judgeCalls).toBe(env.llm.calls.filter((c) => c.protocol === 'anthropic' && c.outcome === 'ok').length);
   } finally {
     worker.kill('SIGKILL');
   }

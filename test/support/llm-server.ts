@@ -249,7 +249,9 @@ export class LlmTestServer {
     const protocol = req.url?.startsWith('/v1/messages') ? 'anthropic' : req.url?.startsWith('/v1/chat/completions') ? 'openai' : undefined;
     if (!protocol || req.method !== 'POST') return this.send(res, 404, { error: { message: `no route ${req.method} ${req.url}` } });
 
-    const key = protocol === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    // Anthropic's SDK sends its key as x-api-key or (1.x) as a bearer token, as OpenAI's does.
+    const bearer = String(req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+    const key = protocol === 'anthropic' ? String(req.headers['x-api-key'] ?? bearer) : bearer;
     let outcome = this.behaviour.outcomeForBatch?.(req.headers['x-deepfabric-batch'] as string | undefined) ?? this.pickOutcome();
     if (this.behaviour.acceptKey !== undefined && key !== this.behaviour.acceptKey) outcome = '401';
     let limitRetryAfter: number | undefined;
