@@ -129,10 +129,6 @@ class FsRunData implements RunData {
   readErrors(batch: number) {
     return this.files.readErrors(batch);
   }
-  /** Where runs made before the calls log kept each call's checkpoint (read only, when resuming them). */
-  private oldCallPath(batch: number, call: number): string {
-    return path.join(this.files.shardsDir, `batch-${String(batch).padStart(6, '0')}.call-${String(call).padStart(3, '0')}.json`);
-  }
   /**
    * A call's checkpoint is one line appended to its batch's calls log (one O_APPEND write, no
    * fsync): it survives the worker's death (the page cache outlives a process), and is cheap enough
@@ -154,14 +150,6 @@ class FsRunData implements RunData {
         continue; // a torn line
       }
       if (typeof entry.call === 'number' && wanted.has(entry.call)) found.set(entry.call, entry.outcome);
-    }
-    for (const call of calls) {
-      if (found.has(call)) continue;
-      try {
-        found.set(call, JSON.parse(await fs.readFile(this.oldCallPath(batch, call), 'utf8')));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
     }
     return found;
   }

@@ -29,20 +29,12 @@ describe('a folder store keeps each finished call as one line of its batch calls
     expect(await run.readCall(3, 1)).toEqual({ records: ['b'] });
   });
 
-  it('a run checkpointed before the log (one file per call) still resumes from those files', async () => {
-    const shards = path.join(dir, 'runs', 'r1', 'shards');
-    await fs.writeFile(path.join(shards, 'batch-000009.call-004.json'), JSON.stringify({ records: ['old'] }));
-    expect(await run.readCall(9, 4)).toEqual({ records: ['old'] });
-    expect(await run.readCall(9, 5)).toBeUndefined();
-  });
-
-  it("reads a batch's checkpoints at once: the log for some calls, old files for the others, nothing for the rest", async () => {
+  it("reads a batch's checkpoints at once: the log's for the calls asked, nothing for the rest", async () => {
     await run.writeCall(9, 0, { records: ['new'] });
     await run.writeCall(9, 1000, { step: 3 }, { replace: true });
     const found = await run.readCalls(9, [0, 4, 5, 1000]);
     expect([...found.entries()].sort(([a], [b]) => a - b)).toEqual([
       [0, { records: ['new'] }],
-      [4, { records: ['old'] }],
       [1000, { step: 3 }],
     ]);
   });
