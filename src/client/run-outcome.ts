@@ -5,7 +5,7 @@
  */
 import { MIN_ACCEPTANCE } from '../workflows/batch-plan';
 import { ERROR_CATEGORIES, ModelError, RunFailedError, ValidationError, type ErrorCategory } from '../errors';
-import { providerKeyName } from '../llm/classify-error';
+import { providerKeyName } from '../config/model-spec';
 import type { RunResult } from '../workflows/dataset-run';
 import type { FailureNote } from '../workflows/stats';
 

@@ -45,6 +45,13 @@ export const PROVIDERS = {
 type ProviderName = keyof typeof PROVIDERS;
 const PROVIDER_NAMES = Object.keys(PROVIDERS) as ProviderName[];
 
+/** The environment variable(s) that hold a provider's key (`OPENAI_API_KEY`, `GEMINI_API_KEY (or GOOGLE_API_KEY)`, ...). */
+export function providerKeyName(provider: string): string {
+  const def = (PROVIDERS as Record<string, { keyEnv: string; altKeyEnv?: string }>)[provider];
+  if (!def) return `${provider.toUpperCase().replace(/-/g, '_')}_API_KEY`;
+  return def.altKeyEnv ? `${def.keyEnv} (or ${def.altKeyEnv})` : def.keyEnv;
+}
+
 /** A model as the worker needs it: which adapter, which model id, which endpoint. Never a key. */
 export const ModelSpecSchema = z.object({
   provider: z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]]),

@@ -1,3 +1,4 @@
+import { providerKeyName } from '../config/model-spec';
 import { ModelError, type ErrorCategory } from '../errors';
 
 /** Reads `retry-after-ms` / `retry-after` (seconds or an HTTP date) into milliseconds. */
@@ -107,9 +108,4 @@ export function safeUrl(url: string): string {
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//');
   }
-}
-
-/** The environment variable that holds a provider's key (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...). */
-export function providerKeyName(provider: string): string {
-  return `${provider.toUpperCase().replace(/-/g, '_')}_API_KEY`;
 }

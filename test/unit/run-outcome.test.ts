@@ -71,6 +71,13 @@ describe('a run that ended short raises the error the seed names', () => {
     );
   });
 
+  it("a refused key names the provider's own variable (Gemini's two), or a generic hint without a provider", () => {
+    const note = (provider?: string) => ({ message: 'refused', ...(provider ? { provider } : {}) });
+    expect(adviceFor('auth_error', note('anthropic'))).toBe("anthropic refused the API key: set ANTHROPIC_API_KEY in the worker's environment");
+    expect(adviceFor('auth_error', note('gemini'))).toMatch(/set GEMINI_API_KEY \(or GOOGLE_API_KEY\) in/);
+    expect(adviceFor('auth_error', note())).toMatch(/set the provider's key \(e\.g\. OPENAI_API_KEY\)/);
+  });
+
   it('without a recorded category it is still a RunFailedError naming the run', () => {
     const err = incompleteRunError(result((s) => recordBatch(s, ok(0))));
     expect(err).toBeInstanceOf(RunFailedError);
