@@ -135,8 +135,9 @@ async function main(): Promise<void> {
   const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
   const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1));
   const ideal = Math.ceil(modelCalls / concurrency) * (latencyMs / 1000);
-  const firstCall = Math.min(...llm.calls.map((c) => c.startedAt));
-  const lastCall = Math.max(...llm.calls.map((c) => c.endedAt ?? c.startedAt));
+  // A loop, not Math.min(...calls): 200,000 arguments overflow the stack.
+  const firstCall = llm.calls.reduce((m, c) => Math.min(m, c.startedAt), Infinity);
+  const lastCall = llm.calls.reduce((m, c) => Math.max(m, c.endedAt ?? c.startedAt), -Infinity);
   const genSec = (lastCall - firstCall) / 1000;
   const perCallMs = (sec: number) => Number(((sec * 1000) / llm.calls.length).toFixed(2));
   const out = {
