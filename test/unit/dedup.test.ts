@@ -66,4 +66,29 @@ describe('topic names', () => {
     expect(sameTopic('Supervised learning', 'Unsupervised learning')).toBe(false);
     expect(sameTopic('Python lists', 'Python dictionaries')).toBe(false);
   });
+
+  it('exact verdicts over 6,000 claims equal a brute-force scan: keys that share their low bits, duplicates across the table growing', () => {
+    // Claims of 8 slots per batch; keys given as hex (the exact key's first 13 digits are its number).
+    // Every fifth repeats an earlier key; every seventh differs from another only above the low 32 bits.
+    const claims: { attempt: string; batch: number; slot: number; exact: string }[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const low = (i * 2654435761) >>> 0;
+      let exact = `${(i % 7 === 0 ? 0xfffff - i : i).toString(16).padStart(5, '0')}${low.toString(16).padStart(8, '0')}`;
+      if (i % 7 === 0 && i > 0) exact = `${(0xfffff - i).toString(16).padStart(5, '0')}${(((i - 1) * 2654435761) >>> 0).toString(16).padStart(8, '0')}`;
+      if (i % 5 === 4) exact = claims[(i * 31) % i]!.exact;
+      const batch = Math.floor(i / 8);
+      claims.push({ attempt: `a${batch}`, batch, slot: i % 8, exact });
+    }
+    const ix = new DedupIndex();
+    const at = claims.map((c) => ix.add(c));
+    let duplicates = 0;
+    claims.forEach((c, k) => {
+      const first = claims.findIndex((o, j) => j < k && o.exact.slice(0, 13) === c.exact.slice(0, 13) && (o.batch !== c.batch || o.slot < c.slot));
+      const expected =
+        first < 0 ? { duplicate: false } : { duplicate: true, reason: 'duplicate', of: { batch: claims[first]!.batch, slot: claims[first]!.slot } };
+      if (first >= 0) duplicates++;
+      expect(ix.check(at[k]!, { exact: true })).toEqual(expected);
+    });
+    expect(duplicates).toBeGreaterThan(1000);
+  });
 });
