@@ -230,8 +230,8 @@ const exactNumber = (exact: string) => parseInt(exact.slice(0, 13), 16);
  * attempt. Claims of earlier attempts of the same batch are ignored: they are that batch's own
  * examples, made again. Kept in typed columns (batch, slot, attempt number, exact key and chain)
  * and a typed hash table: about 41 bytes per claim with exact dedup, growth slack included (40 MB
- * for a 1M-example run's index in the worker of a folder-store run; it was 87 bytes with Maps), plus the MinHash signature and
- * band entries with near-dedup.
+ * for the index of a 1M-example folder-store run, in its worker; 87 bytes with Maps), plus the
+ * MinHash signature and band entries with near-dedup.
  */
 export class DedupIndex {
   private readonly batch = new IntColumn();

@@ -137,7 +137,7 @@ describe('generateSlice', () => {
     /** An attempt of the slice in another workflow run (execution) of the same dataset. */
     const laterRun = (n: number) => new MockActivityEnvironment({ attempt: n, activityId: '7', workflowExecution: { workflowId: 'w', runId: 'r-again' } });
 
-    it('its first attempt reuses the calls the earlier run was answered (paid for), calling only the rest', async () => {
+    it('its first attempt reuses the calls the earlier run had answered (paid for), calling only the rest', async () => {
       const { run, slice } = await twoCallRun('rerun-reuse');
       llm.configure({ script: ['ok', '401'] });
       const failed = await exec(attempt(1), activities.generateSlice, slice);
@@ -151,7 +151,7 @@ describe('generateSlice', () => {
       const { run, slice } = await twoCallRun('rerun-final', ['timeout']);
       llm.configure({ script: ['ok', '500'] });
       const failed = await exec(attempt(1), activities.generateSlice, slice);
-      expect(failed.batches[0]!.failure).toMatchObject({ category: 'server_error', details: { attempts: 1 } }); // final: outside retryOnErrors;
+      expect(failed.batches[0]!.failure).toMatchObject({ category: 'server_error', details: { attempts: 1 } }); // final: outside retryOnErrors
       // This run's slice, retried (its first attempt's worker died before calling): it calls for the missing example.
       const again = await exec(laterRun(2), activities.generateSlice, slice);
       expect(again.batches[0]!.failure).toBeUndefined();

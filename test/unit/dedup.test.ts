@@ -66,7 +66,9 @@ describe('topic names', () => {
     expect(sameTopic('Supervised learning', 'Unsupervised learning')).toBe(false);
     expect(sameTopic('Python lists', 'Python dictionaries')).toBe(false);
   });
+});
 
+describe('DedupIndex: exact keys in a typed table', () => {
   it('exact verdicts over 6,000 claims equal a brute-force scan: keys that share their low bits, duplicates across the table growing', () => {
     // Claims of 8 slots per batch; keys given as hex (the exact key's first 13 digits are its number).
     // Every fifth repeats an earlier key; every seventh differs from another only above the low 32 bits.

@@ -54,7 +54,7 @@ it('the quality history covers what the workflow folds from quality gates: judge
   const files = fs
     .readdirSync(path.join(root, releases[0]!))
     .filter((f) => f.startsWith('dataset-run-quality-'))
-    .sort();
+    .sort((a, b) => parseInt(a.slice(20), 10) - parseInt(b.slice(20), 10));
   const events = load(releases[0]!, files[files.length - 1]!).events!;
   const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
   const result = JSON.parse(Buffer.from(completed!.result!.payloads![0]!.data!).toString('utf8')) as {
