@@ -134,30 +134,16 @@ export interface Claim {
 /** What `DedupIndex.check` says about one candidate. */
 export type Verdict = { duplicate: false } | { duplicate: true; reason: 'duplicate' | 'near-duplicate'; of: { batch: number; slot: number } };
 
-/** A growable column of 32-bit integers (one per claim). */
-class IntColumn {
-  private data = new Int32Array(1024);
+/** A growable column of numbers (one per claim): 32-bit integers, or doubles for the exact keys (52-bit integers). */
+class Column {
+  private data: Int32Array | Float64Array;
   length = 0;
+  constructor(private readonly kind: Int32ArrayConstructor | Float64ArrayConstructor = Int32Array) {
+    this.data = new kind(1024);
+  }
   push(v: number): void {
     if (this.length === this.data.length) {
-      const bigger = new Int32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = v;
-  }
-  get(i: number): number {
-    return this.data[i]!;
-  }
-}
-
-/** A growable column of doubles (the exact keys: 52-bit integers). */
-class FloatColumn {
-  private data = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
+      const bigger = new this.kind(this.data.length * 2);
       bigger.set(this.data);
       this.data = bigger;
     }
@@ -174,8 +160,8 @@ class FloatColumn {
  * table, where a `Map<number, ...>` of 52-bit keys took ~50 (each key a heap number).
  */
 class ExactTable {
-  private readonly keys = new FloatColumn();
-  private readonly previous = new IntColumn();
+  private readonly keys = new Column(Float64Array);
+  private readonly previous = new Column();
   /** Latest claim + 1 per table slot (0: empty); at most half full. */
   private table = new Int32Array(2048);
   private used = 0;
@@ -234,9 +220,9 @@ const exactNumber = (exact: string) => parseInt(exact.slice(0, 13), 16);
  * MinHash signature and band entries with near-dedup.
  */
 export class DedupIndex {
-  private readonly batch = new IntColumn();
-  private readonly slot = new IntColumn();
-  private readonly attempt = new IntColumn();
+  private readonly batch = new Column();
+  private readonly slot = new Column();
+  private readonly attempt = new Column();
   private readonly attempts = new Map<string, number>();
   private readonly exact = new ExactTable();
   /** MinHash signatures by claim (near-dedup only; empty otherwise). */
